@@ -1,0 +1,118 @@
+"""The composition root of `doorstep run`: builds every part in a fixed order and stops them
+in reverse. The lock is driven locked before anything talks to the network."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+
+from edge import __version__
+from edge.capture import CaptureWorker
+from edge.config import Config
+from edge.core import Core, Inbound
+from edge.crypto.verify import load_public_key
+from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Rules, State
+from edge.domain.passes import PassPolicy
+from edge.hardware.backends import build_hardware
+from edge.intake import PassIntake
+from edge.store.deliveries import DeliveryJournal
+from edge.store.outbox import Outbox
+from edge.store.photos import PhotoStore
+from edge.store.replay import ReplayStore
+from edge.transport.mqtt import MqttLink
+from edge.transport.pump import OutboxPump
+from edge.transport.topics import Topics
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_BUDGET_S = 4.0
+
+
+def effective_rules(config: Config) -> Rules:
+    if config.delivery.in_home_enabled:
+        log.warning("event=in_home_unavailable detail=in-home deliveries are not supported by "
+                    "this version yet; in_home passes are rejected with mode_not_allowed")
+    return Rules(in_home_enabled=False, confirmation_photos=config.photos.confirmation_count)
+
+
+def run(config: Config) -> int:
+    """Run the daemon until SIGTERM or SIGINT; return the exit status."""
+    data_dir = config.storage.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    topics = Topics(config.mqtt.topic_prefix, config.device_id)
+    inbox: queue.Queue[object] = queue.Queue()
+    hardware = build_hardware(
+        config,
+        on_door=lambda is_open: inbox.put(DoorMoved(is_open)),
+        on_doorbell=lambda: inbox.put(DoorbellPressed()),
+        on_lock=lambda reading: inbox.put(LockSensed(reading)),
+    )
+    hardware.lock.drive(True)  # first act: fail secure before any input is heard
+    inbox.put(LockSensed(hardware.lock.sensed()))
+    log.info("event=starting version=%s device_id=%s backend=%s", __version__, config.device_id,
+             config.hardware.backend)
+
+    replay = ReplayStore(data_dir / "replay.sqlite")
+    outbox = Outbox(data_dir / "outbox.sqlite")
+    photos = PhotoStore(data_dir / "photos")
+    journal = DeliveryJournal(data_dir / "deliveries.json")
+    security = config.security
+    policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
+                        security.max_grant_lifetime_s)
+    intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
+                        hardware.clock_synced)
+    capture = CaptureWorker(hardware.camera, photos, inbox.put)
+    # The link, the pump and the core refer to each other only through these late-bound
+    # callbacks; nothing runs until every part exists.
+    link = MqttLink(
+        config, topics, subscribe_sim=hardware.world is not None,
+        on_message=lambda topic, payload: _route(topics, inbox, topic, payload),
+        on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
+    )
+    pump = OutboxPump(outbox, link)
+    core = Core(
+        inbox=inbox, topics=topics, rules=effective_rules(config),
+        state=State(deliveries=journal.load(), door_open=hardware.door.is_open()),
+        intake=intake, replay=replay, outbox=outbox, photos=photos, journal=journal,
+        lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
+        clock_skew_s=security.clock_skew_s, wall_clock=time.time,
+    )
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    core_thread = threading.Thread(target=core.run, name="core", daemon=True)
+    core_thread.start()
+    core.alive.wait(timeout=10)
+    capture.start()
+    pump.start()
+    link.start()
+    try:
+        while not stop.wait(timeout=1.0):
+            if not core_thread.is_alive():
+                log.error("event=core_died detail=exiting so the supervisor restarts us")
+                return 1
+        return 0
+    finally:
+        log.info("event=stopping")
+        core.stop()
+        core_thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
+        hardware.lock.drive(True)  # again, in case the loop was stuck
+        capture.stop()
+        link.stop(timeout=SHUTDOWN_BUDGET_S / 4)
+        pump.stop()
+        hardware.close()
+        replay.close()
+        outbox.close()
+        log.info("event=stopped")
+
+
+def _route(topics: Topics, inbox: queue.Queue[object], topic: str, payload: bytes) -> None:
+    parsed = topics.parse_inbound(topic)
+    if parsed is None:
+        log.warning("event=unexpected_topic topic=%s", topic)
+        return
+    inbox.put(Inbound(parsed[0], parsed[1], payload))

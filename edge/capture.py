@@ -1,0 +1,97 @@
+"""The camera worker: takes photos off the core thread, stores each JPEG before reporting it,
+and probes the camera while idle so `state.camera` reflects frames really arriving."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import secrets
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+from edge.domain.model import CameraHealth, CaptureRequest, Input, PhotoFailed, PhotoTaken
+from edge.hardware import Camera, CameraError
+from edge.store.photos import PhotoStore
+
+log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_S = 5.0
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_photo_id(moment: datetime) -> str:
+    return f"{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+class CaptureWorker:
+    def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
+                 probe_interval_s: float = PROBE_INTERVAL_S) -> None:
+        self._camera = camera
+        self._photos = photos
+        self._submit = submit
+        self._probe_interval = probe_interval_s
+        self._requests: queue.Queue[CaptureRequest | None] = queue.Queue()
+        self._healthy: bool | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self, request: CaptureRequest) -> None:
+        self._requests.put(request)
+
+    def probe_now(self) -> None:
+        """Check the camera at once (after `sim/camera`), rather than at the next idle probe."""
+        self._requests.put(None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._requests.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                request = self._requests.get(timeout=self._probe_interval)
+            except queue.Empty:
+                request = None
+            if self._stop.is_set():
+                return
+            try:
+                self._take(request)
+            except Exception:
+                log.exception("event=capture_worker_failed")
+
+    def _report_health(self, ok: bool) -> None:
+        if ok != self._healthy:
+            self._healthy = ok
+            self._submit(CameraHealth(ok))
+
+    def _take(self, request: CaptureRequest | None) -> None:
+        try:
+            jpeg = self._camera.capture()
+        except CameraError as exc:
+            log.error("event=camera_fault error=%s", exc)
+            self._report_health(False)
+            if request is not None:
+                self._submit(PhotoFailed(request, f"camera: {exc}"))
+            return
+        self._report_health(True)
+        if request is None:
+            return
+        moment = datetime.now(timezone.utc)
+        photo_id = new_photo_id(moment)
+        try:
+            self._photos.save(photo_id, request.delivery_id, jpeg)
+        except OSError as exc:
+            log.error("event=photo_not_stored photo_id=%s error=%s", photo_id, exc)
+            self._submit(PhotoFailed(request, f"storage: {exc}"))
+            return
+        self._submit(PhotoTaken(request, photo_id, hashlib.sha256(jpeg).hexdigest(), len(jpeg),
+                                rfc3339(moment)))

@@ -1,0 +1,70 @@
+"""`doorstep run | check-config`: the daemon's command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from edge import __version__
+from edge.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+
+EXIT_CONFIG = 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    """One line per record on stderr: journald adds the time, `key=value` pairs carry the rest."""
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    for noisy in ("amqtt", "transitions", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _summary(config: Config, path: Path) -> str:
+    m, d = config.mqtt, config.delivery
+    lines = [
+        f"config {path}: ok",
+        f"  device_id         {config.device_id}",
+        f"  broker            {'mqtts' if m.tls else 'mqtt'}://{m.host}:{m.port} "
+        f"(MQTT {m.protocol}, prefix {m.topic_prefix!r})",
+        f"  trusted keys      {len(config.security.trusted_keys)}",
+        f"  in-home delivery  {'enabled' if d.in_home_enabled else 'disabled'}",
+        f"  hardware          {config.hardware.backend}",
+        f"  photos            {config.photos.transport}",
+        f"  data dir          {config.storage.data_dir}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("run", "run the daemon in the foreground"),
+                       ("check-config", "validate a config file and print a summary")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+        sub.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"doorstep: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print(_summary(config, args.config))
+        return 0
+    from edge.app import run  # noqa: PLC0415 - keeps check-config light
+    from edge.hardware.backends import HardwareError  # noqa: PLC0415
+
+    try:
+        return run(config)
+    except (OSError, HardwareError) as exc:
+        print(f"doorstep: cannot start: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

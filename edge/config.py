@@ -1,0 +1,199 @@
+"""The config file (PROTOCOL §7): pydantic models loaded from TOML.
+
+Unknown keys are errors, durations take integers or fractions but never strings or booleans,
+and relative paths resolve against the config file's folder. ``load_config`` turns any problem
+into one ConfigError that names the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator,
+)
+
+from edge.crypto.verify import KeyFileError, load_public_key
+
+DEFAULT_CONFIG_PATH = Path("/etc/doorstep/doorstep.toml")
+ID_REGEX = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class ConfigError(Exception):
+    """A config doorstep cannot use; the message names file, key and problem."""
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    return path if path.is_absolute() or base is None else (base / path)
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve)]
+Seconds = Annotated[float, Field(strict=True, ge=0)]
+PositiveSeconds = Annotated[float, Field(strict=True, gt=0)]
+Flag = Annotated[bool, Field(strict=True)]
+Pin = Annotated[int, Field(strict=True, ge=0, le=27, description="BCM GPIO number")]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttTls(Section):
+    ca_file: ConfigPath = Field(description="CA the broker's certificate must chain to")
+    cert_file: ConfigPath | None = Field(None, description="client certificate, for mutual TLS")
+    key_file: ConfigPath | None = Field(None, description="client private key, for mutual TLS")
+
+    @model_validator(mode="after")
+    def _pair(self) -> "MqttTls":
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+
+class MqttConfig(Section):
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(1883, strict=True, ge=1, le=65535)
+    topic_prefix: str = Field("doorstep", pattern=r"^[^#+/\x00][^#+\x00]*$")
+    protocol: Literal["5", "3.1.1"] = "5"
+    username: str | None = None
+    password_file: ConfigPath | None = None
+    keepalive_s: int = Field(30, strict=True, ge=5, le=3600)
+    tls: MqttTls | None = None
+
+
+class PhotosConfig(Section):
+    transport: Literal["mqtt", "http"] = "mqtt"
+    http_url: str | None = None
+    http_token_file: ConfigPath | None = None
+    http_ca_file: ConfigPath | None = None
+    confirmation_count: int = Field(1, strict=True, ge=1, le=5,
+                                    description="photos taken when a delivery is confirmed")
+
+
+class SecurityConfig(Section):
+    trusted_keys: list[ConfigPath] = Field(min_length=1, description="Ed25519 public keys (PEM)")
+    clock_skew_s: Seconds = 30
+    max_command_lifetime_s: PositiveSeconds = 120
+    max_grant_lifetime_s: PositiveSeconds = 86400
+
+
+class DeliveryConfig(Section):
+    in_home_enabled: Flag = False
+    unlock_timeout_s: PositiveSeconds = 30
+    door_open_alarm_s: PositiveSeconds = 120
+    relock_delay_s: Seconds = 2
+    lock_verify_s: PositiveSeconds = 3
+
+
+class PinMap(Section):
+    """BCM pin numbers of the 40-pin header (firmware_config/pins-pi40.toml)."""
+
+    lock_relay: Pin = 17
+    lock_relay_active_high: Flag = True
+    lock_sensor: Pin | None = Field(None, description="reads locked/unlocked; none = trust the relay")
+    lock_sensor_active_when_locked: Flag = True
+    door_contact: Pin = 22
+    door_contact_active_when_closed: Flag = True
+    doorbell: Pin = 23
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "PinMap":
+        used = [p for p in (self.lock_relay, self.lock_sensor, self.door_contact, self.doorbell)
+                if p is not None]
+        if len(used) != len(set(used)):
+            raise ValueError(f"a GPIO pin is used twice: {sorted(used)}")
+        return self
+
+
+class CameraConfig(Section):
+    width: int = Field(1280, strict=True, ge=160, le=4608)
+    height: int = Field(720, strict=True, ge=120, le=3456)
+    jpeg_quality: int = Field(85, strict=True, ge=10, le=100)
+
+
+class HardwareConfig(Section):
+    backend: Literal["pi", "sim"] = "pi"
+    pins: PinMap = PinMap()
+    camera: CameraConfig = CameraConfig()
+
+
+class StorageConfig(Section):
+    data_dir: ConfigPath = Path("/var/lib/doorstep")
+
+
+class Config(Section):
+    device_id: str = Field(pattern=ID_REGEX)
+    mqtt: MqttConfig = MqttConfig()
+    photos: PhotosConfig = PhotosConfig()
+    security: SecurityConfig
+    delivery: DeliveryConfig = DeliveryConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    storage: StorageConfig = StorageConfig()
+
+
+def _key_name(loc: tuple[Any, ...]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "(top level)"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return error["msg"]
+
+
+def _read_secret(path: Path, file: Path, key: str) -> None:
+    try:
+        if not path.read_text(encoding="utf-8").strip():
+            raise ConfigError(f"{file}: {key}: {path} is empty")
+    except OSError as exc:
+        raise ConfigError(f"{file}: {key}: cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _check_files(config: Config, file: Path) -> None:
+    """Fail at start, not at the first delivery, when a referenced file is unusable."""
+    for index, key_path in enumerate(config.security.trusted_keys):
+        try:
+            load_public_key(key_path)
+        except KeyFileError as exc:
+            raise ConfigError(f"{file}: security.trusted_keys[{index}]: {exc}") from exc
+    if config.mqtt.password_file is not None:
+        _read_secret(config.mqtt.password_file, file, "mqtt.password_file")
+    if config.mqtt.tls is not None:
+        for name in ("ca_file", "cert_file", "key_file"):
+            path = getattr(config.mqtt.tls, name)
+            if path is not None and not path.is_file():
+                raise ConfigError(f"{file}: mqtt.tls.{name}: no such file {path}")
+    if config.photos.transport == "http":
+        raise ConfigError(f'{file}: photos.transport: "http" is not supported by this version yet;'
+                          ' use "mqtt"')
+
+
+def load_config(path: Path) -> Config:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = Config.model_validate(raw, context={"base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"{path}: {_key_name(first['loc'])}: {_problem(first)}") from None
+    _check_files(config, path)
+    return config
+
+
+def mqtt_password(config: Config) -> str | None:
+    if config.mqtt.password_file is None:
+        return None
+    return config.mqtt.password_file.read_text(encoding="utf-8").strip()

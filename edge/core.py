@@ -1,0 +1,201 @@
+"""The core loop: one queue, one thread. It feeds inputs to the pure domain and carries out the
+actions it returns. paho, gpiozero and the camera worker only enqueue; nothing else decides.
+
+Deadlines are checked at least every second, on a bounded `queue.get` timeout, so a jump of the
+wall clock is noticed promptly without any timer thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from edge import __version__
+from edge.capture import CaptureWorker, rfc3339
+from edge.domain import machine
+from edge.domain.model import (
+    Action, Capture, ConsumeJti, Emit, Input, PassRejected, PassVerified, Rules, SharePhoto, State, Tick,
+)
+from edge.domain.passes import Rejection
+from edge.hardware import Lock
+from edge.intake import PassIntake
+from edge.store.deliveries import DeliveryJournal
+from edge.store.outbox import Outbox
+from edge.store.photos import PhotoStore
+from edge.store.replay import ReplayStore
+from edge.transport.topics import Topics
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 1.0
+PRUNE_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from the broker: kind is "cmd" or "sim", name the rest of the topic."""
+
+    kind: str
+    name: str
+    payload: bytes
+
+
+_STOP = object()
+
+
+class Core:
+    def __init__(self, *, inbox: queue.Queue[Any], topics: Topics, rules: Rules, state: State, intake: PassIntake,
+                 replay: ReplayStore, outbox: Outbox, photos: PhotoStore,
+                 journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
+                 publish_state: Callable[[bytes], None], clock_skew_s: float,
+                 wall_clock: Callable[[], float]) -> None:
+        self.inbox = inbox
+        self.state = state
+        self._topics = topics
+        self._rules = rules
+        self._intake = intake
+        self._replay = replay
+        self._outbox = outbox
+        self._photos = photos
+        self._journal = journal
+        self._lock = lock
+        self._capture = capture
+        self._world = world
+        self._publish_state = publish_state
+        self._skew = clock_skew_s
+        self._now = wall_clock
+        self._shown: dict[str, Any] | None = None
+        self._next_prune = 0.0
+        self.alive = threading.Event()
+
+    def submit(self, item: Input | Inbound) -> None:
+        self.inbox.put(item)
+
+    def stop(self) -> None:
+        self.inbox.put(_STOP)
+
+    def run(self) -> None:
+        """Run until stop(); whatever happens, leave the lock driven locked."""
+        try:
+            self._execute(machine.resume(self.state)[1], self._now())
+            self._show_state(self._now())
+            self.alive.set()
+            while True:
+                try:
+                    item = self.inbox.get(timeout=self._wait_s())
+                except queue.Empty:
+                    item = Tick()
+                if item is _STOP:
+                    return
+                try:
+                    self._handle(item)
+                except Exception:
+                    log.exception("event=core_input_failed input=%r", type(item).__name__)
+        finally:
+            self.alive.clear()
+            self._lock.drive(True)
+
+    def _wait_s(self) -> float:
+        deadline = machine.next_deadline(self.state)
+        if deadline is None:
+            return MAX_WAIT_S
+        return min(MAX_WAIT_S, max(0.0, deadline - self._now()))
+
+    def _handle(self, item: Input | Inbound) -> None:
+        now = self._now()
+        if isinstance(item, Inbound):
+            event = self._admit(item, now)
+            if event is None:
+                return
+        else:
+            event = item
+        if isinstance(event, Tick):
+            self._prune(now)
+        self._apply(event, now)
+
+    def _admit(self, item: Inbound, now: float) -> Input | None:
+        if item.kind == "cmd":
+            return self._intake.admit(item.name, item.payload, now)
+        text = item.payload.decode("utf-8", errors="replace").strip()
+        if self._world is not None and self._world.apply(item.name, text):
+            log.info("event=sim_applied topic=sim/%s payload=%s", item.name, text)
+            if item.name == "camera":
+                self._capture.probe_now()
+            return None
+        return PassRejected(Rejection(f"sim/{item.name}"[:64], "malformed"))
+
+    def _apply(self, event: Input, now: float) -> None:
+        before = self.state
+        after, actions = machine.step(before, event, now, self._rules)
+        if actions and isinstance(actions[0], ConsumeJti):
+            consume = actions[0]
+            try:
+                self._replay.consume(consume.jti, consume.exp)
+            except Exception as exc:  # never act on a pass we could not mark as used
+                log.error("event=jti_not_recorded jti=%s error=%s", consume.jti, exc)
+                cmd = event.pass_.cmd if isinstance(event, PassVerified) else "unknown"
+                self._apply(PassRejected(Rejection(cmd, "storage_error", consume.jti)), now)
+                return
+            actions = actions[1:]
+        self.state = after
+        self._execute(actions, now)
+        if after.deliveries != before.deliveries:
+            try:
+                self._journal.save(after.deliveries)
+            except OSError as exc:
+                log.error("event=journal_not_saved error=%s", exc)
+        self._show_state(now)
+
+    def _execute(self, actions: list[Action], now: float) -> None:
+        for action in actions:
+            try:
+                if isinstance(action, Emit):
+                    self._emit(action, now)
+                elif isinstance(action, Capture):
+                    self._capture.request(action.request)
+                elif isinstance(action, SharePhoto):
+                    self._share(action)
+            except OSError as exc:
+                log.error("event=action_failed action=%r error=%s", action, exc)
+
+    def _emit(self, action: Emit, now: float) -> None:
+        body = {
+            "id": uuid.uuid4().hex, "ts": rfc3339(datetime.fromtimestamp(now, timezone.utc)),
+            "type": action.type, "device_id": self._topics.device_id,
+            "delivery_id": action.delivery_id, **action.fields,
+        }
+        seq = self._outbox.add_event(
+            self._topics.events, lambda seq: json.dumps({**body, "seq": seq}).encode())
+        details = " ".join(f"{k}={v}" for k, v in action.fields.items() if k != "courier")
+        log.info("event=%s seq=%s delivery_id=%s %s", action.type, seq, action.delivery_id, details)
+
+    def _share(self, action: SharePhoto) -> None:
+        if action.delivery_id is None:
+            topic = self._topics.snapshot(action.photo_id)
+        else:
+            topic = self._topics.photo(action.delivery_id, action.photo_id)
+        self._outbox.add_file(topic, self._photos.path(action.photo_id, action.delivery_id))
+
+    def _show_state(self, now: float) -> None:
+        shown = machine.public_state(self.state, self._rules)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        body = {**shown, "version": __version__,
+                "ts": rfc3339(datetime.fromtimestamp(now, timezone.utc))}
+        self._publish_state(json.dumps(body).encode())
+
+    def _prune(self, now: float) -> None:
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY_S
+        try:
+            self._replay.prune(now - self._skew)
+        except Exception as exc:
+            log.warning("event=replay_prune_failed error=%s", exc)

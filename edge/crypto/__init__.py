@@ -1,0 +1,1 @@
+"""Signature verification: the only place that imports PyJWT and cryptography's key types."""

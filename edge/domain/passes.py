@@ -1,0 +1,136 @@
+"""Claim rules for signed passes (PROTOCOL §2), after the signature has been verified.
+
+The signature check needs cryptography and lives in ``edge.crypto``; everything that only
+looks at claims, the device identity and the time lives here, so each ``reason`` is unit-tested.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+COMMANDS = ("arriving", "at_door", "done", "cancel")
+MODES = ("doorstep", "in_home")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_JTI_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Courier:
+    id: str
+    name: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A pass whose signature and claims are valid; only replay and command rules remain."""
+
+    cmd: str
+    jti: str
+    iss: str
+    delivery_id: str
+    iat: float
+    exp: float
+    nbf: float | None = None
+    mode: str | None = None
+    courier: Courier | None = None
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class Rejection:
+    cmd: str
+    reason: str
+    jti: str | None = None
+
+
+@dataclass(frozen=True)
+class PassPolicy:
+    device_id: str
+    clock_skew_s: float = 30.0
+    max_command_lifetime_s: float = 120.0
+    max_grant_lifetime_s: float = 86400.0
+
+
+def claimed_jti(claims: Any) -> str | None:
+    """The jti to echo in a rejection: only a well-formed one, never arbitrary input."""
+    if isinstance(claims, dict):
+        jti = claims.get("jti")
+        if isinstance(jti, str) and 1 <= len(jti) <= MAX_JTI_LENGTH:
+            return jti
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
+    strings = ("iss", "aud", "cmd", "delivery_id", "jti")
+    if not all(isinstance(claims.get(name), str) for name in strings):
+        return False
+    if not all(_is_number(claims.get(name)) for name in ("iat", "exp")):
+        return False
+    if "nbf" in claims and not _is_number(claims["nbf"]):
+        return False
+    if claims["cmd"] != cmd or not ID_PATTERN.fullmatch(claims["delivery_id"]):
+        return False
+    if not 1 <= len(claims["jti"]) <= MAX_JTI_LENGTH:
+        return False
+    if cmd == "arriving":
+        courier = claims.get("courier")
+        if claims.get("mode") not in MODES or not isinstance(courier, dict):
+            return False
+        if not (isinstance(courier.get("id"), str) and isinstance(courier.get("name"), str)):
+            return False
+        if not isinstance(claims.get("confidential", False), bool):
+            return False
+    return True
+
+
+def check_claims(
+    claims: Any, cmd: str, policy: PassPolicy, now: float, clock_synced: bool
+) -> Pass | Rejection:
+    """Apply the claim checks of PROTOCOL §2 in table order; the first failure is the reason.
+
+    ``cmd`` is the last level of the topic the pass came on. Replay is checked by the caller,
+    which owns the durable jti store.
+    """
+    jti = claimed_jti(claims)
+
+    def reject(reason: str) -> Rejection:
+        return Rejection(cmd=cmd, reason=reason, jti=jti)
+
+    if not isinstance(claims, dict) or not _well_formed(claims, cmd):
+        return reject("malformed")
+    if claims["aud"] != policy.device_id:
+        return reject("wrong_device")
+    if not clock_synced:
+        return reject("clock_unsynced")
+    skew = policy.clock_skew_s
+    if now >= claims["exp"] + skew:
+        return reject("expired")
+    nbf = claims.get("nbf")
+    if nbf is not None and now < nbf - skew:
+        return reject("not_yet_valid")
+    limit = policy.max_grant_lifetime_s if cmd == "arriving" else policy.max_command_lifetime_s
+    if claims["exp"] - claims["iat"] > limit:
+        return reject("lifetime_too_long")
+    courier = claims.get("courier")
+    return Pass(
+        cmd=cmd,
+        jti=claims["jti"],
+        iss=claims["iss"],
+        delivery_id=claims["delivery_id"],
+        iat=float(claims["iat"]),
+        exp=float(claims["exp"]),
+        nbf=None if nbf is None else float(nbf),
+        mode=claims.get("mode"),
+        courier=Courier(courier["id"], courier["name"]) if isinstance(courier, dict) else None,
+        confidential=bool(claims.get("confidential", False)),
+    )

@@ -1,0 +1,28 @@
+"""Physical parts behind small Protocols, so the core never knows which backend it drives."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class CameraError(Exception):
+    """The camera produced no frame."""
+
+
+class Lock(Protocol):
+    def drive(self, locked: bool) -> None: ...
+    def sensed(self) -> str:
+        """"locked" or "unlocked": the sensor's reading, or the relay's state without one."""
+        ...
+
+
+class DoorSensor(Protocol):
+    def is_open(self) -> bool: ...
+
+
+class Camera(Protocol):
+    def capture(self) -> bytes:
+        """One JPEG frame; raises CameraError when the camera gives none."""
+        ...
+
+    def close(self) -> None: ...

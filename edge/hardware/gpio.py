@@ -1,0 +1,80 @@
+"""The door's GPIO parts as gpiozero devices on a pin factory we are given (never the global one).
+
+The lock relay starts de-energised, which on fail-secure hardware means locked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gpiozero import Button, DigitalInputDevice, OutputDevice
+
+from edge.config import PinMap
+
+DEBOUNCE_S = 0.05
+
+
+class GpioLock:
+    """A relay-driven strike or bolt, optionally with a sensor that reads the bolt."""
+
+    def __init__(self, relay: OutputDevice, sensor: DigitalInputDevice | None,
+                 sensor_active_when_locked: bool) -> None:
+        self._relay = relay
+        self._sensor = sensor
+        self._active_when_locked = sensor_active_when_locked
+
+    def drive(self, locked: bool) -> None:
+        if locked:
+            self._relay.off()
+        else:
+            self._relay.on()
+
+    def sensed(self) -> str:
+        if self._sensor is None:
+            return "unlocked" if self._relay.is_active else "locked"
+        locked = self._sensor.is_active == self._active_when_locked
+        return "locked" if locked else "unlocked"
+
+
+class GpioDoor:
+    def __init__(self, contact: DigitalInputDevice, active_when_closed: bool) -> None:
+        self._contact = contact
+        self._active_when_closed = active_when_closed
+
+    def is_open(self) -> bool:
+        return self._contact.is_active != self._active_when_closed
+
+
+class GpioParts:
+    """Builds every GPIO device and routes their edges to plain callbacks (which only enqueue)."""
+
+    def __init__(self, pins: PinMap, factory: Any, *, on_door: Callable[[bool], None],
+                 on_doorbell: Callable[[], None], on_lock: Callable[[str], None]) -> None:
+        self.pins = pins
+        self._devices: list[Any] = []
+        relay = self._keep(OutputDevice(pins.lock_relay, active_high=pins.lock_relay_active_high,
+                                        initial_value=False, pin_factory=factory))
+        sensor = None
+        if pins.lock_sensor is not None:
+            sensor = self._keep(DigitalInputDevice(pins.lock_sensor, pull_up=True,
+                                                   bounce_time=DEBOUNCE_S, pin_factory=factory))
+        contact = self._keep(DigitalInputDevice(pins.door_contact, pull_up=True,
+                                                bounce_time=DEBOUNCE_S, pin_factory=factory))
+        button = self._keep(Button(pins.doorbell, pull_up=True, bounce_time=DEBOUNCE_S,
+                                   pin_factory=factory))
+        self.lock = GpioLock(relay, sensor, pins.lock_sensor_active_when_locked)
+        self.door = GpioDoor(contact, pins.door_contact_active_when_closed)
+        contact.when_activated = contact.when_deactivated = lambda: on_door(self.door.is_open())
+        button.when_pressed = on_doorbell
+        if sensor is not None:
+            sensor.when_activated = sensor.when_deactivated = lambda: on_lock(self.lock.sensed())
+
+    def _keep(self, device: Any) -> Any:
+        self._devices.append(device)
+        return device
+
+    def close(self) -> None:
+        """Close every device; the relay last, so the lock ends de-energised. Safe twice."""
+        for device in reversed(self._devices):
+            device.close()
+        self._devices.clear()

@@ -1,0 +1,51 @@
+"""The Raspberry Pi camera through picamera2, imported only here and only when used:
+picamera2 exists on Raspberry Pi OS alone (apt python3-picamera2)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any
+
+from edge.hardware import CameraError
+
+
+class PiCamera:
+    def __init__(self, width: int, height: int, quality: int) -> None:
+        self._size = (width, height)
+        self._quality = quality
+        self._camera: Any = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Any:
+        from picamera2 import Picamera2  # noqa: PLC0415 - Pi only, see module docstring
+
+        camera = Picamera2()
+        camera.configure(camera.create_still_configuration(main={"size": self._size}))
+        camera.options["quality"] = self._quality
+        camera.start()
+        return camera
+
+    def capture(self) -> bytes:
+        with self._lock:
+            try:
+                if self._camera is None:
+                    self._camera = self._open()
+                buffer = io.BytesIO()
+                self._camera.capture_file(buffer, format="jpeg")
+                return buffer.getvalue()
+            except Exception as exc:  # any failure of the stack means: no frame
+                self._close_locked()
+                raise CameraError(f"picamera2: {exc}") from exc
+
+    def _close_locked(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            try:
+                camera.close()
+            except Exception:  # closing a broken camera must not hide the first error
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()

@@ -1,0 +1,41 @@
+"""Turns a raw `cmd/*` message into a domain input: rejected with its reason, or verified.
+
+The checks run in PROTOCOL §2's order: shape and signature (edge.crypto), claims (the pure
+domain), then replay against the durable jti store.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.crypto.verify import SignatureError, verify_signature
+from edge.domain.model import PassRejected, PassVerified
+from edge.domain.passes import COMMANDS, PassPolicy, Rejection, check_claims, claimed_jti
+from edge.store.replay import ReplayStore
+
+MAX_ECHOED_NAME = 64
+
+
+class PassIntake:
+    def __init__(self, keys: Sequence[Ed25519PublicKey], policy: PassPolicy,
+                 replay: ReplayStore, clock_synced: Callable[[], bool]) -> None:
+        self._keys = tuple(keys)
+        self._policy = policy
+        self._replay = replay
+        self._clock_synced = clock_synced
+
+    def admit(self, name: str, payload: bytes, now: float) -> PassRejected | PassVerified:
+        if name not in COMMANDS:
+            return PassRejected(Rejection(name[:MAX_ECHOED_NAME], "unknown_command"))
+        try:
+            claims = verify_signature(payload, self._keys)
+        except SignatureError as exc:
+            return PassRejected(Rejection(name, exc.reason, claimed_jti(exc.claims)))
+        checked = check_claims(claims, name, self._policy, now, self._clock_synced())
+        if isinstance(checked, Rejection):
+            return PassRejected(checked)
+        if self._replay.seen(checked.jti):
+            return PassRejected(Rejection(name, "replayed", checked.jti))
+        return PassVerified(checked)

@@ -1,0 +1,1 @@
+"""Everything doorstep keeps on disk under `storage.data_dir`."""

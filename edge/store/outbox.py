@@ -1,0 +1,105 @@
+"""The disk outbox: events and photos wait here until the broker acknowledges them.
+
+Events are stored inline with their `seq`, which a counter in the same database hands out, so
+it keeps increasing across restarts. Photos are files (written by PhotoStore) referenced by
+path. Rows leave only through ``remove``, which the publisher calls on PUBACK.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edge.store.sqlite import open_db
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB,
+    file TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    topic: str
+    payload: bytes | None
+    file: Path | None
+
+    def body(self) -> bytes:
+        if self.payload is not None:
+            return self.payload
+        assert self.file is not None
+        return self.file.read_bytes()
+
+
+@dataclass(frozen=True)
+class Backlog:
+    count: int
+    oldest_age_s: float | None
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        self._db = open_db(path, SCHEMA)
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_added(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def add_event(self, topic: str, render: Callable[[int], bytes]) -> int:
+        """Take the next `seq`, store ``render(seq)`` under it, and return the seq."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._db.execute(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'event_seq' RETURNING value"
+                ).fetchone()[0]
+                self._db.execute("INSERT INTO outbox (topic, payload, created) VALUES (?, ?, ?)",
+                                 (topic, render(seq), time.time()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        self._notify()
+        return seq
+
+    def add_file(self, topic: str, file: Path) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO outbox (topic, file, created) VALUES (?, ?, ?)",
+                             (topic, str(file), time.time()))
+        self._notify()
+
+    def pending(self, after_id: int, limit: int) -> list[Entry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, topic, payload, file FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit)).fetchall()
+        return [Entry(i, t, p, Path(f) if f else None) for i, t, p, f in rows]
+
+    def remove(self, entry_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+
+    def backlog(self, now: float) -> Backlog:
+        with self._lock:
+            count, oldest = self._db.execute("SELECT COUNT(*), MIN(created) FROM outbox").fetchone()
+        return Backlog(count, None if oldest is None else max(0.0, now - oldest))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

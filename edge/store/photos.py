@@ -1,0 +1,22 @@
+"""The homeowner's local copies of every photo, one JPEG file each, written before any upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.store.files import write_atomic
+
+
+class PhotoStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def path(self, photo_id: str, delivery_id: str | None) -> Path:
+        if delivery_id is None:
+            return self._root / "snapshots" / f"{photo_id}.jpg"
+        return self._root / "deliveries" / delivery_id / f"{photo_id}.jpg"
+
+    def save(self, photo_id: str, delivery_id: str | None, jpeg: bytes) -> Path:
+        path = self.path(photo_id, delivery_id)
+        write_atomic(path, jpeg)
+        return path

@@ -1,0 +1,60 @@
+"""Topic names of PROTOCOL §1, built and parsed without a broker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+    device_id: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}/{self.device_id}"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.base}/cmd/#"
+
+    @property
+    def simulator(self) -> str:
+        return f"{self.base}/sim/#"
+
+    @property
+    def availability(self) -> str:
+        return f"{self.base}/availability"
+
+    @property
+    def state(self) -> str:
+        return f"{self.base}/state"
+
+    @property
+    def events(self) -> str:
+        return f"{self.base}/events"
+
+    def photo(self, delivery_id: str, photo_id: str) -> str:
+        return f"{self.base}/photos/{delivery_id}/{photo_id}"
+
+    def snapshot(self, photo_id: str) -> str:
+        return f"{self.base}/snapshots/{photo_id}"
+
+    def command(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}"
+
+    def sim(self, name: str) -> str:
+        return f"{self.base}/sim/{name}"
+
+    def parse_inbound(self, topic: str) -> tuple[str, str] | None:
+        """Split `{base}/cmd/NAME` or `{base}/sim/NAME` into (kind, NAME); anything else is None.
+
+        NAME is everything after the kind, so `cmd/a/b` yields "a/b", which no command matches.
+        """
+        head = self.base + "/"
+        if not topic.startswith(head):
+            return None
+        kind, _, name = topic[len(head):].partition("/")
+        if kind not in ("cmd", "sim") or not name:
+            return None
+        return kind, name

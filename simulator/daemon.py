@@ -1,0 +1,72 @@
+"""Start `doorstep run` as users do, as a separate process, with a config written for the
+simulator. Used by the demo and by the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def write_sim_config(path: Path, *, device_id: str, port: int, trusted_key: Path,
+                     data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
+                     prefix: str = "doorstep", extra: str = "") -> Path:
+    """A config for the sim backend; ``extra`` is appended TOML for a test's own keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""\
+device_id = "{device_id}"
+
+[mqtt]
+host = "{host}"
+port = {port}
+topic_prefix = "{prefix}"
+protocol = "{protocol}"
+
+[security]
+trusted_keys = ["{trusted_key}"]
+
+[hardware]
+backend = "sim"
+
+[hardware.camera]
+width = 640
+height = 480
+
+[storage]
+data_dir = "{data_dir}"
+{extra}""", encoding="utf-8")
+    return path
+
+
+class DaemonProcess:
+    def __init__(self, config: Path, log_path: Path) -> None:
+        self.config = config
+        self.log_path = log_path
+        self.process: subprocess.Popen[Any] | None = None
+
+    def start(self) -> "DaemonProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        return self
+
+    def terminate(self, timeout: float = 10) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")

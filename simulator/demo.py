@@ -1,0 +1,140 @@
+"""`doorstep-sim demo`: one simulated doorstep delivery, end to end, on loopback.
+
+It starts an embedded broker, makes a fresh cloud key pair and data folder, runs the real
+daemon (`doorstep run`) on the sim backend, then plays cloud and courier while printing a
+timeline. Photos and report.html land in the output folder it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from simulator.broker import EmbeddedBroker
+from simulator.cloud import generate_keypair, load_private_key, mint
+from simulator.daemon import DaemonProcess, write_sim_config
+from simulator.receiver import CloudReceiver
+from simulator.report import write_report
+
+DEVICE_ID = "porch-demo"
+PREFIX = "doorstep"
+
+
+class Timeline:
+    """What happened, from every side; printed as it happens (from two threads, hence the lock)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.steps: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def say(self, who: str, what: str) -> None:
+        with self._lock:
+            step = {"t": time.monotonic() - self.start, "who": who, "what": what}
+            self.steps.append(step)
+            print(f"  +{step['t']:6.2f}s  {who:<8} {what}", flush=True)
+
+    def device_event(self, event: dict[str, Any]) -> None:
+        skip = {"id", "seq", "ts", "type", "device_id", "delivery_id", "sha256", "captured_at"}
+        details = ", ".join(f"{k}={_short(v)}" for k, v in event.items() if k not in skip)
+        delivery = f" [{event['delivery_id']}]" if event.get("delivery_id") else ""
+        self.say("device", f"#{event['seq']} {event['type']}{delivery} {details}".rstrip())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("name") or str(value)
+    return str(value)
+
+
+def run_demo(out: Path | None = None, pace_s: float = 0.6) -> int:
+    """Run the demo; ``pace_s`` pauses between the courier's steps so a person can follow."""
+    out = out or Path("demo-output") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    out = out.resolve()
+    print(f"doorstep demo: writing to {out}", flush=True)
+    private, public = generate_keypair(out / "keys")
+    key = load_private_key(private)
+    timeline = Timeline()
+    with EmbeddedBroker() as broker:
+        timeline.say("world", f"embedded MQTT broker on {broker.host}:{broker.port}")
+        config = write_sim_config(out / "doorstep.toml", device_id=DEVICE_ID, port=broker.port,
+                                  trusted_key=public, data_dir=out / "data", prefix=PREFIX)
+        receiver = CloudReceiver(broker.host, broker.port, PREFIX, DEVICE_ID,
+                                 on_event=timeline.device_event)
+        daemon = DaemonProcess(config, out / "daemon.log").start()
+        try:
+            receiver.wait_availability("online", timeout=30)
+            timeline.say("device", "online")
+            _play(receiver, key, timeline, pace_s)
+            status = daemon.terminate()
+            receiver.wait_availability("offline", timeout=10)
+            timeline.say("device", f"stopped on SIGTERM (exit {status}), availability offline")
+        except Exception:
+            if daemon.process and daemon.process.poll() is None:
+                daemon.kill()
+            print(f"demo failed; daemon log follows\n{daemon.log_text()}", file=sys.stderr)
+            raise
+        finally:
+            receiver.close()
+    report = write_report(out, receiver.received, timeline.steps,
+                          f"doorstep demo: a doorstep delivery to {DEVICE_ID}")
+    bad = [pid for pid, data in receiver.received.photos.items()
+           if not _sha_matches(pid, data, receiver.received.events)]
+    print(f"\n{len(receiver.received.photos)} photos, {len(receiver.received.events)} events; "
+          f"sha256 mismatches: {len(bad)}")
+    print(f"report: {report}")
+    return 1 if bad or status != 0 else 0
+
+
+def _sha_matches(photo_id: str, data: bytes, events: list[dict[str, Any]]) -> bool:
+    event = next((e for e in events if e.get("photo_id") == photo_id
+                  and e["type"] == "delivery.photo"), None)
+    return event is None or event["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def _play(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline: Timeline,
+          pace_s: float) -> None:
+    delivery = "D-1001"
+
+    def send(cmd: str, token: str, who: str = "cloud") -> None:
+        time.sleep(pace_s)  # presentation only: every step below waits on what it needs
+        timeline.say(who, f"sends {cmd} pass for {delivery}")
+        receiver.publish(f"cmd/{cmd}", token)
+
+    def mint_for(cmd: str) -> str:
+        return mint(key, cmd, device_id=DEVICE_ID, delivery_id=delivery)
+
+    send("arriving", mint_for("arriving"))
+    receiver.wait_event("delivery.arriving", delivery_id=delivery)
+
+    time.sleep(pace_s)
+    timeline.say("courier", "rings the doorbell")
+    receiver.publish("sim/doorbell", "press")
+    receiver.wait_event("doorbell.pressed", delivery_id=delivery)
+
+    send("at_door", mint_for("at_door"), who="courier")
+    receiver.wait_event("delivery.photo", delivery_id=delivery, purpose="at_door")
+
+    done = mint_for("done")
+    send("done", done, who="courier")
+    completed = receiver.wait_event("delivery.completed", delivery_id=delivery)
+    receiver.wait_for(lambda got: all(p in got.photos for p in completed["photos"]),
+                      what="every photo of the delivery")
+
+    timeline.say("attacker", "replays the courier's done pass")
+    receiver.publish("cmd/done", done)
+    receiver.wait_event("command.rejected", reason="replayed")
+
+    timeline.say("attacker", "sends an arriving pass signed with a key the device does not trust")
+    forged = mint(Ed25519PrivateKey.generate(), "arriving", device_id=DEVICE_ID,
+                  delivery_id="D-evil")
+    receiver.publish("cmd/arriving", forged)
+    receiver.wait_event("command.rejected", reason="bad_signature")

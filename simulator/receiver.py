@@ -1,0 +1,115 @@
+"""The cloud's receiving end: subscribes to one device's topics, keeps what arrives, and lets a
+caller wait for a condition with a deadline (the demo and the end-to-end tests both use it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+
+@dataclass
+class Received:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    photos: dict[str, bytes] = field(default_factory=dict)  # photo_id -> JPEG bytes
+    photo_topics: dict[str, str] = field(default_factory=dict)  # photo_id -> topic
+    availability: list[str] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    arrival: dict[str, float] = field(default_factory=dict)  # event id -> monotonic time
+
+
+class CloudReceiver:
+    def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
+                 protocol: str = "3.1.1",
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.base = f"{prefix}/{device_id}"
+        self.received = Received()
+        self._on_event = on_event
+        self._changed = threading.Condition()
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"cloud-{device_id}-{time.monotonic_ns()}",
+            protocol=mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311,
+        )
+        self._client.on_connect = self._connected
+        self._client.on_subscribe = lambda *args: self._subscribed.set()
+        self._client.on_message = self._message
+        self._client.connect(host, port)
+        self._client.loop_start()
+        if not self._subscribed.wait(timeout=10):
+            raise TimeoutError(f"cloud receiver could not subscribe on {host}:{port}")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def publish(self, suffix: str, payload: str | bytes, timeout: float = 10) -> None:
+        """Publish QoS 1 to `{prefix}/{device_id}/{suffix}` and wait for the broker's PUBACK."""
+        info = self._client.publish(f"{self.base}/{suffix}", payload, qos=1)
+        info.wait_for_publish(timeout)
+
+    def _connected(self, client: mqtt.Client, *_: Any) -> None:
+        client.subscribe(f"{self.base}/#", qos=1)
+
+    def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        rest = message.topic[len(self.base) + 1:]
+        kind, _, tail = rest.partition("/")
+        got = self.received
+        event = None
+        with self._changed:
+            if kind == "events":
+                event = json.loads(message.payload)
+                got.events.append(event)
+                got.arrival.setdefault(event["id"], time.monotonic())
+            elif kind in ("photos", "snapshots"):
+                photo_id = tail.rsplit("/", 1)[-1]
+                got.photos[photo_id] = bytes(message.payload)
+                got.photo_topics[photo_id] = message.topic
+            elif kind == "availability":
+                got.availability.append(message.payload.decode())
+            elif kind == "state" and message.payload:
+                got.states.append(json.loads(message.payload))
+            self._changed.notify_all()
+        if event is not None and self._on_event is not None:
+            self._on_event(event)
+
+    # --- waiting --------------------------------------------------------------------------
+
+    def wait_for(self, predicate: Callable[[Received], Any], timeout: float = 15,
+                 what: str = "condition") -> Any:
+        """Return the first truthy ``predicate(received)``; raise TimeoutError at the deadline."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                result = predicate(self.received)
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+                self._changed.wait(remaining)
+
+    def wait_event(self, type_: str, timeout: float = 15, **fields: Any) -> dict[str, Any]:
+        """The first event of ``type_`` whose fields match, already received or yet to come."""
+        def find(got: Received) -> dict[str, Any] | None:
+            return next((e for e in got.events if e["type"] == type_
+                         and all(e.get(k) == v for k, v in fields.items())), None)
+        return self.wait_for(find, timeout, f"event {type_} {fields}")
+
+    def wait_availability(self, value: str, timeout: float = 15) -> None:
+        self.wait_for(lambda got: got.availability and got.availability[-1] == value, timeout,
+                      f"availability {value}")
+
+    def wait_state(self, timeout: float = 15, **fields: Any) -> dict[str, Any]:
+        def latest(got: Received) -> dict[str, Any] | None:
+            state = got.states[-1] if got.states else None
+            if state and all(state.get(k) == v for k, v in fields.items()):
+                return state
+            return None
+        return self.wait_for(latest, timeout, f"state {fields}")

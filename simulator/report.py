@@ -1,0 +1,57 @@
+"""The demo's report: a self-contained folder with report.html (timeline and photos),
+report.json and the photos as files."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from simulator.receiver import Received
+
+
+def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
+                 title: str) -> Path:
+    photo_dir = out / "photos"
+    photo_dir.mkdir(parents=True, exist_ok=True)
+    for photo_id, data in received.photos.items():
+        (photo_dir / f"{photo_id}.jpg").write_bytes(data)
+    photo_events = {e["photo_id"]: e for e in received.events if e["type"] == "delivery.photo"}
+    checks = {pid: hashlib.sha256(data).hexdigest() == photo_events[pid]["sha256"]
+              for pid, data in received.photos.items() if pid in photo_events}
+    (out / "report.json").write_text(json.dumps({
+        "title": title, "timeline": timeline, "events": received.events,
+        "photos": sorted(received.photos), "sha256_verified": checks,
+    }, indent=2), encoding="utf-8")
+
+    rows = "\n".join(
+        f"<tr><td>+{step['t']:.2f}s</td><td>{html.escape(step['who'])}</td>"
+        f"<td>{html.escape(step['what'])}</td></tr>" for step in timeline)
+    figures = "\n".join(
+        f'<figure><img src="photos/{html.escape(pid)}.jpg" width="480">'
+        f"<figcaption>{html.escape(pid)}<br>{html.escape(_caption(pid, received))}"
+        f"{' &#10003; sha256' if checks.get(pid) else ''}</figcaption></figure>"
+        for pid in sorted(received.photos))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}
+td{{padding:.2em .8em;border-bottom:1px solid #ddd;vertical-align:top}}
+figure{{display:inline-block;margin:.5em}}figcaption{{font-size:.8em}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<h2>Timeline</h2><table>{rows}</table>
+<h2>Photos ({len(received.photos)})</h2>{figures}
+</body></html>
+"""
+    report = out / "report.html"
+    report.write_text(page, encoding="utf-8")
+    return report
+
+
+def _caption(photo_id: str, received: Received) -> str:
+    event = next((e for e in received.events if e.get("photo_id") == photo_id
+                  and e["type"] == "delivery.photo"), None)
+    if event is None:
+        return "doorbell snapshot"
+    return f"delivery {event['delivery_id']}, {event.get('purpose', 'photo')}"
