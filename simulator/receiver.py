@@ -83,7 +83,10 @@ class CloudReceiver:
 
     def wait_for(self, predicate: Callable[[Received], Any], timeout: float = 15,
                  what: str = "condition") -> Any:
-        """Return the first truthy ``predicate(received)``; raise TimeoutError at the deadline."""
+        """Return the first truthy ``predicate(received)``; raise TimeoutError at the deadline.
+
+        Re-checked on every message and at least every 50 ms, so a predicate may also look at
+        state outside the receiver (an outbox, a process)."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -93,7 +96,7 @@ class CloudReceiver:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-                self._changed.wait(remaining)
+                self._changed.wait(min(remaining, 0.05))
 
     def wait_event(self, type_: str, timeout: float = 15, **fields: Any) -> dict[str, Any]:
         """The first event of ``type_`` whose fields match, already received or yet to come."""

@@ -1,0 +1,50 @@
+"""A real mosquitto per test session, on a free loopback port, with a config we write."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from simulator.broker import free_port
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(found).exists():
+        raise RuntimeError("mosquitto is not installed: run `make test`, which installs it")
+    return found
+
+
+class Mosquitto:
+    def __init__(self, folder: Path) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10) -> "Mosquitto":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text(f"listener {self.port} {self.host}\nallow_anonymous true\n"
+                        "persistence false\nlog_dest stderr\n", encoding="utf-8")
+        log = open(self.folder / "mosquitto.log", "ab")
+        self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log,
+                                        stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mosquitto did not start: see {self.folder}") from None
+                time.sleep(0.05)  # polling a port that is coming up, bounded by the deadline
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

@@ -1,0 +1,140 @@
+"""Loading the config file: every problem is one message naming file, key and problem."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from edge.config import Config, ConfigError, load_config
+
+EXAMPLE = Path(__file__).parents[2] / "firmware_config" / "doorstep.toml"
+
+
+@pytest.fixture
+def folder(tmp_path: Path, cloud_keys) -> Path:
+    assert cloud_keys.public == tmp_path / "keys" / "cloud.pub.pem"
+    return tmp_path
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "doorstep.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = 'device_id = "porch-1"\n[security]\ntrusted_keys = ["keys/cloud.pub.pem"]\n'
+
+
+def error(folder: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(folder, text))
+    return str(caught.value)
+
+
+def test_the_shipped_example_loads_with_its_documented_defaults(folder: Path) -> None:
+    config = load_config(write(folder, EXAMPLE.read_text()))
+    assert config.device_id == "porch-1"
+    assert config.security.trusted_keys == [folder / "keys" / "cloud.pub.pem"]
+    assert config.delivery.in_home_enabled is False
+    assert config.mqtt.protocol == "5"
+
+
+def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    names = []
+    for name, field in model.model_fields.items():
+        names.append(prefix + name)
+        inner = typing.get_args(field.annotation) or (field.annotation,)
+        for kind in inner:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                names += _keys(kind, f"{prefix}{name}.")
+    return names
+
+
+def test_the_example_documents_every_key() -> None:
+    text = EXAMPLE.read_text()
+    missing = [key for key in _keys(Config)
+               if not re.search(rf"^#? ?{re.escape(key.rsplit('.', 1)[-1])} = ", text, re.M)
+               and f"[{key}]" not in text]
+    assert missing == []
+
+
+def test_defaults(folder: Path) -> None:
+    config = load_config(write(folder, MINIMAL))
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.topic_prefix) == (
+        "127.0.0.1", 1883, "doorstep")
+    assert (config.security.clock_skew_s, config.security.max_command_lifetime_s,
+            config.security.max_grant_lifetime_s) == (30, 120, 86400)
+    assert config.storage.data_dir == Path("/var/lib/doorstep")
+
+
+def test_relative_paths_resolve_against_the_config_folder(folder: Path) -> None:
+    config = load_config(write(folder, MINIMAL + '[storage]\ndata_dir = "data"\n'))
+    assert config.storage.data_dir == folder.resolve() / "data"
+
+
+def test_durations_take_integers_and_fractions(folder: Path) -> None:
+    config = load_config(write(folder, MINIMAL + "[delivery]\nrelock_delay_s = 0.5\n"
+                                                 "unlock_timeout_s = 45\n"))
+    assert (config.delivery.relock_delay_s, config.delivery.unlock_timeout_s) == (0.5, 45)
+
+
+@pytest.mark.parametrize("text, key, problem", [
+    (MINIMAL + "[delivery]\nrelock_dely_s = 2\n", "delivery.relock_dely_s", "unknown key"),
+    ("colour = 1\n" + MINIMAL, "colour", "unknown key"),
+    ('[security]\ntrusted_keys = ["keys/cloud.pub.pem"]\n', "device_id", "missing"),
+    ('device_id = "porch 1"\n[security]\ntrusted_keys = ["k"]\n', "device_id", "pattern"),
+    ('device_id = "p"\n', "security", "missing"),
+    (MINIMAL + '[delivery]\nrelock_delay_s = "2"\n', "delivery.relock_delay_s", "number"),
+    (MINIMAL + "[delivery]\nin_home_enabled = 1\n", "delivery.in_home_enabled", "boolean"),
+    (MINIMAL + "[delivery]\nunlock_timeout_s = 0\n", "delivery.unlock_timeout_s", "greater"),
+    (MINIMAL + '[mqtt]\nprotocol = "4"\n', "mqtt.protocol", "'5' or '3.1.1'"),
+    (MINIMAL + "[mqtt]\nport = 70000\n", "mqtt.port", "65535"),
+    (MINIMAL + '[hardware]\nbackend = "arduino"\n', "hardware.backend", "'pi' or 'sim'"),
+    (MINIMAL + "[hardware.pins]\ndoorbell = 17\n", "hardware.pins", "used twice"),
+    (MINIMAL + "[hardware.pins]\ndoorbell = 40\n", "hardware.pins.doorbell", "27"),
+    ('device_id = "p"\n[security]\ntrusted_keys = []\n', "security.trusted_keys", "at least 1"),
+])
+def test_bad_values_name_the_key(folder: Path, text: str, key: str, problem: str) -> None:
+    message = error(folder, text)
+    assert message.startswith(f"{folder / 'doorstep.toml'}: {key}: ")
+    assert problem in message
+
+
+def test_a_missing_key_file_is_named(folder: Path) -> None:
+    message = error(folder, 'device_id = "p"\n[security]\ntrusted_keys = ["keys/nope.pem"]\n')
+    assert "security.trusted_keys[0]" in message and "nope.pem" in message
+
+
+def test_a_key_that_is_not_ed25519_is_refused(folder: Path) -> None:
+    (folder / "keys" / "junk.pem").write_text("-----BEGIN PUBLIC KEY-----\nxx\n")
+    message = error(folder, 'device_id = "p"\n[security]\ntrusted_keys = ["keys/junk.pem"]\n')
+    assert "security.trusted_keys[0]" in message and "not a PEM public key" in message
+
+
+def test_invalid_toml_and_missing_file(folder: Path) -> None:
+    assert "not valid TOML" in error(folder, "device_id = \n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(folder / "absent.toml")
+
+
+def test_check_config_cli_prints_one_error_and_exits_2(folder: Path) -> None:
+    path = write(folder, MINIMAL + "[delivery]\nrelock_dely_s = 2\n")
+    result = subprocess.run([sys.executable, "-m", "edge", "check-config", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"doorstep: config error: {path}: delivery.relock_dely_s: unknown key"]
+
+
+def test_check_config_cli_summarises_a_good_config(folder: Path) -> None:
+    path = write(folder, MINIMAL)
+    result = subprocess.run([sys.executable, "-m", "edge", "check-config", "--config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "device_id         porch-1" in result.stdout

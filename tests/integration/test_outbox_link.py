@@ -1,0 +1,112 @@
+"""The outbox, its pump and the MQTT link against a real mosquitto: in order, acknowledged,
+and nothing removed from disk before its PUBACK."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edge.config import load_config
+from edge.store.outbox import Outbox
+from edge.transport.mqtt import MqttLink
+from edge.transport.pump import OutboxPump
+from edge.transport.topics import Topics
+from simulator.daemon import write_sim_config
+from simulator.receiver import CloudReceiver
+from tests.brokers import Mosquitto
+
+
+def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
+              messages: list | None = None) -> MqttLink:
+    config = load_config(write_sim_config(
+        tmp_path / "doorstep.toml", device_id="porch-1", port=port, trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data", protocol="5"))
+    return MqttLink(config, Topics("doorstep", "porch-1"), subscribe_sim=True,
+                    on_message=lambda topic, payload: (messages or []).append((topic, payload)),
+                    on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok))
+
+
+def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
+        tmp_path: Path, cloud_keys, mosquitto: Mosquitto) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    refs: list[OutboxPump] = []
+    link = make_link(tmp_path, cloud_keys, mosquitto.port, refs)
+    pump = OutboxPump(outbox, link, window=4)
+    refs.append(pump)
+    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-1")
+    for n in range(30):
+        outbox.add_event("doorstep/porch-1/events",
+                         lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+    pump.start()
+    link.start()
+    try:
+        cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
+        assert [e["seq"] for e in cloud.received.events] == list(range(1, 31))
+        cloud.wait_for(lambda got: outbox.backlog(0).count == 0, what="an empty outbox")
+        cloud.wait_availability("online")
+    finally:
+        link.stop()
+        pump.stop()
+        cloud.close()
+
+
+def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
+        tmp_path: Path, cloud_keys) -> None:
+    broker = Mosquitto(tmp_path / "broker")
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    photo = tmp_path / "p1.jpg"
+    photo.write_bytes(b"\xff\xd8 jpeg bytes")
+    outbox.add_file("doorstep/porch-1/photos/D-1/p1", photo)
+    outbox.add_event("doorstep/porch-1/events", lambda seq: json.dumps({"id": "x", "seq": seq,
+                                                                        "type": "t"}).encode())
+    refs: list[OutboxPump] = []
+    link = make_link(tmp_path, cloud_keys, broker.port, refs)  # nothing listens there yet
+    pump = OutboxPump(outbox, link)
+    refs.append(pump)
+    pump.start()
+    link.start()
+    try:
+        assert outbox.backlog(0).count == 2
+        broker.start()
+        cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1")
+        cloud.wait_for(lambda got: got.photos.get("p1") == b"\xff\xd8 jpeg bytes"
+                       and got.events, timeout=30, what="photo and event after the broker started")
+        cloud.wait_for(lambda got: outbox.backlog(0).count == 0, what="an empty outbox")
+        cloud.close()
+    finally:
+        link.stop()
+        pump.stop()
+        broker.stop()
+
+
+def test_seq_keeps_increasing_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite"
+    first = Outbox(path)
+    assert [first.add_event("t", lambda s: b"x") for _ in range(3)] == [1, 2, 3]
+    first.close()
+    again = Outbox(path)
+    assert again.add_event("t", lambda s: b"x") == 4
+    assert again.backlog(0).count == 4
+
+
+def test_a_missing_photo_file_does_not_block_the_queue(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox.add_file("t/photo", tmp_path / "gone.jpg")
+    outbox.add_event("t/events", lambda s: b"{}")
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def publish(self, topic: str, payload: bytes, retain: bool = False) -> int:
+            self.sent.append(topic)
+            return len(self.sent)
+
+    recorder = Recorder()
+    pump = OutboxPump(outbox, recorder)
+    pump._fill_window()  # one pass of the pump's loop, on this thread
+    assert recorder.sent == ["t/events"]
+    assert outbox.backlog(0).count == 1

@@ -1,0 +1,272 @@
+"""The delivery state machine, transition by transition, on a fake clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from edge.domain.machine import current_delivery, next_deadline, public_state, resume, step
+from edge.domain.model import (
+    CameraHealth, Capture, CaptureRequest, ConsumeJti, Delivery, DoorbellPressed, DoorMoved, Emit,
+    LockSensed, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
+    SharePhoto, State, Tick,
+)
+from edge.domain.passes import Courier, Pass, Rejection
+
+NOW = 1_800_000_000.0
+RULES = Rules()
+COURIER = Courier("c1", "Sam")
+
+
+def grant(delivery_id: str = "D-1", jti: str = "g-1", mode: str = "doorstep",
+          confidential: bool = False, exp: float = NOW + 3600) -> PassVerified:
+    return PassVerified(Pass(cmd="arriving", jti=jti, iss="cloud", delivery_id=delivery_id,
+                             iat=NOW, exp=exp, mode=mode, courier=COURIER,
+                             confidential=confidential))
+
+
+def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None) -> PassVerified:
+    return PassVerified(Pass(cmd=cmd, jti=jti or f"{cmd}-1", iss="cloud",
+                             delivery_id=delivery_id, iat=NOW, exp=NOW + 60))
+
+
+def run(state: State, *inputs: object, now: float = NOW, rules: Rules = RULES):
+    actions: list[object] = []
+    for event in inputs:
+        state, more = step(state, event, now, rules)  # type: ignore[arg-type]
+        actions += more
+    return state, actions
+
+
+def emitted(actions: list[object], type_: str | None = None) -> list[Emit]:
+    return [a for a in actions if isinstance(a, Emit) and (type_ is None or a.type == type_)]
+
+
+def rejections(actions: list[object]) -> list[str]:
+    return [e.fields["reason"] for e in emitted(actions, "command.rejected")]
+
+
+def taken(request: CaptureRequest, photo_id: str = "p1") -> PhotoTaken:
+    return PhotoTaken(request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z")
+
+
+def active() -> State:
+    return run(State(), grant())[0]
+
+
+# --- arriving -----------------------------------------------------------------------------
+
+
+def test_arriving_activates_the_delivery_and_consumes_the_jti_first() -> None:
+    state, actions = run(State(), grant())
+    assert actions[0] == ConsumeJti("g-1", NOW + 3600)
+    assert emitted(actions) == [Emit("delivery.arriving", "D-1", {
+        "mode": "doorstep", "courier": {"id": "c1", "name": "Sam"}, "confidential": False})]
+    assert [d.id for d in state.deliveries] == ["D-1"]
+    assert state.deliveries[0].phase is Phase.WAITING
+
+
+def test_in_home_grant_is_refused_while_in_home_is_disabled() -> None:
+    state, actions = run(State(), grant(mode="in_home"))
+    assert rejections(actions) == ["mode_not_allowed"]
+    assert state == State()
+    assert not any(isinstance(a, ConsumeJti) for a in actions)
+
+
+def test_a_second_grant_for_an_active_delivery_is_a_duplicate() -> None:
+    state, actions = run(active(), grant(jti="g-2"))
+    assert rejections(actions) == ["duplicate_delivery"]
+    assert len(state.deliveries) == 1
+
+
+def test_a_rejected_pass_consumes_nothing_and_changes_nothing() -> None:
+    before = active()
+    state, actions = run(before, PassRejected(Rejection("done", "expired", "j-9")))
+    assert state == before
+    assert actions == [Emit("command.rejected", None,
+                            {"cmd": "done", "reason": "expired", "jti": "j-9"})]
+
+
+# --- commands on unknown deliveries -------------------------------------------------------
+
+
+@pytest.mark.parametrize("cmd", ["at_door", "done", "cancel"])
+def test_commands_for_an_unknown_delivery_are_rejected(cmd: str) -> None:
+    state, actions = run(active(), command(cmd, delivery_id="D-other"))
+    assert rejections(actions) == ["unknown_delivery"]
+    assert not any(isinstance(a, (ConsumeJti, Capture)) for a in actions)
+
+
+# --- doorstep flow ------------------------------------------------------------------------
+
+
+def test_at_door_on_a_doorstep_delivery_takes_a_photo_and_nothing_else() -> None:
+    before = active()
+    state, actions = run(before, command("at_door"))
+    assert actions == [ConsumeJti("at_door-1", NOW + 60),
+                       Capture(CaptureRequest(Purpose.AT_DOOR, "D-1"))]
+    assert state == before
+
+
+def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
+    state, actions = run(active(), command("done"))
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    assert actions == [ConsumeJti("done-1", NOW + 60), Capture(request)]
+    assert state.deliveries[0].phase is Phase.CONFIRMING
+
+    state, actions = run(state, taken(request, "p-confirm"))
+    assert SharePhoto("p-confirm", "D-1") in actions
+    photo, completed = emitted(actions)
+    assert photo.type == "delivery.photo"
+    assert photo.fields == {"photo_id": "p-confirm", "sha256": "ab" * 32, "bytes": 1234,
+                            "captured_at": "2027-01-15T08:00:00.000Z", "local_only": False,
+                            "purpose": "confirmation"}
+    assert completed == Emit("delivery.completed", "D-1", {
+        "outcome": "delivered", "mode": "doorstep", "photos": ["p-confirm"]})
+    assert state.deliveries == ()
+
+
+def test_several_confirmation_photos_all_arrive_before_completion() -> None:
+    rules = Rules(confirmation_photos=2)
+    state, actions = run(active(), command("done"), rules=rules)
+    assert sum(isinstance(a, Capture) for a in actions) == 2
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    state, actions = run(state, taken(request, "p1"), rules=rules)
+    assert not emitted(actions, "delivery.completed")
+    state, actions = run(state, taken(request, "p2"), rules=rules)
+    assert emitted(actions, "delivery.completed")[0].fields["photos"] == ["p1", "p2"]
+
+
+def test_a_failed_confirmation_photo_still_completes_the_delivery() -> None:
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    state, actions = run(active(), command("done"), PhotoFailed(request, "camera: dead"))
+    assert emitted(actions, "delivery.completed")[0].fields == {
+        "outcome": "delivered", "mode": "doorstep", "photos": []}
+    assert state.deliveries == ()
+
+
+def test_done_twice_is_wrong_state() -> None:
+    state, actions = run(active(), command("done"), command("done", jti="done-2"))
+    assert rejections(actions) == ["wrong_state"]
+
+
+def test_cancel_completes_with_cancelled() -> None:
+    state, actions = run(active(), command("cancel"))
+    assert actions[0] == ConsumeJti("cancel-1", NOW + 60)
+    assert emitted(actions) == [Emit("delivery.completed", "D-1", {
+        "outcome": "cancelled", "mode": "doorstep", "photos": []})]
+    assert state.deliveries == ()
+
+
+def test_a_photo_arriving_after_the_delivery_ended_is_still_reported() -> None:
+    request = CaptureRequest(Purpose.AT_DOOR, "D-1")
+    state, actions = run(active(), command("cancel"), taken(request, "late"))
+    assert emitted(actions, "delivery.photo")[0].fields["photo_id"] == "late"
+    assert SharePhoto("late", "D-1") in actions
+
+
+# --- confidential -------------------------------------------------------------------------
+
+
+def test_confidential_photos_stay_local() -> None:
+    state, _ = run(State(), grant(confidential=True))
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1", confidential=True)
+    state, actions = run(state, command("done"))
+    assert Capture(request) in actions
+    state, actions = run(state, taken(request))
+    assert not any(isinstance(a, SharePhoto) for a in actions)
+    assert emitted(actions, "delivery.photo")[0].fields["local_only"] is True
+
+
+# --- doorbell -----------------------------------------------------------------------------
+
+
+def test_doorbell_without_a_delivery_is_a_snapshot() -> None:
+    state, actions = run(State(), DoorbellPressed())
+    request = CaptureRequest(Purpose.DOORBELL, None)
+    assert actions == [Capture(request)]
+    state, actions = run(state, taken(request, "snap"))
+    assert actions == [SharePhoto("snap", None),
+                       Emit("doorbell.pressed", None, {"photo_id": "snap"})]
+
+
+def test_doorbell_during_a_doorstep_delivery_counts_for_it() -> None:
+    state, actions = run(active(), DoorbellPressed())
+    request = CaptureRequest(Purpose.DOORBELL, "D-1")
+    assert actions == [Capture(request)]
+    state, actions = run(state, taken(request, "bell"))
+    assert [e.type for e in emitted(actions)] == ["delivery.photo", "doorbell.pressed"]
+    assert SharePhoto("bell", "D-1") in actions
+    assert state.deliveries[0].photos == ("bell",)
+
+
+def test_doorbell_photo_failure_still_reports_the_press() -> None:
+    request = CaptureRequest(Purpose.DOORBELL, None)
+    _, actions = run(State(), PhotoFailed(request, "camera: dead"))
+    assert actions == [Emit("doorbell.pressed", None, {"photo_id": None})]
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def test_a_waiting_grant_expires_at_its_exp() -> None:
+    state = run(State(), grant(exp=NOW + 100))[0]
+    assert next_deadline(state) == NOW + 100
+    state, actions = run(state, Tick(), now=NOW + 99.9)
+    assert actions == []
+    state, actions = run(state, Tick(), now=NOW + 100)
+    assert emitted(actions) == [Emit("delivery.completed", "D-1", {
+        "outcome": "expired", "mode": "doorstep", "photos": []})]
+    assert next_deadline(state) is None
+
+
+def test_a_confirming_delivery_does_not_expire() -> None:
+    state = run(State(), grant(exp=NOW + 100), command("done"))[0]
+    state, actions = run(state, Tick(), now=NOW + 1000)
+    assert actions == [] and len(state.deliveries) == 1
+    assert next_deadline(state) is None
+
+
+def test_resume_retakes_lost_confirmation_photos() -> None:
+    state = run(active(), command("done"))[0]
+    _, actions = resume(state)
+    assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1"))]
+    assert resume(active())[1] == []
+
+
+# --- the world ----------------------------------------------------------------------------
+
+
+def test_camera_fault_raises_one_alarm_and_shows_in_state() -> None:
+    state, actions = run(active(), CameraHealth(False), CameraHealth(False))
+    assert emitted(actions) == [Emit("alarm.camera_fault", "D-1")]
+    assert public_state(state, RULES)["camera"] == "fault"
+    state, actions = run(state, CameraHealth(True))
+    assert actions == [] and public_state(state, RULES)["camera"] == "ok"
+
+
+def test_a_bolt_that_does_not_read_locked_is_jammed() -> None:
+    state, actions = run(State(), LockSensed("unlocked"), LockSensed("unlocked"))
+    assert state.lock == "jammed"
+    assert emitted(actions) == [Emit("alarm.lock_fault", None)]
+    state, actions = run(state, LockSensed("locked"))
+    assert state.lock == "locked" and actions == []
+
+
+def test_public_state_shows_door_and_the_latest_delivery() -> None:
+    state = run(State(), grant("D-1"), grant("D-2", jti="g-2"), DoorMoved(True))[0]
+    assert current_delivery(state).id == "D-2"  # type: ignore[union-attr]
+    assert public_state(state, Rules(in_home_enabled=True)) == {
+        "lock": "locked", "door": "open", "camera": "ok", "in_home_enabled": True,
+        "delivery": {"id": "D-2", "mode": "doorstep", "phase": "waiting"},
+    }
+    assert public_state(State(), RULES)["delivery"] is None
+
+
+def test_steps_never_mutate_their_input() -> None:
+    before = active()
+    snapshot = replace(before)
+    run(before, command("done"), command("cancel"), DoorMoved(True), Tick())
+    assert before == snapshot
+    assert isinstance(before.deliveries[0], Delivery)
