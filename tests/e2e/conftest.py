@@ -1,0 +1,82 @@
+"""`doorstep run` as a subprocess against the session's mosquitto, with a cloud receiver."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from simulator.cloud import mint
+from simulator.daemon import DaemonProcess, write_sim_config
+from simulator.receiver import CloudReceiver
+
+_ids = itertools.count(1)
+
+
+class Device:
+    """One daemon, its config and data folder, and the cloud's view of it."""
+
+    def __init__(self, folder: Path, keys: Any, broker: Any, extra_config: str = "") -> None:
+        self.device_id = f"porch-{next(_ids)}"  # fresh retained topics for every test
+        self.keys = keys
+        self.folder = folder
+        self.config = write_sim_config(
+            folder / "doorstep.toml", device_id=self.device_id, port=broker.port,
+            trusted_key=keys.public, data_dir=folder / "data", protocol="5", extra=extra_config)
+        self.cloud = CloudReceiver(broker.host, broker.port, "doorstep", self.device_id)
+        self.daemon = DaemonProcess(self.config, folder / "daemon.log")
+
+    def start(self) -> "Device":
+        self.daemon.start()
+        self.wait_online()
+        return self
+
+    def wait_online(self) -> None:
+        try:
+            self.cloud.wait_for(lambda got: got.availability[-1:] == ["online"], timeout=30,
+                                what="online")
+        except TimeoutError:
+            raise AssertionError(f"daemon not online; log:\n{self.daemon.log_text()}") from None
+
+    def mint(self, cmd: str, delivery_id: str = "D-1", **claims: Any) -> str:
+        claims.setdefault("device_id", self.device_id)
+        return mint(self.keys.private, cmd, delivery_id=delivery_id, **claims)
+
+    def send(self, cmd: str, token: str | bytes) -> None:
+        self.cloud.publish(f"cmd/{cmd}", token)
+
+    def sim(self, name: str, payload: str) -> None:
+        self.cloud.publish(f"sim/{name}", payload)
+
+    def events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in self.cloud.received.events if type_ is None or e["type"] == type_]
+
+    def rejected(self, reason: str, **fields: Any) -> dict[str, Any]:
+        return self.cloud.wait_event("command.rejected", reason=reason, **fields)
+
+    def stop(self) -> None:
+        process = self.daemon.process
+        if process is not None and process.poll() is None:
+            self.daemon.terminate()
+        self.cloud.close()
+
+
+@pytest.fixture
+def new_device(tmp_path: Path, cloud_keys: Any, mosquitto: Any) -> Iterator[Any]:
+    made: list[Device] = []
+
+    def make(extra_config: str = "", start: bool = True) -> Device:
+        device = Device(tmp_path / f"device{len(made)}", cloud_keys, mosquitto, extra_config)
+        made.append(device)
+        return device.start() if start else device
+
+    yield make
+    for device in made:
+        device.stop()
+
+
+@pytest.fixture
+def device(new_device: Any) -> Device:
+    return new_device()
