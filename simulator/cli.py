@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run a full simulated delivery and write a report")
     demo.add_argument("--out", type=Path, help="output folder [demo-output/<time>]")
     demo.add_argument("--pace", type=float, default=0.6, help="seconds between courier steps")
+    demo.add_argument("--broker", metavar="HOST:PORT",
+                      help="use this MQTT broker instead of the embedded one")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return _send(args)
     from simulator.demo import run_demo  # noqa: PLC0415
 
-    return run_demo(args.out, args.pace)
+    return run_demo(args.out, args.pace, args.broker)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import hashlib
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,24 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def run_demo(out: Path | None = None, pace_s: float = 0.6) -> int:
-    """Run the demo; ``pace_s`` pauses between the courier's steps so a person can follow."""
+@dataclass
+class ExternalBroker:
+    """A broker the user already runs (`--broker HOST:PORT`); the demo neither starts nor stops it."""
+
+    host: str
+    port: int
+
+    def __enter__(self) -> "ExternalBroker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def run_demo(out: Path | None = None, pace_s: float = 0.6,
+             broker_address: str | None = None) -> int:
+    """Run the demo; ``pace_s`` pauses between the courier's steps so a person can follow.
+    Without ``broker_address`` ("HOST:PORT") it starts its own embedded broker."""
     out = out or Path("demo-output") / datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
@@ -63,10 +80,17 @@ def run_demo(out: Path | None = None, pace_s: float = 0.6) -> int:
     private, public = generate_keypair(out / "keys")
     key = load_private_key(private)
     timeline = Timeline()
-    with EmbeddedBroker() as broker:
-        timeline.say("world", f"embedded MQTT broker on {broker.host}:{broker.port}")
+    if broker_address:
+        host, _, port = broker_address.rpartition(":")
+        chosen: EmbeddedBroker | ExternalBroker = ExternalBroker(host or "127.0.0.1", int(port))
+    else:
+        chosen = EmbeddedBroker()
+    with chosen as broker:
+        kind = "embedded" if isinstance(chosen, EmbeddedBroker) else "external"
+        timeline.say("world", f"{kind} MQTT broker on {broker.host}:{broker.port}")
         config = write_sim_config(out / "doorstep.toml", device_id=DEVICE_ID, port=broker.port,
-                                  trusted_key=public, data_dir=out / "data", prefix=PREFIX)
+                                  host=broker.host, trusted_key=public, data_dir=out / "data",
+                                  prefix=PREFIX)
         receiver = CloudReceiver(broker.host, broker.port, PREFIX, DEVICE_ID,
                                  on_event=timeline.device_event)
         daemon = DaemonProcess(config, out / "daemon.log").start()
