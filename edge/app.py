@@ -16,7 +16,7 @@ from edge.core import Core, Inbound
 from edge.crypto.verify import load_public_key
 from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Rules, State
 from edge.domain.passes import PassPolicy
-from edge.hardware.backends import build_hardware
+from edge.hardware.backends import Hardware, build_hardware
 from edge.intake import PassIntake
 from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Outbox
@@ -40,9 +40,6 @@ def effective_rules(config: Config) -> Rules:
 
 def run(config: Config) -> int:
     """Run the daemon until SIGTERM or SIGINT; return the exit status."""
-    data_dir = config.storage.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    topics = Topics(config.mqtt.topic_prefix, config.device_id)
     inbox: queue.Queue[object] = queue.Queue()
     hardware = build_hardware(
         config,
@@ -54,6 +51,18 @@ def run(config: Config) -> int:
     inbox.put(LockSensed(hardware.lock.sensed()))
     log.info("event=starting version=%s device_id=%s backend=%s", __version__, config.device_id,
              config.hardware.backend)
+    try:
+        return _run_locked(config, hardware, inbox)
+    finally:
+        hardware.lock.drive(True)  # whatever happened after the first act, end as it began
+        hardware.close()
+
+
+def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object]) -> int:
+    """Everything after the lock is driven locked: stores, the core loop, the broker link."""
+    data_dir = config.storage.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    topics = Topics(config.mqtt.topic_prefix, config.device_id)
 
     replay = ReplayStore(data_dir / "replay.sqlite")
     outbox = Outbox(data_dir / "outbox.sqlite")
@@ -100,11 +109,10 @@ def run(config: Config) -> int:
         log.info("event=stopping")
         core.stop()
         core_thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
-        hardware.lock.drive(True)  # again, in case the loop was stuck
+        hardware.lock.drive(True)  # again, before the network, in case the loop was stuck
         capture.stop()
         link.stop(timeout=SHUTDOWN_BUDGET_S / 4)
         pump.stop()
-        hardware.close()
         replay.close()
         outbox.close()
         log.info("event=stopped")

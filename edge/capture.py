@@ -36,7 +36,6 @@ class CaptureWorker:
         self._submit = submit
         self._probe_interval = probe_interval_s
         self._requests: queue.Queue[CaptureRequest | None] = queue.Queue()
-        self._healthy: bool | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
@@ -68,21 +67,16 @@ class CaptureWorker:
             except Exception:
                 log.exception("event=capture_worker_failed")
 
-    def _report_health(self, ok: bool) -> None:
-        if ok != self._healthy:
-            self._healthy = ok
-            self._submit(CameraHealth(ok))
-
     def _take(self, request: CaptureRequest | None) -> None:
         try:
             jpeg = self._camera.capture()
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
-            self._report_health(False)
+            self._submit(CameraHealth(False))
             if request is not None:
                 self._submit(PhotoFailed(request, f"camera: {exc}"))
             return
-        self._report_health(True)
+        self._submit(CameraHealth(True))  # the domain ignores no-change
         if request is None:
             return
         moment = datetime.now(timezone.utc)

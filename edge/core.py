@@ -74,16 +74,14 @@ class Core:
         self._next_prune = 0.0
         self.alive = threading.Event()
 
-    def submit(self, item: Input | Inbound) -> None:
-        self.inbox.put(item)
-
     def stop(self) -> None:
         self.inbox.put(_STOP)
 
     def run(self) -> None:
         """Run until stop(); whatever happens, leave the lock driven locked."""
         try:
-            self._execute(machine.resume(self.state)[1], self._now())
+            self.state, actions = machine.resume(self.state, self._now(), self._rules)
+            self._execute(actions, self._now())
             self._show_state(self._now())
             self.alive.set()
             while True:

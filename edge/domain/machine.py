@@ -24,7 +24,7 @@ def step(state: State, event: Input, now: float, rules: Rules) -> Result:
         case PassRejected(rejection):
             return state, [_rejected(rejection)]
         case PassVerified(pass_):
-            return _on_pass(state, pass_, rules)
+            return _on_pass(state, pass_, now, rules)
         case PhotoTaken() | PhotoFailed():
             return _on_photo(state, event)
         case DoorbellPressed():
@@ -36,23 +36,30 @@ def step(state: State, event: Input, now: float, rules: Rules) -> Result:
         case CameraHealth(ok):
             return _on_camera(state, ok)
         case Tick():
-            return _expire(state, now)
+            return _on_tick(state, now)
     raise TypeError(f"unknown input {event!r}")
 
 
-def resume(state: State) -> Result:
+def resume(state: State, now: float, rules: Rules) -> Result:
     """After a restart: retake the confirmation photos a crash may have lost."""
     actions: list[Action] = []
     for delivery in state.deliveries:
         if delivery.phase is Phase.CONFIRMING:
             request = _request(delivery, Purpose.CONFIRMATION)
             actions += [Capture(request) for _ in range(max(1, delivery.pending_photos))]
+            state = _put(state, replace(delivery, confirm_by=now + rules.photo_timeout_s))
     return state, actions
+
+
+def _deadline(delivery: Delivery) -> float | None:
+    if delivery.phase is Phase.WAITING:
+        return delivery.expires_at
+    return delivery.confirm_by
 
 
 def next_deadline(state: State) -> float | None:
     """The wall-clock time of the next thing due, or None; the core sends a Tick then."""
-    due = [d.expires_at for d in state.deliveries if d.phase is Phase.WAITING]
+    due = [t for t in map(_deadline, state.deliveries) if t is not None]
     return min(due, default=None)
 
 
@@ -86,7 +93,7 @@ def _find(state: State, delivery_id: str) -> Delivery | None:
     return next((d for d in state.deliveries if d.id == delivery_id), None)
 
 
-def _on_pass(state: State, p: Pass, rules: Rules) -> Result:
+def _on_pass(state: State, p: Pass, now: float, rules: Rules) -> Result:
     def reject(reason: str) -> Result:
         emit = _rejected(Rejection(p.cmd, reason, p.jti))
         return state, [replace(emit, delivery_id=p.delivery_id)]
@@ -109,7 +116,7 @@ def _on_pass(state: State, p: Pass, rules: Rules) -> Result:
     if p.cmd == "done":
         if delivery.phase is not Phase.WAITING:
             return reject("wrong_state")
-        return _confirm(state, delivery, rules, consume)
+        return _confirm(state, delivery, now, rules, consume)
     if p.cmd == "cancel":
         state, actions = _complete(state, delivery, Outcome.CANCELLED)
         return state, [consume, *actions]
@@ -125,9 +132,11 @@ def _arrive(state: State, p: Pass) -> Result:
     return state, [ConsumeJti(p.jti, p.exp), Emit("delivery.arriving", p.delivery_id, fields)]
 
 
-def _confirm(state: State, delivery: Delivery, rules: Rules, consume: ConsumeJti) -> Result:
+def _confirm(state: State, delivery: Delivery, now: float, rules: Rules,
+             consume: ConsumeJti) -> Result:
     count = max(1, rules.confirmation_photos)
-    confirming = replace(delivery, phase=Phase.CONFIRMING, pending_photos=count)
+    confirming = replace(delivery, phase=Phase.CONFIRMING, pending_photos=count,
+                         confirm_by=now + rules.photo_timeout_s)
     request = _request(delivery, Purpose.CONFIRMATION)
     return _put(state, confirming), [consume, *(Capture(request) for _ in range(count))]
 
@@ -212,10 +221,19 @@ def _on_lock(state: State, reading: str) -> Result:
     return state, [Emit("alarm.lock_fault", current.id if current else None)]
 
 
-def _expire(state: State, now: float) -> Result:
+def _on_tick(state: State, now: float) -> Result:
     actions: list[Action] = []
     for delivery in state.deliveries:
-        if delivery.phase is Phase.WAITING and delivery.expires_at <= now:
+        due = _deadline(delivery)
+        if due is None or due > now:
+            continue
+        if delivery.phase is Phase.WAITING:
             state, done = _complete(state, delivery, Outcome.EXPIRED)
-            actions += done
+        else:
+            # The camera never answered: the courier is done all the same, and a camera that
+            # gives no frame is a fault (the worker reports it healthy again once it recovers).
+            state, done = _on_camera(state, False)
+            state, completed = _complete(state, delivery, Outcome.DELIVERED)
+            done += completed
+        actions += done
     return state, actions

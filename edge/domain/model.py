@@ -44,6 +44,7 @@ class Delivery:
     phase: Phase = Phase.WAITING
     photos: tuple[str, ...] = ()
     pending_photos: int = 0
+    confirm_by: float | None = None  # while confirming: finish by then even if photos hang
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Rules:
 
     in_home_enabled: bool = False
     confirmation_photos: int = 1
+    photo_timeout_s: float = 30.0  # a photo not back by then counts as a camera fault
 
 
 @dataclass(frozen=True)

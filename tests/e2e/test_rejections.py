@@ -94,3 +94,12 @@ def test_an_unusable_config_exits_at_once_naming_file_and_key(new_device) -> Non
     assert device.daemon.process.wait(timeout=30) == 2
     log = device.daemon.log_text()
     assert f"{device.config}: delivery.relock_dely_s: unknown key" in log
+
+
+def test_an_unusable_data_dir_is_one_clear_startup_error(new_device) -> None:
+    device = new_device(start=False)
+    blocker = device.folder / "data"
+    blocker.write_text("a file where the data folder should be")
+    device.daemon.start()
+    assert device.daemon.process.wait(timeout=30) == 1
+    assert f"doorstep: cannot start: [Errno 17] File exists: '{blocker}'" in device.daemon.log_text()

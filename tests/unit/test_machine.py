@@ -221,18 +221,36 @@ def test_a_waiting_grant_expires_at_its_exp() -> None:
     assert next_deadline(state) is None
 
 
-def test_a_confirming_delivery_does_not_expire() -> None:
-    state = run(State(), grant(exp=NOW + 100), command("done"))[0]
-    state, actions = run(state, Tick(), now=NOW + 1000)
+def test_a_confirming_delivery_does_not_expire_with_its_grant() -> None:
+    state = run(State(), grant(exp=NOW + 10), command("done"))[0]
+    assert next_deadline(state) == NOW + RULES.photo_timeout_s
+    state, actions = run(state, Tick(), now=NOW + 11)
     assert actions == [] and len(state.deliveries) == 1
-    assert next_deadline(state) is None
 
 
-def test_resume_retakes_lost_confirmation_photos() -> None:
+def test_a_photo_that_never_comes_back_completes_the_delivery_and_flags_the_camera() -> None:
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    state = run(active(), DoorbellPressed(), taken(CaptureRequest(Purpose.DOORBELL, "D-1"), "b"),
+                command("done"))[0]
+    state, actions = run(state, Tick(), now=NOW + RULES.photo_timeout_s - 0.1)
+    assert actions == []
+    state, actions = run(state, Tick(), now=NOW + RULES.photo_timeout_s)
+    assert emitted(actions) == [
+        Emit("alarm.camera_fault", "D-1"),
+        Emit("delivery.completed", "D-1", {"outcome": "delivered", "mode": "doorstep",
+                                           "photos": ["b"]})]
+    assert state.deliveries == () and not state.camera_ok
+    _, late = run(state, taken(request, "late"))
+    assert emitted(late, "delivery.photo")[0].fields["photo_id"] == "late"
+
+
+def test_resume_retakes_lost_confirmation_photos_with_a_fresh_deadline() -> None:
     state = run(active(), command("done"))[0]
-    _, actions = resume(state)
+    later = NOW + 3600
+    state, actions = resume(state, later, RULES)
     assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1"))]
-    assert resume(active())[1] == []
+    assert next_deadline(state) == later + RULES.photo_timeout_s
+    assert resume(active(), later, RULES)[1] == []
 
 
 # --- the world ----------------------------------------------------------------------------

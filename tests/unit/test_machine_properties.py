@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from edge.domain.machine import next_deadline, public_state, step
 from edge.domain.model import (
     CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, Emit, LockSensed, PassRejected,
-    PassVerified, PhotoFailed, PhotoTaken, Rules, State, Tick,
+    PassVerified, Phase, PhotoFailed, PhotoTaken, Rules, State, Tick,
 )
 from edge.domain.passes import Courier, Pass, Rejection
 
@@ -85,6 +85,8 @@ def test_invariants_hold_for_any_sequence(script: list[tuple], in_home: bool) ->
         for done in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.completed"):
             assert done.delivery_id in active_before, "only an active delivery completes"
             assert done.delivery_id not in {d.id for d in state.deliveries}
-        deadline = next_deadline(state)
-        assert deadline is None or any(d.expires_at == deadline for d in state.deliveries)
+        due = [d.expires_at if d.phase is Phase.WAITING else d.confirm_by
+               for d in state.deliveries]
+        assert None not in due, "every active delivery has a deadline: none can hang forever"
+        assert next_deadline(state) == min(due, default=None)
         public_state(state, rules)  # always renderable
