@@ -14,7 +14,7 @@ from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core, Inbound
 from edge.crypto.verify import load_public_key
-from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Rules, State
+from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State
 from edge.domain.passes import PassPolicy
 from edge.hardware.backends import Hardware, build_hardware
 from edge.intake import PassIntake
@@ -31,11 +31,16 @@ log = logging.getLogger(__name__)
 SHUTDOWN_BUDGET_S = 4.0
 
 
-def effective_rules(config: Config) -> Rules:
-    if config.delivery.in_home_enabled:
-        log.warning("event=in_home_unavailable detail=in-home deliveries are not supported by "
-                    "this version yet; in_home passes are rejected with mode_not_allowed")
-    return Rules(in_home_enabled=False, confirmation_photos=config.photos.confirmation_count)
+def rules_from(config: Config) -> Rules:
+    d = config.delivery
+    return Rules(in_home_enabled=d.in_home_enabled, unlock_timeout_s=d.unlock_timeout_s,
+                 door_open_alarm_s=d.door_open_alarm_s, relock_delay_s=d.relock_delay_s,
+                 lock_verify_s=d.lock_verify_s, open_photo_interval_s=d.photo_interval_s,
+                 confirmation_photos=config.photos.confirmation_count)
+
+
+def clock() -> Now:
+    return Now(wall=time.time(), mono=time.monotonic())
 
 
 def run(config: Config) -> int:
@@ -83,11 +88,11 @@ def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object]) 
     )
     pump = OutboxPump(outbox, link)
     core = Core(
-        inbox=inbox, topics=topics, rules=effective_rules(config),
+        inbox=inbox, topics=topics, rules=rules_from(config),
         state=State(deliveries=journal.load(), door_open=hardware.door.is_open()),
         intake=intake, replay=replay, outbox=outbox, photos=photos, journal=journal,
         lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
-        clock_skew_s=security.clock_skew_s, wall_clock=time.time,
+        clock_skew_s=security.clock_skew_s, clock=clock,
     )
 
     stop = threading.Event()

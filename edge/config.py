@@ -86,6 +86,7 @@ class DeliveryConfig(Section):
     door_open_alarm_s: PositiveSeconds = 120
     relock_delay_s: Seconds = 2
     lock_verify_s: PositiveSeconds = 3
+    photo_interval_s: PositiveSeconds = Field(5, description="photos while the door is open")
 
 
 class PinMap(Section):

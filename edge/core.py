@@ -20,7 +20,8 @@ from edge import __version__
 from edge.capture import CaptureWorker, rfc3339
 from edge.domain import machine
 from edge.domain.model import (
-    Action, Capture, ConsumeJti, Emit, Input, PassRejected, PassVerified, Rules, SharePhoto, State, Tick,
+    Action, Capture, ConsumeJti, DriveLock, Emit, Input, LockSensed, Now, PassRejected,
+    PassVerified, Rules, SharePhoto, State, Tick,
 )
 from edge.domain.passes import Rejection
 from edge.hardware import Lock
@@ -54,7 +55,7 @@ class Core:
                  replay: ReplayStore, outbox: Outbox, photos: PhotoStore,
                  journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
-                 wall_clock: Callable[[], float]) -> None:
+                 clock: Callable[[], Now]) -> None:
         self.inbox = inbox
         self.state = state
         self._topics = topics
@@ -69,7 +70,7 @@ class Core:
         self._world = world
         self._publish_state = publish_state
         self._skew = clock_skew_s
-        self._now = wall_clock
+        self._now = clock
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
         self.alive = threading.Event()
@@ -80,9 +81,12 @@ class Core:
     def run(self) -> None:
         """Run until stop(); whatever happens, leave the lock driven locked."""
         try:
-            self.state, actions = machine.resume(self.state, self._now(), self._rules)
-            self._execute(actions, self._now())
-            self._show_state(self._now())
+            now = self._now()
+            before = self.state
+            self.state, actions = machine.resume(before, now, self._rules)
+            self._save_deliveries(before)
+            self._execute(actions, now)
+            self._show_state(now)
             self.alive.set()
             while True:
                 try:
@@ -100,21 +104,19 @@ class Core:
             self._lock.drive(True)
 
     def _wait_s(self) -> float:
-        deadline = machine.next_deadline(self.state)
-        if deadline is None:
-            return MAX_WAIT_S
-        return min(MAX_WAIT_S, max(0.0, deadline - self._now()))
+        wake = machine.next_wake(self.state, self._now())
+        return MAX_WAIT_S if wake is None else min(MAX_WAIT_S, wake)
 
     def _handle(self, item: Input | Inbound) -> None:
         now = self._now()
         if isinstance(item, Inbound):
-            event = self._admit(item, now)
+            event = self._admit(item, now.wall)
             if event is None:
                 return
         else:
             event = item
         if isinstance(event, Tick):
-            self._prune(now)
+            self._prune(now.wall)
         self._apply(event, now)
 
     def _admit(self, item: Inbound, now: float) -> Input | None:
@@ -128,7 +130,7 @@ class Core:
             return None
         return PassRejected(Rejection(f"sim/{item.name}"[:64], "malformed"))
 
-    def _apply(self, event: Input, now: float) -> None:
+    def _apply(self, event: Input, now: Now) -> None:
         before = self.state
         after, actions = machine.step(before, event, now, self._rules)
         if actions and isinstance(actions[0], ConsumeJti):
@@ -142,18 +144,34 @@ class Core:
                 return
             actions = actions[1:]
         self.state = after
-        self._execute(actions, now)
-        if after.deliveries != before.deliveries:
-            try:
-                self._journal.save(after.deliveries)
-            except OSError as exc:
-                log.error("event=journal_not_saved error=%s", exc)
+        # Relock first: not even the disk stands between that decision and the relay.
+        relock = DriveLock(True)
+        if relock in actions:
+            self._drive(True)
+        # Then record the deliveries, so that an unlock below can always be recovered from.
+        self._save_deliveries(before)
+        self._execute([a for a in actions if a != relock], now)
         self._show_state(now)
 
-    def _execute(self, actions: list[Action], now: float) -> None:
+    def _save_deliveries(self, before: State) -> None:
+        if self.state.deliveries == before.deliveries:
+            return
+        try:
+            self._journal.save(self.state.deliveries)
+        except OSError as exc:
+            log.error("event=journal_not_saved error=%s", exc)
+
+    def _drive(self, locked: bool) -> None:
+        self._lock.drive(locked)
+        log.info("event=lock_driven target=%s", "locked" if locked else "unlocked")
+        self.inbox.put(LockSensed(self._lock.sensed()))  # a lock without a sensor reads its relay
+
+    def _execute(self, actions: list[Action], now: Now) -> None:
         for action in actions:
             try:
-                if isinstance(action, Emit):
+                if isinstance(action, DriveLock):
+                    self._drive(action.locked)
+                elif isinstance(action, Emit):
                     self._emit(action, now)
                 elif isinstance(action, Capture):
                     self._capture.request(action.request)
@@ -162,9 +180,9 @@ class Core:
             except OSError as exc:
                 log.error("event=action_failed action=%r error=%s", action, exc)
 
-    def _emit(self, action: Emit, now: float) -> None:
+    def _emit(self, action: Emit, now: Now) -> None:
         body = {
-            "id": uuid.uuid4().hex, "ts": rfc3339(datetime.fromtimestamp(now, timezone.utc)),
+            "id": uuid.uuid4().hex, "ts": rfc3339(datetime.fromtimestamp(now.wall, timezone.utc)),
             "type": action.type, "device_id": self._topics.device_id,
             "delivery_id": action.delivery_id, **action.fields,
         }
@@ -180,13 +198,13 @@ class Core:
             topic = self._topics.photo(action.delivery_id, action.photo_id)
         self._outbox.add_file(topic, self._photos.path(action.photo_id, action.delivery_id))
 
-    def _show_state(self, now: float) -> None:
+    def _show_state(self, now: Now) -> None:
         shown = machine.public_state(self.state, self._rules)
         if shown == self._shown:
             return
         self._shown = shown
         body = {**shown, "version": __version__,
-                "ts": rfc3339(datetime.fromtimestamp(now, timezone.utc))}
+                "ts": rfc3339(datetime.fromtimestamp(now.wall, timezone.utc))}
         self._publish_state(json.dumps(body).encode())
 
     def _prune(self, now: float) -> None:

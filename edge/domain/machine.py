@@ -1,7 +1,8 @@
 """The delivery state machine: ``step(state, input, now, rules) -> (state, actions)``.
 
-``now`` is wall-clock seconds (passes and grants are defined on the wall clock). The machine
-never performs I/O; the core loop executes the returned actions in order.
+It never performs I/O; the core loop executes the returned actions in order. The lock moves
+only through ``DriveLock``: unlocked for exactly one accepted in-home `at_door`, and driven
+locked again on every path out of the in-home sequence (PROTOCOL §3).
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from dataclasses import replace
 from typing import Any
 
 from edge.domain.model import (
-    Action, CameraHealth, Capture, CaptureRequest, ConsumeJti, Delivery, DoorbellPressed, DoorMoved,
-    Emit, Input, LockSensed, Outcome, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken,
-    Purpose, Rules, SharePhoto, State, Tick,
+    HOLDING_PHASES, Action, CameraHealth, Capture, CaptureRequest, ConsumeJti, Delivery,
+    DoorbellPressed, DoorMoved, DriveLock, Emit, Input, LockSensed, Now, Outcome, PassRejected,
+    PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules, SharePhoto, State, Tick,
 )
 from edge.domain.passes import Pass, Rejection
 
 Result = tuple[State, list[Action]]
 
 
-def step(state: State, event: Input, now: float, rules: Rules) -> Result:
+def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
     match event:
         case PassRejected(rejection):
             return state, [_rejected(rejection)]
@@ -30,42 +31,50 @@ def step(state: State, event: Input, now: float, rules: Rules) -> Result:
         case DoorbellPressed():
             return state, [Capture(_doorbell_request(state))]
         case DoorMoved(is_open):
-            return replace(state, door_open=is_open), []
+            return _on_door(state, is_open, now, rules)
         case LockSensed(reading):
-            return _on_lock(state, reading)
+            return _on_lock(state, reading, now, rules)
         case CameraHealth(ok):
             return _on_camera(state, ok)
         case Tick():
-            return _on_tick(state, now)
+            return _on_tick(state, now, rules)
     raise TypeError(f"unknown input {event!r}")
 
 
-def resume(state: State, now: float, rules: Rules) -> Result:
-    """After a restart: retake the confirmation photos a crash may have lost."""
+def resume(state: State, now: Now, rules: Rules) -> Result:
+    """After a (re)start, with the lock already driven locked: a delivery that held the door
+    when the process died ends `interrupted`; lost confirmation photos are taken again."""
+    state = replace(state, lock_target="locked")
     actions: list[Action] = []
     for delivery in state.deliveries:
-        if delivery.phase is Phase.CONFIRMING:
-            request = _request(delivery, Purpose.CONFIRMATION)
-            actions += [Capture(request) for _ in range(max(1, delivery.pending_photos))]
-            state = _put(state, replace(delivery, confirm_by=now + rules.photo_timeout_s))
+        if delivery.phase in HOLDING_PHASES:
+            state, done = _complete(state, delivery, Outcome.INTERRUPTED)
+            actions += done
+        elif delivery.phase is Phase.CONFIRMING:
+            state, more = _confirm(state, delivery, now, rules)
+            actions += more
     return state, actions
 
 
-def _deadline(delivery: Delivery) -> float | None:
-    if delivery.phase is Phase.WAITING:
-        return delivery.expires_at
-    return delivery.confirm_by
+def next_wake(state: State, now: Now) -> float | None:
+    """Seconds until the next deadline is due (0 when overdue), or None when nothing is."""
+    waits = [d.expires_at - now.wall for d in state.deliveries if d.phase is Phase.WAITING]
+    for delivery in state.deliveries:
+        waits += [t - now.mono for t in (delivery.due, delivery.alarm_at, delivery.photo_at)
+                  if t is not None]
+    if state.lock_retry_at is not None:
+        waits.append(state.lock_retry_at - now.mono)
+    return max(0.0, min(waits)) if waits else None
 
 
-def next_deadline(state: State) -> float | None:
-    """The wall-clock time of the next thing due, or None; the core sends a Tick then."""
-    due = [t for t in map(_deadline, state.deliveries) if t is not None]
-    return min(due, default=None)
+def holder(state: State) -> Delivery | None:
+    """The in-home delivery that holds the door, from unlock until the lock is verified."""
+    return next((d for d in state.deliveries if d.phase in HOLDING_PHASES), None)
 
 
 def current_delivery(state: State) -> Delivery | None:
-    """The delivery the `state` topic shows: the most recently accepted active one."""
-    return state.deliveries[-1] if state.deliveries else None
+    """The delivery the `state` topic shows: the door's holder, else the latest accepted."""
+    return holder(state) or (state.deliveries[-1] if state.deliveries else None)
 
 
 def public_state(state: State, rules: Rules) -> dict[str, Any]:
@@ -84,19 +93,18 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
 # --- passes -------------------------------------------------------------------------------
 
 
-def _rejected(rejection: Rejection) -> Emit:
-    return Emit("command.rejected", None,
+def _rejected(rejection: Rejection, delivery_id: str | None = None) -> Emit:
+    return Emit("command.rejected", delivery_id,
                 {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti})
 
 
-def _find(state: State, delivery_id: str) -> Delivery | None:
+def _find(state: State, delivery_id: str | None) -> Delivery | None:
     return next((d for d in state.deliveries if d.id == delivery_id), None)
 
 
-def _on_pass(state: State, p: Pass, now: float, rules: Rules) -> Result:
+def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
     def reject(reason: str) -> Result:
-        emit = _rejected(Rejection(p.cmd, reason, p.jti))
-        return state, [replace(emit, delivery_id=p.delivery_id)]
+        return state, [_rejected(Rejection(p.cmd, reason, p.jti), p.delivery_id)]
 
     delivery = _find(state, p.delivery_id)
     if p.cmd == "arriving":
@@ -109,18 +117,33 @@ def _on_pass(state: State, p: Pass, now: float, rules: Rules) -> Result:
         return reject("unknown_delivery")
     consume = ConsumeJti(p.jti, p.exp)
     if p.cmd == "at_door":
-        if delivery.mode != "doorstep":
-            # The in-home sequence is not built yet: never unlock for it.
-            return reject("mode_not_allowed")
-        return state, [consume, Capture(_request(delivery, Purpose.AT_DOOR))]
+        if delivery.mode == "doorstep":
+            return state, [consume, Capture(_request(delivery, Purpose.AT_DOOR))]
+        reason = _unlock_refusal(state, delivery, rules)
+        if reason is not None:
+            return reject(reason)
+        return _unlock(state, delivery, now, rules, consume)
     if p.cmd == "done":
-        if delivery.phase is not Phase.WAITING:
-            return reject("wrong_state")
-        return _confirm(state, delivery, now, rules, consume)
+        return _on_done(state, delivery, now, rules, consume, reject)
     if p.cmd == "cancel":
-        state, actions = _complete(state, delivery, Outcome.CANCELLED)
-        return state, [consume, *actions]
+        return _on_cancel(state, delivery, now, rules, consume)
     raise ValueError(f"unknown command {p.cmd!r}")
+
+
+def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | None:
+    """Why the door must not open for this in-home delivery now, in PROTOCOL §2 order."""
+    if not rules.in_home_enabled:
+        return "mode_not_allowed"  # the homeowner opted out after the grant was accepted
+    current = holder(state)
+    if current is not None and current.id != delivery.id:
+        return "busy"
+    if not state.camera_ok:
+        return "camera_unavailable"
+    if delivery.phase is not Phase.WAITING:
+        return "wrong_state"
+    if state.lock == "jammed":
+        return "lock_fault"  # a lock that failed to relock is not opened again
+    return None
 
 
 def _arrive(state: State, p: Pass) -> Result:
@@ -132,13 +155,110 @@ def _arrive(state: State, p: Pass) -> Result:
     return state, [ConsumeJti(p.jti, p.exp), Emit("delivery.arriving", p.delivery_id, fields)]
 
 
-def _confirm(state: State, delivery: Delivery, now: float, rules: Rules,
-             consume: ConsumeJti) -> Result:
+def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
+            consume: ConsumeJti) -> Result:
+    unlocked = replace(delivery, phase=Phase.UNLOCKED, due=now.mono + rules.unlock_timeout_s)
+    state = replace(_put(state, unlocked), lock_target="unlocked")
+    return state, [consume, DriveLock(False), Emit("delivery.unlocked", delivery.id)]
+
+
+def _on_done(state: State, delivery: Delivery, now: Now, rules: Rules, consume: ConsumeJti,
+             reject: Any) -> Result:
+    if delivery.phase is Phase.WAITING:
+        state, actions = _confirm(state, delivery, now, rules)
+    elif delivery.phase in (Phase.UNLOCKED, Phase.CLOSED):
+        state, actions = _relock(state, delivery, Outcome.DELIVERED, now, rules)
+    elif delivery.phase is Phase.OPEN and not delivery.done_requested:
+        state, actions = _put(state, replace(delivery, done_requested=True)), []
+    else:
+        return reject("wrong_state")
+    return state, [consume, *actions]
+
+
+def _on_cancel(state: State, delivery: Delivery, now: Now, rules: Rules,
+               consume: ConsumeJti) -> Result:
+    if delivery.phase in (Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED):
+        state, actions = _relock(state, delivery, Outcome.CANCELLED, now, rules)
+    elif delivery.phase is Phase.RELOCKING:
+        state, actions = _put(state, replace(delivery, outcome=Outcome.CANCELLED)), []
+    else:
+        state, actions = _complete(state, delivery, Outcome.CANCELLED)
+    return state, [consume, *actions]
+
+
+# --- the in-home sequence -----------------------------------------------------------------
+
+
+def _relock(state: State, delivery: Delivery, outcome: Outcome, now: Now, rules: Rules) -> Result:
+    relocking = replace(delivery, phase=Phase.RELOCKING, outcome=outcome,
+                        due=now.mono + rules.lock_verify_s, alarm_at=None, photo_at=None)
+    return replace(_put(state, relocking), lock_target="locked"), [DriveLock(True)]
+
+
+def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
+    state = replace(state, door_open=is_open)
+    delivery = holder(state)
+    if delivery is None:
+        return state, []
+    if is_open and delivery.phase in (Phase.UNLOCKED, Phase.CLOSED, Phase.RELOCKING):
+        # Opened after a relock began too (the same instant as the unlock timeout, or a latch
+        # that did not catch): the lock stays driven locked; the courier is inside all the same.
+        outcome = None if delivery.outcome is Outcome.NOT_ENTERED else delivery.outcome
+        opened = replace(delivery, phase=Phase.OPEN, entered=True, due=None, outcome=outcome,
+                         photo_at=now.mono + rules.open_photo_interval_s,
+                         alarm_at=None if delivery.alarmed
+                         else now.mono + rules.door_open_alarm_s)
+        return _put(state, opened), [Emit("delivery.door_opened", delivery.id),
+                                     Capture(_request(delivery, Purpose.DOOR_OPEN))]
+    if not is_open and delivery.phase is Phase.OPEN:
+        closed = replace(delivery, phase=Phase.CLOSED, photo_at=None, alarm_at=None,
+                         due=now.mono + rules.relock_delay_s)
+        actions: list[Action] = [Emit("delivery.door_closed", delivery.id)]
+        if delivery.done_requested or delivery.outcome is Outcome.CANCELLED or \
+                rules.relock_delay_s <= 0:
+            state, relock = _relock(state, closed, delivery.outcome or Outcome.DELIVERED, now,
+                                    rules)
+            return state, actions + relock
+        return _put(state, closed), actions
+    return state, []
+
+
+def _on_lock(state: State, reading: str, now: Now, rules: Rules) -> Result:
+    if state.lock == "jammed" and reading != "locked":
+        return state, []  # still jammed: the retry timer keeps re-driving it
+    state = replace(state, lock=reading, lock_retry_at=None, lock_retry_s=0.0)
+    delivery = holder(state)
+    if reading != "locked" or delivery is None or delivery.phase is not Phase.RELOCKING:
+        return state, []
+    actions: list[Action] = [Emit("delivery.locked", delivery.id)]
+    if delivery.outcome is Outcome.DELIVERED:
+        state, more = _confirm(state, delivery, now, rules)
+    else:
+        state, more = _complete(state, delivery, delivery.outcome or Outcome.DELIVERED)
+    return state, actions + more
+
+
+def _lock_failed(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+    """The lock did not verify in time: jammed, alarm, outcome aborted, keep re-driving it."""
+    retry = min(1.0, rules.lock_retry_max_s)
+    state = replace(state, lock="jammed", lock_retry_at=now.mono + retry, lock_retry_s=retry)
+    state, done = _complete(state, delivery, Outcome.ABORTED)
+    return state, [Emit("alarm.lock_fault", delivery.id), *done]
+
+
+def _retry_lock(state: State, now: Now, rules: Rules) -> Result:
+    backoff = min(rules.lock_retry_max_s, max(1.0, state.lock_retry_s * 2))
+    state = replace(state, lock_target="locked", lock_retry_at=now.mono + backoff,
+                    lock_retry_s=backoff)
+    return state, [DriveLock(True)]
+
+
+def _confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
     count = max(1, rules.confirmation_photos)
     confirming = replace(delivery, phase=Phase.CONFIRMING, pending_photos=count,
-                         confirm_by=now + rules.photo_timeout_s)
+                         due=now.mono + rules.photo_timeout_s, outcome=Outcome.DELIVERED)
     request = _request(delivery, Purpose.CONFIRMATION)
-    return _put(state, confirming), [consume, *(Capture(request) for _ in range(count))]
+    return _put(state, confirming), [Capture(request) for _ in range(count)]
 
 
 def _complete(state: State, delivery: Delivery, outcome: Outcome) -> Result:
@@ -182,7 +302,7 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     if request.purpose is Purpose.DOORBELL:
         actions.append(Emit("doorbell.pressed", request.delivery_id, {"photo_id": photo_id}))
 
-    delivery = _find(state, request.delivery_id) if request.delivery_id else None
+    delivery = _find(state, request.delivery_id)
     if delivery is None:
         return state, actions
     if photo_id is not None:
@@ -195,7 +315,7 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     return _put(state, delivery), actions
 
 
-# --- world and time -----------------------------------------------------------------------
+# --- the world and time -------------------------------------------------------------------
 
 
 def _on_camera(state: State, ok: bool) -> Result:
@@ -208,32 +328,46 @@ def _on_camera(state: State, ok: bool) -> Result:
     return state, [Emit("alarm.camera_fault", current.id if current else None)]
 
 
-def _on_lock(state: State, reading: str) -> Result:
-    # The machine never commands an unlock yet (the in-home sequence comes later), so a bolt
-    # that does not read locked is a fault the homeowner must hear about.
-    lock = "locked" if reading == "locked" else "jammed"
-    if lock == state.lock:
-        return state, []
-    state = replace(state, lock=lock)
-    if lock == "locked":
-        return state, []
-    current = current_delivery(state)
-    return state, [Emit("alarm.lock_fault", current.id if current else None)]
-
-
-def _on_tick(state: State, now: float) -> Result:
+def _on_tick(state: State, now: Now, rules: Rules) -> Result:
     actions: list[Action] = []
     for delivery in state.deliveries:
-        due = _deadline(delivery)
-        if due is None or due > now:
-            continue
-        if delivery.phase is Phase.WAITING:
-            state, done = _complete(state, delivery, Outcome.EXPIRED)
-        else:
-            # The camera never answered: the courier is done all the same, and a camera that
-            # gives no frame is a fault (the worker reports it healthy again once it recovers).
-            state, done = _on_camera(state, False)
-            state, completed = _complete(state, delivery, Outcome.DELIVERED)
-            done += completed
-        actions += done
+        state, more = _delivery_timers(state, delivery, now, rules)
+        actions += more
+    if state.lock_retry_at is not None and state.lock_retry_at <= now.mono:
+        state, more = _retry_lock(state, now, rules)
+        actions += more
     return state, actions
+
+
+def _delivery_timers(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+    phase = delivery.phase
+    if phase is Phase.WAITING:
+        if delivery.expires_at <= now.wall:
+            return _complete(state, delivery, Outcome.EXPIRED)
+        return state, []
+    if phase is Phase.OPEN:
+        return _open_timers(state, delivery, now, rules)
+    if delivery.due is None or delivery.due > now.mono:
+        return state, []
+    if phase is Phase.UNLOCKED:
+        return _relock(state, delivery, Outcome.NOT_ENTERED, now, rules)
+    if phase is Phase.CLOSED:
+        return _relock(state, delivery, delivery.outcome or Outcome.DELIVERED, now, rules)
+    if phase is Phase.RELOCKING:
+        return _lock_failed(state, delivery, now, rules)
+    # CONFIRMING: the camera never answered. The courier is done all the same, and a camera
+    # that gives no frame is a fault (the worker reports it healthy again once it recovers).
+    state, alarm = _on_camera(state, False)
+    state, done = _complete(state, delivery, Outcome.DELIVERED)
+    return state, alarm + done
+
+
+def _open_timers(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+    actions: list[Action] = []
+    if delivery.alarm_at is not None and delivery.alarm_at <= now.mono:
+        delivery = replace(delivery, alarm_at=None, alarmed=True)
+        actions.append(Emit("alarm.door_left_open", delivery.id))
+    if delivery.photo_at is not None and delivery.photo_at <= now.mono:
+        delivery = replace(delivery, photo_at=now.mono + rules.open_photo_interval_s)
+        actions.append(Capture(_request(delivery, Purpose.DOOR_OPEN)))
+    return _put(state, delivery), actions

@@ -14,7 +14,14 @@ from edge.domain.passes import Courier, Pass, Rejection
 
 class Phase(StrEnum):
     WAITING = "waiting"  # accepted, waiting for the courier's next command
-    CONFIRMING = "confirming"  # courier is done, confirmation photos are being taken
+    UNLOCKED = "unlocked"  # in-home: unlocked for the courier, door not opened yet
+    OPEN = "open"  # in-home: the door is open
+    CLOSED = "closed"  # in-home: the door closed again, relock pending
+    RELOCKING = "relocking"  # in-home: lock driven locked, waiting for the sensor to agree
+    CONFIRMING = "confirming"  # confirmation photos are being taken
+
+
+HOLDING_PHASES = (Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)
 
 
 class Outcome(StrEnum):
@@ -30,8 +37,18 @@ class Purpose(StrEnum):
     """Why a photo is taken; it decides where the photo goes and what it completes."""
 
     AT_DOOR = "at_door"
+    DOOR_OPEN = "door_open"
     CONFIRMATION = "confirmation"
     DOORBELL = "doorbell"
+
+
+@dataclass(frozen=True)
+class Now:
+    """The two clocks: passes and grants live on the wall clock; every relative timer of the
+    in-home sequence uses the monotonic one, so stepping the wall clock never delays a relock."""
+
+    wall: float
+    mono: float
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,15 @@ class Delivery:
     phase: Phase = Phase.WAITING
     photos: tuple[str, ...] = ()
     pending_photos: int = 0
-    confirm_by: float | None = None  # while confirming: finish by then even if photos hang
+    # Monotonic deadline of the current phase: unlock timeout (UNLOCKED), relock (CLOSED),
+    # lock verification (RELOCKING), photo timeout (CONFIRMING). WAITING uses expires_at.
+    due: float | None = None
+    done_requested: bool = False  # the courier said done while the door was open
+    outcome: Outcome | None = None  # how a RELOCKING delivery ends once the lock is verified
+    entered: bool = False  # the door was opened during this delivery
+    alarmed: bool = False  # alarm.door_left_open was raised (once per delivery)
+    alarm_at: float | None = None  # OPEN: when the door counts as left open
+    photo_at: float | None = None  # OPEN: the next photo while the door is open
 
 
 @dataclass(frozen=True)
@@ -52,16 +77,25 @@ class Rules:
     """The homeowner's delivery settings that the machine needs (config `[delivery]`)."""
 
     in_home_enabled: bool = False
+    unlock_timeout_s: float = 30.0
+    door_open_alarm_s: float = 120.0
+    relock_delay_s: float = 2.0
+    lock_verify_s: float = 3.0
+    open_photo_interval_s: float = 5.0
     confirmation_photos: int = 1
     photo_timeout_s: float = 30.0  # a photo not back by then counts as a camera fault
+    lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
 
 
 @dataclass(frozen=True)
 class State:
     deliveries: tuple[Delivery, ...] = ()  # active deliveries, oldest accepted first
-    lock: str = "locked"  # locked | unlocked | jammed, as the hardware reports it
+    lock: str = "locked"  # locked | unlocked | jammed: the sensor, or a failed verification
+    lock_target: str = "locked"  # what the relay is driven to
     door_open: bool = False
     camera_ok: bool = True
+    lock_retry_at: float | None = None  # monotonic: next re-drive of a jammed lock
+    lock_retry_s: float = 0.0  # the current backoff
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -163,4 +197,9 @@ class SharePhoto:
     delivery_id: str | None
 
 
-Action = Union[ConsumeJti, Emit, Capture, SharePhoto]
+@dataclass(frozen=True)
+class DriveLock:
+    locked: bool
+
+
+Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto]

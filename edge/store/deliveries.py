@@ -7,11 +7,18 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from edge.domain.model import Delivery, Phase
+from edge.domain.model import Delivery, Outcome, Phase
 from edge.domain.passes import Courier
 from edge.store.files import write_atomic
 
 log = logging.getLogger(__name__)
+
+
+def _delivery(row: dict) -> Delivery:
+    outcome = row.get("outcome")
+    return Delivery(**{**row, "courier": Courier(**row["courier"]), "phase": Phase(row["phase"]),
+                       "photos": tuple(row["photos"]),
+                       "outcome": None if outcome is None else Outcome(outcome)})
 
 
 class DeliveryJournal:
@@ -26,10 +33,7 @@ class DeliveryJournal:
         """The saved deliveries; an unreadable journal is logged and treated as empty."""
         try:
             rows = json.loads(self._path.read_text(encoding="utf-8"))
-            return tuple(
-                Delivery(**{**row, "courier": Courier(**row["courier"]), "phase": Phase(row["phase"]),
-                            "photos": tuple(row["photos"])})
-                for row in rows)
+            return tuple(_delivery(row) for row in rows)
         except FileNotFoundError:
             return ()
         except (OSError, ValueError, TypeError, KeyError) as exc:

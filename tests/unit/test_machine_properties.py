@@ -1,92 +1,202 @@
-"""Random sequences of passes, photos, doorbell presses, door moves, camera faults, bolt readings
-and clock jumps: the machine's invariants hold after every step."""
+"""Random sequences of passes (replays included), door moves, camera faults, jams, clock jumps and
+restarts, against a small model of the world that delivers every Tick on time, as the core
+loop does. The lock's safety properties hold after every step."""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.domain.machine import next_deadline, public_state, step
+from edge.domain.machine import holder, next_wake, public_state, resume, step
 from edge.domain.model import (
-    CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, Emit, LockSensed, PassRejected,
-    PassVerified, Phase, PhotoFailed, PhotoTaken, Rules, State, Tick,
+    Action, CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, DriveLock, Emit, Input,
+    LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Rules, State,
+    Tick,
 )
 from edge.domain.passes import Courier, Pass, Rejection
 
-START = 1_800_000_000.0
-IDS = ("D-1", "D-2", "D-3")
+RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=60, relock_delay_s=2,
+              lock_verify_s=3, open_photo_interval_s=5)
+IDS = ("D-1", "D-2")
+EPSILON = 1e-6
 
+passes = st.tuples(st.just("pass"), st.sampled_from(("arriving", "at_door", "done", "cancel")),
+                  st.sampled_from(IDS), st.sampled_from(("in_home", "in_home", "doorstep")),
+                  st.integers(1, 7200))
 moves = st.one_of(
-    st.tuples(st.just("pass"), st.sampled_from(("arriving", "at_door", "done", "cancel")),
-              st.sampled_from(IDS), st.sampled_from(("doorstep", "in_home")), st.booleans(),
-              st.integers(1, 7200)),
-    st.tuples(st.just("rejected")),
+    passes, passes, passes,
+    st.tuples(st.just("replay")),
     st.tuples(st.just("photo"), st.booleans()),
     st.tuples(st.just("doorbell")),
     st.tuples(st.just("door"), st.booleans()),
+    st.tuples(st.just("door"), st.booleans()),
     st.tuples(st.just("camera"), st.booleans()),
-    st.tuples(st.just("bolt"), st.sampled_from(("locked", "unlocked"))),
-    st.tuples(st.just("time"), st.floats(0, 10_000)),
+    st.tuples(st.just("jam"), st.booleans()),
+    st.tuples(st.just("wait"), st.sampled_from((0.5, 1, 2, 2.5, 3, 5, 29, 31, 61, 300))),
+    st.tuples(st.just("wait"), st.floats(0, 120)),
+    st.tuples(st.just("jump"), st.floats(-86400, 86400)),
+    st.tuples(st.just("restart")),
 )
+# Most scripts start where the interesting cases are: the door unlocked for a courier, and
+# perhaps a second in-home grant waiting for the door.
+UNLOCKED = [("pass", "arriving", "D-1", "in_home", 3600), ("pass", "at_door", "D-1", "", 60)]
+SECOND = [("pass", "arriving", "D-2", "in_home", 3600)]
+starts = st.sampled_from(([], UNLOCKED, UNLOCKED + SECOND))
+scripts = st.tuples(starts, st.lists(moves, max_size=50)).map(lambda pair: pair[0] + pair[1])
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(moves, max_size=60), st.booleans())
-def test_invariants_hold_for_any_sequence(script: list[tuple], in_home: bool) -> None:
-    rules = Rules(in_home_enabled=in_home)
-    state, now, jtis = State(), START, itertools.count()
-    pending_captures: list = []
-    for move in script:
-        kind = move[0]
-        if kind == "pass":
-            _, cmd, delivery_id, mode, confidential, lifetime = move
-            event = PassVerified(Pass(
-                cmd=cmd, jti=f"j{next(jtis)}", iss="c", delivery_id=delivery_id, iat=now,
-                exp=now + lifetime, mode=mode if cmd == "arriving" else None,
-                courier=Courier("c", "n") if cmd == "arriving" else None,
-                confidential=confidential))
-        elif kind == "rejected":
-            event = PassRejected(Rejection("done", "expired", None))
-        elif kind == "photo":
-            if not pending_captures:
-                continue
-            request = pending_captures.pop(0)
-            event = (PhotoTaken(request, f"p{next(jtis)}", "00", 1, "t") if move[1]
-                     else PhotoFailed(request, "camera"))
-        elif kind == "doorbell":
-            event = DoorbellPressed()
-        elif kind == "door":
-            event = DoorMoved(move[1])
-        elif kind == "camera":
-            event = CameraHealth(move[1])
-        elif kind == "bolt":
-            event = LockSensed(move[1])
-        else:
-            now += move[1]
-            event = Tick()
+@dataclass
+class World:
+    """The door, the relay and its bolt sensor, the clocks, and the durable jti store."""
 
-        active_before = {d.id for d in state.deliveries}
-        state, actions = step(state, event, now, rules)
-        pending_captures += [a.request for a in actions if isinstance(a, Capture)]
+    wall: float = 1_800_000_000.0
+    mono: float = 0.0
+    door_open: bool = False
+    relay_locked: bool = True
+    jammed: bool = False
+    consumed: set[str] = field(default_factory=set)
+    passes: list[Pass] = field(default_factory=list)
+    unlocks_by_jti: dict[str, int] = field(default_factory=dict)
+    unlocks_by_grant: dict[str, int] = field(default_factory=dict)  # delivery id -> unlocks
+    unlocked_at: float | None = None  # mono time the relay was last driven unlocked
+    opened_since_unlock: bool = False
+    closed_at: float | None = None
 
-        ids = [d.id for d in state.deliveries]
-        assert len(ids) == len(set(ids)), "one active delivery per id"
-        assert state.lock in ("locked", "jammed"), "this version never unlocks"
-        assert all(d.mode == "doorstep" or rules.in_home_enabled for d in state.deliveries)
-        consumes = [a for a in actions if isinstance(a, ConsumeJti)]
-        if consumes:
-            assert isinstance(event, PassVerified) and actions[0] == consumes[0]
-            assert consumes == [ConsumeJti(event.pass_.jti, event.pass_.exp)]
+    @property
+    def now(self) -> Now:
+        return Now(self.wall, self.mono)
+
+    def sensor(self) -> str:
+        return "locked" if self.relay_locked and not self.jammed else "unlocked"
+
+
+@settings(max_examples=500, deadline=None)
+@given(scripts)
+def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) -> None:
+    world, state, jtis = World(), State(), itertools.count()
+    captures: list = []
+
+    def apply(state: State, event: Input, accepted: Pass | None = None) -> State:
+        state, actions = step(state, event, world.now, RULES)
+        check_actions(actions, event)
+        return carry_out(state, actions)
+
+    def check_actions(actions: list[Action], event: Input) -> None:
+        unlocks = [a for a in actions if a == DriveLock(False)]
+        if unlocks:
+            # Only an accepted at_door of this process unlocks, once, with the jti consumed first.
+            assert isinstance(event, PassVerified) and event.pass_.cmd == "at_door"
+            assert actions[0] == ConsumeJti(event.pass_.jti, event.pass_.exp)
+            assert len(unlocks) == 1
+            world.unlocks_by_jti[event.pass_.jti] = world.unlocks_by_jti.get(
+                event.pass_.jti, 0) + 1
+            assert world.unlocks_by_jti[event.pass_.jti] == 1, "never two unlocks per pass"
+            grant = event.pass_.delivery_id
+            world.unlocks_by_grant[grant] = world.unlocks_by_grant.get(grant, 0) + 1
+            assert world.unlocks_by_grant[grant] == 1, "one unlock per delivery grant"
+            assert state.camera_ok, "never unlock unwatched"
+        for arriving in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving"):
+            world.unlocks_by_grant[arriving.delivery_id] = 0
         rejected = [a for a in actions if isinstance(a, Emit) and a.type == "command.rejected"]
         if rejected:
             assert actions == rejected, "a rejected pass has no other effect"
-        for done in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.completed"):
-            assert done.delivery_id in active_before, "only an active delivery completes"
-            assert done.delivery_id not in {d.id for d in state.deliveries}
-        due = [d.expires_at if d.phase is Phase.WAITING else d.confirm_by
-               for d in state.deliveries]
-        assert None not in due, "every active delivery has a deadline: none can hang forever"
-        assert next_deadline(state) == min(due, default=None)
-        public_state(state, rules)  # always renderable
+
+    def carry_out(state: State, actions: list[Action]) -> State:
+        for action in actions:
+            if isinstance(action, ConsumeJti):
+                world.consumed.add(action.jti)
+            elif isinstance(action, DriveLock):
+                if not action.locked and world.relay_locked:
+                    world.unlocked_at, world.opened_since_unlock, world.closed_at = (
+                        world.mono, False, None)
+                world.relay_locked = action.locked
+                state = apply(state, LockSensed(world.sensor()))
+            elif isinstance(action, Capture):
+                captures.append(action.request)
+        return state
+
+    def advance(seconds: float, state: State) -> State:
+        """Let time pass, waking at every deadline the way the core loop does."""
+        end = world.mono + seconds
+        while True:
+            wake = next_wake(state, world.now)
+            if wake is None or world.mono + wake > end:
+                break
+            world.mono += wake
+            world.wall += wake
+            state = apply(state, Tick())
+            after = next_wake(state, world.now)
+            assert after is None or after > 0, "a due deadline was not handled"
+        world.wall += end - world.mono
+        world.mono = end
+        return state
+
+    for move in script:
+        kind = move[0]
+        if kind == "pass":
+            _, cmd, delivery_id, mode, lifetime = move
+            p = Pass(cmd=cmd, jti=f"j{next(jtis)}", iss="c", delivery_id=delivery_id,
+                     iat=world.wall, exp=world.wall + lifetime,
+                     mode=mode if cmd == "arriving" else None,
+                     courier=Courier("c", "n") if cmd == "arriving" else None)
+            world.passes.append(p)
+            state = apply(state, PassVerified(p))
+        elif kind == "replay" and world.passes:
+            old = world.passes[len(world.passes) // 2]
+            event = (PassRejected(Rejection(old.cmd, "replayed", old.jti))
+                     if old.jti in world.consumed else PassVerified(old))
+            state = apply(state, event)
+        elif kind == "photo" and captures:
+            request = captures.pop(0)
+            state = apply(state, PhotoTaken(request, f"p{next(jtis)}", "00", 1, "t") if move[1]
+                          else PhotoFailed(request, "camera"))
+        elif kind == "doorbell":
+            state = apply(state, DoorbellPressed())
+        elif kind == "door" and move[1] != world.door_open:
+            world.door_open = move[1]
+            if move[1]:
+                world.opened_since_unlock = True
+            else:
+                world.closed_at = world.mono
+            state = apply(state, DoorMoved(move[1]))
+        elif kind == "camera":
+            state = apply(state, CameraHealth(move[1]))
+        elif kind == "jam":
+            world.jammed = move[1]
+            state = apply(state, LockSensed(world.sensor()))
+        elif kind == "wait":
+            state = advance(move[1], state)
+        elif kind == "jump":
+            world.wall += move[1]  # the wall clock steps; the monotonic one never does
+        elif kind == "restart":
+            world.relay_locked = True  # the daemon's first act
+            captures.clear()
+            state = State(deliveries=state.deliveries, door_open=world.door_open)
+            state, actions = resume(state, world.now, RULES)
+            assert not any(a == DriveLock(False) for a in actions)
+            state = carry_out(state, actions)
+            state = apply(state, LockSensed(world.sensor()))
+            assert holder(state) is None, "after a restart nothing holds the door"
+
+        # --- invariants after every move ------------------------------------------------------
+        assert world.relay_locked == (state.lock_target == "locked")
+        if not world.relay_locked:
+            assert world.unlocked_at is not None
+            if world.door_open:
+                pass  # the courier is inside: keep watching, no deadline
+            elif world.opened_since_unlock:
+                assert world.closed_at is not None
+                assert world.mono - world.closed_at <= RULES.relock_delay_s + EPSILON
+            else:
+                assert world.mono - world.unlocked_at <= RULES.unlock_timeout_s + EPSILON
+        holders = [d for d in state.deliveries if d.phase in (
+            Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)]
+        assert len(holders) <= 1, "one door holder at a time"
+        ids = [d.id for d in state.deliveries]
+        assert len(ids) == len(set(ids))
+        assert all(d.phase is Phase.WAITING or d.due is not None or d.phase is Phase.OPEN
+                   for d in state.deliveries), "every phase but OPEN has a deadline"
+        public_state(state, RULES)

@@ -1,0 +1,56 @@
+"""Builders for domain tests: passes, a fake two-clock time, and ways to read actions."""
+
+from __future__ import annotations
+
+from edge.domain.machine import step
+from edge.domain.model import (
+    CaptureRequest, Emit, Now, PassVerified, PhotoTaken, Rules, State,
+)
+from edge.domain.passes import Courier, Pass
+
+NOW = 1_800_000_000.0
+RULES = Rules()
+
+
+def at(seconds: float) -> Now:
+    """The fake clock, ``seconds`` after the start of a test (both clocks move together)."""
+    return Now(wall=NOW + seconds, mono=1000.0 + seconds)
+
+
+COURIER = Courier("c1", "Sam")
+
+
+def grant(delivery_id: str = "D-1", jti: str = "g-1", mode: str = "doorstep",
+          confidential: bool = False, exp: float = NOW + 3600) -> PassVerified:
+    return PassVerified(Pass(cmd="arriving", jti=jti, iss="cloud", delivery_id=delivery_id,
+                             iat=NOW, exp=exp, mode=mode, courier=COURIER,
+                             confidential=confidential))
+
+
+def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None) -> PassVerified:
+    return PassVerified(Pass(cmd=cmd, jti=jti or f"{cmd}-1", iss="cloud",
+                             delivery_id=delivery_id, iat=NOW, exp=NOW + 60))
+
+
+def run(state: State, *inputs: object, now: Now = at(0), rules: Rules = RULES):
+    actions: list[object] = []
+    for event in inputs:
+        state, more = step(state, event, now, rules)  # type: ignore[arg-type]
+        actions += more
+    return state, actions
+
+
+def emitted(actions: list[object], type_: str | None = None) -> list[Emit]:
+    return [a for a in actions if isinstance(a, Emit) and (type_ is None or a.type == type_)]
+
+
+def rejections(actions: list[object]) -> list[str]:
+    return [e.fields["reason"] for e in emitted(actions, "command.rejected")]
+
+
+def taken(request: CaptureRequest, photo_id: str = "p1") -> PhotoTaken:
+    return PhotoTaken(request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z")
+
+
+def active() -> State:
+    return run(State(), grant())[0]
