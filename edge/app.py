@@ -8,6 +8,7 @@ import queue
 import signal
 import threading
 import time
+from typing import Callable
 
 from edge import __version__
 from edge.capture import CaptureWorker
@@ -43,8 +44,14 @@ def clock() -> Now:
     return Now(wall=time.time(), mono=time.monotonic())
 
 
-def run(config: Config) -> int:
-    """Run the daemon until SIGTERM or SIGINT; return the exit status."""
+def run(config: Config, stop: threading.Event | None = None,
+        started: Callable[[Hardware], None] | None = None) -> int:
+    """Run the daemon until ``stop`` is set (by default: until SIGTERM or SIGINT) and return
+    the exit status. ``started`` is told the hardware once everything runs (tests use it)."""
+    if stop is None:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
     inbox: queue.Queue[object] = queue.Queue()
     hardware = build_hardware(
         config,
@@ -57,13 +64,14 @@ def run(config: Config) -> int:
     log.info("event=starting version=%s device_id=%s backend=%s", __version__, config.device_id,
              config.hardware.backend)
     try:
-        return _run_locked(config, hardware, inbox)
+        return _run_locked(config, hardware, inbox, stop, started)
     finally:
         hardware.lock.drive(True)  # whatever happened after the first act, end as it began
         hardware.close()
 
 
-def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object]) -> int:
+def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object],
+                stop: threading.Event, started: Callable[[Hardware], None] | None) -> int:
     """Everything after the lock is driven locked: stores, the core loop, the broker link."""
     data_dir = config.storage.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -95,15 +103,14 @@ def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object]) 
         clock_skew_s=security.clock_skew_s, clock=clock,
     )
 
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
     core_thread.start()
     core.alive.wait(timeout=10)
     capture.start()
     pump.start()
     link.start()
+    if started is not None:
+        started(hardware)
     try:
         while not stop.wait(timeout=1.0):
             if not core_thread.is_alive():

@@ -101,7 +101,17 @@ class Core:
                     log.exception("event=core_input_failed input=%r", type(item).__name__)
         finally:
             self.alive.clear()
-            self._lock.drive(True)
+            self._relock_for_exit()
+
+    def _relock_for_exit(self) -> None:
+        """Drive the lock locked and let the retained state say so before `offline` goes out.
+        A delivery that held the door is finished `interrupted` at the next start."""
+        self._lock.drive(True)
+        log.info("event=lock_driven target=locked reason=stopping")
+        try:
+            self._apply(LockSensed(self._lock.sensed()), self._now())
+        except Exception:
+            log.exception("event=final_state_not_published")
 
     def _wait_s(self) -> float:
         wake = machine.next_wake(self.state, self._now())

@@ -37,6 +37,11 @@ class SimWorld:
         self._set_input(parts.pins.door_contact, parts.pins.door_contact_active_when_closed)
         self.follow_relay()
 
+    @property
+    def relay_pin(self) -> object:
+        """The lock relay's MockPin: its `state` and `states` history are what the lock saw."""
+        return self._factory.pin(self._parts.pins.lock_relay)
+
     def _set_input(self, pin: int, active: bool) -> None:
         mock = self._factory.pin(pin)
         if active:
@@ -47,7 +52,7 @@ class SimWorld:
     def follow_relay(self) -> None:
         """The bolt follows the relay unless jammed; a jammed bolt never reads locked."""
         pins = self._parts.pins
-        relay_energised = bool(self._factory.pin(pins.lock_relay).state) == pins.lock_relay_active_high
+        relay_energised = bool(self.relay_pin.state) == pins.lock_relay_active_high
         locked = not relay_energised and not self._jammed
         assert pins.lock_sensor is not None
         self._set_input(pins.lock_sensor, locked == pins.lock_sensor_active_when_locked)

@@ -26,7 +26,7 @@ def hardware(tmp_path: Path, cloud_keys):
 
 
 def relay_pin(hw) -> int:
-    return hw.world._factory.pin(hw.parts.pins.lock_relay).state
+    return hw.world.relay_pin.state
 
 
 def test_starts_locked_and_closed(hardware) -> None:

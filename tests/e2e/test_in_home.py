@@ -1,0 +1,139 @@
+"""In-home deliveries through the real daemon process (PROTOCOL §2-§3), with short timers."""
+
+from __future__ import annotations
+
+IN_HOME = """
+[delivery]
+in_home_enabled = true
+unlock_timeout_s = 2
+door_open_alarm_s = 1.5
+relock_delay_s = 0.3
+lock_verify_s = 0.5
+photo_interval_s = 0.5
+"""
+
+
+def in_home(new_device):
+    device = new_device(IN_HOME)
+    device.cloud.wait_state(in_home_enabled=True, lock="locked")
+    return device
+
+
+def unlock(device, delivery_id: str = "D-1") -> str:
+    device.send("arriving", device.mint("arriving", delivery_id=delivery_id, mode="in_home"))
+    device.cloud.wait_event("delivery.arriving", delivery_id=delivery_id)
+    at_door = device.mint("at_door", delivery_id=delivery_id)
+    device.send("at_door", at_door)
+    device.cloud.wait_event("delivery.unlocked", delivery_id=delivery_id)
+    device.cloud.wait_state(lock="unlocked")
+    return at_door
+
+
+def sequence(device, delivery_id: str = "D-1") -> list[str]:
+    return [e["type"] for e in device.events() if e["delivery_id"] == delivery_id]
+
+
+def test_full_in_home_delivery(new_device) -> None:
+    device = in_home(new_device)
+    unlock(device)
+    device.cloud.wait_state(delivery={"id": "D-1", "mode": "in_home", "phase": "unlocked"})
+    device.sim("door", "open")
+    device.cloud.wait_event("delivery.door_opened")
+    device.cloud.wait_state(door="open", delivery={"id": "D-1", "mode": "in_home", "phase": "open"})
+    device.cloud.wait_for(lambda got: sum(e.get("purpose") == "door_open" for e in got.events) >= 2,
+                          what="photos while the door is open")
+    device.sim("door", "close")
+    completed = device.cloud.wait_event("delivery.completed", delivery_id="D-1")
+    assert completed["outcome"] == "delivered" and completed["mode"] == "in_home"
+    device.cloud.wait_state(lock="locked", door="closed", delivery=None)
+
+    steps = [t for t in sequence(device) if t != "delivery.photo"]
+    assert steps[:4] == ["delivery.arriving", "delivery.unlocked", "delivery.door_opened",
+                         "delivery.door_closed"]
+    assert steps[-2:] == ["delivery.locked", "delivery.completed"]
+    photos = {e["photo_id"]: e for e in device.events("delivery.photo")}
+    assert set(completed["photos"]) == set(photos)
+    confirmation = [p for p in photos.values() if p["purpose"] == "confirmation"]
+    assert confirmation and all(
+        device.events().index(p) > device.events().index(device.cloud.wait_event("delivery.locked"))
+        for p in confirmation)
+
+
+def test_each_gate_refuses_without_moving_the_lock(new_device) -> None:
+    device = in_home(new_device)
+    at_door = unlock(device)
+    device.send("at_door", device.mint("at_door"))
+    device.rejected("wrong_state")
+    device.send("arriving", device.mint("arriving", delivery_id="D-2", mode="in_home"))
+    device.cloud.wait_event("delivery.arriving", delivery_id="D-2")
+    device.send("at_door", device.mint("at_door", delivery_id="D-2"))
+    device.rejected("busy", delivery_id="D-2")
+    device.send("at_door", at_door)
+    device.rejected("replayed")
+    # D-1 was never entered: it relocks by itself.
+    assert device.cloud.wait_event("delivery.completed", delivery_id="D-1")["outcome"] == "not_entered"
+    device.cloud.wait_state(lock="locked")
+
+    device.sim("camera", "fail")
+    device.cloud.wait_state(camera="fault")
+    device.send("at_door", device.mint("at_door", delivery_id="D-2"))
+    device.rejected("camera_unavailable", delivery_id="D-2")
+    assert [e for e in device.events("delivery.unlocked") if e["delivery_id"] == "D-2"] == []
+
+
+def test_not_entered_relocks_after_the_unlock_timeout(new_device) -> None:
+    device = in_home(new_device)
+    unlock(device)
+    completed = device.cloud.wait_event("delivery.completed", timeout=10)
+    assert completed["outcome"] == "not_entered"
+    assert sequence(device)[-2:] == ["delivery.locked", "delivery.completed"]
+    device.cloud.wait_state(lock="locked", delivery=None)
+
+
+def test_door_left_open_alarms_once_and_the_delivery_still_finishes(new_device) -> None:
+    device = in_home(new_device)
+    unlock(device)
+    device.sim("door", "open")
+    device.cloud.wait_event("alarm.door_left_open", delivery_id="D-1", timeout=10)
+    device.send("done", device.mint("done"))
+    device.sim("door", "close")
+    assert device.cloud.wait_event("delivery.completed")["outcome"] == "delivered"
+    assert len(device.events("alarm.door_left_open")) == 1
+
+
+def test_a_jammed_lock_aborts_alarms_and_is_retried_until_it_locks(new_device) -> None:
+    device = in_home(new_device)
+    unlock(device)
+    device.sim("door", "open")
+    device.cloud.wait_event("delivery.door_opened")
+    device.sim("lock", "jam")
+    device.sim("door", "close")
+    device.cloud.wait_event("alarm.lock_fault", delivery_id="D-1", timeout=10)
+    assert device.cloud.wait_event("delivery.completed")["outcome"] == "aborted"
+    device.cloud.wait_state(lock="jammed")
+    device.sim("lock", "ok")
+    device.cloud.wait_state(lock="locked", timeout=10)
+
+
+def test_kill_9_while_unlocked_then_restart(new_device) -> None:
+    device = in_home(new_device)
+    at_door = unlock(device)
+    device.daemon.kill()
+    device.cloud.wait_availability("offline")  # the broker's will message
+
+    device.daemon.start()
+    device.wait_online()
+    device.cloud.wait_state(lock="locked", delivery=None)
+    completed = device.cloud.wait_event("delivery.completed", delivery_id="D-1")
+    assert completed["outcome"] == "interrupted"
+    device.send("at_door", at_door)
+    device.rejected("replayed")
+
+
+def test_sigterm_while_unlocked_relocks_before_exit(new_device) -> None:
+    device = in_home(new_device)
+    unlock(device)
+    assert device.daemon.terminate(timeout=5) == 0
+    device.cloud.wait_availability("offline")
+    assert device.cloud.received.states[-1]["lock"] == "locked"
+    assert "event=lock_driven target=locked reason=stopping" in device.daemon.log_text()
