@@ -1,5 +1,6 @@
 """The camera worker: takes photos off the core thread, stores each JPEG before reporting it,
-and probes the camera while idle so `state.camera` reflects frames really arriving."""
+and probes the camera while idle so `state.camera` reflects frames really arriving: a capture
+that fails, or a frame counter that stops advancing, is a fault."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class CaptureWorker:
         self._submit = submit
         self._probe_interval = probe_interval_s
         self._requests: queue.Queue[CaptureRequest | None] = queue.Queue()
+        self._last_sequence: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
@@ -67,9 +69,16 @@ class CaptureWorker:
             except Exception:
                 log.exception("event=capture_worker_failed")
 
+    def _fresh_frame(self) -> bytes:
+        frame = self._camera.capture()
+        if self._last_sequence is not None and frame.sequence <= self._last_sequence:
+            raise CameraError(f"frame counter stopped advancing at {frame.sequence}")
+        self._last_sequence = frame.sequence
+        return frame.jpeg
+
     def _take(self, request: CaptureRequest | None) -> None:
         try:
-            jpeg = self._camera.capture()
+            jpeg = self._fresh_frame()
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
             self._submit(CameraHealth(False))

@@ -1,4 +1,4 @@
-"""`doorstep-sim demo`: one simulated doorstep delivery, end to end, on loopback.
+"""`doorstep-sim demo`: a doorstep delivery and then an in-home one, end to end, on loopback.
 
 It starts an embedded broker, makes a fresh cloud key pair and data folder, runs the real
 daemon (`doorstep run`) on the sim backend, then plays cloud and courier while printing a
@@ -26,6 +26,12 @@ from simulator.report import write_report
 
 DEVICE_ID = "porch-demo"
 PREFIX = "doorstep"
+DEMO_DELIVERY_SETTINGS = """
+[delivery]
+in_home_enabled = true
+relock_delay_s = 1
+photo_interval_s = 1
+"""
 
 
 class Timeline:
@@ -90,14 +96,15 @@ def run_demo(out: Path | None = None, pace_s: float = 0.6,
         timeline.say("world", f"{kind} MQTT broker on {broker.host}:{broker.port}")
         config = write_sim_config(out / "doorstep.toml", device_id=DEVICE_ID, port=broker.port,
                                   host=broker.host, trusted_key=public, data_dir=out / "data",
-                                  prefix=PREFIX)
+                                  prefix=PREFIX, extra=DEMO_DELIVERY_SETTINGS)
         receiver = CloudReceiver(broker.host, broker.port, PREFIX, DEVICE_ID,
                                  on_event=timeline.device_event)
         daemon = DaemonProcess(config, out / "daemon.log").start()
         try:
             receiver.wait_availability("online", timeout=30)
             timeline.say("device", "online")
-            _play(receiver, key, timeline, pace_s)
+            _doorstep_delivery(receiver, key, timeline, pace_s)
+            _in_home_delivery(receiver, key, timeline, pace_s)
             status = daemon.terminate()
             receiver.wait_availability("offline", timeout=10)
             timeline.say("device", f"stopped on SIGTERM (exit {status}), availability offline")
@@ -109,7 +116,7 @@ def run_demo(out: Path | None = None, pace_s: float = 0.6,
         finally:
             receiver.close()
     report = write_report(out, receiver.received, timeline.steps,
-                          f"doorstep demo: a doorstep delivery to {DEVICE_ID}")
+                          f"doorstep demo: a doorstep and an in-home delivery to {DEVICE_ID}")
     bad = [pid for pid, data in receiver.received.photos.items()
            if not _sha_matches(pid, data, receiver.received.events)]
     print(f"\n{len(receiver.received.photos)} photos, {len(receiver.received.events)} events; "
@@ -124,41 +131,72 @@ def _sha_matches(photo_id: str, data: bytes, events: list[dict[str, Any]]) -> bo
     return event is None or event["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def _play(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline: Timeline,
-          pace_s: float) -> None:
-    delivery = "D-1001"
+class Courier:
+    """The cloud and the courier's app for one delivery: mint a pass, publish it, narrate."""
 
-    def send(cmd: str, token: str, who: str = "cloud") -> None:
-        time.sleep(pace_s)  # presentation only: every step below waits on what it needs
-        timeline.say(who, f"sends {cmd} pass for {delivery}")
-        receiver.publish(f"cmd/{cmd}", token)
+    def __init__(self, receiver: CloudReceiver, key: Ed25519PrivateKey, timeline: Timeline,
+                 pace_s: float, delivery_id: str, mode: str) -> None:
+        self.receiver, self.key, self.timeline = receiver, key, timeline
+        self.pace_s, self.delivery_id, self.mode = pace_s, delivery_id, mode
 
-    def mint_for(cmd: str) -> str:
-        return mint(key, cmd, device_id=DEVICE_ID, delivery_id=delivery)
+    def pause(self) -> None:
+        time.sleep(self.pace_s)  # presentation only: every step waits on what it needs
 
-    send("arriving", mint_for("arriving"))
-    receiver.wait_event("delivery.arriving", delivery_id=delivery)
+    def send(self, cmd: str, who: str = "courier") -> str:
+        token = mint(self.key, cmd, device_id=DEVICE_ID, delivery_id=self.delivery_id,
+                     mode=self.mode)
+        self.pause()
+        self.timeline.say(who, f"sends {cmd} pass for {self.delivery_id} ({self.mode})")
+        self.receiver.publish(f"cmd/{cmd}", token)
+        return token
 
-    time.sleep(pace_s)
-    timeline.say("courier", "rings the doorbell")
-    receiver.publish("sim/doorbell", "press")
-    receiver.wait_event("doorbell.pressed", delivery_id=delivery)
+    def world(self, what: str, topic: str, payload: str) -> None:
+        self.pause()
+        self.timeline.say("courier", what)
+        self.receiver.publish(f"sim/{topic}", payload)
 
-    send("at_door", mint_for("at_door"), who="courier")
-    receiver.wait_event("delivery.photo", delivery_id=delivery, purpose="at_door")
+    def wait(self, type_: str, **fields: Any) -> dict[str, Any]:
+        return self.receiver.wait_event(type_, delivery_id=self.delivery_id, **fields)
 
-    done = mint_for("done")
-    send("done", done, who="courier")
-    completed = receiver.wait_event("delivery.completed", delivery_id=delivery)
-    receiver.wait_for(lambda got: all(p in got.photos for p in completed["photos"]),
-                      what="every photo of the delivery")
+    def wait_photos(self, completed: dict[str, Any]) -> None:
+        self.receiver.wait_for(lambda got: all(p in got.photos for p in completed["photos"]),
+                               what=f"every photo of {self.delivery_id}")
 
+
+def _doorstep_delivery(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline: Timeline,
+                       pace_s: float) -> None:
+    courier = Courier(receiver, key, timeline, pace_s, "D-1001", "doorstep")
+    courier.send("arriving", who="cloud")
+    courier.wait("delivery.arriving")
+    courier.world("rings the doorbell", "doorbell", "press")
+    courier.wait("doorbell.pressed")
+    courier.send("at_door")
+    courier.wait("delivery.photo", purpose="at_door")
+    done = courier.send("done")
+    courier.wait_photos(courier.wait("delivery.completed"))
+
+    courier.pause()
     timeline.say("attacker", "replays the courier's done pass")
     receiver.publish("cmd/done", done)
     receiver.wait_event("command.rejected", reason="replayed")
-
     timeline.say("attacker", "sends an arriving pass signed with a key the device does not trust")
     forged = mint(Ed25519PrivateKey.generate(), "arriving", device_id=DEVICE_ID,
                   delivery_id="D-evil")
     receiver.publish("cmd/arriving", forged)
     receiver.wait_event("command.rejected", reason="bad_signature")
+
+
+def _in_home_delivery(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline: Timeline,
+                      pace_s: float) -> None:
+    courier = Courier(receiver, key, timeline, pace_s, "D-1002", "in_home")
+    courier.send("arriving", who="cloud")
+    courier.wait("delivery.arriving")
+    courier.send("at_door")
+    courier.wait("delivery.unlocked")
+    courier.world("opens the door", "door", "open")
+    courier.wait("delivery.door_opened")
+    courier.wait("delivery.photo", purpose="door_open")
+    courier.world("puts the parcel inside and closes the door", "door", "close")
+    courier.send("done")
+    courier.wait("delivery.locked")
+    courier.wait_photos(courier.wait("delivery.completed", outcome="delivered"))

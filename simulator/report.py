@@ -29,11 +29,20 @@ def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
     rows = "\n".join(
         f"<tr><td>+{step['t']:.2f}s</td><td>{html.escape(step['who'])}</td>"
         f"<td>{html.escape(step['what'])}</td></tr>" for step in timeline)
+    groups: dict[str, list[str]] = {}
+    for pid in sorted(received.photos):
+        event = photo_events.get(pid)
+        groups.setdefault(f"delivery {event['delivery_id']}" if event else "doorbell snapshots",
+                          []).append(pid)
+    outcomes = {e["delivery_id"]: f"{e['mode']}, {e['outcome']}" for e in received.events
+                if e["type"] == "delivery.completed"}
     figures = "\n".join(
-        f'<figure><img src="photos/{html.escape(pid)}.jpg" width="480">'
-        f"<figcaption>{html.escape(pid)}<br>{html.escape(_caption(pid, received))}"
-        f"{' &#10003; sha256' if checks.get(pid) else ''}</figcaption></figure>"
-        for pid in sorted(received.photos))
+        f"<h3>{html.escape(name)} {html.escape(_outcome(name, outcomes))}</h3>" + "\n".join(
+            f'<figure><img src="photos/{html.escape(pid)}.jpg" width="400">'
+            f"<figcaption>{html.escape(pid)}<br>{html.escape(_caption(pid, received))}"
+            f"{' &#10003; sha256' if checks.get(pid) else ''}</figcaption></figure>"
+            for pid in pids)
+        for name, pids in groups.items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:70em}}
@@ -49,9 +58,14 @@ figure{{display:inline-block;margin:.5em}}figcaption{{font-size:.8em}}</style></
     return report
 
 
+def _outcome(group: str, outcomes: dict[str, str]) -> str:
+    delivery_id = group.removeprefix("delivery ")
+    return f"({outcomes[delivery_id]})" if delivery_id in outcomes else ""
+
+
 def _caption(photo_id: str, received: Received) -> str:
     event = next((e for e in received.events if e.get("photo_id") == photo_id
                   and e["type"] == "delivery.photo"), None)
     if event is None:
         return "doorbell snapshot"
-    return f"delivery {event['delivery_id']}, {event.get('purpose', 'photo')}"
+    return f"{event.get('purpose', 'photo')} at {event['captured_at']}"

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
 class CameraError(Exception):
     """The camera produced no frame."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    jpeg: bytes
+    sequence: int  # increases with every new frame the sensor delivers; a repeat means frozen
 
 
 class Lock(Protocol):
@@ -21,8 +28,8 @@ class DoorSensor(Protocol):
 
 
 class Camera(Protocol):
-    def capture(self) -> bytes:
-        """One JPEG frame; raises CameraError when the camera gives none."""
+    def capture(self) -> Frame:
+        """The latest frame; raises CameraError when the camera gives none."""
         ...
 
     def close(self) -> None: ...

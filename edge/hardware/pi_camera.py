@@ -7,7 +7,7 @@ import io
 import threading
 from typing import Any
 
-from edge.hardware import CameraError
+from edge.hardware import CameraError, Frame
 
 
 class PiCamera:
@@ -22,18 +22,24 @@ class PiCamera:
 
         camera = Picamera2()
         camera.configure(camera.create_still_configuration(main={"size": self._size}))
-        camera.options["quality"] = self._quality
         camera.start()
         return camera
 
-    def capture(self) -> bytes:
+    def capture(self) -> Frame:
+        """The latest frame, numbered by the sensor's own timestamp (it stops if frames do)."""
         with self._lock:
             try:
                 if self._camera is None:
                     self._camera = self._open()
+                request = self._camera.capture_request()
+                try:
+                    sequence = int(request.get_metadata()["SensorTimestamp"])
+                    image = request.make_image("main")
+                finally:
+                    request.release()  # buffers must always go back to libcamera
                 buffer = io.BytesIO()
-                self._camera.capture_file(buffer, format="jpeg")
-                return buffer.getvalue()
+                image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
+                return Frame(buffer.getvalue(), sequence)
             except Exception as exc:  # any failure of the stack means: no frame
                 self._close_locked()
                 raise CameraError(f"picamera2: {exc}") from exc

@@ -12,7 +12,7 @@ from edge.hardware.sim_camera import SimCamera
 SIM_PAYLOADS = {
     "door": ("open", "close"),
     "doorbell": ("press",),
-    "camera": ("fail", "ok"),
+    "camera": ("fail", "ok", "freeze"),
     "lock": ("jam", "ok"),
 }
 
@@ -63,13 +63,14 @@ class SimWorld:
             return False
         pins = self._parts.pins
         if name == "door":
+            self.camera.see_door(payload == "open")
             self._set_input(pins.door_contact,
                             (payload == "close") == pins.door_contact_active_when_closed)
         elif name == "doorbell":
             self._set_input(pins.doorbell, True)
             self._set_input(pins.doorbell, False)
         elif name == "camera":
-            self.camera.set_working(payload == "ok")
+            self.camera.set_mode(payload)
         else:
             self._jammed = payload == "jam"
             self.follow_relay()

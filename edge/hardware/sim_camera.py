@@ -1,5 +1,6 @@
 """A camera that renders a recognisable porch with Pillow, stamped with time and frame number,
-so a demo report or a test can tell photos apart. `sim/camera fail` makes it stop giving frames."""
+so a demo report or a test can tell photos apart. `sim/camera fail` makes it stop giving
+frames; `freeze` (a doorstep extension) makes it repeat its last frame, counter and all."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timezone
 
 from PIL import Image, ImageDraw, ImageFont
 
-from edge.hardware import CameraError
+from edge.hardware import CameraError, Frame
 
 
 class SimCamera:
@@ -18,36 +19,56 @@ class SimCamera:
         self._quality = quality
         self._label = label
         self._frames = 0
-        self._working = True
+        self._mode = "ok"
+        self._last: Frame | None = None
+        self._door_open = False
         self._lock = threading.Lock()
 
-    def set_working(self, working: bool) -> None:
+    def see_door(self, is_open: bool) -> None:
+        """The simulated world tells the camera what it would see."""
         with self._lock:
-            self._working = working
+            self._door_open = is_open
 
-    def capture(self) -> bytes:
+    def set_mode(self, mode: str) -> None:
+        """"ok", "fail" (no frames) or "freeze" (the same frame again and again)."""
         with self._lock:
-            if not self._working:
+            self._mode = mode
+
+    def capture(self) -> Frame:
+        with self._lock:
+            if self._mode == "fail":
                 raise CameraError("simulated camera delivers no frames")
+            if self._mode == "freeze" and self._last is not None:
+                return self._last
             self._frames += 1
-            frame = self._frames
+            number = self._frames
+            door_open = self._door_open
         buffer = io.BytesIO()
-        self._render(frame).save(buffer, format="JPEG", quality=self._quality)
-        return buffer.getvalue()
+        self._render(number, door_open).save(buffer, format="JPEG", quality=self._quality)
+        frame = Frame(buffer.getvalue(), number)
+        with self._lock:
+            self._last = frame
+        return frame
 
     def close(self) -> None:
         pass
 
-    def _render(self, frame: int) -> Image.Image:
+    def _render(self, frame: int, door_open: bool) -> Image.Image:
         w, h = self._size
         image = Image.new("RGB", (w, h), (135, 185, 230))
         draw = ImageDraw.Draw(image)
         ground = int(h * 0.78)
         draw.rectangle((0, int(h * 0.12), w, ground), fill=(196, 164, 132))  # house wall
         door = (int(w * 0.40), int(h * 0.22), int(w * 0.60), ground)
-        draw.rectangle(door, fill=(120, 58, 30), outline=(60, 30, 10), width=max(2, w // 320))
-        knob = (door[0] + int(w * 0.17), int(h * 0.52))
-        draw.ellipse((knob[0] - 6, knob[1] - 6, knob[0] + 6, knob[1] + 6), fill=(230, 200, 60))
+        if door_open:
+            draw.rectangle(door, fill=(40, 34, 30))  # the dark hallway
+            draw.polygon([(door[0], door[1]), (door[0] + int(w * 0.05), door[1] + int(h * 0.04)),
+                          (door[0] + int(w * 0.05), door[3] - int(h * 0.04)), (door[0], door[3])],
+                         fill=(120, 58, 30), outline=(60, 30, 10))  # the door, swung inwards
+        else:
+            draw.rectangle(door, fill=(120, 58, 30), outline=(60, 30, 10), width=max(2, w // 320))
+            knob = (door[0] + int(w * 0.17), int(h * 0.52))
+            draw.ellipse((knob[0] - 6, knob[1] - 6, knob[0] + 6, knob[1] + 6), fill=(230, 200, 60))
         draw.rectangle((int(w * 0.10), int(h * 0.30), int(w * 0.28), int(h * 0.55)),
                        fill=(210, 235, 250), outline=(255, 255, 255), width=4)  # window
         draw.rectangle((0, ground, w, h), fill=(110, 110, 110))  # path

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-def test_demo_writes_a_report_with_verified_photos(tmp_path: Path) -> None:
+def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = subprocess.run([sys.executable, "-m", "simulator.cli", "demo", "--out", str(out),
                              "--pace", "0"], capture_output=True, text=True, timeout=120)
@@ -20,5 +20,9 @@ def test_demo_writes_a_report_with_verified_photos(tmp_path: Path) -> None:
     for photo_id in report["photos"]:
         assert f'src="photos/{photo_id}.jpg"' in page
         assert (out / "photos" / f"{photo_id}.jpg").read_bytes()[:2] == b"\xff\xd8"
-    types = [e["type"] for e in report["events"]]
-    assert "delivery.completed" in types and "command.rejected" in types
+    completed = {e["delivery_id"]: (e["mode"], e["outcome"]) for e in report["events"]
+                 if e["type"] == "delivery.completed"}
+    assert completed == {"D-1001": ("doorstep", "delivered"), "D-1002": ("in_home", "delivered")}
+    rejected = {e["reason"] for e in report["events"] if e["type"] == "command.rejected"}
+    assert rejected == {"replayed", "bad_signature"}
+    assert "delivery D-1002 (in_home, delivered)" in page

@@ -57,12 +57,16 @@ def test_the_bolt_follows_the_relay_unless_jammed(hardware) -> None:
 def test_camera_fail_and_recover(hardware) -> None:
     from edge.hardware import CameraError
 
-    assert hardware.camera.capture()[:2] == b"\xff\xd8"
+    first = hardware.camera.capture()
+    assert first.jpeg[:2] == b"\xff\xd8"
     hardware.world.apply("camera", "fail")
     with pytest.raises(CameraError):
         hardware.camera.capture()
+    hardware.world.apply("camera", "freeze")
+    frozen = hardware.camera.capture()
+    assert hardware.camera.capture() == frozen
     hardware.world.apply("camera", "ok")
-    assert hardware.camera.capture()[:2] == b"\xff\xd8"
+    assert hardware.camera.capture().sequence > frozen.sequence
 
 
 @pytest.mark.parametrize("name, payload", [("door", "ajar"), ("garage", "open"), ("lock", "")])
