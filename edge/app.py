@@ -4,7 +4,6 @@ in reverse. The lock is driven locked before anything talks to the network."""
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import threading
 import time
@@ -13,7 +12,7 @@ from typing import Callable
 from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
-from edge.core import Core, Inbound
+from edge.core import Core, Inbound, Inbox
 from edge.crypto.verify import load_public_key
 from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State
 from edge.domain.passes import PassPolicy
@@ -52,7 +51,7 @@ def run(config: Config, stop: threading.Event | None = None,
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    inbox: queue.Queue[object] = queue.Queue()
+    inbox = Inbox()
     hardware = build_hardware(
         config,
         on_door=lambda is_open: inbox.put(DoorMoved(is_open)),
@@ -70,7 +69,7 @@ def run(config: Config, stop: threading.Event | None = None,
         hardware.close()
 
 
-def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object],
+def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
                 stop: threading.Event, started: Callable[[Hardware], None] | None) -> int:
     """Everything after the lock is driven locked: stores, the core loop, the broker link."""
     data_dir = config.storage.data_dir
@@ -130,7 +129,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: queue.Queue[object],
         log.info("event=stopped")
 
 
-def _route(topics: Topics, inbox: queue.Queue[object], topic: str, payload: bytes) -> None:
+def _route(topics: Topics, inbox: Inbox, topic: str, payload: bytes) -> None:
     parsed = topics.parse_inbound(topic)
     if parsed is None:
         log.warning("event=unexpected_topic topic=%s", topic)

@@ -7,6 +7,7 @@ wall clock is noticed promptly without any timer thread.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import queue
@@ -50,8 +51,25 @@ class Inbound:
 _STOP = object()
 
 
+class Inbox:
+    """The core's one queue. The door, the lock, the camera and a stop request go before
+    anything from the broker, so a flood of messages cannot delay what the house reports
+    (a lock that reads locked must not be taken for jammed because it waited in line)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+
+    def put(self, item: Any) -> None:
+        self._queue.put((1 if isinstance(item, Inbound) else 0, next(self._order), item))
+
+    def get(self, timeout: float) -> Any:
+        """The most urgent item, oldest first; raises queue.Empty after ``timeout``."""
+        return self._queue.get(timeout=timeout)[2]
+
+
 class Core:
-    def __init__(self, *, inbox: queue.Queue[Any], topics: Topics, rules: Rules, state: State, intake: PassIntake,
+    def __init__(self, *, inbox: Inbox, topics: Topics, rules: Rules, state: State, intake: PassIntake,
                  replay: ReplayStore, outbox: Outbox, photos: PhotoStore,
                  journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
@@ -89,10 +107,7 @@ class Core:
             self._show_state(now)
             self.alive.set()
             while True:
-                try:
-                    item = self.inbox.get(timeout=self._wait_s())
-                except queue.Empty:
-                    item = Tick()
+                item = self._next_item()
                 if item is _STOP:
                     return
                 try:
@@ -113,9 +128,16 @@ class Core:
         except Exception:
             log.exception("event=final_state_not_published")
 
-    def _wait_s(self) -> float:
+    def _next_item(self) -> Any:
+        """A due deadline comes before anything queued: however busy the queue (a flood of
+        messages, say), a relock is never starved."""
         wake = machine.next_wake(self.state, self._now())
-        return MAX_WAIT_S if wake is None else min(MAX_WAIT_S, wake)
+        if wake is not None and wake <= 0:
+            return Tick()
+        try:
+            return self.inbox.get(timeout=MAX_WAIT_S if wake is None else min(MAX_WAIT_S, wake))
+        except queue.Empty:
+            return Tick()
 
     def _handle(self, item: Input | Inbound) -> None:
         now = self._now()

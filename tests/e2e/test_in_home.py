@@ -137,3 +137,36 @@ def test_sigterm_while_unlocked_relocks_before_exit(new_device) -> None:
     device.cloud.wait_availability("offline")
     assert device.cloud.received.states[-1]["lock"] == "locked"
     assert "event=lock_driven target=locked reason=stopping" in device.daemon.log_text()
+
+
+def test_a_flood_of_messages_cannot_hold_the_door_unlocked(new_device, mosquitto) -> None:
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    device = in_home(new_device)
+    unlock(device)
+    stop = threading.Event()
+
+    def flood() -> None:  # another client, so the cloud's receiver is not slowed down
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        client.connect(mosquitto.host, mosquitto.port)
+        client.loop_start()
+        while not stop.is_set():
+            for _ in range(100):
+                client.publish(f"doorstep/{device.device_id}/cmd/junk", b"x", qos=0)
+            stop.wait(0.01)  # yields to the other threads; the daemon's queue stays full
+        client.disconnect()
+        client.loop_stop()
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    try:
+        # The retained state is published directly, not queued behind the flood's rejections.
+        device.cloud.wait_state(lock="locked", delivery=None, timeout=15)
+    finally:
+        stop.set()
+        flooder.join(timeout=10)
+    completed = device.cloud.wait_event("delivery.completed", timeout=60)
+    assert completed["outcome"] == "not_entered"  # the bolt's reading was not starved either
