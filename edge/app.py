@@ -22,6 +22,7 @@ from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
+from edge.systemd import Notifier, Watchdog
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.topics import Topics
@@ -86,12 +87,16 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
     intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
                         hardware.clock_synced)
     capture = CaptureWorker(hardware.camera, photos, inbox.put)
+    notifier = Notifier()
+    broker = f"{config.mqtt.host}:{config.mqtt.port}"
     # The link, the pump and the core refer to each other only through these late-bound
     # callbacks; nothing runs until every part exists.
     link = MqttLink(
         config, topics, subscribe_sim=hardware.world is not None,
         on_message=lambda topic, payload: _route(topics, inbox, topic, payload),
         on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
+        on_online=lambda online: notifier.status(
+            f"online via {broker}" if online else f"locked; broker {broker} unreachable, retrying"),
     )
     pump = OutboxPump(outbox, link)
     core = Core(
@@ -99,12 +104,13 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         state=State(deliveries=journal.load(), door_open=hardware.door.is_open()),
         intake=intake, replay=replay, outbox=outbox, photos=photos, journal=journal,
         lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
-        clock_skew_s=security.clock_skew_s, clock=clock,
+        clock_skew_s=security.clock_skew_s, clock=clock, heartbeat=Watchdog(notifier).beat,
     )
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
     core_thread.start()
-    core.alive.wait(timeout=10)
+    if core.alive.wait(timeout=10):  # the lock is driven locked and the loop runs
+        notifier.ready(f"locked; connecting to broker {broker}")
     capture.start()
     pump.start()
     link.start()
@@ -118,6 +124,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         return 0
     finally:
         log.info("event=stopping")
+        notifier.stopping()
         core.stop()
         core_thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
         hardware.lock.drive(True)  # again, before the network, in case the loop was stuck

@@ -7,6 +7,7 @@ into one ConfigError that names the file, the key and the problem.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +27,8 @@ class ConfigError(Exception):
 
 
 def _resolve(path: Path, info: ValidationInfo) -> Path:
+    """Expand $VARS (systemd's $CREDENTIALS_DIRECTORY), then anchor at the config's folder."""
+    path = Path(os.path.expandvars(path))
     base = (info.context or {}).get("base_dir")
     return path if path.is_absolute() or base is None else (base / path)
 

@@ -73,7 +73,7 @@ class Core:
                  replay: ReplayStore, outbox: Outbox, photos: PhotoStore,
                  journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
-                 clock: Callable[[], Now]) -> None:
+                 clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None) -> None:
         self.inbox = inbox
         self.state = state
         self._topics = topics
@@ -89,6 +89,7 @@ class Core:
         self._publish_state = publish_state
         self._skew = clock_skew_s
         self._now = clock
+        self._heartbeat = heartbeat
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
         self.alive = threading.Event()
@@ -107,6 +108,7 @@ class Core:
             self._show_state(now)
             self.alive.set()
             while True:
+                self._heartbeat()  # from this loop only: if it is stuck, the watchdog fires
                 item = self._next_item()
                 if item is _STOP:
                     return

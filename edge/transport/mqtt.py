@@ -41,12 +41,14 @@ class MqttLink:
 
     def __init__(self, config: Config, topics: Topics, *, subscribe_sim: bool,
                  on_message: Callable[[str, bytes], None],
-                 on_ack: Callable[[int, bool], None]) -> None:
+                 on_ack: Callable[[int, bool], None],
+                 on_online: Callable[[bool], None] = lambda online: None) -> None:
         self._config = config
         self._topics = topics
         self._subscribe_sim = subscribe_sim
         self._on_message = on_message
         self._on_ack = on_ack
+        self._on_online = on_online
         self._state: bytes | None = None
         self._state_lock = threading.Lock()
         self._online = threading.Event()
@@ -141,11 +143,13 @@ class MqttLink:
             client.publish(self._topics.state, state, qos=QOS, retain=True)
         self._online.set()
         log.info("event=online")
+        self._on_online(True)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                       properties: Any) -> None:
         self._online.clear()
         log.warning("event=mqtt_disconnected reason=%s", reason)
+        self._on_online(False)
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._on_message(message.topic, bytes(message.payload))

@@ -78,6 +78,18 @@ def test_relative_paths_resolve_against_the_config_folder(folder: Path) -> None:
     assert config.storage.data_dir == folder.resolve() / "data"
 
 
+def test_paths_expand_environment_variables(folder: Path, monkeypatch) -> None:
+    (folder / "creds").mkdir()
+    (folder / "creds" / "doorstep_mqtt-password").write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder / "creds"))
+    config = load_config(write(folder, MINIMAL + '[mqtt]\nusername = "porch-1"\n'
+                               'password_file = "${CREDENTIALS_DIRECTORY}/doorstep_mqtt-password"\n'))
+    assert config.mqtt.password_file == folder / "creds" / "doorstep_mqtt-password"
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    message = error(folder, MINIMAL + '[mqtt]\npassword_file = "$CREDENTIALS_DIRECTORY/x"\n')
+    assert "mqtt.password_file" in message and "cannot read" in message
+
+
 def test_durations_take_integers_and_fractions(folder: Path) -> None:
     config = load_config(write(folder, MINIMAL + "[delivery]\nrelock_delay_s = 0.5\n"
                                                  "unlock_timeout_s = 45\n"))

@@ -1,0 +1,60 @@
+"""systemd's notify protocol (sd_notify(3)): one datagram per message to $NOTIFY_SOCKET.
+Outside systemd (no socket in the environment) every call does nothing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Callable, Mapping
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        address = environ.get("NOTIFY_SOCKET", "")
+        self._address = "\0" + address[1:] if address.startswith("@") else address
+        usec = environ.get("WATCHDOG_USEC", "")
+        pid = environ.get("WATCHDOG_PID", "")
+        for_us = not pid or pid == str(os.getpid())
+        # Ping twice per period, as sd_watchdog_enabled(3) advises.
+        self.watchdog_interval_s = int(usec) / 2e6 if usec.isdigit() and for_us else None
+
+    def send(self, *lines: str) -> None:
+        if not self._address:
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                sock.sendto("\n".join(lines).encode(), self._address)
+        except OSError as exc:  # systemd gone or socket unreachable: never fatal
+            log.warning("event=sd_notify_failed error=%s", exc)
+
+    def ready(self, status: str) -> None:
+        self.send("READY=1", f"STATUS={status}")
+
+    def status(self, status: str) -> None:
+        self.send(f"STATUS={status}")
+
+    def stopping(self) -> None:
+        self.send("STOPPING=1", "STATUS=stopping: relocking, then offline")
+
+
+class Watchdog:
+    """Pings systemd's watchdog, at most once per interval, only when the core loop calls
+    ``beat``: a stuck loop stops the pings and systemd restarts the daemon."""
+
+    def __init__(self, notifier: Notifier, clock: Callable[[], float] = time.monotonic) -> None:
+        self._notifier = notifier
+        self._interval = notifier.watchdog_interval_s
+        self._clock = clock
+        self._next = 0.0
+
+    def beat(self) -> None:
+        if self._interval is None:
+            return
+        now = self._clock()
+        if now >= self._next:
+            self._next = now + self._interval
+            self._notifier.send("WATCHDOG=1")
