@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench mosquitto clean
+.PHONY: demo test bench mosquitto install uninstall clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP) mosquitto
 
 bench: $(STAMP)
 	$(PY) tests/bench/bench_core.py
+
+install:  # on the Raspberry Pi, as root: sudo make install
+	./firmware_config/install.sh
+
+uninstall:  # keeps /etc/doorstep and /var/lib/doorstep
+	./firmware_config/install.sh --uninstall
 
 clean:
 	rm -rf $(VENV) demo-output
