@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("run", "run the daemon in the foreground"),
-                       ("check-config", "validate a config file and print a summary")):
+                       ("check-config", "validate a config file and print a summary"),
+                       ("doctor", "check config, keys, storage, pins, camera, clock, broker")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
@@ -51,8 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
+        if args.command == "doctor":
+            print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "doctor":
+        from edge.doctor import diagnose  # noqa: PLC0415
+
+        checks = diagnose(config, str(args.config))
+        print("\n".join(check.line() for check in checks))
+        return 1 if any(check.status == "FAIL" for check in checks) else 0
     if args.command == "check-config":
         print(_summary(config, args.config))
         return 0

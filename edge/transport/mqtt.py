@@ -160,3 +160,38 @@ class MqttLink:
         if not ok:
             log.error("event=publish_refused mid=%s reason=%s", mid, reason)
         self._on_ack(mid, ok)
+
+
+def probe_broker(config: Config, timeout: float = 5.0) -> str | None:
+    """Connect once with the daemon's settings (TLS, credentials) under a client id of its
+    own, so a running daemon keeps its session. None when it works, else why not."""
+    outcome: list[str | None] = []
+    done = threading.Event()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                         client_id=f"doorstep-doctor-{config.device_id}",
+                         protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
+    if config.mqtt.username is not None:
+        client.username_pw_set(config.mqtt.username, mqtt_password(config))
+    tls = config.mqtt.tls
+    if tls is not None:
+        client.tls_set(ca_certs=str(tls.ca_file),
+                       certfile=str(tls.cert_file) if tls.cert_file else None,
+                       keyfile=str(tls.key_file) if tls.key_file else None)
+
+    def connected(client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                  properties: Any) -> None:
+        outcome.append(f"refused: {reason}" if reason.is_failure else None)
+        done.set()
+
+    client.on_connect = connected
+    try:
+        client.connect(config.mqtt.host, config.mqtt.port, keepalive=10)
+        client.loop_start()
+        if not done.wait(timeout):
+            return f"no answer within {timeout:.0f} s"
+        return outcome[0]
+    except (OSError, ValueError) as exc:  # refused, unreachable, TLS (ssl.SSLError is OSError)
+        return str(exc) or type(exc).__name__
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,118 @@
+"""`doorstep doctor`: check everything a delivery depends on, one line each with the fix."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from edge.config import Config
+from edge.hardware.backends import build_hardware
+from edge.store.outbox import Outbox
+from edge.transport.mqtt import probe_broker
+
+BACKLOG_WARN_COUNT = 100
+BACKLOG_WARN_AGE_S = 3600
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "ok" | "warn" | "FAIL"
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        fix = f"  -> {self.fix}" if self.fix and self.status != "ok" else ""
+        return f"{self.status:<5} {self.name:<10} {self.detail}{fix}"
+
+
+def _keys(config: Config) -> Check:
+    count = len(config.security.trusted_keys)
+    return Check("keys", "ok", f"{count} trusted Ed25519 key{'s' * (count != 1)}")
+
+
+def _data_dir(config: Config) -> Check:
+    folder = config.storage.data_dir
+    probe = folder / f".doctor-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(b"probe")
+            os.fsync(handle.fileno())
+        probe.unlink()
+    except OSError as exc:
+        return Check("data dir", "FAIL", f"{folder}: {exc.strerror or exc}",
+                     f"create it writable for the doorstep user, or set storage.data_dir")
+    free = os.statvfs(folder)
+    free_mb = free.f_bavail * free.f_frsize / 1e6
+    if free_mb < 50:
+        return Check("data dir", "warn", f"{folder}: only {free_mb:.0f} MB free",
+                     "free disk space: photos and the outbox live here")
+    return Check("data dir", "ok", f"{folder} writable, {free_mb:.0f} MB free")
+
+
+def _hardware(config: Config) -> list[Check]:
+    busy_hint = "stop doorstep first (systemctl stop doorstep): one process can hold them"
+    try:
+        hardware = build_hardware(config, on_door=lambda _: None, on_doorbell=lambda: None,
+                                  on_lock=lambda _: None)
+    except Exception as exc:
+        return [Check("gpio", "FAIL", f"cannot open the pins: {exc}",
+                      f"check [hardware.pins] and that the user is in group gpio; {busy_hint}")]
+    try:
+        pins = config.hardware.pins
+        checks = [Check("gpio", "ok", f"{config.hardware.backend} backend; relay {pins.lock_relay}, "
+                        f"door {pins.door_contact}, doorbell {pins.doorbell}; lock reads "
+                        f"{hardware.lock.sensed()}, door {'open' if hardware.door.is_open() else 'closed'}")]
+        try:
+            frame = hardware.camera.capture()
+            checks.append(Check("camera", "ok", f"captured a {len(frame.jpeg) // 1024} KiB JPEG"))
+        except Exception as exc:
+            checks.append(Check("camera", "FAIL", str(exc),
+                                "check the ribbon cable, the config.txt camera lines and group "
+                                f"video; {busy_hint}"))
+        synced = hardware.clock_synced()
+        checks.append(Check("clock", "ok" if synced else "FAIL",
+                            "synchronised" if synced else "not synchronised: passes are rejected",
+                            "enable time sync: timedatectl set-ntp true (or install chrony)"))
+        return checks
+    finally:
+        hardware.close()
+
+
+def _broker(config: Config) -> Check:
+    where = f"{'mqtts' if config.mqtt.tls else 'mqtt'}://{config.mqtt.host}:{config.mqtt.port}"
+    problem = probe_broker(config)
+    if problem is None:
+        return Check("broker", "ok", f"{where} accepted a connection")
+    return Check("broker", "FAIL", f"{where}: {problem}",
+                 "check mqtt.host/port, the broker, credentials and [mqtt.tls] files")
+
+
+def _outbox(config: Config) -> Check:
+    path = config.storage.data_dir / "outbox.sqlite"
+    if not path.exists():
+        return Check("outbox", "ok", "empty (nothing sent yet)")
+    outbox = Outbox(path)
+    try:
+        backlog = outbox.backlog(time.time())
+    finally:
+        outbox.close()
+    if backlog.count == 0:
+        return Check("outbox", "ok", "nothing waiting")
+    detail = f"{backlog.count} waiting, oldest {backlog.oldest_age_s or 0:.0f} s"
+    stale = backlog.count > BACKLOG_WARN_COUNT or (backlog.oldest_age_s or 0) > BACKLOG_WARN_AGE_S
+    return Check("outbox", "warn" if stale else "ok", detail,
+                 "the broker has not acknowledged these yet: check the broker check above")
+
+
+def diagnose(config: Config, source: str) -> list[Check]:
+    checks = [Check("config", "ok", f"{source} (device {config.device_id})"), _keys(config),
+              _data_dir(config)]
+    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _broker, _outbox]
+    for step in steps:
+        result = step(config)
+        checks += result if isinstance(result, list) else [result]
+    return checks

@@ -1,0 +1,59 @@
+"""`doorstep doctor` on the sim backend: everything ok, then each failure explained with a fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.store.outbox import Outbox
+from simulator.daemon import write_sim_config
+
+
+def doctor(config: Path) -> tuple[int, dict[str, str]]:
+    result = subprocess.run([sys.executable, "-m", "edge", "doctor", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.strip()}
+    return result.returncode, lines
+
+
+def config_for(tmp_path: Path, cloud_keys, port: int, data_dir: Path | None = None) -> Path:
+    return write_sim_config(tmp_path / "doorstep.toml", device_id="porch-1", port=port,
+                            trusted_key=cloud_keys.public, data_dir=data_dir or tmp_path / "data")
+
+
+def test_all_ok_against_a_live_broker(tmp_path: Path, cloud_keys, mosquitto) -> None:
+    status, lines = doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
+    assert status == 0, lines
+    assert set(lines) == {"config", "keys", "data", "gpio", "camera", "clock", "broker", "outbox"}
+    assert all(line.startswith("ok ") for line in lines.values()), lines
+
+
+def test_an_unreachable_broker_and_an_unwritable_data_dir_fail_with_a_fix(
+        tmp_path: Path, cloud_keys) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    status, lines = doctor(config_for(tmp_path, cloud_keys, port=1, data_dir=blocker))
+    assert status == 1
+    assert lines["broker"].startswith("FAIL") and "Connection refused" in lines["broker"]
+    assert "-> check mqtt.host/port" in lines["broker"]
+    assert lines["data"].startswith("FAIL") and "-> create it writable" in lines["data"]
+
+
+def test_a_stale_outbox_is_a_warning_only(tmp_path: Path, cloud_keys, mosquitto) -> None:
+    outbox = Outbox(tmp_path / "data" / "outbox.sqlite")
+    for _ in range(101):
+        outbox.add_event("t", lambda seq: b"{}")
+    outbox.close()
+    status, lines = doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
+    assert status == 0
+    assert lines["outbox"].startswith("warn") and "101 waiting" in lines["outbox"]
+
+
+def test_an_unusable_config_is_named(tmp_path: Path, cloud_keys) -> None:
+    path = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-1", port=1,
+                            trusted_key=cloud_keys.public, data_dir=tmp_path,
+                            extra="[hardware.pins]\ndoorbell = 17\n")
+    status, lines = doctor(path)
+    assert status == 2
+    assert "hardware.pins: Value error, a GPIO pin is used twice" in lines["config"]
