@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench mosquitto install uninstall clean
+.PHONY: demo test bench system-tools install uninstall clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,14 +12,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-mosquitto:
-	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto; }
+# The test suite's system tools: mosquitto (a real broker) and systemd-analyze (unit checks).
+system-tools:
+	@missing=""; \
+	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
 
 demo: $(STAMP)
 	$(VENV)/bin/doorstep-sim demo
 
-test: $(STAMP) mosquitto
+test: $(STAMP) system-tools
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -101,10 +101,12 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
     pump = OutboxPump(outbox, link)
     core = Core(
         inbox=inbox, topics=topics, rules=rules_from(config),
-        state=State(deliveries=journal.load(), door_open=hardware.door.is_open()),
+        state=State(deliveries=journal.load(), door_open=hardware.door.is_open(),
+                    clock_synced=hardware.clock_synced()),
         intake=intake, replay=replay, outbox=outbox, photos=photos, journal=journal,
         lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
         clock_skew_s=security.clock_skew_s, clock=clock, heartbeat=Watchdog(notifier).beat,
+        clock_synced=hardware.clock_synced,
     )
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)

@@ -93,7 +93,7 @@ class DeliveryConfig(Section):
 
 
 class PinMap(Section):
-    """BCM pin numbers of the 40-pin header (firmware_config/pins-pi40.toml)."""
+    """BCM pin numbers of the 40-pin header (firmware_config/pins-pi4.toml, pins-pi5.toml)."""
 
     lock_relay: Pin = 17
     lock_relay_active_high: Flag = True
@@ -116,10 +116,21 @@ class CameraConfig(Section):
     width: int = Field(1280, strict=True, ge=160, le=4608)
     height: int = Field(720, strict=True, ge=120, le=3456)
     jpeg_quality: int = Field(85, strict=True, ge=10, le=100)
+    rotation: Literal[0, 180] = Field(0, description="180 for a camera mounted upside down")
+    hflip: Flag = False
+    vflip: Flag = False
+
+    @property
+    def flips(self) -> tuple[bool, bool]:
+        """(horizontal, vertical): a 180 degree rotation is both flips."""
+        turned = self.rotation == 180
+        return self.hflip != turned, self.vflip != turned
 
 
 class HardwareConfig(Section):
     backend: Literal["pi", "sim"] = "pi"
+    gpio_chip: int | None = Field(None, strict=True, ge=0, le=15,
+                                  description="gpiochip number; none = gpiozero's own choice")
     pins: PinMap = PinMap()
     camera: CameraConfig = CameraConfig()
 

@@ -21,8 +21,8 @@ from edge import __version__
 from edge.capture import CaptureWorker, rfc3339
 from edge.domain import machine
 from edge.domain.model import (
-    Action, Capture, ConsumeJti, DriveLock, Emit, Input, LockSensed, Now, PassRejected,
-    PassVerified, Rules, SharePhoto, State, Tick,
+    Action, Capture, ClockChecked, ConsumeJti, DriveLock, Emit, Input, LockSensed, Now,
+    PassRejected, PassVerified, Rules, SharePhoto, State, Tick,
 )
 from edge.domain.passes import Rejection
 from edge.hardware import Lock
@@ -73,7 +73,8 @@ class Core:
                  replay: ReplayStore, outbox: Outbox, photos: PhotoStore,
                  journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
-                 clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None) -> None:
+                 clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None,
+                 clock_synced: Callable[[], bool] = lambda: True) -> None:
         self.inbox = inbox
         self.state = state
         self._topics = topics
@@ -90,6 +91,7 @@ class Core:
         self._skew = clock_skew_s
         self._now = clock
         self._heartbeat = heartbeat
+        self._clock_synced = clock_synced
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
         self.alive = threading.Event()
@@ -151,6 +153,9 @@ class Core:
             event = item
         if isinstance(event, Tick):
             self._prune(now.wall)
+            synced = self._clock_synced()
+            if synced != self.state.clock_synced:
+                self._apply(ClockChecked(synced), now)
         self._apply(event, now)
 
     def _admit(self, item: Inbound, now: float) -> Input | None:

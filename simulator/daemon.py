@@ -42,15 +42,16 @@ data_dir = "{data_dir}"
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.log_path = log_path
+        self.env = env or {}
         self.process: subprocess.Popen[Any] | None = None
 
     def start(self) -> "DaemonProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
             stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from simulator.cloud import generate_keypair, load_private_key
 from tests.brokers import Mosquitto
+from tests.notify_socket import NotifySocket
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,10 @@ class CloudKeys:
 @pytest.fixture
 def cloud_keys(tmp_path: Path) -> CloudKeys:
     return CloudKeys(tmp_path / "keys")
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path):
+    listener = NotifySocket(tmp_path / "notify")
+    yield listener
+    listener.sock.close()

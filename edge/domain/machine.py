@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from edge.domain.model import (
-    HOLDING_PHASES, Action, CameraHealth, Capture, CaptureRequest, ConsumeJti, Delivery,
+    HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
     DoorbellPressed, DoorMoved, DriveLock, Emit, Input, LockSensed, Now, Outcome, PassRejected,
     PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules, SharePhoto, State, Tick,
 )
@@ -36,6 +36,8 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return _on_lock(state, reading, now, rules)
         case CameraHealth(ok):
             return _on_camera(state, ok)
+        case ClockChecked(synced):
+            return replace(state, clock_synced=synced), []
         case Tick():
             return _on_tick(state, now, rules)
     raise TypeError(f"unknown input {event!r}")
@@ -84,6 +86,7 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "lock": state.lock,
         "door": "open" if state.door_open else "closed",
         "camera": "ok" if state.camera_ok else "fault",
+        "clock": "synced" if state.clock_synced else "unsynced",
         "in_home_enabled": rules.in_home_enabled,
         "delivery": None if current is None
         else {"id": current.id, "mode": current.mode, "phase": str(current.phase)},

@@ -94,6 +94,7 @@ class State:
     lock_target: str = "locked"  # what the relay is driven to
     door_open: bool = False
     camera_ok: bool = True
+    clock_synced: bool = True  # passes are refused while it is not (edge.intake checks it)
     lock_retry_at: float | None = None  # monotonic: next re-drive of a jammed lock
     lock_retry_s: float = 0.0  # the current backoff
 
@@ -151,6 +152,11 @@ class CameraHealth:
 
 
 @dataclass(frozen=True)
+class ClockChecked:
+    synced: bool
+
+
+@dataclass(frozen=True)
 class LockSensed:
     lock: str
 
@@ -162,7 +168,7 @@ class Tick:
 
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
-    CameraHealth, LockSensed, Tick,
+    CameraHealth, ClockChecked, LockSensed, Tick,
 ]
 
 

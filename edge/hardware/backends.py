@@ -47,10 +47,10 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
     try:
         from gpiozero.pins.lgpio import LGPIOFactory
 
-        factory = LGPIOFactory()
+        factory = LGPIOFactory(chip=config.hardware.gpio_chip)
     except Exception as exc:  # ImportError off the Pi, or no /dev/gpiochip access
         raise HardwareError(f"cannot open the GPIO chip with lgpio: {exc}") from exc
     parts = GpioParts(config.hardware.pins, factory, **callbacks)
     cam = config.hardware.camera
-    camera = PiCamera(cam.width, cam.height, cam.jpeg_quality)
+    camera = PiCamera(cam.width, cam.height, cam.jpeg_quality, cam.flips)
     return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts)

@@ -11,17 +11,22 @@ from edge.hardware import CameraError, Frame
 
 
 class PiCamera:
-    def __init__(self, width: int, height: int, quality: int) -> None:
+    def __init__(self, width: int, height: int, quality: int,
+                 flips: tuple[bool, bool] = (False, False)) -> None:
         self._size = (width, height)
         self._quality = quality
+        self._flips = flips
         self._camera: Any = None
         self._lock = threading.Lock()
 
     def _open(self) -> Any:
-        from picamera2 import Picamera2  # noqa: PLC0415 - Pi only, see module docstring
+        from libcamera import Transform  # noqa: PLC0415 - Pi only, see module docstring
+        from picamera2 import Picamera2  # noqa: PLC0415
 
         camera = Picamera2()
-        camera.configure(camera.create_still_configuration(main={"size": self._size}))
+        hflip, vflip = self._flips
+        camera.configure(camera.create_still_configuration(
+            main={"size": self._size}, transform=Transform(hflip=hflip, vflip=vflip)))
         camera.start()
         return camera
 

@@ -94,4 +94,4 @@ class SimLock:
 
 def sim_camera(config: Config) -> SimCamera:
     cam = config.hardware.camera
-    return SimCamera(cam.width, cam.height, cam.jpeg_quality, config.device_id)
+    return SimCamera(cam.width, cam.height, cam.jpeg_quality, config.device_id, cam.flips)

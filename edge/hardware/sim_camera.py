@@ -14,7 +14,9 @@ from edge.hardware import CameraError, Frame
 
 
 class SimCamera:
-    def __init__(self, width: int, height: int, quality: int, label: str) -> None:
+    def __init__(self, width: int, height: int, quality: int, label: str,
+                 flips: tuple[bool, bool] = (False, False)) -> None:
+        self._flips = flips
         self._size = (width, height)
         self._quality = quality
         self._label = label
@@ -44,7 +46,12 @@ class SimCamera:
             number = self._frames
             door_open = self._door_open
         buffer = io.BytesIO()
-        self._render(number, door_open).save(buffer, format="JPEG", quality=self._quality)
+        image = self._render(number, door_open)
+        if self._flips[0]:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if self._flips[1]:
+            image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        image.save(buffer, format="JPEG", quality=self._quality)
         frame = Frame(buffer.getvalue(), number)
         with self._lock:
             self._last = frame

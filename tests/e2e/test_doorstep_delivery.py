@@ -9,7 +9,8 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 def test_full_doorstep_delivery(device) -> None:
-    state = device.cloud.wait_state(lock="locked", door="closed", camera="ok", delivery=None)
+    state = device.cloud.wait_state(lock="locked", door="closed", camera="ok", clock="synced",
+                                    delivery=None)
     assert state["in_home_enabled"] is False and state["version"] == "0.1.0"
 
     device.send("arriving", device.mint("arriving", courier={"id": "c9", "name": "Ana"}))

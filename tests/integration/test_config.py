@@ -64,6 +64,20 @@ def test_the_example_documents_every_key() -> None:
     assert missing == []
 
 
+@pytest.mark.parametrize("board", ["pins-pi4.toml", "pins-pi5.toml"])
+def test_the_shipped_pin_maps_load(folder: Path, board: str) -> None:
+    config = load_config(write(folder, MINIMAL + (EXAMPLE.parent / board).read_text()))
+    pins = config.hardware.pins
+    assert (pins.lock_relay, pins.lock_sensor, pins.door_contact, pins.doorbell) == (17, 27, 22, 23)
+    assert config.hardware.backend == "pi" and config.hardware.camera.flips == (False, False)
+
+
+def test_camera_rotation_is_both_flips(folder: Path) -> None:
+    config = load_config(write(folder, MINIMAL + "[hardware.camera]\nrotation = 180\nhflip = true\n"))
+    assert config.hardware.camera.flips == (False, True)
+    assert "hardware.camera.rotation" in error(folder, MINIMAL + "[hardware.camera]\nrotation = 90\n")
+
+
 def test_defaults(folder: Path) -> None:
     config = load_config(write(folder, MINIMAL))
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.topic_prefix) == (

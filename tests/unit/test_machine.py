@@ -8,8 +8,8 @@ import pytest
 
 from edge.domain.machine import current_delivery, next_wake, public_state, resume, step
 from edge.domain.model import (
-    CameraHealth, Capture, CaptureRequest, ConsumeJti, Delivery, DoorbellPressed, DoorMoved, Emit,
-    LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
+    CameraHealth, Capture, CaptureRequest, ClockChecked, ConsumeJti, Delivery, DoorbellPressed,
+    DoorMoved, Emit, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
     SharePhoto, State, Tick,
 )
 from edge.domain.passes import Rejection
@@ -238,10 +238,12 @@ def test_public_state_shows_door_and_the_latest_delivery() -> None:
     state = run(State(), grant("D-1"), grant("D-2", jti="g-2"), DoorMoved(True))[0]
     assert current_delivery(state).id == "D-2"  # type: ignore[union-attr]
     assert public_state(state, Rules(in_home_enabled=True)) == {
-        "lock": "locked", "door": "open", "camera": "ok", "in_home_enabled": True,
+        "lock": "locked", "door": "open", "camera": "ok", "clock": "synced",
+        "in_home_enabled": True,
         "delivery": {"id": "D-2", "mode": "doorstep", "phase": "waiting"},
     }
     assert public_state(State(), RULES)["delivery"] is None
+    assert public_state(run(State(), ClockChecked(False))[0], RULES)["clock"] == "unsynced"
 
 
 def test_steps_never_mutate_their_input() -> None:
