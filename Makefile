@@ -1,4 +1,5 @@
-# Every target creates .venv when missing; `make test` also installs mosquitto when missing.
+# Every target creates .venv when missing; `make test` also installs mosquitto and
+# systemd-analyze when they are missing (apt-get, as root).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

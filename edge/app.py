@@ -86,7 +86,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
                         security.max_grant_lifetime_s)
     intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
                         hardware.clock_synced)
-    capture = CaptureWorker(hardware.camera, photos, inbox.put)
+    capture = CaptureWorker(hardware.camera, photos, inbox.put,
+                            max_bytes=config.mqtt.max_payload_bytes)
     notifier = Notifier()
     broker = f"{config.mqtt.host}:{config.mqtt.port}"
     # The link, the pump and the core refer to each other only through these late-bound

@@ -14,6 +14,7 @@ from typing import Callable
 
 from edge.domain.model import CameraHealth, CaptureRequest, Input, PhotoFailed, PhotoTaken
 from edge.hardware import Camera, CameraError
+from edge.hardware.jpeg import fit_jpeg
 from edge.store.photos import PhotoStore
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,13 @@ def new_photo_id(moment: datetime) -> str:
 
 class CaptureWorker:
     def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
-                 probe_interval_s: float = PROBE_INTERVAL_S) -> None:
+                 probe_interval_s: float = PROBE_INTERVAL_S,
+                 max_bytes: int | None = None) -> None:
         self._camera = camera
         self._photos = photos
         self._submit = submit
         self._probe_interval = probe_interval_s
+        self._max_bytes = max_bytes  # fitted here, before hashing, so every copy has one sha256
         self._requests: queue.Queue[CaptureRequest | None] = queue.Queue()
         self._last_sequence: int | None = None
         self._stop = threading.Event()
@@ -88,6 +91,8 @@ class CaptureWorker:
         self._submit(CameraHealth(True))  # the domain ignores no-change
         if request is None:
             return
+        if self._max_bytes is not None:
+            jpeg = fit_jpeg(jpeg, self._max_bytes)
         moment = datetime.now(timezone.utc)
         photo_id = new_photo_id(moment)
         try:

@@ -64,6 +64,12 @@ class MqttConfig(Section):
     username: str | None = None
     password_file: ConfigPath | None = None
     keepalive_s: int = Field(30, strict=True, ge=5, le=3600)
+    session_expiry_s: int = Field(
+        3600, strict=True, ge=0, le=4294967295,
+        description="keep the session (and queued commands) this long while offline; 0 = clean")
+    max_payload_bytes: int = Field(
+        268435455, strict=True, ge=16384, le=268435455,
+        description="largest message the broker takes (AWS IoT: 131072); photos are fitted")
     tls: MqttTls | None = None
 
 

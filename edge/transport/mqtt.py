@@ -53,10 +53,12 @@ class MqttLink:
         self._state_lock = threading.Lock()
         self._online = threading.Event()
         self._v5 = config.mqtt.protocol == "5"
+        persistent = config.mqtt.session_expiry_s > 0
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"doorstep-{config.device_id}",
+            client_id=f"doorstep-{config.device_id}",  # fixed: the broker keeps our session
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            clean_session=None if self._v5 else not persistent,
         )
         if config.mqtt.username is not None:
             client.username_pw_set(config.mqtt.username, mqtt_password(config))
@@ -80,13 +82,18 @@ class MqttLink:
 
     def start(self) -> None:
         """Connect in the background; a broker that is down now is retried until it is up."""
-        properties = None
+        mqtt_config = self._config.mqtt
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)
             properties.MaximumPacketSize = MAX_INBOUND_PACKET
-        mqtt_config = self._config.mqtt
-        self._client.connect_async(mqtt_config.host, mqtt_config.port,
-                                   keepalive=mqtt_config.keepalive_s, properties=properties)
+            if mqtt_config.session_expiry_s > 0:
+                properties.SessionExpiryInterval = mqtt_config.session_expiry_s
+            self._client.connect_async(
+                mqtt_config.host, mqtt_config.port, keepalive=mqtt_config.keepalive_s,
+                clean_start=mqtt_config.session_expiry_s == 0, properties=properties)
+        else:
+            self._client.connect_async(mqtt_config.host, mqtt_config.port,
+                                       keepalive=mqtt_config.keepalive_s)
         self._client.loop_start()
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int:

@@ -103,3 +103,13 @@ def test_an_unusable_data_dir_is_one_clear_startup_error(new_device) -> None:
     device.daemon.start()
     assert device.daemon.process.wait(timeout=30) == 1
     assert f"doorstep: cannot start: [Errno 17] File exists: '{blocker}'" in device.daemon.log_text()
+
+
+def test_a_command_sent_while_the_daemon_was_down_arrives_after_restart(new_device) -> None:
+    device = new_device()  # MQTT 5 with the default session_expiry_s: a persistent session
+    assert device.daemon.terminate() == 0
+    device.cloud.wait_availability("offline")
+    device.send("arriving", device.mint("arriving", delivery_id="D-queued"))
+    device.daemon.start()
+    device.wait_online()
+    device.cloud.wait_event("delivery.arriving", delivery_id="D-queued")
