@@ -37,13 +37,33 @@ def _summary(config: Config, path: Path) -> str:
     return "\n".join(lines)
 
 
+def _outbox_status(config: Config) -> str:
+    import time  # noqa: PLC0415
+
+    from edge.store.outbox import Outbox  # noqa: PLC0415
+
+    path = config.storage.data_dir / "outbox.sqlite"
+    if not path.exists():
+        return f"outbox {path}: empty (nothing has been queued yet)"
+    outbox = Outbox(path)
+    try:
+        backlog = outbox.backlog(time.time())
+    finally:
+        outbox.close()
+    if backlog.count == 0:
+        return f"outbox {path}: empty, everything was acknowledged by the broker"
+    return (f"outbox {path}: {backlog.count} waiting ({backlog.photos} photos, "
+            f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
-                       ("doctor", "check config, keys, storage, pins, camera, clock, broker")):
+                       ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
+                       ("outbox", "show what waits to be sent to the cloud")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
@@ -56,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "outbox":
+        print(_outbox_status(config))
+        return 0
     if args.command == "doctor":
         from edge.doctor import diagnose  # noqa: PLC0415
 

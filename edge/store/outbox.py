@@ -46,6 +46,8 @@ class Entry:
 class Backlog:
     count: int
     oldest_age_s: float | None
+    bytes: int = 0  # events inline plus photo files still waiting
+    photos: int = 0
 
 
 class Outbox:
@@ -97,8 +99,14 @@ class Outbox:
 
     def backlog(self, now: float) -> Backlog:
         with self._lock:
-            count, oldest = self._db.execute("SELECT COUNT(*), MIN(created) FROM outbox").fetchone()
-        return Backlog(count, None if oldest is None else max(0.0, now - oldest))
+            count, oldest, inline = self._db.execute(
+                "SELECT COUNT(*), MIN(created), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox"
+            ).fetchone()
+            files = [Path(f) for (f,) in self._db.execute(
+                "SELECT file FROM outbox WHERE file IS NOT NULL")]
+        on_disk = sum(f.stat().st_size for f in files if f.exists())
+        return Backlog(count, None if oldest is None else max(0.0, now - oldest),
+                       inline + on_disk, len(files))
 
     def close(self) -> None:
         with self._lock:

@@ -57,3 +57,18 @@ def test_an_unusable_config_is_named(tmp_path: Path, cloud_keys) -> None:
     status, lines = doctor(path)
     assert status == 2
     assert "hardware.pins: Value error, a GPIO pin is used twice" in lines["config"]
+
+
+def test_outbox_status_command(tmp_path: Path, cloud_keys) -> None:
+    config = config_for(tmp_path, cloud_keys, port=1)
+    command = [sys.executable, "-m", "edge", "outbox", "--config", str(config)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0 and "empty" in first.stdout
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"x" * 2048)
+    outbox = Outbox(tmp_path / "data" / "outbox.sqlite")
+    outbox.add_file("t/photo", photo)
+    outbox.add_event("t/events", lambda seq: b"y" * 1024)
+    outbox.close()
+    second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert "2 waiting (1 photos, 3.0 KiB), oldest" in second.stdout
