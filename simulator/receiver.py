@@ -26,7 +26,9 @@ class Received:
 class CloudReceiver:
     def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
                  protocol: str = "3.1.1",
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 tls: tuple[str, str, str] | None = None) -> None:
+        """``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS broker."""
         self.base = f"{prefix}/{device_id}"
         self.received = Received()
         self._on_event = on_event
@@ -37,6 +39,8 @@ class CloudReceiver:
             client_id=f"cloud-{device_id}-{time.monotonic_ns()}",
             protocol=mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311,
         )
+        if tls is not None:
+            self._client.tls_set(ca_certs=tls[0], certfile=tls[1], keyfile=tls[2])
         self._client.on_connect = self._connected
         self._client.on_subscribe = lambda *args: self._subscribed.set()
         self._client.on_message = self._message

@@ -19,17 +19,21 @@ def mosquitto_binary() -> str:
 
 
 class Mosquitto:
-    def __init__(self, folder: Path) -> None:
+    """``config``, when given, replaces the plain loopback listener (it may use {port})."""
+
+    def __init__(self, folder: Path, config: str | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.folder = folder
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10) -> "Mosquitto":
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} {self.host}\nallow_anonymous true\n"
-                        "persistence false\nlog_dest stderr\n", encoding="utf-8")
+        listener = (self.config.replace("{port}", str(self.port)) if self.config
+                    else f"listener {self.port} {self.host}\nallow_anonymous true\n")
+        conf.write_text(f"{listener}\npersistence false\nlog_dest stderr\n", encoding="utf-8")
         log = open(self.folder / "mosquitto.log", "ab")
         self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log,
                                         stderr=subprocess.STDOUT)

@@ -35,6 +35,18 @@ def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _authenticate(client: mqtt.Client, config: Config) -> None:
+    """Credentials and TLS. The broker's certificate must chain to ca_file and match the host:
+    paho checks the hostname by default, and nothing here turns that off."""
+    if config.mqtt.username is not None:
+        client.username_pw_set(config.mqtt.username, mqtt_password(config))
+    tls = config.mqtt.tls
+    if tls is not None:
+        client.tls_set(ca_certs=str(tls.ca_file),
+                       certfile=str(tls.cert_file) if tls.cert_file else None,
+                       keyfile=str(tls.key_file) if tls.key_file else None)
+
+
 class MqttLink:
     """Keeps a session to the broker: reconnects with backoff, re-subscribes, re-announces
     `online` and the retained state after every (re)connection."""
@@ -60,13 +72,7 @@ class MqttLink:
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
             clean_session=None if self._v5 else not persistent,
         )
-        if config.mqtt.username is not None:
-            client.username_pw_set(config.mqtt.username, mqtt_password(config))
-        tls = config.mqtt.tls
-        if tls is not None:
-            client.tls_set(ca_certs=str(tls.ca_file),
-                           certfile=str(tls.cert_file) if tls.cert_file else None,
-                           keyfile=str(tls.key_file) if tls.key_file else None)
+        _authenticate(client, config)
         client.will_set(topics.availability, "offline", qos=QOS, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = _guarded(self._connected)
@@ -139,10 +145,14 @@ class MqttLink:
 
     def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
                     properties: Any) -> None:
-        failed = [r for r in reasons if r.is_failure]
-        if failed:
-            log.error("event=mqtt_subscribe_refused reasons=%s", failed)
+        if reasons[0].is_failure:  # cmd/#: without it we cannot act, so we are not online
+            log.error("event=mqtt_subscribe_refused topic=%s reason=%s", self._topics.commands,
+                      reasons[0])
             return
+        for reason in reasons[1:]:
+            if reason.is_failure:
+                log.warning("event=mqtt_subscribe_refused topic=%s reason=%s",
+                            self._topics.simulator, reason)
         with self._state_lock:
             state = self._state
         client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
@@ -177,13 +187,7 @@ def probe_broker(config: Config, timeout: float = 5.0) -> str | None:
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                          client_id=f"doorstep-doctor-{config.device_id}",
                          protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
-    if config.mqtt.username is not None:
-        client.username_pw_set(config.mqtt.username, mqtt_password(config))
-    tls = config.mqtt.tls
-    if tls is not None:
-        client.tls_set(ca_certs=str(tls.ca_file),
-                       certfile=str(tls.cert_file) if tls.cert_file else None,
-                       keyfile=str(tls.key_file) if tls.key_file else None)
+    _authenticate(client, config)
 
     def connected(client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                   properties: Any) -> None:
