@@ -27,8 +27,9 @@ class CloudReceiver:
     def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
                  protocol: str = "3.1.1",
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 tls: tuple[str, str, str] | None = None) -> None:
-        """``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS broker."""
+                 tls: tuple[str, str, str] | None = None, session: str | None = None) -> None:
+        """``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS broker. ``session`` names
+        a persistent session, so that nothing published while we are away is missed."""
         self.base = f"{prefix}/{device_id}"
         self.received = Received()
         self._on_event = on_event
@@ -36,8 +37,9 @@ class CloudReceiver:
         self._subscribed = threading.Event()
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"cloud-{device_id}-{time.monotonic_ns()}",
+            client_id=session or f"cloud-{device_id}-{time.monotonic_ns()}",
             protocol=mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311,
+            clean_session=None if protocol == "5" else session is None,
         )
         if tls is not None:
             self._client.tls_set(ca_certs=tls[0], certfile=tls[1], keyfile=tls[2])

@@ -21,11 +21,12 @@ def mosquitto_binary() -> str:
 class Mosquitto:
     """``config``, when given, replaces the plain loopback listener (it may use {port})."""
 
-    def __init__(self, folder: Path, config: str | None = None) -> None:
+    def __init__(self, folder: Path, config: str | None = None, persistent: bool = False) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.folder = folder
         self.config = config
+        self.persistent = persistent  # sessions and queued messages survive a restart
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10) -> "Mosquitto":
@@ -33,7 +34,9 @@ class Mosquitto:
         conf = self.folder / "mosquitto.conf"
         listener = (self.config.replace("{port}", str(self.port)) if self.config
                     else f"listener {self.port} {self.host}\nallow_anonymous true\n")
-        conf.write_text(f"{listener}\npersistence false\nlog_dest stderr\n", encoding="utf-8")
+        persistence = (f"persistence true\npersistence_location {self.folder}/\n"
+                       if self.persistent else "persistence false\n")
+        conf.write_text(f"{listener}\n{persistence}log_dest stderr\n", encoding="utf-8")
         log = open(self.folder / "mosquitto.log", "ab")
         self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log,
                                         stderr=subprocess.STDOUT)

@@ -294,14 +294,16 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     request = event.request
     actions: list[Action] = []
     photo_id = event.photo_id if isinstance(event, PhotoTaken) else None
+    # The photo is queued before the event that announces it: a crash between the two can
+    # leave a photo sent but unannounced, never an announced photo that is never sent.
+    if isinstance(event, PhotoTaken) and not request.confidential:
+        actions.append(SharePhoto(event.photo_id, request.delivery_id))
     if isinstance(event, PhotoTaken) and request.delivery_id is not None:
         actions.append(Emit("delivery.photo", request.delivery_id, {
             "photo_id": event.photo_id, "sha256": event.sha256, "bytes": event.size,
             "captured_at": event.captured_at, "local_only": request.confidential,
             "purpose": str(request.purpose),
         }))
-    if isinstance(event, PhotoTaken) and not request.confidential:
-        actions.append(SharePhoto(event.photo_id, request.delivery_id))
     if request.purpose is Purpose.DOORBELL:
         actions.append(Emit("doorbell.pressed", request.delivery_id, {"photo_id": photo_id}))
 

@@ -90,6 +90,13 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
     assert state.deliveries == ()
 
 
+def test_a_photo_is_queued_before_the_event_that_announces_it() -> None:
+    request = CaptureRequest(Purpose.AT_DOOR, "D-1")
+    _, actions = run(active(), taken(request, "p"))
+    share = actions.index(SharePhoto("p", "D-1"))
+    assert share < actions.index(emitted(actions, "delivery.photo")[0])
+
+
 def test_several_confirmation_photos_all_arrive_before_completion() -> None:
     rules = Rules(confirmation_photos=2)
     state, actions = run(active(), command("done"), rules=rules)
