@@ -14,7 +14,9 @@ from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core, Inbound, Inbox
 from edge.crypto.verify import load_public_key
-from edge.domain.model import DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State
+from edge.domain.model import (
+    DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
+)
 from edge.domain.passes import PassPolicy
 from edge.hardware.backends import Hardware, build_hardware
 from edge.intake import PassIntake
@@ -23,6 +25,7 @@ from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
 from edge.systemd import Notifier, Watchdog
+from edge.transport.http_upload import PhotoUploader
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.topics import Topics
@@ -100,6 +103,12 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
             f"online via {broker}" if online else f"locked; broker {broker} unreachable, retrying"),
     )
     pump = OutboxPump(outbox, link)
+    uploader = None
+    if config.photos.transport == "http":
+        uploader = PhotoUploader(
+            outbox, token_file=config.photos.http_token_file, ca_file=config.photos.http_ca_file,
+            on_rejected=lambda entry, status: inbox.put(
+                UploadRejected(*PhotoStore.identify(entry.file), status)))
     core = Core(
         inbox=inbox, topics=topics, rules=rules_from(config),
         state=State(deliveries=journal.load(), door_open=hardware.door.is_open(),
@@ -108,6 +117,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
         clock_skew_s=security.clock_skew_s, clock=clock, heartbeat=Watchdog(notifier).beat,
         clock_synced=hardware.clock_synced,
+        upload_url=config.photos.http_url if uploader is not None else None,
     )
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
@@ -116,6 +126,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         notifier.ready(f"locked; connecting to broker {broker}")
     capture.start()
     pump.start()
+    if uploader is not None:
+        uploader.start()
     link.start()
     if started is not None:
         started(hardware)
@@ -134,6 +146,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         capture.stop()
         link.stop(timeout=SHUTDOWN_BUDGET_S / 4)
         pump.stop()
+        if uploader is not None:
+            uploader.stop()
         replay.close()
         outbox.close()
         log.info("event=stopped")

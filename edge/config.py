@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -75,11 +76,30 @@ class MqttConfig(Section):
 
 class PhotosConfig(Section):
     transport: Literal["mqtt", "http"] = "mqtt"
-    http_url: str | None = None
+    http_url: str | None = Field(None, description="PUT target with {device_id}, {delivery_id}, "
+                                 "{photo_id}; https, or http to this machine only")
     http_token_file: ConfigPath | None = None
     http_ca_file: ConfigPath | None = None
     confirmation_count: int = Field(1, strict=True, ge=1, le=5,
                                     description="photos taken when a delivery is confirmed")
+
+    @model_validator(mode="after")
+    def _upload_target(self) -> "PhotosConfig":
+        if self.transport != "http":
+            return self
+        if not self.http_url:
+            raise ValueError('transport = "http" needs http_url')
+        try:
+            url = self.http_url.format(device_id="d", delivery_id="D", photo_id="p")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"http_url has an unknown placeholder: {exc}") from None
+        if "{photo_id}" not in self.http_url:
+            raise ValueError("http_url must contain {photo_id}")
+        parsed = urlsplit(url)
+        loopback = parsed.hostname in ("localhost", "127.0.0.1", "::1")
+        if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+            raise ValueError("http_url must be https:// (plain http only to this machine)")
+        return self
 
 
 class SecurityConfig(Section):
@@ -192,9 +212,11 @@ def _check_files(config: Config, file: Path) -> None:
             path = getattr(config.mqtt.tls, name)
             if path is not None and not path.is_file():
                 raise ConfigError(f"{file}: mqtt.tls.{name}: no such file {path}")
-    if config.photos.transport == "http":
-        raise ConfigError(f'{file}: photos.transport: "http" is not supported by this version yet;'
-                          ' use "mqtt"')
+    if config.photos.http_token_file is not None:
+        _read_secret(config.photos.http_token_file, file, "photos.http_token_file")
+    ca = config.photos.http_ca_file
+    if ca is not None and not ca.is_file():
+        raise ConfigError(f"{file}: photos.http_ca_file: no such file {ca}")
 
 
 def load_config(path: Path) -> Config:

@@ -74,7 +74,8 @@ class Core:
                  journal: DeliveryJournal, lock: Lock, capture: CaptureWorker, world: Any,
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
                  clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None,
-                 clock_synced: Callable[[], bool] = lambda: True) -> None:
+                 clock_synced: Callable[[], bool] = lambda: True,
+                 upload_url: str | None = None) -> None:
         self.inbox = inbox
         self.state = state
         self._topics = topics
@@ -92,6 +93,7 @@ class Core:
         self._now = clock
         self._heartbeat = heartbeat
         self._clock_synced = clock_synced
+        self._upload_url = upload_url  # delivery photos go by HTTPS PUT when set
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
         self.alive = threading.Event()
@@ -231,11 +233,15 @@ class Core:
         log.info("event=%s seq=%s delivery_id=%s %s", action.type, seq, action.delivery_id, details)
 
     def _share(self, action: SharePhoto) -> None:
+        path = self._photos.path(action.photo_id, action.delivery_id)
         if action.delivery_id is None:
-            topic = self._topics.snapshot(action.photo_id)
+            self._outbox.add_file(self._topics.snapshot(action.photo_id), path)
+        elif self._upload_url is not None:
+            url = self._upload_url.format(device_id=self._topics.device_id,
+                                          delivery_id=action.delivery_id, photo_id=action.photo_id)
+            self._outbox.add_file(url, path, channel="http")
         else:
-            topic = self._topics.photo(action.delivery_id, action.photo_id)
-        self._outbox.add_file(topic, self._photos.path(action.photo_id, action.delivery_id))
+            self._outbox.add_file(self._topics.photo(action.delivery_id, action.photo_id), path)
 
     def _show_state(self, now: Now) -> None:
         shown = machine.public_state(self.state, self._rules)

@@ -14,6 +14,7 @@ from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
     DoorbellPressed, DoorMoved, DriveLock, Emit, Input, LockSensed, Now, Outcome, PassRejected,
     PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules, SharePhoto, State, Tick,
+    UploadRejected,
 )
 from edge.domain.passes import Pass, Rejection
 
@@ -38,6 +39,10 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return _on_camera(state, ok)
         case ClockChecked(synced):
             return replace(state, clock_synced=synced), []
+        case UploadRejected(photo_id, delivery_id, status):
+            # Kept on the device for the homeowner; the cloud operator hears why.
+            return state, [Emit("photo.upload_rejected", delivery_id,
+                                {"photo_id": photo_id, "status": status, "local_only": True})]
         case Tick():
             return _on_tick(state, now, rules)
     raise TypeError(f"unknown input {event!r}")

@@ -152,6 +152,15 @@ class CameraHealth:
 
 
 @dataclass(frozen=True)
+class UploadRejected:
+    """The upload server refused a photo for good (a 4xx other than 408 and 429)."""
+
+    photo_id: str
+    delivery_id: str | None
+    status: int
+
+
+@dataclass(frozen=True)
 class ClockChecked:
     synced: bool
 
@@ -168,7 +177,7 @@ class Tick:
 
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
-    CameraHealth, ClockChecked, LockSensed, Tick,
+    CameraHealth, ClockChecked, LockSensed, Tick, UploadRejected,
 ]
 
 

@@ -1,8 +1,11 @@
-"""The disk outbox: events and photos wait here until the broker acknowledges them.
+"""The disk outbox: events and photos wait here until the broker (or the upload server)
+acknowledges them.
 
 Events are stored inline with their `seq`, which a counter in the same database hands out, so
 it keeps increasing across restarts. Photos are files (written by PhotoStore) referenced by
-path. Rows leave only through ``remove``, which the publisher calls on PUBACK.
+path. Each row has a channel: "mqtt" rows carry a topic and go through the MQTT pump, "http"
+rows carry an upload URL and go through the photo uploader. Rows leave only through
+``remove``, on PUBACK or a 2xx answer.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic TEXT NOT NULL,
     payload BLOB,
     file TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    channel TEXT NOT NULL DEFAULT 'mqtt'
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
@@ -80,17 +84,19 @@ class Outbox:
         self._notify()
         return seq
 
-    def add_file(self, topic: str, file: Path) -> None:
+    def add_file(self, target: str, file: Path, channel: str = "mqtt") -> None:
+        """Queue a stored photo for ``target``: an MQTT topic, or an upload URL."""
         with self._lock:
-            self._db.execute("INSERT INTO outbox (topic, file, created) VALUES (?, ?, ?)",
-                             (topic, str(file), time.time()))
+            self._db.execute(
+                "INSERT INTO outbox (topic, file, created, channel) VALUES (?, ?, ?, ?)",
+                (target, str(file), time.time(), channel))
         self._notify()
 
-    def pending(self, after_id: int, limit: int) -> list[Entry]:
+    def pending(self, after_id: int, limit: int, channel: str = "mqtt") -> list[Entry]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, topic, payload, file FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                (after_id, limit)).fetchall()
+                "SELECT id, topic, payload, file FROM outbox WHERE id > ? AND channel = ? "
+                "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
         return [Entry(i, t, p, Path(f) if f else None) for i, t, p, f in rows]
 
     def remove(self, entry_id: int) -> None:

@@ -132,6 +132,28 @@ def test_bad_values_name_the_key(folder: Path, text: str, key: str, problem: str
     assert problem in message
 
 
+@pytest.mark.parametrize("url, problem", [
+    (None, "needs http_url"),
+    ('"https://cloud.example/{device_id}/{delivery_id}.jpg"', "must contain {photo_id}"),
+    ('"https://cloud.example/{photo_id}/{colour}"', "unknown placeholder"),
+    ('"http://cloud.example/{photo_id}"', "must be https://"),
+    ('"ftp://localhost/{photo_id}"', "must be https://"),
+])
+def test_http_transport_needs_a_safe_upload_url(folder: Path, url: str | None,
+                                                 problem: str) -> None:
+    line = f"http_url = {url}\n" if url else ""
+    message = error(folder, MINIMAL + f'[photos]\ntransport = "http"\n{line}')
+    assert "photos" in message and problem in message
+
+
+def test_http_transport_to_loopback_or_https_is_accepted(folder: Path) -> None:
+    for url in ("https://cloud.example/{device_id}/{delivery_id}/{photo_id}.jpg",
+                "http://127.0.0.1:8080/{photo_id}"):
+        config = load_config(write(folder, MINIMAL + f'[photos]\ntransport = "http"\n'
+                                                     f'http_url = "{url}"\n'))
+        assert config.photos.http_url == url
+
+
 def test_a_missing_key_file_is_named(folder: Path) -> None:
     message = error(folder, 'device_id = "p"\n[security]\ntrusted_keys = ["keys/nope.pem"]\n')
     assert "security.trusted_keys[0]" in message and "nope.pem" in message

@@ -1,0 +1,119 @@
+"""Photo upload by HTTPS PUT (PROTOCOL §5, `photos.transport = "http"`), from the disk outbox.
+
+One photo at a time, oldest first. A 2xx answer removes it from the outbox; 5xx, 408, 429 and
+network failures are retried with exponential backoff and jitter (honouring Retry-After);
+any other 4xx is final: reported (``on_rejected``) and dropped from the outbox, while the
+local copy stays for the homeowner. The same photo may be PUT more than once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import random
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from edge.store.outbox import Entry, Outbox
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = {408, 429}
+TIMEOUT_S = 30.0
+
+
+class PhotoUploader:
+    def __init__(self, outbox: Outbox, *, token_file: Path | None, ca_file: Path | None,
+                 on_rejected: Callable[[Entry, int], None], backoff_max_s: float = 60.0,
+                 rng: random.Random | None = None) -> None:
+        self._outbox = outbox
+        self._token_file = token_file
+        self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        self._on_rejected = on_rejected
+        self._backoff_max = backoff_max_s
+        self._rng = rng or random.Random()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="photo-upload", daemon=True)
+        outbox.on_added(self._wake.set)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            entries = self._outbox.pending(0, 1, channel="http")
+            if not entries:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            try:
+                delay = self._send(entries[0])
+            except Exception:
+                log.exception("event=photo_upload_crashed id=%s", entries[0].id)
+                delay = 1.0
+            if delay is None:
+                failures = 0
+                continue
+            failures += 1
+            backoff = min(self._backoff_max, max(delay, 2.0 ** min(failures, 16) / 2))
+            self._stop.wait(backoff * self._rng.uniform(0.5, 1.0))
+
+    def _send(self, entry: Entry) -> float | None:
+        """PUT one photo. None when it is settled, else the seconds to wait before retrying."""
+        try:
+            body = entry.body()
+        except OSError as exc:
+            log.error("event=photo_upload_unreadable id=%s error=%s", entry.id, exc)
+            self._outbox.remove(entry.id)
+            return None
+        status, retry_after = self._put(entry.topic, body)
+        if status is not None and 200 <= status < 300:
+            log.info("event=photo_uploaded url=%s status=%s", entry.topic, status)
+            self._outbox.remove(entry.id)
+            return None
+        if status is None or status >= 500 or status in RETRYABLE:
+            log.warning("event=photo_upload_retry url=%s status=%s", entry.topic, status)
+            return retry_after or 0.0
+        log.error("event=photo_upload_rejected url=%s status=%s", entry.topic, status)
+        self._on_rejected(entry, status)
+        self._outbox.remove(entry.id)
+        return None
+
+    def _put(self, url: str, body: bytes) -> tuple[int | None, float | None]:
+        headers = {"Content-Type": "image/jpeg",
+                   "X-Doorstep-Sha256": hashlib.sha256(body).hexdigest()}
+        if self._token_file is not None:
+            try:
+                token = self._token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                log.error("event=upload_token_unreadable error=%s", exc)
+                return None, None
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=self._context) as r:
+                return r.status, None
+        except urllib.error.HTTPError as exc:
+            return exc.code, _seconds(exc.headers.get("Retry-After"))
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            log.warning("event=photo_upload_network_error url=%s error=%s", url, exc)
+            return None, None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff

@@ -1,0 +1,135 @@
+"""Photos by HTTPS PUT (photos.transport = "http") to a real local HTTPS server that fails,
+throttles and drops connections: every photo arrives exactly once after deduplication by sha256,
+and a photo the server refuses for good is reported and kept on the device."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.certs import Authority
+
+TOKEN = "upload-token-for-tests"
+
+
+class UploadServer:
+    """Stores PUT bodies by sha256. Each photo's first attempt fails in turn with a 500, a
+    dropped connection or a 429; paths naming D-reject are refused with 403."""
+
+    def __init__(self, folder: Path) -> None:
+        ca = Authority(folder / "pki", "upload-ca")
+        self.ca_file = ca.ca_file
+        cert, key = ca.issue("localhost", server=True)
+        self.stored: dict[str, bytes] = {}
+        self.requests: list[tuple[str, int | None]] = []
+        self.changed = threading.Condition()
+        faults = iter([500, None, 429] * 1000)  # None: drop the connection without answering
+        seen: set[str] = set()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                sha = hashlib.sha256(body).hexdigest()
+                status: int | None
+                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                    status = 401
+                elif self.headers.get("X-Doorstep-Sha256") != sha or \
+                        self.headers.get("Content-Type") != "image/jpeg":
+                    status = 400
+                elif "D-reject" in self.path:
+                    status = 403
+                elif sha not in seen:
+                    seen.add(sha)
+                    status = next(faults)
+                else:
+                    status = 201
+                with server.changed:
+                    server.requests.append((self.path, status))
+                    if status == 201:
+                        server.stored[sha] = body
+                    server.changed.notify_all()
+                if status is None:
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate, timeout: float = 60) -> None:
+        with self.changed:
+            assert self.changed.wait_for(predicate, timeout), f"server saw {self.requests}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def upload_server(tmp_path: Path):
+    server = UploadServer(tmp_path)
+    yield server
+    server.close()
+
+
+def http_config(server: UploadServer, folder: Path) -> str:
+    token = folder / "upload-token"
+    folder.mkdir(parents=True, exist_ok=True)
+    token.write_text(TOKEN + "\n")
+    return f"""
+[photos]
+transport = "http"
+http_url = "https://localhost:{server.port}/v1/{{device_id}}/{{delivery_id}}/{{photo_id}}.jpg"
+http_token_file = "{token}"
+http_ca_file = "{server.ca_file}"
+"""
+
+
+def test_every_photo_arrives_once_through_failures(new_device, upload_server, tmp_path) -> None:
+    device = new_device(http_config(upload_server, tmp_path / "secrets"))
+    device.send("arriving", device.mint("arriving"))
+    device.cloud.wait_event("delivery.arriving")
+    for _ in range(3):
+        device.sim("doorbell", "press")
+    device.cloud.wait_for(lambda got: len([e for e in got.events
+                                           if e["type"] == "doorbell.pressed"]) == 3)
+    device.send("done", device.mint("done"))
+    completed = device.cloud.wait_event("delivery.completed")
+    photos = {e["photo_id"]: e["sha256"] for e in device.events("delivery.photo")}
+    assert set(completed["photos"]) == set(photos) and len(photos) == 4
+
+    upload_server.wait_for(lambda: set(photos.values()) <= set(upload_server.stored))
+    assert len(upload_server.stored) == len(photos)  # exactly once, after dedupe by sha256
+    for photo_id, sha in photos.items():
+        paths = {p for p, status in upload_server.requests if status == 201 and photo_id in p}
+        assert paths == {f"/v1/{device.device_id}/D-1/{photo_id}.jpg"}
+    failures = {status for _, status in upload_server.requests if status != 201}
+    assert failures == {500, None, 429}  # every fault was met and survived
+    assert device.cloud.received.photos == {}  # delivery photos did not go by MQTT
+
+
+def test_a_refused_photo_is_reported_and_kept(new_device, upload_server, tmp_path) -> None:
+    device = new_device(http_config(upload_server, tmp_path / "secrets"))
+    device.send("arriving", device.mint("arriving", delivery_id="D-reject"))
+    device.send("done", device.mint("done", delivery_id="D-reject"))
+    photo = device.cloud.wait_event("delivery.photo", delivery_id="D-reject")
+    rejected = device.cloud.wait_event("photo.upload_rejected", delivery_id="D-reject", timeout=30)
+    assert (rejected["photo_id"], rejected["status"]) == (photo["photo_id"], 403)
+    kept = device.folder / "data" / "photos" / "deliveries" / "D-reject" / f"{photo['photo_id']}.jpg"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo["sha256"]
