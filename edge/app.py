@@ -82,7 +82,10 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
 
     replay = ReplayStore(data_dir / "replay.sqlite")
     outbox = Outbox(data_dir / "outbox.sqlite")
-    photos = PhotoStore(data_dir / "photos")
+    storage = config.storage
+    photos = PhotoStore(data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
+                        retention_s=storage.photo_retention_days * 86400,
+                        pending=outbox.pending_files)
     journal = DeliveryJournal(data_dir / "deliveries.json")
     security = config.security
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
@@ -118,6 +121,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         clock_skew_s=security.clock_skew_s, clock=clock, heartbeat=Watchdog(notifier).beat,
         clock_synced=hardware.clock_synced,
         upload_url=config.photos.http_url if uploader is not None else None,
+        outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
     )
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)

@@ -12,7 +12,9 @@ import threading
 from datetime import datetime, timezone
 from typing import Callable
 
-from edge.domain.model import CameraHealth, CaptureRequest, Input, PhotoFailed, PhotoTaken
+from edge.domain.model import (
+    CameraHealth, CaptureRequest, Input, PhotoFailed, PhotoTaken, StorageHealth,
+)
 from edge.hardware import Camera, CameraError
 from edge.hardware.jpeg import fit_jpeg
 from edge.store.photos import PhotoStore
@@ -96,10 +98,12 @@ class CaptureWorker:
         moment = datetime.now(timezone.utc)
         photo_id = new_photo_id(moment)
         try:
-            self._photos.save(photo_id, request.delivery_id, jpeg)
-        except OSError as exc:
+            self._photos.save(photo_id, request.delivery_id, jpeg, private=request.confidential)
+        except OSError as exc:  # StorageFull, or the disk itself is full or gone
             log.error("event=photo_not_stored photo_id=%s error=%s", photo_id, exc)
+            self._submit(StorageHealth("photos", False))
             self._submit(PhotoFailed(request, f"storage: {exc}"))
             return
+        self._submit(StorageHealth("photos", True))  # the domain ignores no-change
         self._submit(PhotoTaken(request, photo_id, hashlib.sha256(jpeg).hexdigest(), len(jpeg),
                                 rfc3339(moment)))

@@ -36,7 +36,8 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
 
 ConfigPath = Annotated[Path, AfterValidator(_resolve)]
 Seconds = Annotated[float, Field(strict=True, ge=0)]
-PositiveSeconds = Annotated[float, Field(strict=True, gt=0)]
+Positive = Annotated[float, Field(strict=True, gt=0)]
+PositiveSeconds = Positive
 Flag = Annotated[bool, Field(strict=True)]
 Pin = Annotated[int, Field(strict=True, ge=0, le=27, description="BCM GPIO number")]
 
@@ -163,6 +164,10 @@ class HardwareConfig(Section):
 
 class StorageConfig(Section):
     data_dir: ConfigPath = Path("/var/lib/doorstep")
+    photos_quota_mb: Positive = Field(1024, description="local photos, megabytes")
+    outbox_quota_mb: Positive = Field(256, description="queued events, megabytes")
+    photo_retention_days: Positive = Field(
+        30, description="local copies of photos the cloud has, and snapshots, are kept this long")
 
 
 class Config(Section):

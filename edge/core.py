@@ -22,7 +22,7 @@ from edge.capture import CaptureWorker, rfc3339
 from edge.domain import machine
 from edge.domain.model import (
     Action, Capture, ClockChecked, ConsumeJti, DriveLock, Emit, Input, LockSensed, Now,
-    PassRejected, PassVerified, Rules, SharePhoto, State, Tick,
+    PassRejected, PassVerified, Rules, SharePhoto, State, StorageHealth, Tick,
 )
 from edge.domain.passes import Rejection
 from edge.hardware import Lock
@@ -75,7 +75,7 @@ class Core:
                  publish_state: Callable[[bytes], None], clock_skew_s: float,
                  clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None,
                  clock_synced: Callable[[], bool] = lambda: True,
-                 upload_url: str | None = None) -> None:
+                 upload_url: str | None = None, outbox_quota_bytes: int | None = None) -> None:
         self.inbox = inbox
         self.state = state
         self._topics = topics
@@ -94,6 +94,7 @@ class Core:
         self._heartbeat = heartbeat
         self._clock_synced = clock_synced
         self._upload_url = upload_url  # delivery photos go by HTTPS PUT when set
+        self._outbox_quota = outbox_quota_bytes
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
         self.alive = threading.Event()
@@ -192,7 +193,24 @@ class Core:
         # Then record the deliveries, so that an unlock below can always be recovered from.
         self._save_deliveries(before)
         self._execute([a for a in actions if a != relock], now)
+        if any(isinstance(a, (Emit, SharePhoto)) for a in actions):
+            self._check_outbox_quota(now)
         self._show_state(now)
+
+    def _check_outbox_quota(self, now: Now) -> None:
+        """Over quota (a broker away for long): queued doorbell snapshots go first; events and
+        delivery photos are never dropped, but the homeowner hears the disk is filling."""
+        if self._outbox_quota is None:
+            return
+        try:
+            over = self._outbox.size_bytes() > self._outbox_quota
+            if over and self._outbox.drop_snapshots("/snapshots/"):
+                log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
+        except OSError as exc:
+            log.error("event=outbox_quota_check_failed error=%s", exc)
+            return
+        if over != ("outbox" in self.state.storage_full):
+            self._apply(StorageHealth("outbox", not over), now)
 
     def _save_deliveries(self, before: State) -> None:
         if self.state.deliveries == before.deliveries:
@@ -258,5 +276,8 @@ class Core:
         self._next_prune = now + PRUNE_EVERY_S
         try:
             self._replay.prune(now - self._skew)
+            pruned = self._photos.prune(now)
+            if pruned:
+                log.info("event=photos_pruned count=%s detail=past the retention setting", pruned)
         except Exception as exc:
-            log.warning("event=replay_prune_failed error=%s", exc)
+            log.warning("event=prune_failed error=%s", exc)

@@ -14,7 +14,7 @@ from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
     DoorbellPressed, DoorMoved, DriveLock, Emit, Input, LockSensed, Now, Outcome, PassRejected,
     PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules, SharePhoto, State, Tick,
-    UploadRejected,
+    StorageHealth, UploadRejected,
 )
 from edge.domain.passes import Pass, Rejection
 
@@ -39,6 +39,8 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return _on_camera(state, ok)
         case ClockChecked(synced):
             return replace(state, clock_synced=synced), []
+        case StorageHealth(area, ok):
+            return _on_storage(state, area, ok)
         case UploadRejected(photo_id, delivery_id, status):
             # Kept on the device for the homeowner; the cloud operator hears why.
             return state, [Emit("photo.upload_rejected", delivery_id,
@@ -92,6 +94,7 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "door": "open" if state.door_open else "closed",
         "camera": "ok" if state.camera_ok else "fault",
         "clock": "synced" if state.clock_synced else "unsynced",
+        "storage": "full" if state.storage_full else "ok",
         "in_home_enabled": rules.in_home_enabled,
         "delivery": None if current is None
         else {"id": current.id, "mode": current.mode, "phase": str(current.phase)},
@@ -336,6 +339,17 @@ def _on_camera(state: State, ok: bool) -> Result:
         return state, []
     current = current_delivery(state)
     return state, [Emit("alarm.camera_fault", current.id if current else None)]
+
+
+def _on_storage(state: State, area: str, ok: bool) -> Result:
+    full = state.storage_full - {area} if ok else state.storage_full | {area}
+    if full == state.storage_full:
+        return state, []
+    state = replace(state, storage_full=full)
+    if ok:
+        return state, []
+    current = current_delivery(state)
+    return state, [Emit("alarm.storage_full", current.id if current else None, {"area": area})]
 
 
 def _on_tick(state: State, now: Now, rules: Rules) -> Result:

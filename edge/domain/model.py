@@ -95,6 +95,7 @@ class State:
     door_open: bool = False
     camera_ok: bool = True
     clock_synced: bool = True  # passes are refused while it is not (edge.intake checks it)
+    storage_full: frozenset[str] = frozenset()  # "photos" and/or "outbox" over their quota
     lock_retry_at: float | None = None  # monotonic: next re-drive of a jammed lock
     lock_retry_s: float = 0.0  # the current backoff
 
@@ -161,6 +162,12 @@ class UploadRejected:
 
 
 @dataclass(frozen=True)
+class StorageHealth:
+    area: str  # "photos" | "outbox"
+    ok: bool
+
+
+@dataclass(frozen=True)
 class ClockChecked:
     synced: bool
 
@@ -177,7 +184,7 @@ class Tick:
 
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
-    CameraHealth, ClockChecked, LockSensed, Tick, UploadRejected,
+    CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected,
 ]
 
 

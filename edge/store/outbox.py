@@ -99,6 +99,25 @@ class Outbox:
                 "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
         return [Entry(i, t, p, Path(f) if f else None) for i, t, p, f in rows]
 
+    def pending_files(self) -> set[str]:
+        """Photo files not yet delivered: the photo store must not delete these."""
+        with self._lock:
+            return {f for (f,) in self._db.execute(
+                "SELECT file FROM outbox WHERE file IS NOT NULL")}
+
+    def size_bytes(self) -> int:
+        """The database on disk, its write-ahead log included."""
+        path = Path(self._db.execute("PRAGMA database_list").fetchone()[2])
+        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"))
+                   if p.exists())
+
+    def drop_snapshots(self, marker: str) -> int:
+        """Forget queued doorbell snapshots (topics containing ``marker``): the first thing
+        to go when the outbox is over its quota. Events and delivery photos are never dropped."""
+        with self._lock:
+            return self._db.execute("DELETE FROM outbox WHERE topic LIKE ?",
+                                    (f"%{marker}%",)).rowcount
+
     def remove(self, entry_id: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))

@@ -9,7 +9,7 @@ import pytest
 from edge.domain.machine import current_delivery, next_wake, public_state, resume, step
 from edge.domain.model import (
     CameraHealth, Capture, CaptureRequest, ClockChecked, ConsumeJti, Delivery, DoorbellPressed,
-    DoorMoved, Emit, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
+    DoorMoved, Emit, LockSensed, Now, PassRejected, StorageHealth, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
     SharePhoto, State, Tick,
 )
 from edge.domain.passes import Rejection
@@ -233,6 +233,16 @@ def test_camera_fault_raises_one_alarm_and_shows_in_state() -> None:
     assert actions == [] and public_state(state, RULES)["camera"] == "ok"
 
 
+def test_storage_alarms_once_per_area_and_clears() -> None:
+    state, actions = run(active(), StorageHealth("photos", False), StorageHealth("photos", False),
+                         StorageHealth("outbox", False))
+    assert emitted(actions) == [Emit("alarm.storage_full", "D-1", {"area": "photos"}),
+                                Emit("alarm.storage_full", "D-1", {"area": "outbox"})]
+    assert public_state(state, RULES)["storage"] == "full"
+    state, actions = run(state, StorageHealth("photos", True), StorageHealth("outbox", True))
+    assert actions == [] and public_state(state, RULES)["storage"] == "ok"
+
+
 def test_the_state_tells_what_the_lock_sensor_reads() -> None:
     # Outside a relock (say the homeowner turned the bolt by hand) the reading is the truth.
     state, actions = run(State(), LockSensed("unlocked"))
@@ -245,7 +255,7 @@ def test_public_state_shows_door_and_the_latest_delivery() -> None:
     state = run(State(), grant("D-1"), grant("D-2", jti="g-2"), DoorMoved(True))[0]
     assert current_delivery(state).id == "D-2"  # type: ignore[union-attr]
     assert public_state(state, Rules(in_home_enabled=True)) == {
-        "lock": "locked", "door": "open", "camera": "ok", "clock": "synced",
+        "lock": "locked", "door": "open", "camera": "ok", "clock": "synced", "storage": "ok",
         "in_home_enabled": True,
         "delivery": {"id": "D-2", "mode": "doorstep", "phase": "waiting"},
     }
