@@ -40,19 +40,15 @@ def _summary(config: Config, path: Path) -> str:
 def _outbox_status(config: Config) -> str:
     import time  # noqa: PLC0415
 
-    from edge.store.outbox import Outbox  # noqa: PLC0415
+    from edge.store.outbox import read_backlog  # noqa: PLC0415
 
-    path = config.storage.data_dir / "outbox.sqlite"
-    if not path.exists():
-        return f"outbox {path}: empty (nothing has been queued yet)"
-    outbox = Outbox(path)
-    try:
-        backlog = outbox.backlog(time.time())
-    finally:
-        outbox.close()
+    where = config.storage.data_dir / "outbox.sqlite"
+    backlog = read_backlog(config.storage.data_dir, time.time())
+    if backlog is None:
+        return f"outbox {where}: empty (nothing has been queued yet)"
     if backlog.count == 0:
-        return f"outbox {path}: empty, everything was acknowledged by the broker"
-    return (f"outbox {path}: {backlog.count} waiting ({backlog.photos} photos, "
+        return f"outbox {where}: empty, everything was acknowledged"
+    return (f"outbox {where}: {backlog.count} waiting ({backlog.photos} photos, "
             f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s")
 
 

@@ -1,8 +1,8 @@
 """The core loop: one queue, one thread. It feeds inputs to the pure domain and carries out the
 actions it returns. paho, gpiozero and the camera worker only enqueue; nothing else decides.
 
-Deadlines are checked at least every second, on a bounded `queue.get` timeout, so a jump of the
-wall clock is noticed promptly without any timer thread.
+Deadlines need no timer thread: a due deadline is handled before anything queued, and the loop
+wakes at least every second, so a jump of the wall clock is noticed promptly too.
 """
 
 from __future__ import annotations
@@ -179,8 +179,10 @@ class Core:
             consume = actions[0]
             try:
                 self._replay.consume(consume.jti, consume.exp)
-            except Exception as exc:  # never act on a pass we could not mark as used
+            except Exception as exc:  # never act on a pass we could not mark as used...
                 log.error("event=jti_not_recorded jti=%s error=%s", consume.jti, exc)
+                if DriveLock(True) in actions:
+                    self._drive(True)  # ...except to relock, which is always safe
                 cmd = event.pass_.cmd if isinstance(event, PassVerified) else "unknown"
                 self._apply(PassRejected(Rejection(cmd, "storage_error", consume.jti)), now)
                 return

@@ -9,7 +9,7 @@ from typing import Callable
 
 from edge.config import Config
 from edge.hardware.backends import build_hardware
-from edge.store.outbox import Outbox
+from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
 
 BACKLOG_WARN_COUNT = 100
@@ -92,18 +92,12 @@ def _broker(config: Config) -> Check:
 
 
 def _outbox(config: Config) -> Check:
-    path = config.storage.data_dir / "outbox.sqlite"
-    if not path.exists():
-        return Check("outbox", "ok", "empty (nothing sent yet)")
-    outbox = Outbox(path)
-    try:
-        backlog = outbox.backlog(time.time())
-    finally:
-        outbox.close()
-    if backlog.count == 0:
+    backlog = read_backlog(config.storage.data_dir, time.time())
+    if backlog is None or backlog.count == 0:
         return Check("outbox", "ok", "nothing waiting")
-    detail = f"{backlog.count} waiting, oldest {backlog.oldest_age_s or 0:.0f} s"
-    stale = backlog.count > BACKLOG_WARN_COUNT or (backlog.oldest_age_s or 0) > BACKLOG_WARN_AGE_S
+    age = backlog.oldest_age_s or 0
+    detail = f"{backlog.count} waiting, oldest {age:.0f} s"
+    stale = backlog.count > BACKLOG_WARN_COUNT or age > BACKLOG_WARN_AGE_S
     return Check("outbox", "warn" if stale else "ok", detail,
                  "the broker has not acknowledged these yet: check the broker check above")
 

@@ -8,7 +8,7 @@ locked again on every path out of the in-home sequence (PROTOCOL §3).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
@@ -174,7 +174,7 @@ def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
 
 
 def _on_done(state: State, delivery: Delivery, now: Now, rules: Rules, consume: ConsumeJti,
-             reject: Any) -> Result:
+             reject: Callable[[str], Result]) -> Result:
     if delivery.phase is Phase.WAITING:
         state, actions = _confirm(state, delivery, now, rules)
     elif delivery.phase in (Phase.UNLOCKED, Phase.CLOSED):

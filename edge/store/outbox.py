@@ -136,3 +136,15 @@ class Outbox:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def read_backlog(data_dir: Path, now: float) -> Backlog | None:
+    """What waits in the outbox under ``data_dir``, or None when nothing was ever queued."""
+    path = data_dir / "outbox.sqlite"
+    if not path.exists():
+        return None
+    outbox = Outbox(path)
+    try:
+        return outbox.backlog(now)
+    finally:
+        outbox.close()
