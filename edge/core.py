@@ -208,7 +208,7 @@ class Core:
             over = self._outbox.size_bytes() > self._outbox_quota
             if over and self._outbox.drop_snapshots("/snapshots/"):
                 log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
-        except OSError as exc:
+        except Exception as exc:
             log.error("event=outbox_quota_check_failed error=%s", exc)
             return
         if over != ("outbox" in self.state.storage_full):
@@ -219,7 +219,7 @@ class Core:
             return
         try:
             self._journal.save(self.state.deliveries)
-        except OSError as exc:
+        except Exception as exc:
             log.error("event=journal_not_saved error=%s", exc)
 
     def _drive(self, locked: bool) -> None:
@@ -238,7 +238,7 @@ class Core:
                     self._capture.request(action.request)
                 elif isinstance(action, SharePhoto):
                     self._share(action)
-            except OSError as exc:
+            except Exception as exc:  # a full disk (OSError, sqlite3.Error) must not stop the rest
                 log.error("event=action_failed action=%r error=%s", action, exc)
 
     def _emit(self, action: Emit, now: Now) -> None:

@@ -1,0 +1,96 @@
+"""A really full disk (a small tmpfs): relocking never waits on it, the state says so, the
+daemon keeps running, and it recovers once there is room again."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.app import run
+from edge.config import load_config
+from simulator.cloud import mint
+from simulator.daemon import write_sim_config
+from simulator.receiver import CloudReceiver
+
+IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify_s = 1\n"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def wait_until(predicate, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)  # polling local state, bounded by the deadline
+
+
+def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, cloud_keys,
+                                           mosquitto, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    config = load_config(write_sim_config(
+        tmp_path / "doorstep.toml", device_id="porch-disk", port=mosquitto.port,
+        trusted_key=cloud_keys.public, data_dir=small_disk / "data", protocol="5",
+        extra=IN_HOME))
+    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-disk")
+    stop, started = threading.Event(), []
+    daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
+    daemon.start()
+    try:
+        cloud.wait_availability("online")
+        send = lambda cmd, delivery: cloud.publish(f"cmd/{cmd}", mint(  # noqa: E731
+            cloud_keys.private, cmd, device_id="porch-disk", delivery_id=delivery,
+            mode="in_home"))
+        send("arriving", "D-1")
+        send("at_door", "D-1")
+        cloud.wait_state(lock="unlocked")
+        world, relay = started[0].world, started[0].world.relay_pin
+        world.apply("door", "open")
+        cloud.wait_event("delivery.photo", delivery_id="D-1")
+
+        filler = fill(small_disk)
+        world.apply("door", "close")  # relock, verify, then a confirmation photo with no room
+        wait_until(lambda: relay.state == 0, "the relay to relock on a full disk")
+        cloud.wait_state(lock="locked", storage="full", delivery=None)
+        assert daemon.is_alive()
+
+        filler.unlink()  # room again: a new delivery works, and the queued events go out
+        send("arriving", "D-2")
+        send("at_door", "D-2")
+        cloud.wait_state(lock="unlocked")
+        fill(small_disk)
+        send("cancel", "D-2")  # its jti may not be recordable now: it must relock all the same
+        wait_until(lambda: relay.state == 0, "the relay to relock after a cancel on a full disk")
+        cloud.wait_state(lock="locked")
+        assert daemon.is_alive()
+    finally:
+        stop.set()
+        daemon.join(timeout=10)
+        cloud.close()
