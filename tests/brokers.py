@@ -34,7 +34,9 @@ class Mosquitto:
         conf = self.folder / "mosquitto.conf"
         listener = (self.config.replace("{port}", str(self.port)) if self.config
                     else f"listener {self.port} {self.host}\nallow_anonymous true\n")
-        persistence = (f"persistence true\npersistence_location {self.folder}/\n"
+        # As root, mosquitto would drop to its own user and could not save its database in
+        # our root-owned folder, and sessions would silently not survive a restart.
+        persistence = (f"user root\npersistence true\npersistence_location {self.folder}/\n"
                        if self.persistent else "persistence false\n")
         conf.write_text(f"{listener}\n{persistence}log_dest stderr\n", encoding="utf-8")
         log = open(self.folder / "mosquitto.log", "ab")
