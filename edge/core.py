@@ -206,7 +206,7 @@ class Core:
             return
         try:
             over = self._outbox.size_bytes() > self._outbox_quota
-            if over and self._outbox.drop_snapshots("/snapshots/"):
+            if over and self._outbox.drop_snapshots(self._topics.snapshot("")):
                 log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
         except Exception as exc:
             log.error("event=outbox_quota_check_failed error=%s", exc)

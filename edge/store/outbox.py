@@ -111,12 +111,14 @@ class Outbox:
         return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"))
                    if p.exists())
 
-    def drop_snapshots(self, marker: str) -> int:
-        """Forget queued doorbell snapshots (topics containing ``marker``): the first thing
-        to go when the outbox is over its quota. Events and delivery photos are never dropped."""
+    def drop_snapshots(self, topic_prefix: str) -> int:
+        """Forget queued doorbell snapshots (MQTT topics starting with ``topic_prefix``): the
+        first thing to go when the outbox is over its quota. Events and delivery photos are
+        never dropped. An exact prefix, not LIKE: `_` in a device id would be a wildcard."""
         with self._lock:
-            return self._db.execute("DELETE FROM outbox WHERE topic LIKE ?",
-                                    (f"%{marker}%",)).rowcount
+            return self._db.execute(
+                "DELETE FROM outbox WHERE channel = 'mqtt' AND substr(topic, 1, ?) = ?",
+                (len(topic_prefix), topic_prefix)).rowcount
 
     def remove(self, entry_id: int) -> None:
         with self._lock:

@@ -29,6 +29,9 @@ class PhotoStore:
         self._retention = retention_s
         self._pending = pending  # paths the outbox has not delivered yet
         self._lock = threading.Lock()
+        # Bytes in use, counted once and then kept up to date, so a save under the quota does
+        # not walk the folder; None means "count again" (after deleting, or at start).
+        self._used: int | None = None
 
     def path(self, photo_id: str, delivery_id: str | None, private: bool = False) -> Path:
         if delivery_id is None:
@@ -47,6 +50,8 @@ class PhotoStore:
         with self._lock:
             self._make_room(len(jpeg))
             write_atomic(path, jpeg)
+            if self._used is not None:
+                self._used += len(jpeg)
         return path
 
     def prune(self, now: float | None = None) -> int:
@@ -58,6 +63,7 @@ class PhotoStore:
             old = [f for f in self._evictable() if f.stat().st_mtime < cutoff]
             for file in old:
                 file.unlink(missing_ok=True)
+            self._used = None
         return len(old)
 
     def _files(self, kind: str) -> list[Path]:
@@ -70,18 +76,24 @@ class PhotoStore:
         return [f for f in self._files("snapshots") + self._files("deliveries")
                 if str(f) not in pending]
 
+    def _count_used(self) -> int:
+        return sum(f.stat().st_size for kind in ("snapshots", "deliveries", "private")
+                   for f in self._files(kind))
+
     def _make_room(self, size: int) -> None:
         if self._quota is None:
             return
-        used = sum(f.stat().st_size for kind in ("snapshots", "deliveries", "private")
-                   for f in self._files(kind))
-        excess = used + size - self._quota
+        if self._used is None or self._used + size > self._quota:
+            self._used = self._count_used()  # only when near the quota: count from the disk
+        excess = self._used + size - self._quota
         if excess <= 0:
             return
         # Snapshots first, then delivered photos, oldest first; waiting ones are not candidates.
         for file in self._evictable():
-            excess -= file.stat().st_size
+            freed = file.stat().st_size
             file.unlink(missing_ok=True)
+            self._used -= freed
+            excess -= freed
             if excess <= 0:
                 return
         raise StorageFull(f"the photo quota ({self._quota} bytes) is full of photos that must "

@@ -111,11 +111,12 @@ class MqttLink:
         return info.mid
 
     def set_state(self, payload: bytes) -> None:
-        """Remember the current retained state and publish it when online."""
+        """Remember the current retained state and publish it when online. Under the same lock
+        as the re-announcement after a reconnect, so an older state never lands last."""
         with self._state_lock:
             self._state = payload
-        if self.online:
-            self._client.publish(self._topics.state, payload, qos=QOS, retain=True)
+            if self.online:
+                self._client.publish(self._topics.state, payload, qos=QOS, retain=True)
 
     def stop(self, timeout: float = 2.0) -> None:
         """Say `offline` (the will does not fire on a clean disconnect), then disconnect."""
@@ -154,11 +155,10 @@ class MqttLink:
                 log.warning("event=mqtt_subscribe_refused topic=%s reason=%s",
                             self._topics.simulator, reason)
         with self._state_lock:
-            state = self._state
-        client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
-        if state is not None:
-            client.publish(self._topics.state, state, qos=QOS, retain=True)
-        self._online.set()
+            client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
+            if self._state is not None:
+                client.publish(self._topics.state, self._state, qos=QOS, retain=True)
+            self._online.set()
         log.info("event=online")
         self._on_online(True)
 

@@ -2,7 +2,8 @@
 
 - pass verification (Ed25519 signature + claims): what one command costs the Pi;
 - a domain step: the core loop's own overhead per input;
-- an outbox append (SQLite, fsync): what every event costs on this disk.
+- an outbox append (SQLite, fsync): what every event costs on this disk;
+- a photo save under the quota with 3000 photos already kept (30 days of a busy door).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from edge.domain.machine import step
 from edge.domain.model import CameraHealth, PassVerified, Rules, State
 from edge.domain.passes import Courier, Pass, PassPolicy, check_claims
 from edge.store.outbox import Outbox
+from edge.store.photos import PhotoStore
 from simulator.cloud import mint
 
 
@@ -53,6 +55,13 @@ def main() -> None:
         outbox = Outbox(Path(folder) / "outbox.sqlite")
         measure("outbox append (fsync)", 300, lambda: outbox.add_event("t", lambda s: b"{}" * 200))
         outbox.close()
+
+        photos = PhotoStore(Path(folder) / "photos", quota_bytes=10**9)
+        for i in range(3000):
+            photos.save(f"old{i}", f"D-{i % 300}", b"x" * 64)
+        names = (f"new{i}" for i in range(10**6))
+        measure("photo save, 3000 kept (fsync)", 300,
+                lambda: photos.save(next(names), "D-new", b"y" * 20000))
 
 
 if __name__ == "__main__":

@@ -110,3 +110,20 @@ def test_a_missing_photo_file_does_not_block_the_queue(tmp_path: Path) -> None:
     pump._fill_window()  # one pass of the pump's loop, on this thread
     assert recorder.sent == ["t/events"]
     assert outbox.backlog(0).count == 1
+
+
+def test_only_this_devices_queued_snapshots_are_dropped(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"x")
+    outbox.add_file("doorstep/porch_1/snapshots/s1", photo)
+    outbox.add_file("doorstep/porchX1/snapshots/s2", photo)  # `_` must not act as a wildcard
+    outbox.add_file("doorstep/porch_1/photos/D-1/p1", photo)
+    outbox.add_file("https://cloud.example/snapshots/D-1/p2.jpg", photo, channel="http")
+    outbox.add_event("doorstep/porch_1/events", lambda seq: b"{}")
+    topics = Topics("doorstep", "porch_1")
+    assert outbox.drop_snapshots(topics.snapshot("")) == 1
+    assert [e.topic for e in outbox.pending(0, 10)] == [
+        "doorstep/porchX1/snapshots/s2", "doorstep/porch_1/photos/D-1/p1",
+        "doorstep/porch_1/events"]
+    assert len(outbox.pending(0, 10, channel="http")) == 1

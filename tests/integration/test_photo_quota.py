@@ -69,3 +69,12 @@ def test_identify_inverts_path() -> None:
     photos = PhotoStore(Path("/x"))
     assert PhotoStore.identify(photos.path("p1", "D-9")) == ("p1", "D-9")
     assert PhotoStore.identify(photos.path("p2", None)) == ("p2", None)
+
+
+def test_a_stale_tally_is_recounted_before_anything_is_deleted(tmp_path: Path) -> None:
+    photos = store(tmp_path, quota=4 * KB)
+    kept = [photos.save(f"p{i}", "D-1", b"x" * KB) for i in range(3)]
+    kept[0].unlink()  # the homeowner deletes one by hand: the tally still counts it
+    photos.save("p3", "D-1", b"y" * KB)
+    photos.save("p4", "D-1", b"z" * KB)  # tally says 5 KB > 4 KB; the disk says 4 KB: fits
+    assert kept[1].exists() and kept[2].exists()
