@@ -13,8 +13,12 @@ def test_every_rejection_reason_on_the_wire(device) -> None:
     d = device
     d.send("arriving", b"\xff\xfe not utf-8")
     d.rejected("malformed", cmd="arriving", jti=None)
-    d.send("done", "x" * (64 * 1024 + 1))
+    d.send("done", "x" * (4 * 1024 + 1))
     d.rejected("malformed", cmd="done")
+    deep = jwt.api_jws.encode(b'{"jti": "deep-1", "x": ' + b"[" * 1500 + b"]" * 1500 + b"}",
+                              d.keys.private, algorithm="EdDSA")
+    d.send("cancel", deep)  # once a RecursionError inside the core: the input vanished
+    d.rejected("malformed", cmd="cancel", jti=None)
     d.send("open_sesame", d.mint("done"))
     d.rejected("unknown_command", cmd="open_sesame")
     forged = jwt.encode({"jti": "forged-1"}, Ed25519PrivateKey.generate(), algorithm="EdDSA")

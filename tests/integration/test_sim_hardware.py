@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edge.config import load_config
 from edge.hardware.backends import build_hardware
@@ -72,3 +74,11 @@ def test_camera_fail_and_recover(hardware) -> None:
 @pytest.mark.parametrize("name, payload", [("door", "ajar"), ("garage", "open"), ("lock", "")])
 def test_unknown_sim_payloads_are_refused(hardware, name: str, payload: str) -> None:
     assert hardware.world.apply(name, payload) is False
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["door", "doorbell", "camera", "lock"]) | st.text(max_size=30),
+       payload=st.text(max_size=60))
+def test_any_sim_message_is_applied_or_refused_never_raised(hardware, name, payload) -> None:
+    assert hardware.world.apply(name, payload) in (True, False)
