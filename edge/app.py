@@ -102,8 +102,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
         config, topics, subscribe_sim=hardware.world is not None,
         on_message=lambda topic, payload: _route(topics, inbox, topic, payload),
         on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
-        on_online=lambda online: notifier.status(
-            f"online via {broker}" if online else f"locked; broker {broker} unreachable, retrying"),
+        on_status=notifier.status,
     )
     pump = OutboxPump(outbox, link)
     uploader = None

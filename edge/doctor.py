@@ -87,8 +87,7 @@ def _broker(config: Config) -> Check:
     problem = probe_broker(config)
     if problem is None:
         return Check("broker", "ok", f"{where} accepted a connection")
-    return Check("broker", "FAIL", f"{where}: {problem}",
-                 "check mqtt.host/port, the broker, credentials and [mqtt.tls] files")
+    return Check("broker", "FAIL", f"{where}: {problem.cause}: {problem.detail}", problem.fix)
 
 
 def _outbox(config: Config) -> Check:

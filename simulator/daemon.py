@@ -13,8 +13,9 @@ from typing import Any
 
 def write_sim_config(path: Path, *, device_id: str, port: int, trusted_key: Path,
                      data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
-                     prefix: str = "doorstep", extra: str = "") -> Path:
-    """A config for the sim backend; ``extra`` is appended TOML for a test's own keys."""
+                     prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "") -> Path:
+    """A config for the sim backend; ``extra`` is appended TOML for a test's own keys, and
+    ``mqtt_extra`` goes into the [mqtt] table."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""\
 device_id = "{device_id}"
@@ -24,7 +25,7 @@ host = "{host}"
 port = {port}
 topic_prefix = "{prefix}"
 protocol = "{protocol}"
-
+{mqtt_extra}
 [security]
 trusted_keys = ["{trusted_key}"]
 

@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 
 from simulator.broker import free_port
+from tests.certs import Authority
+
+SHIPPED = Path(__file__).parents[1] / "firmware_config" / "mosquitto"
 
 
 def mosquitto_binary() -> str:
@@ -21,9 +24,10 @@ def mosquitto_binary() -> str:
 class Mosquitto:
     """``config``, when given, replaces the plain loopback listener (it may use {port})."""
 
-    def __init__(self, folder: Path, config: str | None = None, persistent: bool = False) -> None:
+    def __init__(self, folder: Path, config: str | None = None, persistent: bool = False,
+                 port: int | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = port or free_port()
         self.folder = folder
         self.config = config
         self.persistent = persistent  # sessions and queued messages survive a restart
@@ -57,3 +61,14 @@ class Mosquitto:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+def tls_broker(folder: Path, ca: Authority, cert: Path, key: Path) -> Mosquitto:
+    """mosquitto running the shipped TLS listener and ACL, with certificates made by a test."""
+    text = ((SHIPPED / "doorstep-tls.conf").read_text()
+            .replace("listener 8883", "listener {port} 127.0.0.1")
+            .replace("/etc/mosquitto/certs/ca.pem", str(ca.ca_file))
+            .replace("/etc/mosquitto/certs/server.crt", str(cert))
+            .replace("/etc/mosquitto/certs/server.key", str(key))
+            .replace("/etc/mosquitto/doorstep.acl", str(SHIPPED / "doorstep.acl")))
+    return Mosquitto(folder, "user root\n" + text).start()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 import threading
+import time
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
@@ -17,12 +19,18 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import Config, mqtt_password
+from edge.transport.link_health import (
+    SUMMARY_EVERY_S, Backoff, Failure, OutageLog, Throttle, failure_of, failure_of_closed,
+    failure_of_refusal,
+)
 from edge.transport.topics import Topics
 
 log = logging.getLogger(__name__)
 
 QOS = 1
-MAX_INBOUND_PACKET = 1024 * 1024  # commands are small; the broker must not send us more
+MAX_INBOUND_PACKET = 64 * 1024  # commands are small; the broker must not send us more
+CONNECT_TIMEOUT_S = 10.0  # from TCP connected to subscribed; then the attempt counts as failed
+LOOP_WAIT_S = 1.0
 
 
 def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
@@ -48,22 +56,39 @@ def _authenticate(client: mqtt.Client, config: Config) -> None:
 
 
 class MqttLink:
-    """Keeps a session to the broker: reconnects with backoff, re-subscribes, re-announces
-    `online` and the retained state after every (re)connection."""
+    """Keeps a session to the broker: retries with a capped, jittered backoff, says why each
+    attempt failed (see link_health), re-subscribes, and re-announces `online` and the retained
+    state after every (re)connection.
+
+    It runs paho's network loop on a thread of its own rather than loop_start(): paho's loop
+    swallows the reason a connection failed and doubles its retry delay to 30 s; here every
+    attempt is ours, so its cause is logged and a broker that is back is used within 5 s.
+    """
 
     def __init__(self, config: Config, topics: Topics, *, subscribe_sim: bool,
                  on_message: Callable[[str, bytes], None],
                  on_ack: Callable[[int, bool], None],
-                 on_online: Callable[[bool], None] = lambda online: None) -> None:
+                 on_status: Callable[[str], None] = lambda status: None,
+                 backoff: Backoff | None = None, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
         self._topics = topics
         self._subscribe_sim = subscribe_sim
         self._on_message = on_message
         self._on_ack = on_ack
-        self._on_online = on_online
+        self._on_status = on_status
+        self._backoff = backoff or Backoff()
+        self._connect_timeout = connect_timeout_s
+        self._clock = clock
+        self._outage = OutageLog(f"{config.mqtt.host}:{config.mqtt.port}")
+        self._refusals = Throttle(SUMMARY_EVERY_S)  # publishes the broker refused (an ACL)
         self._state: bytes | None = None
         self._state_lock = threading.Lock()
         self._online = threading.Event()
+        self._stop = threading.Event()
+        self._refusal: Failure | None = None  # why the broker turned this attempt down
+        self._paho_error: str | None = None  # the last error paho logged (a TLS alert, a reset)
+        self._ended: str | None = None  # the reason a session ended, from on_disconnect
         self._v5 = config.mqtt.protocol == "5"
         persistent = config.mqtt.session_expiry_s > 0
         client = mqtt.Client(
@@ -74,13 +99,18 @@ class MqttLink:
         )
         _authenticate(client, config)
         client.will_set(topics.availability, "offline", qos=QOS, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = _guarded(self._connected)
         client.on_disconnect = _guarded(self._disconnected)
         client.on_subscribe = _guarded(self._subscribed)
         client.on_message = _guarded(self._message)
         client.on_publish = _guarded(self._published)
+        client.on_log = _guarded(self._paho_log)
+        client.on_socket_open = _guarded(_no_delay)
+        # Our thread runs the loop: publishes from other threads only wake it (never write
+        # to the socket themselves), as with paho's own loop thread.
+        client.on_socket_register_write = lambda *args: None
         self._client = client
+        self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
 
     @property
     def online(self) -> bool:
@@ -89,6 +119,7 @@ class MqttLink:
     def start(self) -> None:
         """Connect in the background; a broker that is down now is retried until it is up."""
         mqtt_config = self._config.mqtt
+        # connect_async only stores the parameters; every attempt is made by _run.
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)
             properties.MaximumPacketSize = MAX_INBOUND_PACKET
@@ -100,7 +131,7 @@ class MqttLink:
         else:
             self._client.connect_async(mqtt_config.host, mqtt_config.port,
                                        keepalive=mqtt_config.keepalive_s)
-        self._client.loop_start()
+        self._thread.start()
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int:
         """Queue a QoS 1 message and return its mid. While disconnected paho keeps it queued
@@ -126,19 +157,73 @@ class MqttLink:
                 info.wait_for_publish(timeout)
             except (RuntimeError, ValueError) as exc:
                 log.warning("event=offline_not_acknowledged error=%s", exc)
+        self._stop.set()
         self._online.clear()
         self._client.disconnect()
-        self._client.loop_stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
-    # --- paho callbacks (network thread) --------------------------------------------------
+    # --- the connection loop (our thread) -------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                failure = self._session()
+            except Exception:  # a bug here must not end the link: log it and try again
+                log.exception("event=mqtt_loop_failed")
+                failure = Failure("network", "the connection failed unexpectedly", "see the log")
+            if self._stop.is_set():
+                return
+            if failure is not None:
+                report = self._outage.failed(failure, self._clock())
+                if report is not None:
+                    log.warning(report.message)
+                self._on_status(self._outage.status)
+            self._stop.wait(self._backoff.next_delay())
+
+    def _session(self) -> Failure | None:
+        """One connection attempt and, when it succeeds, the session until it ends. Returns
+        why the attempt failed, or None after a session that was up."""
+        self._refusal = self._paho_error = self._ended = None
+        mqtt_config = self._config.mqtt
+        try:
+            self._client.reconnect()
+        except (OSError, ValueError) as exc:  # refused, DNS, timeout, TLS (ssl errors are OSError)
+            return failure_of(exc, mqtt_config.host, mqtt_config.port)
+        deadline = self._clock() + self._connect_timeout
+        was_online = False
+        grace = 3  # loops left after stop(), to send the DISCONNECT it queued
+        while self._client.loop(timeout=LOOP_WAIT_S) == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            if self._stop.is_set():
+                grace -= 1
+                if grace <= 0:
+                    break
+                continue
+            was_online = was_online or self.online
+            if not was_online and self._refusal is None and self._clock() > deadline:
+                self._refusal = Failure(
+                    "timeout", f"{mqtt_config.host}:{mqtt_config.port} took the connection but "
+                    f"gave no MQTT answer within {self._connect_timeout:g} s",
+                    "check that mqtt.port is the broker's MQTT port (TLS or not, as configured)")
+                self._client.disconnect()
+        if was_online or self.online:
+            self._online.clear()
+            if not self._stop.is_set():
+                log.warning("event=mqtt_disconnected reason=\"%s\"",
+                            self._ended or self._paho_error or "connection lost")
+                self._outage.disconnected(self._clock())
+                self._on_status(f"locked; lost broker {mqtt_config.host}:{mqtt_config.port}, "
+                                "reconnecting")
+            return None
+        return self._refusal or failure_of_closed(self._paho_error)
+
+    # --- paho callbacks (our loop thread) -------------------------------------------------
 
     def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                    properties: Any) -> None:
         if reason.is_failure:
-            log.error("event=mqtt_connect_refused host=%s reason=%s", self._config.mqtt.host, reason)
+            self._refusal = failure_of_refusal(reason, self._config.mqtt.username is not None)
             return
-        log.info("event=mqtt_connected host=%s port=%s", self._config.mqtt.host,
-                 self._config.mqtt.port)
         topics = [(self._topics.commands, QOS)]
         if self._subscribe_sim:
             topics.append((self._topics.simulator, QOS))
@@ -147,8 +232,12 @@ class MqttLink:
     def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
                     properties: Any) -> None:
         if reasons[0].is_failure:  # cmd/#: without it we cannot act, so we are not online
-            log.error("event=mqtt_subscribe_refused topic=%s reason=%s", self._topics.commands,
-                      reasons[0])
+            self._refusal = Failure(
+                "not_authorised", f"the broker refused the subscription to "
+                f"{self._topics.commands}: {reasons[0]}",
+                "the broker's ACL must let this device read its cmd/# topics (see "
+                "firmware_config/mosquitto/doorstep.acl)")
+            client.disconnect()  # and try again later: an ACL can be fixed without restarting us
             return
         for reason in reasons[1:]:
             if reason.is_failure:
@@ -159,14 +248,16 @@ class MqttLink:
             if self._state is not None:
                 client.publish(self._topics.state, self._state, qos=QOS, retain=True)
             self._online.set()
+        self._backoff.reset()
+        report = self._outage.connected(self._clock())
+        log.info(report.message)
         log.info("event=online")
-        self._on_online(True)
+        self._on_status(self._outage.status)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                       properties: Any) -> None:
-        self._online.clear()
-        log.warning("event=mqtt_disconnected reason=%s", reason)
-        self._on_online(False)
+        if reason.is_failure:
+            self._ended = str(reason)
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self._on_message(message.topic, bytes(message.payload))
@@ -174,35 +265,57 @@ class MqttLink:
     def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                    properties: Any) -> None:
         ok = not reason.is_failure
-        if not ok:
-            log.error("event=publish_refused mid=%s reason=%s", mid, reason)
+        if not ok and self._refusals.due(self._clock()):
+            log.error("event=publish_refused reason=\"%s\" refused=%s fix=\"the broker's ACL "
+                      "must let this device write its own topics (see "
+                      "firmware_config/mosquitto/doorstep.acl); kept on disk until then\"",
+                      reason, self._refusals.take())
         self._on_ack(mid, ok)
 
+    def _paho_log(self, client: mqtt.Client, userdata: Any, level: int, text: str) -> None:
+        if _telling(level, text):
+            self._paho_error = text
 
-def probe_broker(config: Config, timeout: float = 5.0) -> str | None:
+
+def _telling(level: int, text: str) -> bool:
+    """A paho error that says why a connection ended (not its later "not connected")."""
+    return level == mqtt.MQTT_LOG_ERR and not text.startswith("Client is not connected")
+
+
+def _no_delay(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """Small messages go out at once: with Nagle's algorithm on, an event published right after
+    a command arrived waits ~40 ms for the broker's delayed ACK."""
+    if hasattr(sock, "setsockopt"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
     """Connect once with the daemon's settings (TLS, credentials) under a client id of its
-    own, so a running daemon keeps its session. None when it works, else why not."""
-    outcome: list[str | None] = []
-    done = threading.Event()
+    own, so a running daemon keeps its session. None when it works, else why not, in the
+    same words the daemon logs."""
+    outcome: list[Failure | None] = []
+    errors: list[str] = []
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                          client_id=f"doorstep-doctor-{config.device_id}",
                          protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
     _authenticate(client, config)
-
-    def connected(client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                  properties: Any) -> None:
-        outcome.append(f"refused: {reason}" if reason.is_failure else None)
-        done.set()
-
-    client.on_connect = connected
+    client.on_connect = lambda client, userdata, flags, reason, properties: outcome.append(
+        failure_of_refusal(reason) if reason.is_failure else None)
+    client.on_log = lambda client, userdata, level, text: (
+        errors.append(text) if _telling(level, text) else None)
+    host, port = config.mqtt.host, config.mqtt.port
     try:
-        client.connect(config.mqtt.host, config.mqtt.port, keepalive=10)
-        client.loop_start()
-        if not done.wait(timeout):
-            return f"no answer within {timeout:.0f} s"
-        return outcome[0]
+        client.connect(host, port, keepalive=10)
     except (OSError, ValueError) as exc:  # refused, unreachable, TLS (ssl.SSLError is OSError)
-        return str(exc) or type(exc).__name__
+        return failure_of(exc, host, port)
+    deadline = time.monotonic() + timeout
+    try:
+        while not outcome and time.monotonic() < deadline:
+            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return failure_of_closed(errors[-1] if errors else None)
+        if not outcome:
+            return Failure("timeout", f"no MQTT answer from {host}:{port} within {timeout:.0f} s",
+                           "check that mqtt.port is the broker's MQTT port")
+        return outcome[0]
     finally:
         client.disconnect()
-        client.loop_stop()

@@ -35,8 +35,8 @@ def test_an_unreachable_broker_and_an_unwritable_data_dir_fail_with_a_fix(
     blocker.write_text("x")
     status, lines = doctor(config_for(tmp_path, cloud_keys, port=1, data_dir=blocker))
     assert status == 1
-    assert lines["broker"].startswith("FAIL") and "Connection refused" in lines["broker"]
-    assert "-> check mqtt.host/port" in lines["broker"]
+    assert lines["broker"].startswith("FAIL") and "refused: nothing accepts" in lines["broker"]
+    assert "-> is the broker running? check mqtt.host and mqtt.port" in lines["broker"]
     assert lines["data"].startswith("FAIL") and "-> create it writable" in lines["data"]
 
 
