@@ -1,27 +1,35 @@
 """The camera worker: takes photos off the core thread, stores each JPEG before reporting it,
-and probes the camera while idle so `state.camera` reflects frames really arriving: a capture
-that fails, or a frame counter that stops advancing, is a fault."""
+answers the core's requests for a fresh-frame proof before anything else, and probes the camera
+while idle so `state.camera` reflects frames really arriving: a capture that fails, or a frame
+that does not advance past the one before it, is a fault."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
+import math
 import queue
 import secrets
 import threading
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Union
 
+from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.model import (
-    CameraHealth, CaptureRequest, Input, PhotoFailed, PhotoTaken, StorageHealth,
+    CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera,
+    StorageHealth,
 )
-from edge.hardware import Camera, CameraError
+from edge.hardware import Camera, CameraError, Frame
 from edge.hardware.jpeg import fit_jpeg
 from edge.store.photos import PhotoStore
 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 5.0
+
+Job = Union[ProveCamera, CaptureRequest, None]  # None: a probe
+_PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
 
 
 def rfc3339(moment: datetime) -> str:
@@ -41,49 +49,77 @@ class CaptureWorker:
         self._submit = submit
         self._probe_interval = probe_interval_s
         self._max_bytes = max_bytes  # fitted here, before hashing, so every copy has one sha256
-        self._requests: queue.Queue[CaptureRequest | None] = queue.Queue()
-        self._last_sequence: int | None = None
+        self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
     def start(self) -> None:
+        self.probe_now()  # know the camera's health at once, not after the first interval
         self._thread.start()
 
     def request(self, request: CaptureRequest) -> None:
-        self._requests.put(request)
+        self._put(request)
+
+    def prove(self, ask: ProveCamera) -> None:
+        """Capture a fresh frame for an unlock waiting on it; goes before queued photos."""
+        self._put(ask)
 
     def probe_now(self) -> None:
         """Check the camera at once (after `sim/camera`), rather than at the next idle probe."""
-        self._requests.put(None)
+        self._put(None)
 
     def stop(self) -> None:
         self._stop.set()
-        self._requests.put(None)
+        self._put(None)
         self._thread.join(timeout=5)
+
+    def _put(self, job: Job) -> None:
+        self._jobs.put((_PRIORITY[type(job)], next(self._order), job))
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                request = self._requests.get(timeout=self._probe_interval)
+                job = self._jobs.get(timeout=self._probe_interval)[2]
             except queue.Empty:
-                request = None
+                job = None
             if self._stop.is_set():
                 return
             try:
-                self._take(request)
+                if isinstance(job, ProveCamera):
+                    self._prove(job)
+                else:
+                    self._take(job)
             except Exception:
                 log.exception("event=capture_worker_failed")
 
-    def _fresh_frame(self) -> bytes:
+    def _prove(self, ask: ProveCamera) -> None:
+        """Report the facts (the new frame and the one before it); the domain judges them."""
+        after_ns = math.ceil(ask.not_before * NS)
+        previous = self._last
+        try:
+            frame = self._camera.capture(after_ns)
+            if previous is None:  # the first frame since start: a second one to compare with
+                previous, frame = frame.stamp, self._camera.capture(after_ns)
+        except CameraError as exc:
+            log.error("event=camera_fault error=%s", exc)
+            self._submit(FrameProof(ask.proof_id, None, previous, f"camera: {exc}"))
+            return
+        self._last = frame.stamp
+        self._submit(FrameProof(ask.proof_id, frame.stamp, previous))
+
+    def _fresh_frame(self) -> Frame:
         frame = self._camera.capture()
-        if self._last_sequence is not None and frame.sequence <= self._last_sequence:
-            raise CameraError(f"frame counter stopped advancing at {frame.sequence}")
-        self._last_sequence = frame.sequence
-        return frame.jpeg
+        previous, self._last = self._last, frame.stamp
+        stuck = not_advanced(previous, frame.stamp) if previous is not None else None
+        if stuck is not None:
+            raise CameraError(stuck)
+        return frame
 
     def _take(self, request: CaptureRequest | None) -> None:
         try:
-            jpeg = self._fresh_frame()
+            jpeg = self._fresh_frame().jpeg
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
             self._submit(CameraHealth(False))

@@ -22,7 +22,7 @@ from edge.capture import CaptureWorker, rfc3339
 from edge.domain import machine
 from edge.domain.model import (
     Action, Capture, ClockChecked, ConsumeJti, DriveLock, Emit, Input, LockSensed, Now,
-    PassRejected, PassVerified, Rules, SharePhoto, State, StorageHealth, Tick,
+    PassRejected, PassVerified, ProveCamera, Rules, SharePhoto, State, StorageHealth, Tick,
 )
 from edge.domain.passes import Rejection
 from edge.hardware import Lock
@@ -238,6 +238,8 @@ class Core:
                     self._capture.request(action.request)
                 elif isinstance(action, SharePhoto):
                     self._share(action)
+                elif isinstance(action, ProveCamera):
+                    self._capture.prove(action)
             except Exception as exc:  # a full disk (OSError, sqlite3.Error) must not stop the rest
                 log.error("event=action_failed action=%r error=%s", action, exc)
 

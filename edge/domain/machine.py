@@ -1,7 +1,8 @@
 """The delivery state machine: ``step(state, input, now, rules) -> (state, actions)``.
 
 It never performs I/O; the core loop executes the returned actions in order. The lock moves
-only through ``DriveLock``: unlocked for exactly one accepted in-home `at_door`, and driven
+only through ``DriveLock``: unlocked for exactly one accepted in-home `at_door`, once the camera
+has proved it is watching with a frame captured after that pass was admitted, and driven
 locked again on every path out of the in-home sequence (PROTOCOL §3).
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
+from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
-    DoorbellPressed, DoorMoved, DriveLock, Emit, Input, LockSensed, Now, Outcome, PassRejected,
-    PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules, SharePhoto, State, Tick,
-    StorageHealth, UploadRejected,
+    DoorbellPressed, DoorMoved, DriveLock, Emit, FrameProof, Input, LockSensed, Now, Outcome,
+    PassRejected, PassVerified, PendingUnlock, Phase, PhotoFailed, PhotoTaken, ProveCamera,
+    Purpose, Rules, SharePhoto, State, StorageHealth, Tick, UploadRejected,
 )
 from edge.domain.passes import Pass, Rejection
 
@@ -27,6 +29,8 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return state, [_rejected(rejection)]
         case PassVerified(pass_):
             return _on_pass(state, pass_, now, rules)
+        case FrameProof():
+            return _on_proof(state, event, now, rules)
         case PhotoTaken() | PhotoFailed():
             return _on_photo(state, event)
         case DoorbellPressed():
@@ -73,6 +77,8 @@ def next_wake(state: State, now: Now) -> float | None:
                   if t is not None]
     if state.lock_retry_at is not None:
         waits.append(state.lock_retry_at - now.mono)
+    if state.unlock_pending is not None:
+        waits.append(state.unlock_pending.deadline - now.mono)
     return max(0.0, min(waits)) if waits else None
 
 
@@ -104,9 +110,9 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
 # --- passes -------------------------------------------------------------------------------
 
 
-def _rejected(rejection: Rejection, delivery_id: str | None = None) -> Emit:
+def _rejected(rejection: Rejection, delivery_id: str | None = None, **extra: Any) -> Emit:
     return Emit("command.rejected", delivery_id,
-                {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti})
+                {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti, **extra})
 
 
 def _find(state: State, delivery_id: str | None) -> Delivery | None:
@@ -133,7 +139,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
         reason = _unlock_refusal(state, delivery, rules)
         if reason is not None:
             return reject(reason)
-        return _unlock(state, delivery, now, rules, consume)
+        return _ask_proof(state, p, now, rules)
     if p.cmd == "done":
         return _on_done(state, delivery, now, rules, consume, reject)
     if p.cmd == "cancel":
@@ -142,15 +148,23 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
 
 
 def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | None:
-    """Why the door must not open for this in-home delivery now, in PROTOCOL §2 order."""
+    """Why the door must not open for this in-home delivery now, in PROTOCOL §2 order. An
+    unlock waiting for its camera proof already claims the door.
+
+    The camera gate is a fresh-frame proof, asked for once every other gate passes. While the
+    camera is believed faulty, the gates after it wait for that proof, so a refusal still names
+    the first gate that fails, and a camera that has recovered is not blamed."""
     if not rules.in_home_enabled:
         return "mode_not_allowed"  # the homeowner opted out after the grant was accepted
     current = holder(state)
-    if current is not None and current.id != delivery.id:
+    pending = state.unlock_pending
+    claimed = current.id if current is not None else (
+        pending.pass_.delivery_id if pending is not None else None)
+    if claimed is not None and claimed != delivery.id:
         return "busy"
     if not state.camera_ok:
-        return "camera_unavailable"
-    if delivery.phase is not Phase.WAITING:
+        return None  # its proof decides next: camera_unavailable, or the gates below
+    if delivery.phase is not Phase.WAITING or pending is not None:
         return "wrong_state"
     if state.lock == "jammed":
         return "lock_fault"  # a lock that failed to relock is not opened again
@@ -164,6 +178,61 @@ def _arrive(state: State, p: Pass) -> Result:
     state = replace(state, deliveries=(*state.deliveries, delivery))
     fields = {"mode": p.mode, "courier": p.courier.as_dict(), "confidential": p.confidential}
     return state, [ConsumeJti(p.jti, p.exp), Emit("delivery.arriving", p.delivery_id, fields)]
+
+
+# --- the camera proves it is watching before the door opens --------------------------------
+
+
+def _ask_proof(state: State, p: Pass, now: Now, rules: Rules) -> Result:
+    """Every gate allows the unlock; the camera must now show a frame captured after this
+    moment. A cached health flag is no proof: a camera that froze a second ago still says ok."""
+    proof_id = state.proofs_asked + 1
+    pending = PendingUnlock(proof_id, p, admitted_at=now.mono,
+                            deadline=now.mono + rules.camera_proof_s)
+    state = replace(state, unlock_pending=pending, proofs_asked=proof_id)
+    return state, [ProveCamera(proof_id, not_before=now.mono)]
+
+
+def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result:
+    pending = state.unlock_pending
+    if pending is None or proof.proof_id != pending.proof_id:
+        return state, []  # an answer nobody waits for any more (it came too late)
+    state = replace(state, unlock_pending=None)
+    unproven = _unproven(proof, pending, now, rules)
+    if unproven is not None:
+        return _unwatched(state, pending, unproven)
+    state, _ = _on_camera(state, True)  # a fresh frame is better news than the last probe
+    p = pending.pass_
+    delivery = _find(state, p.delivery_id)
+    # The world may have changed while the camera answered: every gate is asked again.
+    reason = "wrong_state" if delivery is None else _unlock_refusal(state, delivery, rules)
+    if reason is not None or delivery is None:
+        return state, [_rejected(Rejection(p.cmd, reason or "wrong_state", p.jti), p.delivery_id)]
+    return _unlock(state, delivery, now, rules, ConsumeJti(p.jti, p.exp))
+
+
+def _unproven(proof: FrameProof, pending: PendingUnlock, now: Now, rules: Rules) -> str | None:
+    """Why this proof does not show a live camera, or None when it does."""
+    if now.mono > pending.deadline:
+        return f"no fresh frame within {rules.camera_proof_s:g} s"
+    if proof.frame is None:
+        return proof.error or "the camera gave no frame"
+    stuck = not_advanced(proof.previous, proof.frame)
+    if stuck is not None:
+        return stuck
+    if proof.frame.sensor_ns < int(pending.admitted_at * NS):
+        return "the frame is older than the pass"
+    return None
+
+
+def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
+    """No proof: the door stays locked, the courier hears camera_unavailable, and the camera
+    counts as faulty until a probe sees frames flowing again."""
+    p = pending.pass_
+    rejection = _rejected(Rejection(p.cmd, "camera_unavailable", p.jti), p.delivery_id,
+                          detail=why)
+    state, alarm = _on_camera(state, False)
+    return state, [rejection, *alarm]
 
 
 def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
@@ -359,6 +428,11 @@ def _on_tick(state: State, now: Now, rules: Rules) -> Result:
         actions += more
     if state.lock_retry_at is not None and state.lock_retry_at <= now.mono:
         state, more = _retry_lock(state, now, rules)
+        actions += more
+    pending = state.unlock_pending
+    if pending is not None and pending.deadline <= now.mono:
+        state, more = _unwatched(replace(state, unlock_pending=None), pending,
+                                 f"no fresh frame within {rules.camera_proof_s:g} s")
         actions += more
     return state, actions
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Union
 
+from edge.domain.camera import FrameStamp
 from edge.domain.passes import Courier, Pass, Rejection
 
 
@@ -84,7 +85,20 @@ class Rules:
     open_photo_interval_s: float = 5.0
     confirmation_photos: int = 1
     photo_timeout_s: float = 30.0  # a photo not back by then counts as a camera fault
+    camera_proof_s: float = 1.0  # an unlock waits this long at most for a fresh frame
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
+
+
+@dataclass(frozen=True)
+class PendingUnlock:
+    """An unlock the rules allow, waiting for the camera to prove it is watching: a frame
+    captured after ``admitted_at`` that advanced past the frame before it. Never persisted: a
+    restart forgets it, and the lock never moved for it."""
+
+    proof_id: int
+    pass_: Pass  # the at_door pass; its jti is consumed only when the door unlocks
+    admitted_at: float  # monotonic: when the pass was admitted
+    deadline: float  # monotonic: no proof by then means camera_unavailable
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,8 @@ class State:
     storage_full: frozenset[str] = frozenset()  # "photos" and/or "outbox" over their quota
     lock_retry_at: float | None = None  # monotonic: next re-drive of a jammed lock
     lock_retry_s: float = 0.0  # the current backoff
+    unlock_pending: PendingUnlock | None = None
+    proofs_asked: int = 0  # numbers each proof request, so an old answer cannot pass for new
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -135,6 +151,17 @@ class PhotoTaken:
 class PhotoFailed:
     request: CaptureRequest
     error: str
+
+
+@dataclass(frozen=True)
+class FrameProof:
+    """The camera worker's answer to ProveCamera: the frame it captured (None when it got none)
+    and the one it had seen before it."""
+
+    proof_id: int
+    frame: FrameStamp | None
+    previous: FrameStamp | None
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,7 +211,7 @@ class Tick:
 
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
-    CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected,
+    CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected, FrameProof,
 ]
 
 
@@ -224,4 +251,13 @@ class DriveLock:
     locked: bool
 
 
-Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto]
+@dataclass(frozen=True)
+class ProveCamera:
+    """Capture a new frame now, captured no earlier than ``not_before`` (monotonic seconds),
+    and answer with FrameProof(proof_id, ...)."""
+
+    proof_id: int
+    not_before: float
+
+
+Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto, ProveCamera]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from edge.domain.camera import FrameStamp
+
 
 class CameraError(Exception):
     """The camera produced no frame."""
@@ -14,6 +16,11 @@ class CameraError(Exception):
 class Frame:
     jpeg: bytes
     sequence: int  # increases with every new frame the sensor delivers; a repeat means frozen
+    sensor_ns: int  # when the sensor captured it: monotonic clock, nanoseconds
+
+    @property
+    def stamp(self) -> FrameStamp:
+        return FrameStamp(self.sequence, self.sensor_ns)
 
 
 class Lock(Protocol):
@@ -28,8 +35,9 @@ class DoorSensor(Protocol):
 
 
 class Camera(Protocol):
-    def capture(self) -> Frame:
-        """The latest frame; raises CameraError when the camera gives none."""
+    def capture(self, after_ns: int | None = None) -> Frame:
+        """A frame, captured no earlier than ``after_ns`` (monotonic ns) when given; raises
+        CameraError when the camera gives none."""
         ...
 
     def close(self) -> None: ...

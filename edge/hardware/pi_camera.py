@@ -30,24 +30,36 @@ class PiCamera:
         camera.start()
         return camera
 
-    def capture(self) -> Frame:
-        """The latest frame, numbered by the sensor's own timestamp (it stops if frames do)."""
+    def capture(self, after_ns: int | None = None) -> Frame:
+        """A frame whose exposure began after ``after_ns`` when given (picamera2's `flush`,
+        on the same monotonic clock as SensorTimestamp), stamped by the sensor; its number
+        is libcamera's request sequence, which advances with every frame."""
         with self._lock:
             try:
                 if self._camera is None:
                     self._camera = self._open()
-                request = self._camera.capture_request()
+                request = self._request(after_ns)
                 try:
-                    sequence = int(request.get_metadata()["SensorTimestamp"])
+                    sensor_ns = int(request.get_metadata()["SensorTimestamp"])
+                    libcamera_request = getattr(request, "request", None)
+                    sequence = int(getattr(libcamera_request, "sequence", sensor_ns))
                     image = request.make_image("main")
                 finally:
                     request.release()  # buffers must always go back to libcamera
                 buffer = io.BytesIO()
                 image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
-                return Frame(buffer.getvalue(), sequence)
+                return Frame(buffer.getvalue(), sequence, sensor_ns)
             except Exception as exc:  # any failure of the stack means: no frame
                 self._close_locked()
                 raise CameraError(f"picamera2: {exc}") from exc
+
+    def _request(self, after_ns: int | None) -> Any:
+        if after_ns is None:
+            return self._camera.capture_request()
+        try:
+            return self._camera.capture_request(flush=after_ns)
+        except TypeError:  # a picamera2 older than `flush`: the core still checks the time
+            return self._camera.capture_request()
 
     def _close_locked(self) -> None:
         camera, self._camera = self._camera, None

@@ -1,11 +1,12 @@
 """A camera that renders a recognisable porch with Pillow, stamped with time and frame number,
 so a demo report or a test can tell photos apart. `sim/camera fail` makes it stop giving
-frames; `freeze` (a doorstep extension) makes it repeat its last frame, counter and all."""
+frames; `freeze` makes it repeat its last frame, counter and sensor time and all."""
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import datetime, timezone
 
 from PIL import Image, ImageDraw, ImageFont
@@ -36,7 +37,8 @@ class SimCamera:
         with self._lock:
             self._mode = mode
 
-    def capture(self) -> Frame:
+    def capture(self, after_ns: int | None = None) -> Frame:
+        """A new frame, rendered now (so always after ``after_ns``), unless frozen or failed."""
         with self._lock:
             if self._mode == "fail":
                 raise CameraError("simulated camera delivers no frames")
@@ -45,6 +47,7 @@ class SimCamera:
             self._frames += 1
             number = self._frames
             door_open = self._door_open
+            sensor_ns = time.monotonic_ns()
         buffer = io.BytesIO()
         image = self._render(number, door_open)
         if self._flips[0]:
@@ -52,7 +55,7 @@ class SimCamera:
         if self._flips[1]:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         image.save(buffer, format="JPEG", quality=self._quality)
-        frame = Frame(buffer.getvalue(), number)
+        frame = Frame(buffer.getvalue(), number, sensor_ns)
         with self._lock:
             self._last = frame
         return frame

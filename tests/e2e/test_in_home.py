@@ -170,3 +170,18 @@ def test_a_flood_of_messages_cannot_hold_the_door_unlocked(new_device, mosquitto
         flooder.join(timeout=10)
     completed = device.cloud.wait_event("delivery.completed", timeout=60)
     assert completed["outcome"] == "not_entered"  # the bolt's reading was not starved either
+
+
+def test_a_camera_frozen_as_soon_as_the_device_is_online_never_watches_an_unlock(
+        new_device) -> None:
+    """The outside test's reproduction: freeze at once, arriving, at_door half a second later."""
+    device = new_device(IN_HOME, start=False)
+    device.daemon.start()
+    device.wait_online()
+    device.sim("camera", "freeze")
+    device.send("arriving", device.mint("arriving", mode="in_home"))
+    device.cloud.wait_event("delivery.arriving")
+    device.send("at_door", device.mint("at_door", jti="frozen-1"))
+    assert device.rejected("camera_unavailable", jti="frozen-1")["delivery_id"] == "D-1"
+    device.cloud.wait_state(camera="fault", lock="locked")
+    assert device.events("delivery.unlocked") == []

@@ -7,8 +7,14 @@ import hashlib
 import queue
 from pathlib import Path
 
+import threading
+import time
+
 from edge.capture import CaptureWorker
-from edge.domain.model import CameraHealth, CaptureRequest, PhotoFailed, PhotoTaken, Purpose
+from edge.domain.camera import NS, not_advanced
+from edge.domain.model import (
+    CameraHealth, CaptureRequest, FrameProof, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
+)
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
 
@@ -40,9 +46,8 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
     camera = SimCamera(320, 240, 80, "t")
     inbox: queue.Queue = queue.Queue()
     worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
-    worker.start()
+    worker.start()  # probes at once
     try:
-        worker.probe_now()
         assert next_of(inbox, CameraHealth) == CameraHealth(True)
         camera.set_mode("freeze")
         worker.probe_now()
@@ -56,4 +61,77 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
         worker.probe_now()
         assert next_of(inbox, CameraHealth) == CameraHealth(True)
     finally:
+        worker.stop()
+
+
+def test_a_proof_is_a_frame_captured_after_the_request_newer_than_the_last(tmp_path) -> None:
+    camera = SimCamera(320, 240, 80, "t")
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
+    worker.start()
+    try:
+        asked = time.monotonic()
+        worker.prove(ProveCamera(1, not_before=asked))
+        proof = next_of(inbox, FrameProof)
+        assert proof.proof_id == 1 and proof.frame.sensor_ns >= asked * NS
+        assert not_advanced(proof.previous, proof.frame) is None
+
+        camera.set_mode("freeze")
+        worker.prove(ProveCamera(2, not_before=time.monotonic()))
+        frozen = next_of(inbox, FrameProof)
+        assert frozen.frame == frozen.previous  # the facts; the domain refuses them
+        camera.set_mode("fail")
+        worker.prove(ProveCamera(3, not_before=time.monotonic()))
+        failed = next_of(inbox, FrameProof)
+        assert failed.frame is None and "no frames" in failed.error
+    finally:
+        worker.stop()
+
+
+def test_the_first_proof_after_start_compares_two_fresh_frames(tmp_path) -> None:
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(SimCamera(320, 240, 80, "t"), PhotoStore(tmp_path), inbox.put,
+                           probe_interval_s=60)
+    worker.prove(ProveCamera(1, not_before=time.monotonic()))  # queued before the first probe
+    worker.start()
+    try:
+        proof = next_of(inbox, FrameProof)
+        assert proof.previous is not None and not_advanced(proof.previous, proof.frame) is None
+    finally:
+        worker.stop()
+
+
+class GatedCamera(SimCamera):
+    """Holds its first capture until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__(320, 240, 80, "t")
+        self.gate, self.held = threading.Event(), threading.Event()
+
+    def capture(self, after_ns=None):
+        if not self.held.is_set():
+            self.held.set()
+            assert self.gate.wait(10)
+        return super().capture(after_ns)
+
+
+def test_a_proof_goes_before_photos_already_queued(tmp_path) -> None:
+    camera = GatedCamera()
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
+    worker.start()  # its first probe holds the camera
+    try:
+        assert camera.held.wait(10)
+        for _ in range(3):
+            worker.request(CaptureRequest(Purpose.DOOR_OPEN, "D-1"))
+        worker.prove(ProveCamera(1, not_before=time.monotonic()))
+        camera.gate.set()
+        order = []
+        while len(order) < 4:
+            item = inbox.get(timeout=10)
+            if isinstance(item, (FrameProof, PhotoTaken)):
+                order.append(type(item).__name__)
+        assert order[0] == "FrameProof", order
+    finally:
+        camera.gate.set()
         worker.stop()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from edge.domain.camera import NS, FrameStamp
 from edge.domain.machine import step
 from edge.domain.model import (
-    CaptureRequest, Emit, Now, PassVerified, PhotoTaken, Rules, State,
+    CaptureRequest, Emit, FrameProof, Now, PassVerified, PhotoTaken, Rules, State,
 )
 from edge.domain.passes import Courier, Pass
 
@@ -54,3 +55,13 @@ def taken(request: CaptureRequest, photo_id: str = "p1") -> PhotoTaken:
 
 def active() -> State:
     return run(State(), grant())[0]
+
+
+def frame_at(seconds: float, sequence: int) -> FrameStamp:
+    """A frame the sensor captured ``seconds`` after the start of a test (monotonic clock)."""
+    return FrameStamp(sequence, int(at(seconds).mono * NS))
+
+
+def proof(proof_id: int = 1, t: float = 0.0) -> FrameProof:
+    """A live camera's answer: a new frame at ``t``, one after the frame seen 0.2 s before."""
+    return FrameProof(proof_id, frame_at(t, 11 + proof_id), frame_at(t - 0.2, 10 + proof_id))

@@ -8,10 +8,12 @@ import pytest
 
 from edge.domain.machine import holder, next_wake, public_state, resume
 from edge.domain.model import (
-    CameraHealth, Capture, CaptureRequest, ConsumeJti, DoorMoved, DriveLock, Emit, LockSensed,
-    Phase, Purpose, Rules, State, Tick,
+    CameraHealth, Capture, CaptureRequest, ConsumeJti, DoorMoved, DriveLock, Emit, FrameProof,
+    LockSensed, Phase, ProveCamera, Purpose, Rules, State, Tick,
 )
-from tests.unit.helpers import at, command, emitted, grant, rejections, run, taken
+from tests.unit.helpers import (
+    at, command, emitted, frame_at, grant, proof, rejections, run, taken,
+)
 
 RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
               relock_delay_s=2, lock_verify_s=3, open_photo_interval_s=5)
@@ -35,7 +37,7 @@ def waiting() -> State:
 
 
 def unlocked() -> State:
-    return go(waiting(), command("at_door"), LockSensed("unlocked"))[0]
+    return go(waiting(), command("at_door"), proof(), LockSensed("unlocked"))[0]
 
 
 def opened() -> State:
@@ -49,12 +51,84 @@ def phase(state: State) -> Phase | None:
 # --- gates ----------------------------------------------------------------------------------
 
 
-def test_at_door_unlocks_after_consuming_the_pass() -> None:
-    state, actions = go(waiting(), command("at_door"))
+def test_at_door_asks_the_camera_for_a_fresh_frame_before_anything_else() -> None:
+    state, actions = go(waiting(), command("at_door"), t=4)
+    assert actions == [ProveCamera(1, not_before=at(4).mono)]
+    assert phase(state) is Phase.WAITING and state.lock_target == "locked"
+    assert next_wake(state, at(4)) == pytest.approx(RULES.camera_proof_s)
+
+
+def test_a_fresh_frame_unlocks_after_consuming_the_pass() -> None:
+    state, actions = go(go(waiting(), command("at_door"), t=4)[0], proof(t=4.05), t=4.1)
     assert actions[:2] == [ConsumeJti("at_door-1", at(60).wall), DriveLock(False)]
     assert types(actions) == ["delivery.unlocked"]
     assert phase(state) is Phase.UNLOCKED and state.lock_target == "unlocked"
+    assert state.unlock_pending is None
     assert public_state(state, RULES)["delivery"]["phase"] == "unlocked"
+
+
+def asked() -> State:
+    return go(waiting(), command("at_door"), t=4)[0]
+
+
+@pytest.mark.parametrize("answer, detail", [
+    (FrameProof(1, frame_at(4.1, 7), frame_at(4.1, 7)), "frame counter stopped advancing at 7"),
+    (FrameProof(1, frame_at(4.1, 8), frame_at(4.1, 7)), "sensor timestamp stopped advancing"),
+    (FrameProof(1, frame_at(3.9, 8), frame_at(3.7, 7)), "the frame is older than the pass"),
+    (FrameProof(1, None, frame_at(3.7, 7), "picamera2: timeout"), "picamera2: timeout"),
+    (FrameProof(1, frame_at(4.1, 8), None), "no earlier frame to compare with"),
+])
+def test_no_fresh_frame_no_unlock(answer: FrameProof, detail: str) -> None:
+    state, actions = go(asked(), answer, t=4.2)
+    assert drives(actions) == [] and not any(isinstance(a, ConsumeJti) for a in actions)
+    rejected = emitted(actions, "command.rejected")[0]
+    assert rejected.fields["reason"] == "camera_unavailable" and rejected.fields["jti"] == "at_door-1"
+    assert rejected.fields["detail"].startswith(detail)
+    assert types(actions) == ["command.rejected", "alarm.camera_fault"]
+    assert state.unlock_pending is None and not state.camera_ok and phase(state) is Phase.WAITING
+
+
+def test_a_camera_that_does_not_answer_in_time_is_unavailable() -> None:
+    state, actions = go(asked(), Tick(), t=4 + RULES.camera_proof_s)
+    assert rejections(actions) == ["camera_unavailable"] and drives(actions) == []
+    state, actions = go(state, proof(t=5.5), t=5.5)  # too late: nobody waits for it
+    assert actions == [] and drives(actions) == []
+
+
+def test_an_answer_to_an_older_request_proves_nothing() -> None:
+    state = go(asked(), Tick(), t=5.1)[0]  # request 1 timed out
+    state = go(state, CameraHealth(True), command("at_door", jti="a-2"), t=6)[0]
+    state, actions = go(state, proof(1, t=6.1), t=6.2)
+    assert actions == [] and state.unlock_pending is not None
+    state, actions = go(state, proof(2, t=6.1), t=6.2)
+    assert drives(actions) == [False]
+
+
+def test_while_the_camera_is_asked_the_door_is_claimed() -> None:
+    state = go(asked(), grant("D-2", jti="g-2", mode="in_home"))[0]
+    assert rejections(go(state, command("at_door", "D-2", jti="x"))[1]) == ["busy"]
+    assert rejections(go(state, command("at_door", jti="y"))[1]) == ["wrong_state"]
+
+
+@pytest.mark.parametrize("meanwhile, reason", [
+    (lambda state: go(state, command("cancel"), t=4.05)[0], "wrong_state"),
+    (lambda state: go(state, command("done"), t=4.05)[0], "wrong_state"),
+    (lambda state: replace(state, lock="jammed"), "lock_fault"),
+], ids=["cancelled", "done", "jammed"])
+def test_the_gates_are_asked_again_when_the_frame_arrives(meanwhile, reason) -> None:
+    state, actions = go(meanwhile(asked()), proof(t=4.1), t=4.1)
+    assert rejections(actions) == [reason] and drives(actions) == []
+
+
+def test_in_home_turned_off_while_the_camera_answers_never_unlocks() -> None:
+    state, actions = go(asked(), proof(t=4.1), t=4.1, rules=replace(RULES, in_home_enabled=False))
+    assert rejections(actions) == ["mode_not_allowed"] and drives(actions) == []
+
+
+def test_a_fresh_frame_clears_a_stale_camera_fault() -> None:
+    state = go(asked(), CameraHealth(False), t=4.01)[0]  # a probe failed after the gate
+    state, actions = go(state, proof(t=4.1), t=4.1)
+    assert drives(actions) == [False] and state.camera_ok
 
 
 def test_in_home_disabled_by_the_homeowner_after_the_grant_never_unlocks() -> None:
@@ -68,9 +142,13 @@ def test_another_delivery_holding_the_door_is_busy() -> None:
     assert rejections(actions) == ["busy"] and drives(actions) == []
 
 
-def test_no_unlock_while_the_camera_is_down() -> None:
+def test_a_camera_believed_down_is_asked_again_and_only_its_proof_decides() -> None:
     state, actions = go(waiting(), CameraHealth(False), command("at_door"))
-    assert rejections(actions) == ["camera_unavailable"] and drives(actions) == []
+    assert actions[-1:] == [ProveCamera(1, not_before=at(0).mono)] and drives(actions) == []
+    down = go(state, FrameProof(1, None, frame_at(-1, 3), "no frames"), t=0.1)[1]
+    assert rejections(down) == ["camera_unavailable"] and drives(down) == []
+    back = go(state, proof(t=0.1), t=0.1)[1]  # it recovered since the last probe
+    assert drives(back) == [False]
 
 
 def test_a_second_at_door_for_the_same_delivery_is_wrong_state() -> None:
@@ -81,7 +159,11 @@ def test_a_second_at_door_for_the_same_delivery_is_wrong_state() -> None:
 def test_gates_in_protocol_order_busy_before_camera_before_state() -> None:
     state = go(unlocked(), grant("D-2", jti="g-2", mode="in_home"), CameraHealth(False))[0]
     assert rejections(go(state, command("at_door", "D-2", jti="x"))[1]) == ["busy"]
-    assert rejections(go(state, command("at_door", jti="y"))[1]) == ["camera_unavailable"]
+    asked = go(state, command("at_door", jti="y"), t=1)[0]  # wrong state, camera believed down
+    number = asked.unlock_pending.proof_id
+    no_frame = FrameProof(number, None, frame_at(0.5, 3), "no frames")
+    assert rejections(go(asked, no_frame, t=1.1)[1]) == ["camera_unavailable"]
+    assert rejections(go(asked, proof(number, t=1.1), t=1.1)[1]) == ["wrong_state"]
 
 
 def test_a_jammed_lock_is_not_opened_again() -> None:
@@ -257,7 +339,7 @@ def test_cancel_while_open_relocks_at_once() -> None:
 
 def test_expiry_while_unlocked_or_open_changes_nothing() -> None:
     state = go(State(), grant(mode="in_home", exp=at(10).wall))[0]
-    state = go(state, command("at_door"), DoorMoved(True), t=1)[0]
+    state = go(state, command("at_door"), proof(t=1), DoorMoved(True), t=1)[0]
     state, actions = go(state, Tick(), t=11)
     assert types(actions) == [] and drives(actions) == [] and phase(state) is Phase.OPEN
 

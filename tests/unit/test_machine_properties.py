@@ -1,6 +1,6 @@
-"""Random sequences of passes (replays included), door moves, camera faults, jams, clock jumps and
-restarts, against a small model of the world that delivers every Tick on time, as the core
-loop does. The lock's safety properties hold after every step."""
+"""Random sequences of passes (replays included), door moves, camera faults, frozen and stale
+frames, jams, clock jumps and restarts, against a small model of the world that delivers every
+Tick on time, as the core loop does. The lock's safety properties hold after every step."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.machine import holder, next_wake, public_state, resume, step
 from edge.domain.model import (
-    Action, CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, DriveLock, Emit, Input,
-    LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken, Rules, State,
-    Tick,
+    Action, CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, DriveLock, Emit,
+    FrameProof, Input, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed,
+    PhotoTaken, ProveCamera, Rules, State, Tick,
 )
 from edge.domain.passes import Courier, Pass, Rejection
 
@@ -26,6 +27,8 @@ EPSILON = 1e-6
 passes = st.tuples(st.just("pass"), st.sampled_from(("arriving", "at_door", "done", "cancel")),
                   st.sampled_from(IDS), st.sampled_from(("in_home", "in_home", "doorstep")),
                   st.integers(1, 7200))
+answers = st.tuples(st.just("answer"),
+                    st.sampled_from(("frame", "frame", "stale", "stuck_counter", "none")))
 moves = st.one_of(
     passes, passes, passes,
     st.tuples(st.just("replay")),
@@ -34,17 +37,22 @@ moves = st.one_of(
     st.tuples(st.just("door"), st.booleans()),
     st.tuples(st.just("door"), st.booleans()),
     st.tuples(st.just("camera"), st.booleans()),
+    st.tuples(st.just("freeze"), st.booleans()),
+    answers, answers,
     st.tuples(st.just("jam"), st.booleans()),
     st.tuples(st.just("wait"), st.sampled_from((0.5, 1, 2, 2.5, 3, 5, 29, 31, 61, 300))),
     st.tuples(st.just("wait"), st.floats(0, 120)),
     st.tuples(st.just("jump"), st.floats(-86400, 86400)),
     st.tuples(st.just("restart")),
 )
-# Most scripts start where the interesting cases are: the door unlocked for a courier, and
-# perhaps a second in-home grant waiting for the door.
-UNLOCKED = [("pass", "arriving", "D-1", "in_home", 3600), ("pass", "at_door", "D-1", "", 60)]
+# Most scripts start where the interesting cases are: the camera asked to prove itself for an
+# unlock (perhaps frozen), the door unlocked for a courier, and perhaps a second in-home grant
+# waiting for the door.
+ASKED = [("pass", "arriving", "D-1", "in_home", 3600), ("pass", "at_door", "D-1", "", 60)]
+UNLOCKED = ASKED + [("answer", "frame")]
 SECOND = [("pass", "arriving", "D-2", "in_home", 3600)]
-starts = st.sampled_from(([], UNLOCKED, UNLOCKED + SECOND))
+starts = st.sampled_from(([], ASKED, [("freeze", True)] + ASKED, UNLOCKED, UNLOCKED + SECOND,
+                          ASKED + SECOND))
 scripts = st.tuples(starts, st.lists(moves, max_size=50)).map(lambda pair: pair[0] + pair[1])
 
 
@@ -53,7 +61,7 @@ class World:
     """The door, the relay and its bolt sensor, the clocks, and the durable jti store."""
 
     wall: float = 1_800_000_000.0
-    mono: float = 0.0
+    mono: float = 1000.0
     door_open: bool = False
     relay_locked: bool = True
     jammed: bool = False
@@ -64,6 +72,28 @@ class World:
     unlocked_at: float | None = None  # mono time the relay was last driven unlocked
     opened_since_unlock: bool = False
     closed_at: float | None = None
+    frozen: bool = False  # the camera repeats its last frame
+    last_frame: FrameStamp = FrameStamp(0, 0)
+    asked: dict[int, tuple[ProveCamera, Pass]] = field(default_factory=dict)  # proof requests
+    waiting: list[int] = field(default_factory=list)  # requests the camera has not answered
+
+    def answer(self, kind: str) -> FrameProof | None:
+        """The camera's answer to the oldest open request: a new frame (a frozen camera
+        repeats its last), one with an old sensor time, or no frame at all."""
+        if not self.waiting:
+            return None
+        proof_id, previous = self.waiting.pop(0), self.last_frame
+        if kind == "none":
+            return FrameProof(proof_id, None, previous, "no frame")
+        if kind == "stuck_counter":  # a fresh sensor time, but the frame counter did not move
+            return FrameProof(proof_id, FrameStamp(previous.sequence, int(self.mono * NS) + 1),
+                              previous)
+        if kind == "stale":  # a new frame number on a picture taken just before the pass
+            before = int(self.asked[proof_id][0].not_before * NS) - 1
+            return FrameProof(proof_id, FrameStamp(previous.sequence + 1, before), previous)
+        if not self.frozen:
+            self.last_frame = FrameStamp(previous.sequence + 1, int(self.mono * NS) + 1)
+        return FrameProof(proof_id, self.last_frame, previous)
 
     @property
     def now(self) -> Now:
@@ -85,24 +115,34 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         return carry_out(state, actions)
 
     def check_actions(actions: list[Action], event: Input) -> None:
+        for ask in (a for a in actions if isinstance(a, ProveCamera)):
+            assert isinstance(event, PassVerified) and event.pass_.cmd == "at_door"
+            assert ask.not_before == world.mono, "the frame must come after the pass"
+            world.asked[ask.proof_id] = (ask, event.pass_)
+            world.waiting.append(ask.proof_id)
         unlocks = [a for a in actions if a == DriveLock(False)]
         if unlocks:
-            # Only an accepted at_door of this process unlocks, once, with the jti consumed first.
-            assert isinstance(event, PassVerified) and event.pass_.cmd == "at_door"
-            assert actions[0] == ConsumeJti(event.pass_.jti, event.pass_.exp)
+            # Never unlock unwatched: only the camera's answer to a request made for an
+            # accepted at_door opens the door, with a frame captured after that pass was
+            # admitted, newer than the frame before it, in time; the jti is consumed first.
+            assert isinstance(event, FrameProof), "only a fresh-frame proof unlocks"
+            ask, p = world.asked[event.proof_id]
+            assert event.frame is not None and event.frame.sensor_ns >= ask.not_before * NS
+            assert not_advanced(event.previous, event.frame) is None
+            assert world.mono <= ask.not_before + RULES.camera_proof_s
+            assert actions[0] == ConsumeJti(p.jti, p.exp)
             assert len(unlocks) == 1
-            world.unlocks_by_jti[event.pass_.jti] = world.unlocks_by_jti.get(
-                event.pass_.jti, 0) + 1
-            assert world.unlocks_by_jti[event.pass_.jti] == 1, "never two unlocks per pass"
-            grant = event.pass_.delivery_id
-            world.unlocks_by_grant[grant] = world.unlocks_by_grant.get(grant, 0) + 1
-            assert world.unlocks_by_grant[grant] == 1, "one unlock per delivery grant"
-            assert state.camera_ok, "never unlock unwatched"
+            world.unlocks_by_jti[p.jti] = world.unlocks_by_jti.get(p.jti, 0) + 1
+            assert world.unlocks_by_jti[p.jti] == 1, "never two unlocks per pass"
+            world.unlocks_by_grant[p.delivery_id] = world.unlocks_by_grant.get(p.delivery_id, 0) + 1
+            assert world.unlocks_by_grant[p.delivery_id] == 1, "one unlock per delivery grant"
         for arriving in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving"):
             world.unlocks_by_grant[arriving.delivery_id] = 0
         rejected = [a for a in actions if isinstance(a, Emit) and a.type == "command.rejected"]
-        if rejected:
+        if rejected and isinstance(event, PassVerified):
             assert actions == rejected, "a rejected pass has no other effect"
+        if rejected:
+            assert not any(a == DriveLock(False) or isinstance(a, ConsumeJti) for a in actions)
 
     def carry_out(state: State, actions: list[Action]) -> State:
         for action in actions:
@@ -164,6 +204,12 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             state = apply(state, DoorMoved(move[1]))
         elif kind == "camera":
             state = apply(state, CameraHealth(move[1]))
+        elif kind == "freeze":
+            world.frozen = move[1]
+        elif kind == "answer":
+            answer = world.answer(move[1])
+            if answer is not None:
+                state = apply(state, answer)
         elif kind == "jam":
             world.jammed = move[1]
             state = apply(state, LockSensed(world.sensor()))
@@ -174,6 +220,7 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         elif kind == "restart":
             world.relay_locked = True  # the daemon's first act
             captures.clear()
+            world.waiting.clear()
             state = State(deliveries=state.deliveries, door_open=world.door_open)
             state, actions = resume(state, world.now, RULES)
             assert not any(a == DriveLock(False) for a in actions)
