@@ -12,14 +12,15 @@ from typing import Callable
 from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
-from edge.core import Core, Inbound, Inbox
+from edge.core import Core
+from edge.inbox import Inbound, Inbox
 from edge.crypto.verify import load_public_key
 from edge.domain.model import (
     DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
 )
 from edge.domain.passes import PassPolicy
 from edge.hardware.backends import Hardware, build_hardware
-from edge.intake import PassIntake
+from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
 from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
@@ -157,8 +158,14 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
 
 
 def _route(topics: Topics, inbox: Inbox, topic: str, payload: bytes) -> None:
+    """On the broker link's thread: queue what may be a command, tally what cannot be one."""
     parsed = topics.parse_inbound(topic)
     if parsed is None:
         log.warning("event=unexpected_topic topic=%s", topic)
         return
-    inbox.put(Inbound(parsed[0], parsed[1], payload))
+    kind, name = parsed
+    junk = screen(name, payload) if kind == "cmd" else None
+    if junk is not None:
+        inbox.put_junk(name[:MAX_ECHOED_NAME], junk)
+    else:
+        inbox.put(Inbound(kind, name, payload))

@@ -7,13 +7,11 @@ wakes at least every second, so a jump of the wall clock is noticed promptly too
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -26,46 +24,23 @@ from edge.domain.model import (
 )
 from edge.domain.passes import Rejection
 from edge.hardware import Lock
+from edge.inbox import Inbound, Inbox, Junk
 from edge.intake import PassIntake
 from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
+from edge.throttle import Throttle
 from edge.transport.topics import Topics
 
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
 PRUNE_EVERY_S = 3600.0
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """A message from the broker: kind is "cmd" or "sim", name the rest of the topic."""
-
-    kind: str
-    name: str
-    payload: bytes
+DROPPED_REPORT_EVERY_S = 60.0
 
 
 _STOP = object()
-
-
-class Inbox:
-    """The core's one queue. The door, the lock, the camera and a stop request go before
-    anything from the broker, so a flood of messages cannot delay what the house reports
-    (a lock that reads locked must not be taken for jammed because it waited in line)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
-        self._order = itertools.count()
-
-    def put(self, item: Any) -> None:
-        self._queue.put((1 if isinstance(item, Inbound) else 0, next(self._order), item))
-
-    def get(self, timeout: float) -> Any:
-        """The most urgent item, oldest first; raises queue.Empty after ``timeout``."""
-        return self._queue.get(timeout=timeout)[2]
 
 
 class Core:
@@ -97,6 +72,7 @@ class Core:
         self._outbox_quota = outbox_quota_bytes
         self._shown: dict[str, Any] | None = None
         self._next_prune = 0.0
+        self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self.alive = threading.Event()
 
     def stop(self) -> None:
@@ -146,8 +122,12 @@ class Core:
         except queue.Empty:
             return Tick()
 
-    def _handle(self, item: Input | Inbound) -> None:
+    def _handle(self, item: Input | Inbound | Junk) -> None:
         now = self._now()
+        if isinstance(item, Junk):
+            for cmd, reason, count in item.tally:
+                self._apply(PassRejected(Rejection(cmd, reason), count), now)
+            return
         if isinstance(item, Inbound):
             event = self._admit(item, now.wall)
             if event is None:
@@ -155,6 +135,7 @@ class Core:
         else:
             event = item
         if isinstance(event, Tick):
+            self._report_dropped(now.mono)
             self._prune(now.wall)
             synced = self._clock_synced()
             if synced != self.state.clock_synced:
@@ -198,6 +179,14 @@ class Core:
         if any(isinstance(a, (Emit, SharePhoto)) for a in actions):
             self._check_outbox_quota(now)
         self._show_state(now)
+
+    def _report_dropped(self, now: float) -> None:
+        dropped = self.inbox.take_dropped()
+        if (dropped or self._dropped.pending) and self._dropped.due(now, dropped):
+            log.warning("event=inbound_dropped count=%s detail=\"the broker sent more messages "
+                        "than the device can check; the excess was dropped\" fix=\"find what "
+                        "floods doorstep/%s/cmd/# (the broker's ACL decides who may write it)\"",
+                        self._dropped.take(), self._topics.device_id)
 
     def _check_outbox_quota(self, now: Now) -> None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and

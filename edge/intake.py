@@ -10,12 +10,23 @@ from typing import Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from edge.crypto.verify import SignatureError, verify_signature
+from edge.crypto.verify import MAX_PASS_BYTES, SignatureError, verify_signature
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import COMMANDS, PassPolicy, Rejection, check_claims, claimed_jti
 from edge.store.replay import ReplayStore
 
 MAX_ECHOED_NAME = 64
+
+
+def screen(name: str, payload: bytes) -> str | None:
+    """The rejection reason of a `cmd/NAME` message that cannot be a pass at all, judged
+    without parsing it (the broker link calls this for every message, on its own thread), or
+    None when only the full checks can tell."""
+    if name not in COMMANDS:
+        return "unknown_command"
+    if len(payload) > MAX_PASS_BYTES or payload.count(b".") != 2:
+        return "malformed"
+    return None
 
 
 class PassIntake:

@@ -13,6 +13,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 
+DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#")
+
+
 @dataclass
 class Received:
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -61,7 +64,8 @@ class CloudReceiver:
         info.wait_for_publish(timeout)
 
     def _connected(self, client: mqtt.Client, *_: Any) -> None:
-        client.subscribe(f"{self.base}/#", qos=1)
+        # What the device publishes, not `#`: a flood on cmd/# is not the cloud's to read.
+        client.subscribe([(f"{self.base}/{topic}", 1) for topic in DEVICE_OUTPUTS])
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         rest = message.topic[len(self.base) + 1:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
+from edge.domain import rejections
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
@@ -24,8 +25,18 @@ Result = tuple[State, list[Action]]
 
 
 def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
+    state, actions = _step(state, event, now, rules)
+    repeat = event.count if isinstance(event, PassRejected) else 1
+    windows, actions = rejections.coalesce(state.rejection_windows, actions, now.mono, repeat)
+    if isinstance(event, Tick):
+        windows, summaries = rejections.flush(windows, now.mono)
+        actions += summaries
+    return replace(state, rejection_windows=windows), actions
+
+
+def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
     match event:
-        case PassRejected(rejection):
+        case PassRejected(rejection, _):
             return state, [_rejected(rejection)]
         case PassVerified(pass_):
             return _on_pass(state, pass_, now, rules)
@@ -79,6 +90,9 @@ def next_wake(state: State, now: Now) -> float | None:
         waits.append(state.lock_retry_at - now.mono)
     if state.unlock_pending is not None:
         waits.append(state.unlock_pending.deadline - now.mono)
+    summary_due = rejections.next_flush(state.rejection_windows)
+    if summary_due is not None:
+        waits.append(summary_due - now.mono)
     return max(0.0, min(waits)) if waits else None
 
 

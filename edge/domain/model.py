@@ -114,6 +114,7 @@ class State:
     lock_retry_s: float = 0.0  # the current backoff
     unlock_pending: PendingUnlock | None = None
     proofs_asked: int = 0  # numbers each proof request, so an old answer cannot pass for new
+    rejection_windows: tuple[Any, ...] = ()  # edge.domain.rejections.RejectionWindow
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -122,6 +123,7 @@ class State:
 @dataclass(frozen=True)
 class PassRejected:
     rejection: Rejection
+    count: int = 1  # the same rejection, tallied this many times (junk from a flood)
 
 
 @dataclass(frozen=True)

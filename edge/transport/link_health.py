@@ -109,28 +109,6 @@ class Backoff:
         self._failures = 0
 
 
-class Throttle:
-    """Lets a repeated complaint through at most once per ``every_s``, counting the rest."""
-
-    def __init__(self, every_s: float) -> None:
-        self._every = every_s
-        self._next: float | None = None
-        self._count = 0
-
-    def due(self, now: float) -> bool:
-        """Count one occurrence; True when it should be said now."""
-        self._count += 1
-        if self._next is not None and now < self._next:
-            return False
-        self._next = now + self._every
-        return True
-
-    def take(self) -> int:
-        """How many occurrences since the last time it was said (this one included)."""
-        count, self._count = self._count, 0
-        return count
-
-
 @dataclass(frozen=True)
 class Report:
     level: str  # "warning" | "info"

@@ -19,9 +19,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import Config, mqtt_password
+from edge.throttle import Throttle
 from edge.transport.link_health import (
-    SUMMARY_EVERY_S, Backoff, Failure, OutageLog, Throttle, failure_of, failure_of_closed,
-    failure_of_refusal,
+    SUMMARY_EVERY_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
 )
 from edge.transport.topics import Topics
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import PassPolicy
-from edge.intake import PassIntake
+from edge.intake import PassIntake, screen
 from edge.store.replay import ReplayStore
 
 NAMES = st.one_of(st.sampled_from(["arriving", "at_door", "done", "cancel"]), st.text(max_size=80))
@@ -77,3 +77,22 @@ def test_a_pass_over_the_size_cap_is_malformed_before_it_is_parsed(intake, cloud
     result = intake.admit("done", token.encode(), time.time())
     assert isinstance(result, PassRejected) and result.rejection.reason == "malformed"
     assert result.rejection.jti is None  # nothing of it was read
+
+
+@FUZZ
+@given(name=NAMES, payload=st.binary(max_size=600))
+def test_what_the_screen_turns_away_the_full_checks_would_reject_the_same(intake, name,
+                                                                           payload) -> None:
+    """The broker link tallies junk without parsing it; that shortcut never hides a pass."""
+    screened = screen(name, payload)
+    if screened is not None:
+        result = intake.admit(name, payload, time.time())
+        assert isinstance(result, PassRejected) and result.rejection.reason == screened
+
+
+def test_a_real_pass_is_never_screened_out(cloud_keys) -> None:
+    from simulator.cloud import mint
+
+    for cmd in ("arriving", "at_door", "done", "cancel"):
+        token = mint(cloud_keys.private, cmd, device_id="porch-1", delivery_id="D-1")
+        assert screen(cmd, token.encode()) is None

@@ -13,9 +13,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.transport.link_health import (
-    RETRY_CAP_S, Backoff, Failure, OutageLog, Throttle, failure_of, failure_of_closed,
-    failure_of_refusal,
+    RETRY_CAP_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
 )
+from edge.throttle import Throttle
 
 REFUSED = Failure("refused", "nothing accepts connections on h:1", "is the broker running?")
 TLS = Failure("tls", "certificate verify failed: unable to get local issuer certificate", "ca")
