@@ -194,7 +194,7 @@ class Core:
         if self._outbox_quota is None:
             return
         try:
-            over = self._outbox.size_bytes() > self._outbox_quota
+            over = self._outbox.queued_bytes() > self._outbox_quota
             if over and self._outbox.drop_snapshots(self._topics.snapshot("")):
                 log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
         except Exception as exc:
@@ -269,6 +269,7 @@ class Core:
         self._next_prune = now + PRUNE_EVERY_S
         try:
             self._replay.prune(now - self._skew)
+            self._outbox.compact()
             pruned = self._photos.prune(now)
             if pruned:
                 log.info("event=photos_pruned count=%s detail=past the retention setting", pruned)

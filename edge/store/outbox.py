@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edge.store.sqlite import open_db
+from edge.store.sqlite import compact, open_db
+
+COMPACT_AFTER_BYTES = 256 * 1024  # a drained backlog bigger than this gives its disk back
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -25,7 +27,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB,
     file TEXT,
     created REAL NOT NULL,
-    channel TEXT NOT NULL DEFAULT 'mqtt'
+    channel TEXT NOT NULL DEFAULT 'mqtt',
+    bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
@@ -55,10 +58,34 @@ class Backlog:
 
 
 class Outbox:
+    """What waits is counted as it comes and goes (rows, and the bytes of events and of the
+    photo files they name), so the quota measures the backlog, not the database file."""
+
     def __init__(self, path: Path) -> None:
         self._db = open_db(path, SCHEMA)
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
+        self._migrate()
+        self._rows, self._bytes = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+        self._peak = self._bytes  # the largest backlog since the file was last compacted
+
+    def _migrate(self) -> None:
+        """Files from before the byte count: add the column and count what waits."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "bytes" in columns:
+            return
+        self._db.execute("ALTER TABLE outbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("UPDATE outbox SET bytes = LENGTH(payload) WHERE payload IS NOT NULL")
+        for row_id, file in self._db.execute(
+                "SELECT id, file FROM outbox WHERE file IS NOT NULL").fetchall():
+            self._db.execute("UPDATE outbox SET bytes = ? WHERE id = ?",
+                             (_file_size(Path(file)), row_id))
+
+    def _counted(self, rows: int, size: int) -> None:
+        self._rows += rows
+        self._bytes += size
+        self._peak = max(self._peak, self._bytes)
 
     def on_added(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -75,21 +102,26 @@ class Outbox:
                 seq = self._db.execute(
                     "UPDATE counters SET value = value + 1 WHERE name = 'event_seq' RETURNING value"
                 ).fetchone()[0]
-                self._db.execute("INSERT INTO outbox (topic, payload, created) VALUES (?, ?, ?)",
-                                 (topic, render(seq), time.time()))
+                payload = render(seq)
+                self._db.execute(
+                    "INSERT INTO outbox (topic, payload, created, bytes) VALUES (?, ?, ?, ?)",
+                    (topic, payload, time.time(), len(payload)))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self._counted(1, len(payload))
         self._notify()
         return seq
 
     def add_file(self, target: str, file: Path, channel: str = "mqtt") -> None:
         """Queue a stored photo for ``target``: an MQTT topic, or an upload URL."""
+        size = _file_size(file)
         with self._lock:
             self._db.execute(
-                "INSERT INTO outbox (topic, file, created, channel) VALUES (?, ?, ?, ?)",
-                (target, str(file), time.time(), channel))
+                "INSERT INTO outbox (topic, file, created, channel, bytes) VALUES (?, ?, ?, ?, ?)",
+                (target, str(file), time.time(), channel, size))
+            self._counted(1, size)
         self._notify()
 
     def pending(self, after_id: int, limit: int, channel: str = "mqtt") -> list[Entry]:
@@ -105,24 +137,42 @@ class Outbox:
             return {f for (f,) in self._db.execute(
                 "SELECT file FROM outbox WHERE file IS NOT NULL")}
 
-    def size_bytes(self) -> int:
-        """The database on disk, its write-ahead log included."""
-        path = Path(self._db.execute("PRAGMA database_list").fetchone()[2])
-        return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"))
-                   if p.exists())
+    def queued_bytes(self) -> int:
+        """What waits to be sent: event bytes plus the photo files queued (not the file size of
+        the database, which keeps its high-water mark until compacted)."""
+        with self._lock:
+            return self._bytes
 
     def drop_snapshots(self, topic_prefix: str) -> int:
         """Forget queued doorbell snapshots (MQTT topics starting with ``topic_prefix``): the
         first thing to go when the outbox is over its quota. Events and delivery photos are
         never dropped. An exact prefix, not LIKE: `_` in a device id would be a wildcard."""
         with self._lock:
-            return self._db.execute(
-                "DELETE FROM outbox WHERE channel = 'mqtt' AND substr(topic, 1, ?) = ?",
-                (len(topic_prefix), topic_prefix)).rowcount
+            sizes = self._db.execute(
+                "DELETE FROM outbox WHERE channel = 'mqtt' AND substr(topic, 1, ?) = ? "
+                "RETURNING bytes", (len(topic_prefix), topic_prefix)).fetchall()
+            self._counted(-len(sizes), -sum(size for (size,) in sizes))
+            self._compact_if_drained()
+        return len(sizes)
 
     def remove(self, entry_id: int) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM outbox WHERE id = ?", (entry_id,))
+            row = self._db.execute("DELETE FROM outbox WHERE id = ? RETURNING bytes",
+                                   (entry_id,)).fetchone()
+            if row is not None:
+                self._counted(-1, -row[0])
+                self._compact_if_drained()
+
+    def _compact_if_drained(self) -> None:
+        """Once a large backlog is gone, give its disk space back (not after every event)."""
+        if self._rows == 0 and self._peak > COMPACT_AFTER_BYTES:
+            compact(self._db)
+            self._peak = 0
+
+    def compact(self) -> None:
+        with self._lock:
+            compact(self._db)
+            self._peak = self._bytes
 
     def backlog(self, now: float) -> Backlog:
         with self._lock:
@@ -150,3 +200,10 @@ def read_backlog(data_dir: Path, now: float) -> Backlog | None:
         return outbox.backlog(now)
     finally:
         outbox.close()
+
+
+def _file_size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0  # gone already: the pump will drop its row

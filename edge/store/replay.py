@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from edge.store.sqlite import open_db
+from edge.store.sqlite import compact, open_db
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL);"
 
@@ -28,7 +28,10 @@ class ReplayStore:
     def prune(self, older_than: float) -> int:
         """Forget ids whose pass expired before ``older_than``: they fail `expired` anyway."""
         with self._lock:
-            return self._db.execute("DELETE FROM used_jti WHERE exp < ?", (older_than,)).rowcount
+            pruned = self._db.execute("DELETE FROM used_jti WHERE exp < ?", (older_than,)).rowcount
+            if pruned:
+                compact(self._db)
+            return pruned
 
     def close(self) -> None:
         with self._lock:

@@ -96,3 +96,14 @@ def test_a_dead_camera_is_reported_and_the_delivery_still_completes(device) -> N
     assert device.cloud.wait_event("delivery.completed")["photos"] == []
     device.sim("camera", "ok")
     device.cloud.wait_state(camera="ok")
+
+
+def test_a_small_outbox_quota_is_not_filled_by_what_was_already_sent(new_device) -> None:
+    """The quota once counted SQLite's write-ahead log: with the broker up and nothing waiting,
+    `alarm.storage_full` fired and doorbell snapshots were dropped."""
+    device = new_device("outbox_quota_mb = 0.25\n")  # extra keys land in [storage]
+    for press in range(40):
+        device.sim("doorbell", "press")
+        device.cloud.wait_for(lambda got: len(got.photos) > press, what=f"snapshot {press + 1}")
+    assert device.events("alarm.storage_full") == []
+    device.cloud.wait_state(storage="ok")
