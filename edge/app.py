@@ -86,7 +86,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
     storage = config.storage
     photos = PhotoStore(data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
                         retention_s=storage.photo_retention_days * 86400,
-                        pending=outbox.pending_files)
+                        is_pending=outbox.is_pending)
     journal = DeliveryJournal(data_dir / "deliveries.json")
     security = config.security
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     channel TEXT NOT NULL DEFAULT 'mqtt',
     bytes INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
 """
@@ -131,11 +132,11 @@ class Outbox:
                 "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
         return [Entry(i, t, p, Path(f) if f else None) for i, t, p, f in rows]
 
-    def pending_files(self) -> set[str]:
-        """Photo files not yet delivered: the photo store must not delete these."""
+    def is_pending(self, file: Path) -> bool:
+        """Is this photo file still waiting to be delivered? (The photo store keeps it.)"""
         with self._lock:
-            return {f for (f,) in self._db.execute(
-                "SELECT file FROM outbox WHERE file IS NOT NULL")}
+            return self._db.execute("SELECT 1 FROM outbox WHERE file = ? LIMIT 1",
+                                    (str(file),)).fetchone() is not None
 
     def queued_bytes(self) -> int:
         """What waits to be sent: event bytes plus the photo files queued (not the file size of
