@@ -54,6 +54,11 @@ class CloudReceiver:
         if not self._subscribed.wait(timeout=10):
             raise TimeoutError(f"cloud receiver could not subscribe on {host}:{port}")
 
+    def forget(self) -> None:
+        """Drop what was received so far (a long run must not keep every message)."""
+        with self._changed:
+            self.received = Received()
+
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
@@ -70,9 +75,9 @@ class CloudReceiver:
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         rest = message.topic[len(self.base) + 1:]
         kind, _, tail = rest.partition("/")
-        got = self.received
         event = None
         with self._changed:
+            got = self.received
             if kind == "events":
                 event = json.loads(message.payload)
                 got.events.append(event)

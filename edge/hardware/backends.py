@@ -34,10 +34,9 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                    on_doorbell: Callable[[], None], on_lock: Callable[[str], None]) -> Hardware:
     callbacks = {"on_door": on_door, "on_doorbell": on_doorbell, "on_lock": on_lock}
     if config.hardware.backend == "sim":
-        from edge.hardware.sim import SimLock, SimWorld, sim_camera, sim_pins
-        from gpiozero.pins.mock import MockFactory
+        from edge.hardware.sim import SimLock, SimWorld, sim_camera, sim_factory, sim_pins
 
-        factory = MockFactory()
+        factory = sim_factory()
         parts = GpioParts(sim_pins(config.hardware.pins), factory, **callbacks)
         world = SimWorld(parts, factory, sim_camera(config))
         return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts)

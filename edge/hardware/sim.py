@@ -3,7 +3,9 @@ inputs are driven by `sim/*` messages, and a Pillow camera. Shipped code, not a 
 
 from __future__ import annotations
 
-from gpiozero.pins.mock import MockFactory
+from collections import deque
+
+from gpiozero.pins.mock import MockFactory, MockPin
 
 from edge.config import Config, PinMap
 from edge.hardware.gpio import GpioParts
@@ -15,6 +17,22 @@ SIM_PAYLOADS = {
     "camera": ("fail", "ok", "freeze"),
     "lock": ("jam", "ok"),
 }
+
+
+PIN_HISTORY = 1000
+
+
+class SimPin(MockPin):
+    """gpiozero's MockPin with its history of states bounded: a simulated door that runs for
+    months must not remember every edge (tests read the recent ones)."""
+
+    def clear_states(self) -> None:
+        super().clear_states()
+        self.states = deque(self.states, maxlen=PIN_HISTORY)
+
+
+def sim_factory() -> MockFactory:
+    return MockFactory(pin_class=SimPin)
 
 
 def sim_pins(pins: PinMap) -> PinMap:

@@ -35,7 +35,8 @@ class PhotoStore:
         self._retention = retention_s
         self._is_pending = is_pending  # the outbox has not delivered this file yet
         self._lock = threading.Lock()
-        # kind -> {path: size}, oldest first; dicts keep insertion order.
+        # kind -> {path relative to root: size}, oldest first (dicts keep insertion order);
+        # about 150 bytes a photo, bounded by the quota and the retention.
         self._index: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self._used = 0
         self._load()
@@ -64,7 +65,7 @@ class PhotoStore:
         with self._lock:
             self._make_room(len(jpeg))
             write_atomic(path, jpeg)
-            self._index[kind][str(path)] = len(jpeg)
+            self._index[kind][str(path.relative_to(self._root))] = len(jpeg)
             self._used += len(jpeg)
         return path
 
@@ -77,7 +78,7 @@ class PhotoStore:
         with self._lock:
             for kind in EVICTABLE:
                 for name in list(self._index[kind]):
-                    path = Path(name)
+                    path = self._root / name
                     try:
                         old = path.stat().st_mtime < cutoff
                     except OSError:
@@ -95,7 +96,8 @@ class PhotoStore:
             if folder.exists():
                 for file in folder.rglob("*.jpg"):
                     stat = file.stat()
-                    found.append((stat.st_mtime, kind, str(file), stat.st_size))
+                    found.append((stat.st_mtime, kind, str(file.relative_to(self._root)),
+                                  stat.st_size))
         for _, kind, name, size in sorted(found):
             self._index[kind][name] = size
             self._used += size
@@ -111,7 +113,7 @@ class PhotoStore:
             for name in list(self._index[kind]):
                 if excess <= 0:
                     return
-                path = Path(name)
+                path = self._root / name
                 if not path.exists():
                     excess -= self._forget(kind, name)  # deleted by hand: the tally was stale
                 elif not self._is_pending(path):
@@ -126,7 +128,7 @@ class PhotoStore:
         return size
 
     def _delete(self, kind: str, name: str) -> int:
-        path = Path(name)
+        path = self._root / name
         path.unlink(missing_ok=True)
         if kind != "snapshots":
             try:

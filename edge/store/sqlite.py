@@ -11,6 +11,7 @@ from pathlib import Path
 
 WAL_PAGES = 256  # checkpoint the log every 256 pages (1 MiB): it never grows to SQLite's 4 MiB
 WAL_KEEP_BYTES = 1024 * 1024
+CACHE_KIB = 512  # per connection; SQLite's 2 MiB default grows the daemon as the files grow
 
 
 def open_db(path: Path, schema: str) -> sqlite3.Connection:
@@ -23,6 +24,7 @@ def open_db(path: Path, schema: str) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
     db.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
+    db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     db.executescript(schema)
     return db
 
