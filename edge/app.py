@@ -1,5 +1,6 @@
 """The composition root of `doorstep run`: builds every part in a fixed order and stops them
-in reverse. The lock is driven locked before anything talks to the network."""
+in reverse, each stop isolated from the others (an ExitStack). The lock is driven locked
+before anything talks to the network, and again on the way out."""
 
 from __future__ import annotations
 
@@ -7,28 +8,33 @@ import logging
 import signal
 import threading
 import time
+from contextlib import ExitStack
 from typing import Callable
 
 from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core
-from edge.inbox import Inbound, Inbox
 from edge.crypto.verify import load_public_key
 from edge.domain.model import (
     DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
 )
-from edge.domain.passes import PassPolicy
+from edge.domain.passes import PassPolicy, Reason
+from edge.effects import DeviceEffects
 from edge.hardware.backends import Hardware, build_hardware
+from edge.housekeeping import Housekeeper
+from edge.inbox import Inbound, Inbox
 from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
+from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
+from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
 from edge.systemd import Notifier, Watchdog
-from edge.transport.http_upload import PhotoUploader
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
+from edge.transport.routes import PhotoRoutes
 from edge.transport.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -67,28 +73,25 @@ def run(config: Config, stop: threading.Event | None = None,
     inbox.put(LockSensed(hardware.lock.sensed()))
     log.info("event=starting version=%s device_id=%s backend=%s", __version__, config.device_id,
              config.hardware.backend)
-    try:
-        return _run_locked(config, hardware, inbox, stop, started)
-    finally:
-        hardware.lock.drive(True)  # whatever happened after the first act, end as it began
-        hardware.close()
+    with ExitStack() as parts:
+        parts.callback(hardware.close)
+        parts.callback(hardware.lock.drive, True)  # whatever happened, end as it began
+        return _run_locked(config, hardware, inbox, stop, started, parts)
 
 
-def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
-                stop: threading.Event, started: Callable[[Hardware], None] | None) -> int:
-    """Everything after the lock is driven locked: stores, the core loop, the broker link."""
-    data_dir = config.storage.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threading.Event,
+                started: Callable[[Hardware], None] | None, parts: ExitStack) -> int:
+    """Everything after the lock is driven locked: stores, the core loop, the broker link.
+    Each part registers its own stop as it starts; they run in reverse, whatever fails."""
     topics = Topics(config.mqtt.topic_prefix, config.device_id)
-
-    replay = ReplayStore(data_dir / "replay.sqlite")
-    outbox = Outbox(data_dir / "outbox.sqlite")
-    storage = config.storage
-    photos = PhotoStore(data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
+    storage, security = config.storage, config.security
+    db = open_store(storage.data_dir)
+    parts.callback(db.close)
+    outbox = Outbox(db)
+    replay = ReplayStore(db)
+    photos = PhotoStore(storage.data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
                         retention_s=storage.photo_retention_days * 86400,
                         is_pending=outbox.is_pending)
-    journal = DeliveryJournal(data_dir / "deliveries.json")
-    security = config.security
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
                         security.max_grant_lifetime_s)
     intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
@@ -96,36 +99,49 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
     capture = CaptureWorker(hardware.camera, photos, inbox.put,
                             max_bytes=config.mqtt.max_payload_bytes)
     notifier = Notifier()
-    broker = f"{config.mqtt.host}:{config.mqtt.port}"
-    # The link, the pump and the core refer to each other only through these late-bound
-    # callbacks; nothing runs until every part exists.
-    link = MqttLink(
-        config, topics, subscribe_sim=hardware.world is not None,
-        on_message=lambda topic, payload: _route(topics, inbox, topic, payload),
-        on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
-        on_status=notifier.status,
-    )
-    pump = OutboxPump(outbox, link)
     uploader = None
     if config.photos.transport == "http":
+        from edge.transport.http_upload import PhotoUploader  # noqa: PLC0415 - only then
+
         uploader = PhotoUploader(
             outbox, token_file=config.photos.http_token_file, ca_file=config.photos.http_ca_file,
             on_rejected=lambda entry, status: inbox.put(
                 UploadRejected(*PhotoStore.identify(entry.file), status)))
+    ledger = Ledger(db, outbox, device_id=config.device_id, events_topic=topics.events,
+                    photo_target=PhotoRoutes(topics, photos,
+                                             config.photos.http_url if uploader else None))
+    # The link, the pump and the core refer to each other only through these late-bound
+    # callbacks; nothing runs until every part exists.
+    link = MqttLink(config, topics, subscribe_sim=hardware.world is not None,
+                    on_message=_routes(topics, inbox, hardware, capture),
+                    on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
+                    on_status=notifier.status)
+    pump = OutboxPump(outbox, link)
+    housekeeper = Housekeeper(
+        inbox=inbox, db=db, outbox=outbox, replay=replay, photos=photos,
+        clock_synced=hardware.clock_synced, device_id=config.device_id,
+        snapshot_prefix=topics.snapshot(""), clock_skew_s=security.clock_skew_s,
+        outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6))
     core = Core(
-        inbox=inbox, topics=topics, rules=rules_from(config),
-        state=State(deliveries=journal.load(), door_open=hardware.door.is_open(),
+        inbox=inbox, rules=rules_from(config),
+        state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),
                     clock_synced=hardware.clock_synced()),
-        intake=intake, replay=replay, outbox=outbox, photos=photos, journal=journal,
-        lock=hardware.lock, capture=capture, world=hardware.world, publish_state=link.set_state,
-        clock_skew_s=security.clock_skew_s, clock=clock, heartbeat=Watchdog(notifier).beat,
-        clock_synced=hardware.clock_synced,
-        upload_url=config.photos.http_url if uploader is not None else None,
-        outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
-    )
+        intake=intake, ledger=ledger, lock=hardware.lock, effects=DeviceEffects(capture),
+        publish_state=link.set_state, clock=clock, heartbeat=Watchdog(notifier).beat,
+        on_tick=housekeeper.on_tick)
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
+    # The way out, registered before anything starts (each stop is safe on a part that never
+    # started), runs in reverse: say so, stop the core (it relocks and publishes the final
+    # state while the link is still up), the camera, the link (`offline`), the senders.
+    for part in (pump.stop, *([uploader.stop] if uploader else []),
+                 lambda: link.stop(SHUTDOWN_BUDGET_S / 4), capture.stop):
+        parts.callback(part)
+    parts.callback(_stop_core, core, core_thread, hardware)
+    parts.callback(_stopping, notifier)
+
     core_thread.start()
+    broker = f"{config.mqtt.host}:{config.mqtt.port}"
     if core.alive.wait(timeout=10):  # the lock is driven locked and the loop runs
         notifier.ready(f"locked; connecting to broker {broker}")
     capture.start()
@@ -135,37 +151,51 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox,
     link.start()
     if started is not None:
         started(hardware)
-    try:
-        while not stop.wait(timeout=1.0):
-            if not core_thread.is_alive():
-                log.error("event=core_died detail=exiting so the supervisor restarts us")
-                return 1
-        return 0
-    finally:
-        log.info("event=stopping")
-        notifier.stopping()
-        core.stop()
-        core_thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
-        hardware.lock.drive(True)  # again, before the network, in case the loop was stuck
-        capture.stop()
-        link.stop(timeout=SHUTDOWN_BUDGET_S / 4)
-        pump.stop()
-        if uploader is not None:
-            uploader.stop()
-        replay.close()
-        outbox.close()
-        log.info("event=stopped")
+    while not stop.wait(timeout=1.0):
+        if not core_thread.is_alive():
+            log.error("event=core_died detail=exiting so the supervisor restarts us")
+            return 1
+    return 0
 
 
-def _route(topics: Topics, inbox: Inbox, topic: str, payload: bytes) -> None:
+def _routes(topics: Topics, inbox: Inbox, hardware: Hardware,
+            capture: CaptureWorker) -> Callable[[str, bytes], None]:
+    commands = _command_router(topics, inbox)
+    if hardware.world is None:
+        return commands  # the Pi: no simulated world to play
+    from edge.hardware.sim import SimRouter  # noqa: PLC0415 - the sim backend only
+
+    return SimRouter(topics, hardware.world, on_camera=capture.probe_now,
+                     refuse=lambda name: inbox.put_junk(name, Reason.MALFORMED),
+                     otherwise=commands)
+
+
+def _stopping(notifier: Notifier) -> None:
+    log.info("event=stopping")
+    notifier.stopping()
+
+
+def _stop_core(core: Core, thread: threading.Thread, hardware: Hardware) -> None:
+    """The core relocks on its way out; the lock is driven again in case its loop was stuck,
+    before anything that talks to the network is stopped."""
+    core.stop()
+    thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
+    hardware.lock.drive(True)
+    log.info("event=stopped")
+
+
+def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes], None]:
     """On the broker link's thread: queue what may be a command, tally what cannot be one."""
-    parsed = topics.parse_inbound(topic)
-    if parsed is None:
-        log.warning("event=unexpected_topic topic=%s", topic)
-        return
-    kind, name = parsed
-    junk = screen(name, payload) if kind == "cmd" else None
-    if junk is not None:
-        inbox.put_junk(name[:MAX_ECHOED_NAME], junk)
-    else:
-        inbox.put(Inbound(kind, name, payload))
+    def route(topic: str, payload: bytes) -> None:
+        parsed = topics.parse_inbound(topic)
+        if parsed is None:
+            log.warning("event=unexpected_topic topic=%s", topic)
+            return
+        kind, name = parsed
+        junk = screen(name, payload) if kind == "cmd" else Reason.UNKNOWN_COMMAND
+        if junk is not None:
+            inbox.put_junk(name[:MAX_ECHOED_NAME] if kind == "cmd"
+                           else f"{kind}/{name}"[:MAX_ECHOED_NAME], junk)
+        else:
+            inbox.put(Inbound(kind, name, payload))
+    return route

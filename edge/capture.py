@@ -20,6 +20,7 @@ from edge.domain.model import (
     CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera,
     StorageHealth,
 )
+from edge.events import rfc3339
 from edge.hardware import Camera, CameraError, Frame
 from edge.hardware.jpeg import fit_jpeg
 from edge.store.photos import PhotoStore
@@ -30,10 +31,6 @@ PROBE_INTERVAL_S = 5.0
 
 Job = Union[ProveCamera, CaptureRequest, None]  # None: a probe
 _PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_photo_id(moment: datetime) -> str:
@@ -73,7 +70,8 @@ class CaptureWorker:
     def stop(self) -> None:
         self._stop.set()
         self._put(None)
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _put(self, job: Job) -> None:
         self._jobs.put((_PRIORITY[type(job)], next(self._order), job))

@@ -40,9 +40,10 @@ def _summary(config: Config, path: Path) -> str:
 def _outbox_status(config: Config) -> str:
     import time  # noqa: PLC0415
 
+    from edge.store.db import FILE_NAME  # noqa: PLC0415
     from edge.store.outbox import read_backlog  # noqa: PLC0415
 
-    where = config.storage.data_dir / "outbox.sqlite"
+    where = config.storage.data_dir / FILE_NAME
     backlog = read_backlog(config.storage.data_dir, time.time())
     if backlog is None:
         return f"outbox {where}: empty (nothing has been queued yet)"

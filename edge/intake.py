@@ -12,20 +12,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.crypto.verify import MAX_PASS_BYTES, SignatureError, verify_signature
 from edge.domain.model import PassRejected, PassVerified
-from edge.domain.passes import COMMANDS, PassPolicy, Rejection, check_claims, claimed_jti
+from edge.domain.passes import COMMANDS, PassPolicy, Reason, Rejection, check_claims, claimed_jti
 from edge.store.replay import ReplayStore
 
 MAX_ECHOED_NAME = 64
 
 
-def screen(name: str, payload: bytes) -> str | None:
+def screen(name: str, payload: bytes) -> Reason | None:
     """The rejection reason of a `cmd/NAME` message that cannot be a pass at all, judged
     without parsing it (the broker link calls this for every message, on its own thread), or
     None when only the full checks can tell."""
     if name not in COMMANDS:
-        return "unknown_command"
+        return Reason.UNKNOWN_COMMAND
     if len(payload) > MAX_PASS_BYTES or payload.count(b".") != 2:
-        return "malformed"
+        return Reason.MALFORMED
     return None
 
 
@@ -39,7 +39,7 @@ class PassIntake:
 
     def admit(self, name: str, payload: bytes, now: float) -> PassRejected | PassVerified:
         if name not in COMMANDS:
-            return PassRejected(Rejection(name[:MAX_ECHOED_NAME], "unknown_command"))
+            return PassRejected(Rejection(name[:MAX_ECHOED_NAME], Reason.UNKNOWN_COMMAND))
         try:
             claims = verify_signature(payload, self._keys)
         except SignatureError as exc:
@@ -48,5 +48,5 @@ class PassIntake:
         if isinstance(checked, Rejection):
             return PassRejected(checked)
         if self._replay.seen(checked.jti):
-            return PassRejected(Rejection(name, "replayed", checked.jti))
+            return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
         return PassVerified(checked)

@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from edge.domain.passes import Reason
+
 # A real pass is well under 1 KiB. Anything larger is refused before it is parsed at all, so
 # junk cannot cost the core more than a few microseconds, or memory.
 MAX_PASS_BYTES = 4 * 1024
@@ -25,7 +27,7 @@ MAX_PASS_BYTES = 4 * 1024
 
 @dataclass(frozen=True)
 class SignatureError(Exception):
-    reason: str  # "malformed" | "bad_signature"
+    reason: Reason  # MALFORMED or BAD_SIGNATURE
     claims: Any = None  # the unverified claims, when they parsed, to echo a jti
 
 
@@ -59,26 +61,26 @@ def _b64_json(segment: str) -> Any:
 def _parse(token: str) -> tuple[dict[str, Any], Any]:
     parts = token.split(".")
     if len(parts) != 3:
-        raise SignatureError("malformed")
+        raise SignatureError(Reason.MALFORMED)
     try:
         header, claims = _b64_json(parts[0]), _b64_json(parts[1])
     except (ValueError, binascii.Error, UnicodeError):
-        raise SignatureError("malformed") from None
+        raise SignatureError(Reason.MALFORMED) from None
     if not isinstance(header, dict) or header.get("alg") != "EdDSA" or "b64" in header:
-        raise SignatureError("malformed", claims)
+        raise SignatureError(Reason.MALFORMED, claims)
     if not isinstance(claims, dict):
-        raise SignatureError("malformed")
+        raise SignatureError(Reason.MALFORMED)
     return header, claims
 
 
 def verify_signature(payload: bytes, keys: Sequence[Ed25519PublicKey]) -> dict[str, Any]:
     """Return the claims of a pass signed by one of ``keys``; raise SignatureError otherwise."""
     if len(payload) > MAX_PASS_BYTES:
-        raise SignatureError("malformed")
+        raise SignatureError(Reason.MALFORMED)
     try:
         token = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise SignatureError("malformed") from None
+        raise SignatureError(Reason.MALFORMED) from None
     _, claims = _parse(token)
     jws = jwt.PyJWS()
     for key in keys:
@@ -88,5 +90,5 @@ def verify_signature(payload: bytes, keys: Sequence[Ed25519PublicKey]) -> dict[s
         except jwt.InvalidSignatureError:
             continue
         except jwt.InvalidTokenError:
-            raise SignatureError("malformed", claims) from None
-    raise SignatureError("bad_signature", claims)
+            raise SignatureError(Reason.MALFORMED, claims) from None
+    raise SignatureError(Reason.BAD_SIGNATURE, claims)

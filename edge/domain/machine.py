@@ -1,9 +1,13 @@
-"""The delivery state machine: ``step(state, input, now, rules) -> (state, actions)``.
+"""The delivery state machine: ``step(state, input, now, rules) -> Transition``.
 
-It never performs I/O; the core loop executes the returned actions in order. The lock moves
-only through ``DriveLock``: unlocked for exactly one accepted in-home `at_door`, once the camera
-has proved it is watching with a frame captured after that pass was admitted, and driven
-locked again on every path out of the in-home sequence (PROTOCOL §3).
+It never performs I/O; the core carries out each Transition (see model.Transition for the
+order). The lock moves only through ``Transition.lock``: unlocked for exactly one accepted
+in-home `at_door`, once the camera has proved it is watching with a frame captured after that
+pass was admitted, and driven locked again on every path out of the in-home sequence
+(PROTOCOL §3).
+
+Inside, each handler returns the new state and the list of what it decided, in the order it
+decided it; ``step`` sorts that list into the Transition, the one seam the core sees.
 """
 
 from __future__ import annotations
@@ -15,23 +19,63 @@ from edge.domain import rejections
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
-    DoorbellPressed, DoorMoved, DriveLock, Emit, FrameProof, Input, LockSensed, Now, Outcome,
-    PassRejected, PassVerified, PendingUnlock, Phase, PhotoFailed, PhotoTaken, ProveCamera,
-    Purpose, Rules, SharePhoto, State, StorageHealth, Tick, UploadRejected,
+    DoorbellPressed, DoorMoved, DriveLock, Emit, EventType, FrameProof, Input, LockReading,
+    LockSensed, Now, Outcome, Outward, PassRejected, PassVerified, PendingUnlock, Phase,
+    PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Rules, SharePhoto, State,
+    StorageHealth, Tick, Transition, UploadRejected,
 )
-from edge.domain.passes import Pass, Rejection
+from edge.domain.passes import Mode, Pass, Reason, Rejection
 
 Result = tuple[State, list[Action]]
 
 
-def step(state: State, event: Input, now: Now, rules: Rules) -> Result:
-    state, actions = _step(state, event, now, rules)
+def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
+    before = state
+    state, actions = _decide(state, event, now, rules)
     repeat = event.count if isinstance(event, PassRejected) else 1
     windows, actions = rejections.coalesce(state.rejection_windows, actions, now.mono, repeat)
     if isinstance(event, Tick):
         windows, summaries = rejections.flush(windows, now.mono)
         actions += summaries
-    return replace(state, rejection_windows=windows), actions
+    return transition(before, replace(state, rejection_windows=windows), actions)
+
+
+def transition(before: State, after: State, actions: list[Action]) -> Transition:
+    """Sort what a step decided into the seam: the durable record, the lock, the rest."""
+    consume = [a for a in actions if isinstance(a, ConsumeJti)]
+    locks = [a for a in actions if isinstance(a, DriveLock)]
+    assert len(consume) <= 1 and len(locks) <= 1, actions
+    record = Record(
+        consume=consume[0] if consume else None,
+        deliveries=after.deliveries if after.deliveries != before.deliveries else None,
+        photos=tuple(a for a in actions if isinstance(a, SharePhoto)),
+        events=tuple(a for a in actions if isinstance(a, Emit)))
+    outward: tuple[Outward, ...] = tuple(
+        a for a in actions if isinstance(a, (Capture, ProveCamera)))
+    return Transition(after, record, locks[0] if locks else None, outward)
+
+
+def _decide(state: State, event: Input, now: Now, rules: Rules) -> Result:
+    if isinstance(event, RecordFailed):
+        return _unrecorded(state, event, now, rules)
+    return _step(state, event, now, rules)
+
+
+def _unrecorded(state: State, failed: RecordFailed, now: Now, rules: Rules) -> Result:
+    """The record of a step could not be written (its events are lost; the log says so). A
+    pass that could not be marked as used is not acted on: refused `storage_error`, and the
+    door stays as it was. A relock stands, used pass or not: it has already happened. Any
+    other step stands too, and its record is tried once more."""
+    after, actions = _step(state, failed.original, now, rules)
+    consume = next((a for a in actions if isinstance(a, ConsumeJti)), None)
+    if consume is None or DriveLock(True) in actions:
+        return after, actions
+    used = failed.original.pass_ if isinstance(failed.original, PassVerified) else (
+        state.unlock_pending.pass_ if state.unlock_pending is not None else None)
+    cmd, delivery_id = (used.cmd, used.delivery_id) if used is not None else ("at_door", None)
+    return replace(state, unlock_pending=None), [
+        _rejected(Rejection(cmd, Reason.STORAGE_ERROR, consume.jti), delivery_id,
+                  detail=failed.error)]
 
 
 def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
@@ -58,17 +102,18 @@ def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return _on_storage(state, area, ok)
         case UploadRejected(photo_id, delivery_id, status):
             # Kept on the device for the homeowner; the cloud operator hears why.
-            return state, [Emit("photo.upload_rejected", delivery_id,
+            return state, [Emit(EventType.PHOTO_UPLOAD_REJECTED, delivery_id,
                                 {"photo_id": photo_id, "status": status, "local_only": True})]
         case Tick():
             return _on_tick(state, now, rules)
     raise TypeError(f"unknown input {event!r}")
 
 
-def resume(state: State, now: Now, rules: Rules) -> Result:
+def resume(state: State, now: Now, rules: Rules) -> Transition:
     """After a (re)start, with the lock already driven locked: a delivery that held the door
     when the process died ends `interrupted`; lost confirmation photos are taken again."""
-    state = replace(state, lock_target="locked")
+    before = state
+    state = replace(state, lock_target=LockReading.LOCKED)
     actions: list[Action] = []
     for delivery in state.deliveries:
         if delivery.phase in HOLDING_PHASES:
@@ -77,7 +122,7 @@ def resume(state: State, now: Now, rules: Rules) -> Result:
         elif delivery.phase is Phase.CONFIRMING:
             state, more = _confirm(state, delivery, now, rules)
             actions += more
-    return state, actions
+    return transition(before, state, actions)
 
 
 def next_wake(state: State, now: Now) -> float | None:
@@ -125,7 +170,7 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
 
 
 def _rejected(rejection: Rejection, delivery_id: str | None = None, **extra: Any) -> Emit:
-    return Emit("command.rejected", delivery_id,
+    return Emit(EventType.COMMAND_REJECTED, delivery_id,
                 {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti, **extra})
 
 
@@ -139,16 +184,16 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
 
     delivery = _find(state, p.delivery_id)
     if p.cmd == "arriving":
-        if p.mode == "in_home" and not rules.in_home_enabled:
-            return reject("mode_not_allowed")
+        if p.mode == Mode.IN_HOME and not rules.in_home_enabled:
+            return reject(Reason.MODE_NOT_ALLOWED)
         if delivery is not None:
-            return reject("duplicate_delivery")
+            return reject(Reason.DUPLICATE_DELIVERY)
         return _arrive(state, p)
     if delivery is None:
-        return reject("unknown_delivery")
+        return reject(Reason.UNKNOWN_DELIVERY)
     consume = ConsumeJti(p.jti, p.exp)
     if p.cmd == "at_door":
-        if delivery.mode == "doorstep":
+        if delivery.mode == Mode.DOORSTEP:
             return state, [consume, Capture(_request(delivery, Purpose.AT_DOOR))]
         reason = _unlock_refusal(state, delivery, rules)
         if reason is not None:
@@ -169,19 +214,19 @@ def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | Non
     camera is believed faulty, the gates after it wait for that proof, so a refusal still names
     the first gate that fails, and a camera that has recovered is not blamed."""
     if not rules.in_home_enabled:
-        return "mode_not_allowed"  # the homeowner opted out after the grant was accepted
+        return Reason.MODE_NOT_ALLOWED  # the homeowner opted out after the grant was accepted
     current = holder(state)
     pending = state.unlock_pending
     claimed = current.id if current is not None else (
         pending.pass_.delivery_id if pending is not None else None)
     if claimed is not None and claimed != delivery.id:
-        return "busy"
+        return Reason.BUSY
     if not state.camera_ok:
         return None  # its proof decides next: camera_unavailable, or the gates below
     if delivery.phase is not Phase.WAITING or pending is not None:
-        return "wrong_state"
-    if state.lock == "jammed":
-        return "lock_fault"  # a lock that failed to relock is not opened again
+        return Reason.WRONG_STATE
+    if state.lock == LockReading.JAMMED:
+        return Reason.LOCK_FAULT  # a lock that failed to relock is not opened again
     return None
 
 
@@ -191,7 +236,7 @@ def _arrive(state: State, p: Pass) -> Result:
                         confidential=p.confidential, expires_at=p.exp)
     state = replace(state, deliveries=(*state.deliveries, delivery))
     fields = {"mode": p.mode, "courier": p.courier.as_dict(), "confidential": p.confidential}
-    return state, [ConsumeJti(p.jti, p.exp), Emit("delivery.arriving", p.delivery_id, fields)]
+    return state, [ConsumeJti(p.jti, p.exp), Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
 
 
 # --- the camera proves it is watching before the door opens --------------------------------
@@ -219,9 +264,10 @@ def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result
     p = pending.pass_
     delivery = _find(state, p.delivery_id)
     # The world may have changed while the camera answered: every gate is asked again.
-    reason = "wrong_state" if delivery is None else _unlock_refusal(state, delivery, rules)
+    reason = Reason.WRONG_STATE if delivery is None else _unlock_refusal(state, delivery, rules)
     if reason is not None or delivery is None:
-        return state, [_rejected(Rejection(p.cmd, reason or "wrong_state", p.jti), p.delivery_id)]
+        return state, [_rejected(Rejection(p.cmd, reason or Reason.WRONG_STATE, p.jti),
+                                 p.delivery_id)]
     return _unlock(state, delivery, now, rules, ConsumeJti(p.jti, p.exp))
 
 
@@ -243,7 +289,7 @@ def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
     """No proof: the door stays locked, the courier hears camera_unavailable, and the camera
     counts as faulty until a probe sees frames flowing again."""
     p = pending.pass_
-    rejection = _rejected(Rejection(p.cmd, "camera_unavailable", p.jti), p.delivery_id,
+    rejection = _rejected(Rejection(p.cmd, Reason.CAMERA_UNAVAILABLE, p.jti), p.delivery_id,
                           detail=why)
     state, alarm = _on_camera(state, False)
     return state, [rejection, *alarm]
@@ -252,8 +298,8 @@ def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
 def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
             consume: ConsumeJti) -> Result:
     unlocked = replace(delivery, phase=Phase.UNLOCKED, due=now.mono + rules.unlock_timeout_s)
-    state = replace(_put(state, unlocked), lock_target="unlocked")
-    return state, [consume, DriveLock(False), Emit("delivery.unlocked", delivery.id)]
+    state = replace(_put(state, unlocked), lock_target=LockReading.UNLOCKED)
+    return state, [consume, DriveLock(False), Emit(EventType.DELIVERY_UNLOCKED, delivery.id)]
 
 
 def _on_done(state: State, delivery: Delivery, now: Now, rules: Rules, consume: ConsumeJti,
@@ -265,7 +311,7 @@ def _on_done(state: State, delivery: Delivery, now: Now, rules: Rules, consume: 
     elif delivery.phase is Phase.OPEN and not delivery.done_requested:
         state, actions = _put(state, replace(delivery, done_requested=True)), []
     else:
-        return reject("wrong_state")
+        return reject(Reason.WRONG_STATE)
     return state, [consume, *actions]
 
 
@@ -286,7 +332,7 @@ def _on_cancel(state: State, delivery: Delivery, now: Now, rules: Rules,
 def _relock(state: State, delivery: Delivery, outcome: Outcome, now: Now, rules: Rules) -> Result:
     relocking = replace(delivery, phase=Phase.RELOCKING, outcome=outcome,
                         due=now.mono + rules.lock_verify_s, alarm_at=None, photo_at=None)
-    return replace(_put(state, relocking), lock_target="locked"), [DriveLock(True)]
+    return replace(_put(state, relocking), lock_target=LockReading.LOCKED), [DriveLock(True)]
 
 
 def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
@@ -302,12 +348,12 @@ def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
                          photo_at=now.mono + rules.open_photo_interval_s,
                          alarm_at=None if delivery.alarmed
                          else now.mono + rules.door_open_alarm_s)
-        return _put(state, opened), [Emit("delivery.door_opened", delivery.id),
+        return _put(state, opened), [Emit(EventType.DELIVERY_DOOR_OPENED, delivery.id),
                                      Capture(_request(delivery, Purpose.DOOR_OPEN))]
     if not is_open and delivery.phase is Phase.OPEN:
         closed = replace(delivery, phase=Phase.CLOSED, photo_at=None, alarm_at=None,
                          due=now.mono + rules.relock_delay_s)
-        actions: list[Action] = [Emit("delivery.door_closed", delivery.id)]
+        actions: list[Action] = [Emit(EventType.DELIVERY_DOOR_CLOSED, delivery.id)]
         if delivery.done_requested or delivery.outcome is Outcome.CANCELLED or \
                 rules.relock_delay_s <= 0:
             state, relock = _relock(state, closed, delivery.outcome or Outcome.DELIVERED, now,
@@ -318,13 +364,13 @@ def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
 
 
 def _on_lock(state: State, reading: str, now: Now, rules: Rules) -> Result:
-    if state.lock == "jammed" and reading != "locked":
+    if state.lock == LockReading.JAMMED and reading != LockReading.LOCKED:
         return state, []  # still jammed: the retry timer keeps re-driving it
     state = replace(state, lock=reading, lock_retry_at=None, lock_retry_s=0.0)
     delivery = holder(state)
-    if reading != "locked" or delivery is None or delivery.phase is not Phase.RELOCKING:
+    if reading != LockReading.LOCKED or delivery is None or delivery.phase is not Phase.RELOCKING:
         return state, []
-    actions: list[Action] = [Emit("delivery.locked", delivery.id)]
+    actions: list[Action] = [Emit(EventType.DELIVERY_LOCKED, delivery.id)]
     if delivery.outcome is Outcome.DELIVERED:
         state, more = _confirm(state, delivery, now, rules)
     else:
@@ -335,14 +381,15 @@ def _on_lock(state: State, reading: str, now: Now, rules: Rules) -> Result:
 def _lock_failed(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
     """The lock did not verify in time: jammed, alarm, outcome aborted, keep re-driving it."""
     retry = min(1.0, rules.lock_retry_max_s)
-    state = replace(state, lock="jammed", lock_retry_at=now.mono + retry, lock_retry_s=retry)
+    state = replace(state, lock=LockReading.JAMMED, lock_retry_at=now.mono + retry,
+                    lock_retry_s=retry)
     state, done = _complete(state, delivery, Outcome.ABORTED)
-    return state, [Emit("alarm.lock_fault", delivery.id), *done]
+    return state, [Emit(EventType.ALARM_LOCK_FAULT, delivery.id), *done]
 
 
 def _retry_lock(state: State, now: Now, rules: Rules) -> Result:
     backoff = min(rules.lock_retry_max_s, max(1.0, state.lock_retry_s * 2))
-    state = replace(state, lock_target="locked", lock_retry_at=now.mono + backoff,
+    state = replace(state, lock_target=LockReading.LOCKED, lock_retry_at=now.mono + backoff,
                     lock_retry_s=backoff)
     return state, [DriveLock(True)]
 
@@ -358,7 +405,7 @@ def _confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result
 def _complete(state: State, delivery: Delivery, outcome: Outcome) -> Result:
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
     fields = {"outcome": str(outcome), "mode": delivery.mode, "photos": list(delivery.photos)}
-    return replace(state, deliveries=remaining), [Emit("delivery.completed", delivery.id, fields)]
+    return replace(state, deliveries=remaining), [Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields)]
 
 
 def _put(state: State, delivery: Delivery) -> State:
@@ -375,7 +422,7 @@ def _request(delivery: Delivery, purpose: Purpose) -> CaptureRequest:
 
 def _doorbell_request(state: State) -> CaptureRequest:
     """A press during a doorstep delivery also counts as a photo of that delivery."""
-    waiting = [d for d in state.deliveries if d.mode == "doorstep" and d.phase is Phase.WAITING]
+    waiting = [d for d in state.deliveries if d.mode == Mode.DOORSTEP and d.phase is Phase.WAITING]
     if waiting:
         return _request(waiting[-1], Purpose.DOORBELL)
     return CaptureRequest(Purpose.DOORBELL, None)
@@ -390,13 +437,13 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     if isinstance(event, PhotoTaken) and not request.confidential:
         actions.append(SharePhoto(event.photo_id, request.delivery_id))
     if isinstance(event, PhotoTaken) and request.delivery_id is not None:
-        actions.append(Emit("delivery.photo", request.delivery_id, {
+        actions.append(Emit(EventType.DELIVERY_PHOTO, request.delivery_id, {
             "photo_id": event.photo_id, "sha256": event.sha256, "bytes": event.size,
             "captured_at": event.captured_at, "local_only": request.confidential,
             "purpose": str(request.purpose),
         }))
     if request.purpose is Purpose.DOORBELL:
-        actions.append(Emit("doorbell.pressed", request.delivery_id, {"photo_id": photo_id}))
+        actions.append(Emit(EventType.DOORBELL_PRESSED, request.delivery_id, {"photo_id": photo_id}))
 
     delivery = _find(state, request.delivery_id)
     if delivery is None:
@@ -421,7 +468,7 @@ def _on_camera(state: State, ok: bool) -> Result:
     if ok:
         return state, []
     current = current_delivery(state)
-    return state, [Emit("alarm.camera_fault", current.id if current else None)]
+    return state, [Emit(EventType.ALARM_CAMERA_FAULT, current.id if current else None)]
 
 
 def _on_storage(state: State, area: str, ok: bool) -> Result:
@@ -432,7 +479,7 @@ def _on_storage(state: State, area: str, ok: bool) -> Result:
     if ok:
         return state, []
     current = current_delivery(state)
-    return state, [Emit("alarm.storage_full", current.id if current else None, {"area": area})]
+    return state, [Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None, {"area": area})]
 
 
 def _on_tick(state: State, now: Now, rules: Rules) -> Result:
@@ -478,7 +525,7 @@ def _open_timers(state: State, delivery: Delivery, now: Now, rules: Rules) -> Re
     actions: list[Action] = []
     if delivery.alarm_at is not None and delivery.alarm_at <= now.mono:
         delivery = replace(delivery, alarm_at=None, alarmed=True)
-        actions.append(Emit("alarm.door_left_open", delivery.id))
+        actions.append(Emit(EventType.ALARM_DOOR_LEFT_OPEN, delivery.id))
     if delivery.photo_at is not None and delivery.photo_at <= now.mono:
         delivery = replace(delivery, photo_at=now.mono + rules.open_photo_interval_s)
         actions.append(Capture(_request(delivery, Purpose.DOOR_OPEN)))

@@ -1,4 +1,6 @@
-"""Values the delivery state machine works on: its state, its inputs and the actions it asks for.
+"""Values the delivery state machine works on: its state, its inputs, and the Transition it
+returns for each step (the new state, the durable record of the step, the lock command if any,
+and the outward actions).
 
 All are frozen dataclasses so a transition can never change the state it was given.
 """
@@ -7,10 +9,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from edge.domain.camera import FrameStamp
-from edge.domain.passes import Courier, Pass, Rejection
+from edge.domain.passes import Courier, Mode, Pass, Rejection
+
+
+class LockReading(StrEnum):
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+    JAMMED = "jammed"  # only after a relock failed to verify; never a sensor's reading
+
+
+class EventType(StrEnum):
+    """The `type` of every event the device publishes (PROTOCOL §5, and doorstep's own)."""
+
+    COMMAND_REJECTED = "command.rejected"
+    DELIVERY_ARRIVING = "delivery.arriving"
+    DELIVERY_UNLOCKED = "delivery.unlocked"
+    DELIVERY_DOOR_OPENED = "delivery.door_opened"
+    DELIVERY_DOOR_CLOSED = "delivery.door_closed"
+    DELIVERY_LOCKED = "delivery.locked"
+    DELIVERY_PHOTO = "delivery.photo"
+    DELIVERY_COMPLETED = "delivery.completed"
+    ALARM_DOOR_LEFT_OPEN = "alarm.door_left_open"
+    ALARM_LOCK_FAULT = "alarm.lock_fault"
+    ALARM_CAMERA_FAULT = "alarm.camera_fault"
+    DOORBELL_PRESSED = "doorbell.pressed"
+    # doorstep's own
+    PHOTO_UPLOAD_REJECTED = "photo.upload_rejected"
+    ALARM_STORAGE_FULL = "alarm.storage_full"
 
 
 class Phase(StrEnum):
@@ -55,7 +83,7 @@ class Now:
 @dataclass(frozen=True)
 class Delivery:
     id: str
-    mode: str
+    mode: Mode
     courier: Courier
     confidential: bool
     expires_at: float  # the grant's exp, wall-clock seconds
@@ -102,10 +130,21 @@ class PendingUnlock:
 
 
 @dataclass(frozen=True)
+class RejectionWindow:
+    """This minute's count of one rejection reason (edge.domain.rejections)."""
+
+    reason: str
+    opened: float  # monotonic
+    said: int = 0  # events emitted in this window
+    suppressed: int = 0
+    cmd: str = ""  # the command of the last suppressed rejection
+
+
+@dataclass(frozen=True)
 class State:
     deliveries: tuple[Delivery, ...] = ()  # active deliveries, oldest accepted first
-    lock: str = "locked"  # locked | unlocked | jammed: the sensor, or a failed verification
-    lock_target: str = "locked"  # what the relay is driven to
+    lock: LockReading = LockReading.LOCKED  # the sensor, or a failed verification
+    lock_target: LockReading = LockReading.LOCKED  # what the relay is driven to
     door_open: bool = False
     camera_ok: bool = True
     clock_synced: bool = True  # passes are refused while it is not (edge.intake checks it)
@@ -114,7 +153,7 @@ class State:
     lock_retry_s: float = 0.0  # the current backoff
     unlock_pending: PendingUnlock | None = None
     proofs_asked: int = 0  # numbers each proof request, so an old answer cannot pass for new
-    rejection_windows: tuple[Any, ...] = ()  # edge.domain.rejections.RejectionWindow
+    rejection_windows: tuple[RejectionWindow, ...] = ()
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -192,7 +231,7 @@ class UploadRejected:
 
 @dataclass(frozen=True)
 class StorageHealth:
-    area: str  # "photos" | "outbox"
+    area: Literal["photos", "outbox"]
     ok: bool
 
 
@@ -203,7 +242,7 @@ class ClockChecked:
 
 @dataclass(frozen=True)
 class LockSensed:
-    lock: str
+    lock: LockReading
 
 
 @dataclass(frozen=True)
@@ -211,9 +250,19 @@ class Tick:
     """Time has passed; deadlines are due."""
 
 
+@dataclass(frozen=True)
+class RecordFailed:
+    """The durable record of ``original``'s step could not be written (a full disk, a failing
+    card): the machine decides again what that step may still do."""
+
+    original: "Input"
+    error: str
+
+
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
     CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected, FrameProof,
+    RecordFailed,
 ]
 
 
@@ -230,7 +279,7 @@ class ConsumeJti:
 
 @dataclass(frozen=True)
 class Emit:
-    type: str
+    type: EventType
     delivery_id: str | None
     fields: dict[str, Any] = field(default_factory=dict)
 
@@ -263,3 +312,31 @@ class ProveCamera:
 
 
 Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto, ProveCamera]
+Outward = Union[Capture, ProveCamera]  # what the Effects port carries out
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one step must make durable, in ONE transaction, before anything it decided is
+    visible: the pass it used, the active deliveries when they changed, the photos it queues
+    (before the events that announce them) and its events."""
+
+    consume: ConsumeJti | None = None
+    deliveries: tuple[Delivery, ...] | None = None  # None: unchanged
+    photos: tuple[SharePhoto, ...] = ()
+    events: tuple[Emit, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.consume or self.deliveries is not None or self.photos or self.events)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of the machine. The core carries it out in this order: a relock at once (not
+    even the disk comes first), then the record in one transaction, then an unlock (only once
+    the pass is durably used), then the outward actions."""
+
+    state: State
+    record: Record = Record()
+    lock: DriveLock | None = None
+    actions: tuple[Outward, ...] = ()

@@ -9,10 +9,40 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+
+class Mode(StrEnum):
+    DOORSTEP = "doorstep"
+    IN_HOME = "in_home"
+
+
+class Reason(StrEnum):
+    """Why a command was refused: the `reason` of `command.rejected` (PROTOCOL §2, §8)."""
+
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_DEVICE = "wrong_device"
+    CLOCK_UNSYNCED = "clock_unsynced"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    LIFETIME_TOO_LONG = "lifetime_too_long"
+    REPLAYED = "replayed"
+    MODE_NOT_ALLOWED = "mode_not_allowed"
+    DUPLICATE_DELIVERY = "duplicate_delivery"
+    UNKNOWN_DELIVERY = "unknown_delivery"
+    BUSY = "busy"
+    CAMERA_UNAVAILABLE = "camera_unavailable"
+    WRONG_STATE = "wrong_state"
+    # doorstep's own, where the contract is silent
+    LOCK_FAULT = "lock_fault"
+    UNKNOWN_COMMAND = "unknown_command"
+    STORAGE_ERROR = "storage_error"
+
+
 COMMANDS = ("arriving", "at_door", "done", "cancel")
-MODES = ("doorstep", "in_home")
+MODES = tuple(Mode)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_JTI_LENGTH = 128
 
@@ -37,7 +67,7 @@ class Pass:
     iat: float
     exp: float
     nbf: float | None = None
-    mode: str | None = None
+    mode: Mode | None = None
     courier: Courier | None = None
     confidential: bool = False
 
@@ -45,7 +75,7 @@ class Pass:
 @dataclass(frozen=True)
 class Rejection:
     cmd: str
-    reason: str
+    reason: Reason
     jti: str | None = None
 
 
@@ -103,25 +133,26 @@ def check_claims(
     """
     jti = claimed_jti(claims)
 
-    def reject(reason: str) -> Rejection:
+    def reject(reason: Reason) -> Rejection:
         return Rejection(cmd=cmd, reason=reason, jti=jti)
 
     if not isinstance(claims, dict) or not _well_formed(claims, cmd):
-        return reject("malformed")
+        return reject(Reason.MALFORMED)
     if claims["aud"] != policy.device_id:
-        return reject("wrong_device")
+        return reject(Reason.WRONG_DEVICE)
     if not clock_synced:
-        return reject("clock_unsynced")
+        return reject(Reason.CLOCK_UNSYNCED)
     skew = policy.clock_skew_s
     if now >= claims["exp"] + skew:
-        return reject("expired")
+        return reject(Reason.EXPIRED)
     nbf = claims.get("nbf")
     if nbf is not None and now < nbf - skew:
-        return reject("not_yet_valid")
+        return reject(Reason.NOT_YET_VALID)
     limit = policy.max_grant_lifetime_s if cmd == "arriving" else policy.max_command_lifetime_s
     if claims["exp"] - claims["iat"] > limit:
-        return reject("lifetime_too_long")
-    courier = claims.get("courier")
+        return reject(Reason.LIFETIME_TOO_LONG)
+    grant = cmd == "arriving"  # only a grant's extra claims were checked, and mean anything
+    courier = claims["courier"] if grant else None
     return Pass(
         cmd=cmd,
         jti=claims["jti"],
@@ -130,7 +161,7 @@ def check_claims(
         iat=float(claims["iat"]),
         exp=float(claims["exp"]),
         nbf=None if nbf is None else float(nbf),
-        mode=claims.get("mode"),
-        courier=Courier(courier["id"], courier["name"]) if isinstance(courier, dict) else None,
-        confidential=bool(claims.get("confidential", False)),
+        mode=Mode(claims["mode"]) if grant else None,
+        courier=Courier(courier["id"], courier["name"]) if courier is not None else None,
+        confidential=grant and claims.get("confidential", False) is True,
     )

@@ -6,23 +6,13 @@ and every count, and a delivery's events never queue behind a storm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Sequence
 
-from edge.domain.model import Action, Emit
+from edge.domain.model import Action, Emit, EventType, RejectionWindow
 
 SAID_PER_WINDOW = 5
 WINDOW_S = 60.0
-
-
-@dataclass(frozen=True)
-class RejectionWindow:
-    reason: str
-    opened: float  # monotonic
-    said: int = 0  # events emitted in this window
-    suppressed: int = 0
-    cmd: str = ""  # the command of the last suppressed rejection
-
 
 Windows = tuple[RejectionWindow, ...]
 
@@ -34,7 +24,7 @@ def coalesce(windows: Windows, actions: Sequence[Action], now: float,
     may be said, the others are counted."""
     kept: list[Action] = []
     for action in actions:
-        if not (isinstance(action, Emit) and action.type == "command.rejected"):
+        if not (isinstance(action, Emit) and action.type is EventType.COMMAND_REJECTED):
             kept.append(action)
             continue
         reason = action.fields["reason"]
@@ -74,6 +64,6 @@ def _close(windows: Windows, reason: str, now: float) -> tuple[Windows, list[Act
     rest = tuple(w for w in windows if w.reason != reason)
     if not window.suppressed:
         return rest, []
-    return rest, [Emit("command.rejected", None, {
+    return rest, [Emit(EventType.COMMAND_REJECTED, None, {
         "cmd": window.cmd, "reason": reason, "jti": None, "suppressed": window.suppressed,
         "window_s": WINDOW_S})]

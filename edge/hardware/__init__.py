@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from edge.domain.camera import FrameStamp
+from edge.domain.model import LockReading
 
 
 class CameraError(Exception):
@@ -25,8 +26,8 @@ class Frame:
 
 class Lock(Protocol):
     def drive(self, locked: bool) -> None: ...
-    def sensed(self) -> str:
-        """"locked" or "unlocked": the sensor's reading, or the relay's state without one."""
+    def sensed(self) -> LockReading:
+        """Locked or unlocked: the sensor's reading, or the relay's state without one."""
         ...
 
 

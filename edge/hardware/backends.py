@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from edge.config import Config
+from edge.domain.model import LockReading
 from edge.hardware import Camera, DoorSensor, Lock
 from edge.hardware.clock import kernel_clock_synced
 from edge.hardware.gpio import GpioParts
@@ -31,7 +32,8 @@ class Hardware:
 
 
 def build_hardware(config: Config, *, on_door: Callable[[bool], None],
-                   on_doorbell: Callable[[], None], on_lock: Callable[[str], None]) -> Hardware:
+                   on_doorbell: Callable[[], None],
+                   on_lock: Callable[[LockReading], None]) -> Hardware:
     callbacks = {"on_door": on_door, "on_doorbell": on_doorbell, "on_lock": on_lock}
     if config.hardware.backend == "sim":
         from edge.hardware.sim import SimLock, SimWorld, sim_camera, sim_factory, sim_pins

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from gpiozero import Button, DigitalInputDevice, OutputDevice
 
 from edge.config import PinMap
+from edge.domain.model import LockReading
 
 DEBOUNCE_S = 0.05
 
@@ -29,11 +30,11 @@ class GpioLock:
         else:
             self._relay.on()
 
-    def sensed(self) -> str:
+    def sensed(self) -> LockReading:
         if self._sensor is None:
-            return "unlocked" if self._relay.is_active else "locked"
+            return LockReading.UNLOCKED if self._relay.is_active else LockReading.LOCKED
         locked = self._sensor.is_active == self._active_when_locked
-        return "locked" if locked else "unlocked"
+        return LockReading.LOCKED if locked else LockReading.UNLOCKED
 
 
 class GpioDoor:
@@ -49,7 +50,7 @@ class GpioParts:
     """Builds every GPIO device and routes their edges to plain callbacks (which only enqueue)."""
 
     def __init__(self, pins: PinMap, factory: Any, *, on_door: Callable[[bool], None],
-                 on_doorbell: Callable[[], None], on_lock: Callable[[str], None]) -> None:
+                 on_doorbell: Callable[[], None], on_lock: Callable[[LockReading], None]) -> None:
         self.pins = pins
         self._devices: list[Any] = []
         relay = self._keep(OutputDevice(pins.lock_relay, active_high=pins.lock_relay_active_high,

@@ -3,13 +3,20 @@ inputs are driven by `sim/*` messages, and a Pillow camera. Shipped code, not a 
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import deque
+from typing import Callable
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from edge.config import Config, PinMap
-from edge.hardware.gpio import GpioParts
+from edge.domain.model import LockReading
+from edge.hardware.gpio import GpioLock, GpioParts
 from edge.hardware.sim_camera import SimCamera
+from edge.transport.topics import Topics
+
+log = logging.getLogger(__name__)
 
 SIM_PAYLOADS = {
     "door": ("open", "close"),
@@ -52,8 +59,9 @@ class SimWorld:
         self._factory = factory
         self.camera = camera
         self._jammed = False
+        self._lock = threading.RLock()  # the broker link plays the world, the core drives it
         self._set_input(parts.pins.door_contact, parts.pins.door_contact_active_when_closed)
-        self.follow_relay()
+        self._follow_relay()
 
     @property
     def relay_pin(self) -> object:
@@ -67,7 +75,13 @@ class SimWorld:
         else:
             mock.drive_high()
 
-    def follow_relay(self) -> None:
+    def drive(self, lock: GpioLock, locked: bool) -> None:
+        """The core drives the relay; the bolt answers, in one step with respect to `sim/*`."""
+        with self._lock:
+            lock.drive(locked)
+            self._follow_relay()
+
+    def _follow_relay(self) -> None:
         """The bolt follows the relay unless jammed; a jammed bolt never reads locked."""
         pins = self._parts.pins
         relay_energised = bool(self.relay_pin.state) == pins.lock_relay_active_high
@@ -79,6 +93,11 @@ class SimWorld:
         """Apply one `sim/NAME` payload; False when the topic or payload is unknown."""
         if payload not in SIM_PAYLOADS.get(name, ()):
             return False
+        with self._lock:
+            self._apply(name, payload)
+        return True
+
+    def _apply(self, name: str, payload: str) -> None:
         pins = self._parts.pins
         if name == "door":
             self.camera.see_door(payload == "open")
@@ -91,8 +110,34 @@ class SimWorld:
             self.camera.set_mode(payload)
         else:
             self._jammed = payload == "jam"
-            self.follow_relay()
-        return True
+            self._follow_relay()
+
+
+class SimRouter:
+    """Plays `sim/*` messages on the simulated world (on the broker link's thread; the world
+    then reports through the same pin callbacks as real hardware) and hands every other
+    message on. Only the sim backend builds one: a Pi never routes `sim/*`."""
+
+    def __init__(self, topics: Topics, world: SimWorld, *, on_camera: Callable[[], None],
+                 refuse: Callable[[str], None], otherwise: Callable[[str, bytes], None]) -> None:
+        self._prefix = topics.sim("")
+        self._world = world
+        self._on_camera = on_camera  # a camera changed: look at it now, not at the next probe
+        self._refuse = refuse
+        self._otherwise = otherwise
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        if not topic.startswith(self._prefix):
+            self._otherwise(topic, payload)
+            return
+        name = topic[len(self._prefix):]
+        text = payload.decode("utf-8", errors="replace").strip()
+        if not self._world.apply(name, text):
+            self._refuse(f"sim/{name}"[:64])
+            return
+        log.info("event=sim_applied topic=sim/%s payload=%s", name, text[:32])
+        if name == "camera":
+            self._on_camera()
 
 
 class SimLock:
@@ -103,10 +148,9 @@ class SimLock:
         self._world = world
 
     def drive(self, locked: bool) -> None:
-        self._parts.lock.drive(locked)
-        self._world.follow_relay()
+        self._world.drive(self._parts.lock, locked)
 
-    def sensed(self) -> str:
+    def sensed(self) -> LockReading:
         return self._parts.lock.sensed()
 
 

@@ -1,41 +1,50 @@
-"""The active deliveries, saved on every change so a restart picks them up where they were."""
+"""The active deliveries, saved with every step that changes them, so a restart picks them up
+where they were (one row of JSON each)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import asdict
-from pathlib import Path
+from typing import Any
 
 from edge.domain.model import Delivery, Outcome, Phase
-from edge.domain.passes import Courier
-from edge.store.files import write_atomic
+from edge.domain.passes import Courier, Mode
+from edge.store.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def _delivery(row: dict) -> Delivery:
+def _delivery(row: dict[str, Any]) -> Delivery:
     outcome = row.get("outcome")
-    return Delivery(**{**row, "courier": Courier(**row["courier"]), "phase": Phase(row["phase"]),
-                       "photos": tuple(row["photos"]),
+    return Delivery(**{**row, "mode": Mode(row["mode"]), "courier": Courier(**row["courier"]),
+                       "phase": Phase(row["phase"]), "photos": tuple(row["photos"]),
                        "outcome": None if outcome is None else Outcome(outcome)})
 
 
 class DeliveryJournal:
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def save(self, deliveries: tuple[Delivery, ...]) -> None:
-        body = [asdict(d) for d in deliveries]
-        write_atomic(self._path, json.dumps(body, indent=1).encode())
+    @staticmethod
+    def write(conn: sqlite3.Connection, deliveries: tuple[Delivery, ...]) -> None:
+        """Make the stored set ``deliveries``, inside the caller's transaction."""
+        ids = [d.id for d in deliveries]
+        conn.execute(f"DELETE FROM deliveries WHERE id NOT IN ({','.join('?' * len(ids))})", ids)
+        conn.executemany("INSERT OR REPLACE INTO deliveries (id, position, body) VALUES (?, ?, ?)",
+                         [(d.id, n, json.dumps(asdict(d))) for n, d in enumerate(deliveries)])
 
     def load(self) -> tuple[Delivery, ...]:
-        """The saved deliveries; an unreadable journal is logged and treated as empty."""
-        try:
-            rows = json.loads(self._path.read_text(encoding="utf-8"))
-            return tuple(_delivery(row) for row in rows)
-        except FileNotFoundError:
-            return ()
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            log.error("event=journal_unreadable path=%s error=%s", self._path, exc)
-            return ()
+        """The saved deliveries, oldest accepted first; an unreadable row is logged and left
+        out (the lock is driven locked at start whatever the journal says)."""
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                "SELECT id, body FROM deliveries ORDER BY position").fetchall()
+        found = []
+        for delivery_id, body in rows:
+            try:
+                found.append(_delivery(json.loads(body)))
+            except (ValueError, TypeError, KeyError) as exc:
+                log.error("event=journal_unreadable delivery_id=%s error=%s", delivery_id, exc)
+        return tuple(found)

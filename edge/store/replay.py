@@ -2,37 +2,31 @@
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
+import sqlite3
 
-from edge.store.sqlite import compact, open_db
-
-SCHEMA = "CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL);"
+from edge.store.db import Database
 
 
 class ReplayStore:
-    def __init__(self, path: Path) -> None:
-        self._db = open_db(path, SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def seen(self, jti: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM used_jti WHERE jti = ?", (jti,)).fetchone()
+        with self._db.lock:
+            row = self._db.conn.execute("SELECT 1 FROM used_jti WHERE jti = ?", (jti,)).fetchone()
         return row is not None
 
+    @staticmethod
+    def record(conn: sqlite3.Connection, jti: str, exp: float) -> None:
+        """Record ``jti`` inside the caller's transaction (a step's record)."""
+        conn.execute("INSERT OR IGNORE INTO used_jti (jti, exp) VALUES (?, ?)", (jti, exp))
+
     def consume(self, jti: str, exp: float) -> None:
-        """Record ``jti``; returns only once it is on disk."""
-        with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO used_jti (jti, exp) VALUES (?, ?)", (jti, exp))
+        """Record ``jti`` on its own; returns only once it is on disk."""
+        with self._db.transaction() as conn:
+            self.record(conn, jti, exp)
 
     def prune(self, older_than: float) -> int:
         """Forget ids whose pass expired before ``older_than``: they fail `expired` anyway."""
-        with self._lock:
-            pruned = self._db.execute("DELETE FROM used_jti WHERE exp < ?", (older_than,)).rowcount
-            if pruned:
-                compact(self._db)
-            return pruned
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM used_jti WHERE exp < ?", (older_than,)).rowcount

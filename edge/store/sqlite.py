@@ -14,9 +14,11 @@ WAL_KEEP_BYTES = 1024 * 1024
 CACHE_KIB = 512  # per connection; SQLite's 2 MiB default grows the daemon as the files grow
 
 
-def open_db(path: Path, schema: str) -> sqlite3.Connection:
+def open_db(path: Path, schema: str, page_size: int | None = None) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    if page_size is not None and db.execute("PRAGMA page_count").fetchone()[0] == 0:
+        db.execute(f"PRAGMA page_size={page_size}")  # only a new file takes it
     if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not INCREMENTAL yet
         db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect at creation, or after:
         db.execute("VACUUM")  # a one-off rewrite of a file made before this setting

@@ -48,7 +48,8 @@ class PhotoUploader:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         failures = 0
@@ -76,19 +77,19 @@ class PhotoUploader:
             body = entry.body()
         except OSError as exc:
             log.error("event=photo_upload_unreadable id=%s error=%s", entry.id, exc)
-            self._outbox.remove(entry.id)
+            self._outbox.remove([entry.id])
             return None
         status, retry_after = self._put(entry.topic, body)
         if status is not None and 200 <= status < 300:
             log.info("event=photo_uploaded url=%s status=%s", entry.topic, status)
-            self._outbox.remove(entry.id)
+            self._outbox.remove([entry.id])
             return None
         if status is None or status >= 500 or status in RETRYABLE:
             log.warning("event=photo_upload_retry url=%s status=%s", entry.topic, status)
             return retry_after or 0.0
         log.error("event=photo_upload_rejected url=%s status=%s", entry.topic, status)
         self._on_rejected(entry, status)
-        self._outbox.remove(entry.id)
+        self._outbox.remove([entry.id])
         return None
 
     def _put(self, url: str, body: bytes) -> tuple[int | None, float | None]:

@@ -39,7 +39,8 @@ class OutboxPump:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
 
     def acknowledged(self, mid: int, ok: bool) -> None:
         """Called from paho's thread: only records, the pump thread does the work."""
@@ -58,6 +59,7 @@ class OutboxPump:
 
     def _settle_acks(self) -> None:
         refused = False
+        acknowledged: list[int] = []
         while True:
             try:
                 mid, ok = self._acks.get_nowait()
@@ -67,9 +69,11 @@ class OutboxPump:
             if entry_id is None:
                 continue  # availability/state publishes are not outbox entries
             if ok:
-                self._outbox.remove(entry_id)
+                acknowledged.append(entry_id)
             else:
                 refused = True
+        if acknowledged:
+            self._outbox.remove(acknowledged)  # one transaction for all that came back
         if refused:
             # The broker refused (an ACL, a quota): keep the entries on disk, wait, and start
             # over from the oldest rather than hammering it.
@@ -88,6 +92,6 @@ class OutboxPump:
             except OSError as exc:
                 log.error("event=outbox_entry_unreadable id=%s topic=%s error=%s",
                           entry.id, entry.topic, exc)
-                self._outbox.remove(entry.id)
+                self._outbox.remove([entry.id])
                 continue
             self._in_flight[self._publisher.publish(entry.topic, body)] = entry.id

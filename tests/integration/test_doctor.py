@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from edge.store.db import open_store
 from edge.store.outbox import Outbox
 from simulator.daemon import write_sim_config
 
@@ -41,10 +42,11 @@ def test_an_unreachable_broker_and_an_unwritable_data_dir_fail_with_a_fix(
 
 
 def test_a_stale_outbox_is_a_warning_only(tmp_path: Path, cloud_keys, mosquitto) -> None:
-    outbox = Outbox(tmp_path / "data" / "outbox.sqlite")
+    db = open_store(tmp_path / "data")
+    outbox = Outbox(db)
     for _ in range(101):
         outbox.add_event("t", lambda seq: b"{}")
-    outbox.close()
+    db.close()
     status, lines = doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
     assert status == 0
     assert lines["outbox"].startswith("warn") and "101 waiting" in lines["outbox"]
@@ -66,9 +68,10 @@ def test_outbox_status_command(tmp_path: Path, cloud_keys) -> None:
     assert first.returncode == 0 and "empty" in first.stdout
     photo = tmp_path / "p.jpg"
     photo.write_bytes(b"x" * 2048)
-    outbox = Outbox(tmp_path / "data" / "outbox.sqlite")
+    db = open_store(tmp_path / "data")
+    outbox = Outbox(db)
     outbox.add_file("t/photo", photo)
     outbox.add_event("t/events", lambda seq: b"y" * 1024)
-    outbox.close()
+    db.close()
     second = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert "2 waiting (1 photos, 3.0 KiB), oldest" in second.stdout

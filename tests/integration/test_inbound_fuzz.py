@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import PassPolicy
 from edge.intake import PassIntake, screen
+from edge.store.db import Database
 from edge.store.replay import ReplayStore
 
 NAMES = st.one_of(st.sampled_from(["arriving", "at_door", "done", "cancel"]), st.text(max_size=80))
@@ -35,7 +36,7 @@ FUZZ = settings(max_examples=300, deadline=None,
 @pytest.fixture
 def intake(tmp_path: Path, cloud_keys: Any) -> PassIntake:
     return PassIntake([cloud_keys.private.public_key()], PassPolicy("porch-1"),
-                      ReplayStore(tmp_path / "replay.sqlite"), lambda: True)
+                      ReplayStore(Database(tmp_path / "doorstep.sqlite")), lambda: True)
 
 
 def b64(data: bytes) -> str:
@@ -96,3 +97,17 @@ def test_a_real_pass_is_never_screened_out(cloud_keys) -> None:
     for cmd in ("arriving", "at_door", "done", "cancel"):
         token = mint(cloud_keys.private, cmd, device_id="porch-1", delivery_id="D-1")
         assert screen(cmd, token.encode()) is None
+
+
+@FUZZ
+@given(cmd=st.sampled_from(["arriving", "at_door", "done", "cancel"]),
+       extra=st.dictionaries(st.sampled_from(["mode", "courier", "confidential", "nbf", "x"]),
+                             JSON, max_size=4))
+def test_valid_passes_with_any_extra_claims_never_raise(intake, cloud_keys, cmd, extra) -> None:
+    """Claims a command does not use (a courier on at_door, say) must not trip the checks."""
+    now = time.time()
+    claims = {"iss": "cloud", "aud": "porch-1", "jti": "j-extra", "iat": now, "exp": now + 60,
+              "cmd": cmd, "delivery_id": "D-1", "mode": "doorstep",
+              "courier": {"id": "c", "name": "n"}, **extra}
+    token = jwt.encode(claims, cloud_keys.private, algorithm="EdDSA")
+    assert isinstance(intake.admit(cmd, token.encode(), now), (PassRejected, PassVerified))

@@ -8,12 +8,13 @@ from pathlib import Path
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import PassPolicy
 from edge.intake import PassIntake
+from edge.store.db import Database
 from edge.store.replay import ReplayStore
 from simulator.cloud import mint
 
 
 def intake_at(db: Path, keys, synced: bool = True) -> PassIntake:
-    return PassIntake([keys.private.public_key()], PassPolicy("porch-1"), ReplayStore(db),
+    return PassIntake([keys.private.public_key()], PassPolicy("porch-1"), ReplayStore(Database(db)),
                       lambda: synced)
 
 
@@ -22,7 +23,7 @@ def test_a_consumed_jti_is_replayed_after_a_restart(tmp_path: Path, cloud_keys) 
     token = mint(cloud_keys.private, "done", device_id="porch-1", delivery_id="D-1").encode()
     first = intake_at(db, cloud_keys).admit("done", token, time.time())
     assert isinstance(first, PassVerified)
-    ReplayStore(db).consume(first.pass_.jti, first.pass_.exp)
+    ReplayStore(Database(db)).consume(first.pass_.jti, first.pass_.exp)
 
     restarted = intake_at(db, cloud_keys).admit("done", token, time.time())
     assert isinstance(restarted, PassRejected)
@@ -50,7 +51,7 @@ def test_unsynchronised_clock_is_rejected(tmp_path: Path, cloud_keys) -> None:
 
 
 def test_pruning_forgets_only_long_expired_ids(tmp_path: Path) -> None:
-    store = ReplayStore(tmp_path / "r.sqlite")
+    store = ReplayStore(Database(tmp_path / "r.sqlite"))
     store.consume("old", 100.0)
     store.consume("new", 10_000.0)
     assert store.prune(older_than=1000.0) == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import load_config
+from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
@@ -31,7 +32,7 @@ def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
 
 def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
         tmp_path: Path, cloud_keys, mosquitto: Mosquitto) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     refs: list[OutboxPump] = []
     link = make_link(tmp_path, cloud_keys, mosquitto.port, refs)
     pump = OutboxPump(outbox, link, window=4)
@@ -56,7 +57,7 @@ def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
 def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
         tmp_path: Path, cloud_keys) -> None:
     broker = Mosquitto(tmp_path / "broker")
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     photo = tmp_path / "p1.jpg"
     photo.write_bytes(b"\xff\xd8 jpeg bytes")
     outbox.add_file("doorstep/porch-1/photos/D-1/p1", photo)
@@ -84,16 +85,17 @@ def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
 
 def test_seq_keeps_increasing_across_reopening(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite"
-    first = Outbox(path)
+    first_db = Database(path)
+    first = Outbox(first_db)
     assert [first.add_event("t", lambda s: b"x") for _ in range(3)] == [1, 2, 3]
-    first.close()
-    again = Outbox(path)
+    first_db.close()
+    again = Outbox(Database(path))
     assert again.add_event("t", lambda s: b"x") == 4
     assert again.backlog(0).count == 4
 
 
 def test_a_missing_photo_file_does_not_block_the_queue(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     outbox.add_file("t/photo", tmp_path / "gone.jpg")
     outbox.add_event("t/events", lambda s: b"{}")
 
@@ -113,7 +115,7 @@ def test_a_missing_photo_file_does_not_block_the_queue(tmp_path: Path) -> None:
 
 
 def test_only_this_devices_queued_snapshots_are_dropped(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     photo = tmp_path / "p.jpg"
     photo.write_bytes(b"x")
     outbox.add_file("doorstep/porch_1/snapshots/s1", photo)

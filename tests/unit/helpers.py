@@ -5,7 +5,7 @@ from __future__ import annotations
 from edge.domain.camera import NS, FrameStamp
 from edge.domain.machine import step
 from edge.domain.model import (
-    CaptureRequest, Emit, FrameProof, Now, PassVerified, PhotoTaken, Rules, State,
+    CaptureRequest, Emit, FrameProof, Now, PassVerified, PhotoTaken, Rules, State, Transition,
 )
 from edge.domain.passes import Courier, Pass
 
@@ -33,11 +33,20 @@ def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None) -> PassV
                              delivery_id=delivery_id, iat=NOW, exp=NOW + 60))
 
 
+def flat(t: Transition) -> list[object]:
+    """A transition as the list of what it does, in the order the core carries it out
+    (a relock first in fact: the relay before the disk)."""
+    record = t.record
+    return [*([record.consume] if record.consume else []), *([t.lock] if t.lock else []),
+            *record.photos, *record.events, *t.actions]
+
+
 def run(state: State, *inputs: object, now: Now = at(0), rules: Rules = RULES):
     actions: list[object] = []
     for event in inputs:
-        state, more = step(state, event, now, rules)  # type: ignore[arg-type]
-        actions += more
+        t = step(state, event, now, rules)  # type: ignore[arg-type]
+        state = t.state
+        actions += flat(t)
     return state, actions
 
 

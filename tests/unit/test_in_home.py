@@ -12,7 +12,7 @@ from edge.domain.model import (
     LockSensed, Phase, ProveCamera, Purpose, Rules, State, Tick,
 )
 from tests.unit.helpers import (
-    at, command, emitted, frame_at, grant, proof, rejections, run, taken,
+    at, command, emitted, flat, frame_at, grant, proof, rejections, run, taken,
 )
 
 RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
@@ -356,7 +356,8 @@ def test_expiry_while_waiting_completes_expired_without_moving_the_lock() -> Non
 
 @pytest.mark.parametrize("make", [unlocked, opened])
 def test_a_restart_mid_sequence_completes_interrupted(make) -> None:
-    state, actions = resume(make(), at(100), RULES)
+    t = resume(make(), at(100), RULES)
+    state, actions = t.state, flat(t)
     assert types(actions) == ["delivery.completed"]
     assert emitted(actions)[0].fields["outcome"] == "interrupted"
     assert state.deliveries == () and state.lock_target == "locked"

@@ -14,7 +14,7 @@ from edge.domain.model import (
 )
 from edge.domain.passes import Rejection
 from tests.unit.helpers import (
-    NOW, RULES, active, at, command, emitted, grant, rejections, run, taken,
+    NOW, RULES, active, at, command, emitted, flat, grant, rejections, run, taken,
 )
 
 # --- arriving -----------------------------------------------------------------------------
@@ -216,10 +216,11 @@ def test_a_photo_that_never_comes_back_completes_the_delivery_and_flags_the_came
 
 def test_resume_retakes_lost_confirmation_photos_with_a_fresh_deadline() -> None:
     state = run(active(), command("done"))[0]
-    state, actions = resume(state, at(3600), RULES)
+    t = resume(state, at(3600), RULES)
+    state, actions = t.state, flat(t)
     assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1"))]
     assert next_wake(state, at(3600)) == RULES.photo_timeout_s
-    assert resume(active(), at(3600), RULES)[1] == []
+    assert flat(resume(active(), at(3600), RULES)) == []
 
 
 # --- the world ----------------------------------------------------------------------------

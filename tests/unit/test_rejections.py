@@ -7,7 +7,7 @@ from edge.domain.machine import next_wake, step
 from edge.domain.model import PassRejected, Rules, State, Tick
 from edge.domain.passes import Rejection
 from edge.domain.rejections import SAID_PER_WINDOW, WINDOW_S
-from tests.unit.helpers import at, emitted, grant, run
+from tests.unit.helpers import at, emitted, flat, grant, run
 
 
 def junk(cmd: str = "junk", reason: str = "unknown_command") -> PassRejected:
@@ -17,8 +17,9 @@ def junk(cmd: str = "junk", reason: str = "unknown_command") -> PassRejected:
 def flood(state: State, count: int, t: float, **kind: str):
     actions: list = []
     for _ in range(count):
-        state, more = step(state, junk(**kind), at(t), Rules())
-        actions += more
+        t_ = step(state, junk(**kind), at(t), Rules())
+        state = t_.state
+        actions += flat(t_)
     return state, actions
 
 

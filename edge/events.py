@@ -1,0 +1,24 @@
+"""An event as it goes on the wire (PROTOCOL §5): the machine's Emit plus `id`, `seq`, `ts` and
+`device_id`, as compact JSON."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from edge.domain.model import Emit
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def render_event(emit: Emit, seq: int, device_id: str, wall: float) -> bytes:
+    body = {
+        "id": uuid.uuid4().hex, "seq": seq,
+        "ts": rfc3339(datetime.fromtimestamp(wall, timezone.utc)),
+        "type": str(emit.type), "device_id": device_id, "delivery_id": emit.delivery_id,
+        **emit.fields,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()

@@ -1,0 +1,88 @@
+"""What the core does on a Tick besides the machine's deadlines: notice the clock's sync and
+the outbox's quota (as inputs for the machine), say what the inbox dropped, and once an hour
+prune old passes and photos and compact the database. None of it writes while idle."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
+from edge.inbox import Inbox
+from edge.store.db import Database
+from edge.store.outbox import Outbox
+from edge.store.photos import PhotoStore
+from edge.store.replay import ReplayStore
+from edge.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+DROPPED_REPORT_EVERY_S = 60.0
+
+
+class Housekeeper:
+    def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
+                 photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
+                 snapshot_prefix: str, outbox_quota_bytes: int | None,
+                 clock_skew_s: float) -> None:
+        self._inbox = inbox
+        self._db = db
+        self._outbox = outbox
+        self._replay = replay
+        self._photos = photos
+        self._clock_synced = clock_synced
+        self._device_id = device_id
+        self._snapshot_prefix = snapshot_prefix
+        self._quota = outbox_quota_bytes
+        self._skew = clock_skew_s
+        self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
+        self._next_prune = 0.0
+
+    def on_tick(self, state: State, now: Now) -> list[Input]:
+        inputs: list[Input] = []
+        synced = self._clock_synced()
+        if synced != state.clock_synced:
+            inputs.append(ClockChecked(synced))
+        over = self._outbox_over_quota()
+        if over is not None and over != ("outbox" in state.storage_full):
+            inputs.append(StorageHealth("outbox", not over))
+        self._report_dropped(now.mono)
+        self._prune(now.wall)
+        return inputs
+
+    def _outbox_over_quota(self) -> bool | None:
+        """Over quota (a broker away for long): queued doorbell snapshots go first; events and
+        delivery photos are never dropped, but the homeowner hears the disk is filling."""
+        if self._quota is None:
+            return None
+        try:
+            over = self._outbox.queued_bytes() > self._quota
+            if over and self._outbox.drop_snapshots(self._snapshot_prefix):
+                log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
+                over = self._outbox.queued_bytes() > self._quota
+            return over
+        except Exception as exc:
+            log.error("event=outbox_quota_check_failed error=%s", exc)
+            return None
+
+    def _report_dropped(self, now: float) -> None:
+        dropped = self._inbox.take_dropped()
+        if (dropped or self._dropped.pending) and self._dropped.due(now, dropped):
+            log.warning("event=inbound_dropped count=%s detail=\"the broker sent more messages "
+                        "than the device can check; the excess was dropped\" fix=\"find what "
+                        "floods doorstep/%s/cmd/# (the broker's ACL decides who may write it)\"",
+                        self._dropped.take(), self._device_id)
+
+    def _prune(self, now: float) -> None:
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY_S
+        try:
+            self._replay.prune(now - self._skew)
+            pruned = self._photos.prune(now)
+            if pruned:
+                log.info("event=photos_pruned count=%s detail=past the retention setting", pruned)
+            self._db.compact()
+        except Exception as exc:
+            log.warning("event=prune_failed error=%s", exc)

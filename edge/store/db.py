@@ -1,0 +1,138 @@
+"""doorstep's one database, `doorstep.sqlite` in the data dir: the passes already used, the
+active deliveries and the outbox. One step of the core writes all three in ONE transaction,
+so a step costs one fsync, and a crash leaves either the whole step or none of it.
+
+Small pages (1 KiB) because a step changes a few rows in a few tables: every page it touches
+is written in full, twice (the write-ahead log, then the checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from edge.store.sqlite import compact, open_db
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "doorstep.sqlite"
+SCHEMA_VERSION = 1
+PAGE_SIZE = 1024
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB,
+    file TEXT,
+    created REAL NOT NULL,
+    channel TEXT NOT NULL DEFAULT 'mqtt',
+    bytes INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
+"""
+
+
+class Database:
+    """The one connection, shared by the core, the outbox pump and the uploader under one
+    lock (SQLite serialises writers anyway)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = open_db(path, SCHEMA, page_size=PAGE_SIZE)
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{path} was written by a newer doorstep (schema {version})")
+        if version < SCHEMA_VERSION:
+            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def compact(self) -> None:
+        with self.lock:
+            compact(self.conn)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def open_store(data_dir: Path) -> Database:
+    """The data dir's database, made from the files of earlier versions the first time."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / FILE_NAME
+    fresh = not path.exists()
+    db = Database(path)
+    if fresh:
+        _migrate_files(db, data_dir)
+    return db
+
+
+def _migrate_files(db: Database, data_dir: Path) -> None:
+    """Before schema 1 the used passes (replay.sqlite), the outbox (outbox.sqlite) and the
+    deliveries (deliveries.json) lived in three files: copy them in, then set them aside."""
+    replay, outbox, journal = (data_dir / "replay.sqlite", data_dir / "outbox.sqlite",
+                               data_dir / "deliveries.json")
+    if not (replay.exists() or outbox.exists() or journal.exists()):
+        return
+    attached = [(alias, path) for alias, path in (("old_replay", replay), ("old_outbox", outbox))
+                if path.exists()]
+    with db.lock:
+        for alias, path in attached:  # ATTACH and DETACH cannot run inside a transaction
+            db.conn.execute("ATTACH DATABASE ? AS " + alias, (str(path),))
+        try:
+            with db.transaction() as conn:
+                _copy(conn, dict(attached), journal)
+        finally:
+            for alias, _ in attached:
+                db.conn.execute("DETACH DATABASE " + alias)
+    for old in (replay, outbox, journal):
+        for part in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+            if part.exists():
+                part.rename(part.with_name(part.name + ".migrated"))
+    log.info("event=store_migrated into=%s detail=\"earlier files kept as *.migrated\"", db.path)
+
+
+def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) -> None:
+    if "old_replay" in attached:
+        conn.execute("INSERT OR IGNORE INTO used_jti SELECT jti, exp FROM old_replay.used_jti")
+    if "old_outbox" in attached:
+        columns = {row[1] for row in conn.execute("PRAGMA old_outbox.table_info(outbox)")}
+        size = "bytes" if "bytes" in columns else "COALESCE(LENGTH(payload), 0)"
+        conn.execute("INSERT INTO outbox (id, topic, payload, file, created, channel, bytes) "
+                     f"SELECT id, topic, payload, file, created, channel, {size} "
+                     "FROM old_outbox.outbox")
+        conn.execute("UPDATE counters SET value = (SELECT value FROM old_outbox.counters "
+                     "WHERE name = 'event_seq') WHERE name = 'event_seq'")
+        for row_id, file in conn.execute(
+                "SELECT id, file FROM outbox WHERE file IS NOT NULL AND bytes = 0").fetchall():
+            size = Path(file).stat().st_size if Path(file).exists() else 0
+            conn.execute("UPDATE outbox SET bytes = ? WHERE id = ?", (size, row_id))
+    if journal.exists():
+        try:
+            rows = json.loads(journal.read_text(encoding="utf-8"))
+            for position, row in enumerate(rows):
+                conn.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?)",
+                             (row["id"], position, json.dumps(row)))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.error("event=journal_unreadable path=%s error=%s", journal, exc)

@@ -1,0 +1,67 @@
+"""Writes one step's Record (the pass it used, the deliveries, the photos it queues, its
+events) in ONE transaction of the one database, and says what it wrote in the log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from edge.domain.model import Emit, Now, Record, SharePhoto
+from edge.events import render_event
+from edge.store.db import Database
+from edge.store.deliveries import DeliveryJournal
+from edge.store.outbox import Channel, Outbox
+from edge.store.replay import ReplayStore
+
+log = logging.getLogger(__name__)
+
+PhotoTarget = Callable[[SharePhoto], tuple[str, Path, Channel]]
+
+
+class Ledger:
+    def __init__(self, db: Database, outbox: Outbox, *, device_id: str, events_topic: str,
+                 photo_target: PhotoTarget) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._device_id = device_id
+        self._events_topic = events_topic
+        self._photo_target = photo_target
+
+    def commit(self, record: Record, now: Now) -> None:
+        """All of ``record`` is on disk when this returns; on any error, none of it is."""
+        if not record:
+            return
+        rows = size = 0
+        seqs: list[int] = []
+        with self._db.transaction() as conn:
+            if record.consume is not None:
+                ReplayStore.record(conn, record.consume.jti, record.consume.exp)
+            if record.deliveries is not None:
+                DeliveryJournal.write(conn, record.deliveries)
+            for photo in record.photos:  # before the events that announce them
+                size += Outbox.queue_file(conn, *self._photo_target(photo))
+                rows += 1
+            for emit in record.events:
+                seq, n = Outbox.queue_event(conn, self._events_topic, self._render(emit, now))
+                seqs.append(seq)
+                size, rows = size + n, rows + 1
+        self._outbox.added(rows, size)
+        for emit, seq in zip(record.events, seqs):
+            _log_event(emit, seq)
+
+    def _render(self, emit: Emit, now: Now) -> Callable[[int], bytes]:
+        return lambda seq: render_event(emit, seq, self._device_id, now.wall)
+
+
+def _log_event(emit: Emit, seq: int) -> None:
+    details = " ".join(f"{k}={v}" for k, v in emit.fields.items() if k != "courier")
+    log.info("event=%s seq=%s delivery_id=%s %s", emit.type, seq, emit.delivery_id, details)
+
+
+def log_unrecorded(record: Record, error: str) -> None:
+    """A record that could not be written: its events are gone; the journal still says what
+    they were."""
+    for emit in record.events:
+        log.error("event=event_not_recorded type=%s delivery_id=%s error=%s", emit.type,
+                  emit.delivery_id, error)

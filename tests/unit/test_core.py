@@ -1,0 +1,122 @@
+"""The core carries out each Transition in one order, with fakes for every part: a relock
+before the disk, the record in one go, an unlock only after its record, then the outward
+actions; a record that cannot be written is decided on again by the machine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edge.core import Core
+from edge.domain.model import (
+    Capture, LockReading, LockSensed, Now, ProveCamera, Record, Rules, State,
+)
+from edge.inbox import Inbox
+from tests.unit.helpers import at, command, grant, proof, run
+
+RULES = Rules(in_home_enabled=True)
+
+
+class World:
+    """Every fake writes into one journal, so the order across parts can be checked."""
+
+    def __init__(self) -> None:
+        self.journal: list[Any] = []
+        self.failing = False
+        self.states: list[dict[str, Any]] = []
+
+    # the Lock
+    def drive(self, locked: bool) -> None:
+        self.journal.append(("drive", "locked" if locked else "unlocked"))
+
+    def sensed(self) -> LockReading:
+        drives = [entry[1] for entry in self.journal if entry[0] == "drive"]
+        return LockReading(drives[-1]) if drives else LockReading.LOCKED
+
+    # the ledger
+    def commit(self, record: Record, now: Now) -> None:
+        if not record:
+            return
+        if self.failing:
+            raise OSError(28, "No space left on device")
+        self.journal.append(("commit", record.consume.jti if record.consume else None,
+                             [str(e.type) for e in record.events]))
+
+    # the Effects port
+    def carry_out(self, action: Any) -> None:
+        self.journal.append(("effect", action))
+
+    # the intake
+    def admit(self, name: str, payload: bytes, now: float) -> Any:
+        raise AssertionError("no broker messages in these tests")
+
+
+def core_at(state: State, world: World, clock: Now = at(1)) -> Core:
+    return Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
+                effects=world, publish_state=lambda body: world.states.append(json.loads(body)),
+                clock=lambda: clock)
+
+
+def waiting() -> State:
+    return run(State(), grant(mode="in_home"), rules=RULES)[0]
+
+
+def test_an_at_door_asks_the_camera_and_nothing_else() -> None:
+    world = World()
+    core = core_at(waiting(), world)
+    core.handle(command("at_door"))
+    assert world.journal == [("effect", ProveCamera(1, at(1).mono))]
+
+
+def test_the_unlock_comes_only_after_its_record() -> None:
+    world = World()
+    core = core_at(run(waiting(), command("at_door"), rules=RULES, now=at(1))[0], world)
+    core.handle(proof(t=1))
+    assert world.journal == [("commit", "at_door-1", ["delivery.unlocked"]),
+                             ("drive", "unlocked")]
+    assert core.state.lock_target == "unlocked"
+    assert world.states[-1]["delivery"]["phase"] == "unlocked"
+
+
+def test_an_unlock_whose_record_fails_never_happens() -> None:
+    world = World()
+    core = core_at(run(waiting(), command("at_door"), rules=RULES, now=at(1))[0], world)
+    world.failing = True
+    core.handle(proof(t=1))
+    assert not [entry for entry in world.journal if entry[0] == "drive"]
+    assert core.state.lock_target == "locked" and core.state.unlock_pending is None
+    world.failing = False
+    core.handle(command("at_door", jti="a-2"))  # the courier tries again once there is room
+    assert world.journal[-1] == ("effect", ProveCamera(2, at(1).mono))
+
+
+def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
+    world = World()
+    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
+                   rules=RULES)[0]
+    core = core_at(unlocked, world)
+    world.failing = True
+    core.handle(command("cancel"))
+    assert world.journal[0] == ("drive", "locked")
+    assert core.state.lock_target == "locked"
+    world.failing = False
+    core.handle(LockSensed(LockReading.LOCKED))
+    assert world.journal[-1] == ("commit", None, ["delivery.locked", "delivery.completed"])
+
+
+def test_outward_actions_follow_the_record() -> None:
+    world = World()
+    core = core_at(run(State(), grant(), rules=RULES)[0], world)
+    core.handle(command("done"))
+    kinds = [entry[0] for entry in world.journal]
+    assert kinds == ["commit", "effect"] and isinstance(world.journal[1][1], Capture)
+
+
+def test_the_state_is_published_only_when_it_changed() -> None:
+    world = World()
+    core = core_at(State(), world)
+    core.handle(LockSensed(LockReading.LOCKED))
+    core.handle(LockSensed(LockReading.LOCKED))
+    assert len(world.states) == 1
+    core.handle(LockSensed(LockReading.UNLOCKED))  # a key turned by hand
+    assert [s["lock"] for s in world.states] == ["locked", "unlocked"]
