@@ -21,7 +21,7 @@ from edge.domain.model import (
     StorageHealth,
 )
 from edge.events import rfc3339
-from edge.hardware import Camera, CameraError, Frame
+from edge.hardware import Camera, CameraError
 from edge.hardware.jpeg import fit_jpeg
 from edge.store.photos import PhotoStore
 
@@ -107,17 +107,23 @@ class CaptureWorker:
         self._last = frame.stamp
         self._submit(FrameProof(ask.proof_id, frame.stamp, previous))
 
-    def _fresh_frame(self) -> Frame:
-        frame = self._camera.capture()
-        previous, self._last = self._last, frame.stamp
-        stuck = not_advanced(previous, frame.stamp) if previous is not None else None
+    def _judged(self, stamp: FrameStamp) -> None:
+        """Remember ``stamp``; CameraError when it did not advance past the one before."""
+        previous, self._last = self._last, stamp
+        stuck = not_advanced(previous, stamp) if previous is not None else None
         if stuck is not None:
             raise CameraError(stuck)
-        return frame
 
     def _take(self, request: CaptureRequest | None) -> None:
+        """A photo for ``request``, or (None) a probe that only reads the frame counter."""
         try:
-            jpeg = self._fresh_frame().jpeg
+            if request is None:
+                self._judged(self._camera.stamp())
+                jpeg = b""
+            else:
+                frame = self._camera.capture()
+                self._judged(frame.stamp)
+                jpeg = frame.jpeg
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
             self._submit(CameraHealth(False))

@@ -42,7 +42,8 @@ class Mosquitto:
         # our root-owned folder, and sessions would silently not survive a restart.
         persistence = (f"user root\npersistence true\npersistence_location {self.folder}/\n"
                        if self.persistent else "persistence false\n")
-        conf.write_text(f"{listener}\n{persistence}log_dest stderr\n", encoding="utf-8")
+        conf.write_text(f"{listener}\n{persistence}set_tcp_nodelay true\nlog_dest stderr\n",
+                        encoding="utf-8")
         log = open(self.folder / "mosquitto.log", "ab")
         self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log,
                                         stderr=subprocess.STDOUT)

@@ -41,4 +41,9 @@ class Camera(Protocol):
         CameraError when the camera gives none."""
         ...
 
+    def stamp(self) -> FrameStamp:
+        """The latest frame's number and sensor time, without encoding a picture: the idle
+        probe, cheap enough to run every few seconds on a Pi."""
+        ...
+
     def close(self) -> None: ...

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
-
 QUALITIES = (75, 60, 45, 30)
 
 
 def fit_jpeg(data: bytes, max_bytes: int) -> bytes:
     if len(data) <= max_bytes:
         return data
+    from PIL import Image  # noqa: PLC0415 - only a photo too large for the broker needs it
+
     image = Image.open(io.BytesIO(data))
     image.load()
     while True:

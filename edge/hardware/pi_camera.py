@@ -7,6 +7,7 @@ import io
 import threading
 from typing import Any
 
+from edge.domain.camera import FrameStamp
 from edge.hardware import CameraError, Frame
 
 
@@ -50,6 +51,24 @@ class PiCamera:
                 image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
                 return Frame(buffer.getvalue(), sequence, sensor_ns)
             except Exception as exc:  # any failure of the stack means: no frame
+                self._close_locked()
+                raise CameraError(f"picamera2: {exc}") from exc
+
+    def stamp(self) -> FrameStamp:
+        """The latest frame's number and sensor time, without making a picture of it."""
+        with self._lock:
+            try:
+                if self._camera is None:
+                    self._camera = self._open()
+                request = self._request(None)
+                try:
+                    sensor_ns = int(request.get_metadata()["SensorTimestamp"])
+                    libcamera_request = getattr(request, "request", None)
+                    return FrameStamp(int(getattr(libcamera_request, "sequence", sensor_ns)),
+                                      sensor_ns)
+                finally:
+                    request.release()
+            except Exception as exc:
                 self._close_locked()
                 raise CameraError(f"picamera2: {exc}") from exc
 

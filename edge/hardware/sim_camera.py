@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from PIL import Image, ImageDraw, ImageFont
 
+from edge.domain.camera import FrameStamp
 from edge.hardware import CameraError, Frame
 
 
@@ -23,7 +24,8 @@ class SimCamera:
         self._label = label
         self._frames = 0
         self._mode = "ok"
-        self._last: Frame | None = None
+        self._stamp = FrameStamp(0, 0)  # the sensor's latest frame
+        self._last: Frame | None = None  # the latest frame rendered
         self._door_open = False
         self._lock = threading.Lock()
 
@@ -37,28 +39,37 @@ class SimCamera:
         with self._lock:
             self._mode = mode
 
-    def capture(self, after_ns: int | None = None) -> Frame:
-        """A new frame, rendered now (so always after ``after_ns``), unless frozen or failed."""
+    def stamp(self) -> FrameStamp:
+        """The sensor's next frame, numbered and timed, without drawing it (a probe)."""
         with self._lock:
-            if self._mode == "fail":
-                raise CameraError("simulated camera delivers no frames")
-            if self._mode == "freeze" and self._last is not None:
-                return self._last
-            self._frames += 1
-            number = self._frames
+            return self._advance()
+
+    def capture(self, after_ns: int | None = None) -> Frame:
+        """A new frame, taken now (so always after ``after_ns``), unless frozen or failed."""
+        with self._lock:
+            stamp = self._advance()
+            if self._last is not None and self._last.stamp == stamp:
+                return self._last  # frozen: the very same picture
             door_open = self._door_open
-            sensor_ns = time.monotonic_ns()
         buffer = io.BytesIO()
-        image = self._render(number, door_open)
+        image = self._render(stamp.sequence, door_open)
         if self._flips[0]:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if self._flips[1]:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         image.save(buffer, format="JPEG", quality=self._quality)
-        frame = Frame(buffer.getvalue(), number, sensor_ns)
+        frame = Frame(buffer.getvalue(), stamp.sequence, stamp.sensor_ns)
         with self._lock:
             self._last = frame
         return frame
+
+    def _advance(self) -> FrameStamp:
+        if self._mode == "fail":
+            raise CameraError("simulated camera delivers no frames")
+        if self._mode != "freeze" or self._stamp.sequence == 0:
+            self._frames += 1
+            self._stamp = FrameStamp(self._frames, time.monotonic_ns())
+        return self._stamp
 
     def close(self) -> None:
         pass

@@ -102,17 +102,17 @@ def test_the_first_proof_after_start_compares_two_fresh_frames(tmp_path) -> None
 
 
 class GatedCamera(SimCamera):
-    """Holds its first capture until the test opens the gate."""
+    """Holds its first use (the probe at start) until the test opens the gate."""
 
     def __init__(self) -> None:
         super().__init__(320, 240, 80, "t")
         self.gate, self.held = threading.Event(), threading.Event()
 
-    def capture(self, after_ns=None):
+    def stamp(self):
         if not self.held.is_set():
             self.held.set()
             assert self.gate.wait(10)
-        return super().capture(after_ns)
+        return super().stamp()
 
 
 def test_a_proof_goes_before_photos_already_queued(tmp_path) -> None:

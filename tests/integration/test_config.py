@@ -165,6 +165,17 @@ def test_a_key_that_is_not_ed25519_is_refused(folder: Path) -> None:
     assert "security.trusted_keys[0]" in message and "not a PEM public key" in message
 
 
+def test_a_public_key_of_another_kind_is_named(folder: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (folder / "keys" / "ec.pem").write_bytes(pem)
+    message = error(folder, 'device_id = "p"\n[security]\ntrusted_keys = ["keys/ec.pem"]\n')
+    assert "security.trusted_keys[0]" in message and "not an Ed25519 public key" in message
+
+
 def test_invalid_toml_and_missing_file(folder: Path) -> None:
     assert "not valid TOML" in error(folder, "device_id = \n")
     with pytest.raises(ConfigError, match="cannot read"):

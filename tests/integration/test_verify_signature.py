@@ -93,3 +93,14 @@ def test_shapes_that_are_not_a_jwt_are_malformed(payload: bytes, key: Ed25519Pri
 def test_oversized_payload_is_malformed(key: Ed25519PrivateKey) -> None:
     big = {**CLAIMS, "pad": "x" * MAX_PASS_BYTES}
     assert reason(jwt.encode(big, key, algorithm="EdDSA").encode(), key) == "malformed"
+
+
+def test_a_critical_header_extension_is_malformed(key: Ed25519PrivateKey) -> None:
+    token = jwt.encode(CLAIMS, key, algorithm="EdDSA", headers={"crit": ["exp"]}).encode()
+    assert reason(token, key) == "malformed"
+
+
+def test_characters_outside_base64url_are_malformed_not_ignored(key: Ed25519PrivateKey) -> None:
+    head, claims, signature = jwt.encode(CLAIMS, key, algorithm="EdDSA").split(".")
+    assert reason(f"{head}.{claims}.{signature[:10]}!{signature[10:]}".encode(), key) == "malformed"
+    assert verify_signature(f"{head}.{claims}.{signature}".encode(), [key.public_key()]) == CLAIMS
