@@ -27,8 +27,9 @@ demo: $(STAMP)
 test: $(STAMP) system-tools
 	$(PY) -m pytest
 
-bench: $(STAMP)
-	$(PY) tests/bench/bench_core.py
+bench: $(STAMP) system-tools
+	$(PY) -m tests.bench.bench_core
+	$(PY) -m tests.bench.bench_daemon
 
 install:  # on the Raspberry Pi, as root: sudo make install
 	./firmware_config/install.sh

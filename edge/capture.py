@@ -93,19 +93,20 @@ class CaptureWorker:
                 log.exception("event=capture_worker_failed")
 
     def _prove(self, ask: ProveCamera) -> None:
-        """Report the facts (the new frame and the one before it); the domain judges them."""
+        """Report the facts (the new frame's number and sensor time, and the one before it);
+        the domain judges them. No picture is made: the unlock waits for one frame, no more."""
         after_ns = math.ceil(ask.not_before * NS)
         previous = self._last
         try:
-            frame = self._camera.capture(after_ns)
+            stamp = self._camera.stamp(after_ns)
             if previous is None:  # the first frame since start: a second one to compare with
-                previous, frame = frame.stamp, self._camera.capture(after_ns)
+                previous, stamp = stamp, self._camera.stamp(after_ns)
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
             self._submit(FrameProof(ask.proof_id, None, previous, f"camera: {exc}"))
             return
-        self._last = frame.stamp
-        self._submit(FrameProof(ask.proof_id, frame.stamp, previous))
+        self._last = stamp
+        self._submit(FrameProof(ask.proof_id, stamp, previous))
 
     def _judged(self, stamp: FrameStamp) -> None:
         """Remember ``stamp``; CameraError when it did not advance past the one before."""

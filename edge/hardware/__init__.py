@@ -41,9 +41,9 @@ class Camera(Protocol):
         CameraError when the camera gives none."""
         ...
 
-    def stamp(self) -> FrameStamp:
-        """The latest frame's number and sensor time, without encoding a picture: the idle
-        probe, cheap enough to run every few seconds on a Pi."""
+    def stamp(self, after_ns: int | None = None) -> FrameStamp:
+        """A frame's number and sensor time (captured no earlier than ``after_ns`` when
+        given), without encoding a picture: the idle probe, and the proof an unlock waits for."""
         ...
 
     def close(self) -> None: ...

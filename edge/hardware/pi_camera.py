@@ -54,13 +54,13 @@ class PiCamera:
                 self._close_locked()
                 raise CameraError(f"picamera2: {exc}") from exc
 
-    def stamp(self) -> FrameStamp:
-        """The latest frame's number and sensor time, without making a picture of it."""
+    def stamp(self, after_ns: int | None = None) -> FrameStamp:
+        """A frame's number and sensor time, without making a picture of it."""
         with self._lock:
             try:
                 if self._camera is None:
                     self._camera = self._open()
-                request = self._request(None)
+                request = self._request(after_ns)
                 try:
                     sensor_ns = int(request.get_metadata()["SensorTimestamp"])
                     libcamera_request = getattr(request, "request", None)

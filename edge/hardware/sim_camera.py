@@ -39,8 +39,8 @@ class SimCamera:
         with self._lock:
             self._mode = mode
 
-    def stamp(self) -> FrameStamp:
-        """The sensor's next frame, numbered and timed, without drawing it (a probe)."""
+    def stamp(self, after_ns: int | None = None) -> FrameStamp:
+        """The sensor's next frame, numbered and timed now, without drawing it."""
         with self._lock:
             return self._advance()
 

@@ -1,7 +1,8 @@
 """One way to open doorstep's SQLite files: WAL, full fsync, usable from the thread that asks.
 
 The files must not keep what they once needed: the write-ahead log is checkpointed at 1 MiB and
-truncated back to it, and freed pages can be given back with `PRAGMA incremental_vacuum`.
+truncated back to it, and a file with many free pages (a drained backlog) is vacuumed.
+(Not auto_vacuum: its pointer-map pages would be written with every step.)
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ def open_db(path: Path, schema: str, page_size: int | None = None) -> sqlite3.Co
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
     if page_size is not None and db.execute("PRAGMA page_count").fetchone()[0] == 0:
         db.execute(f"PRAGMA page_size={page_size}")  # only a new file takes it
-    if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not INCREMENTAL yet
-        db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect at creation, or after:
-        db.execute("VACUUM")  # a one-off rewrite of a file made before this setting
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
@@ -31,7 +29,9 @@ def open_db(path: Path, schema: str, page_size: int | None = None) -> sqlite3.Co
     return db
 
 
-def compact(db: sqlite3.Connection) -> None:
-    """Give freed pages back to the file system and empty the write-ahead log."""
-    db.executescript("PRAGMA incremental_vacuum;")  # run to the end: execute() frees one page
+def compact(db: sqlite3.Connection, free_pages: int = 64) -> None:
+    """Give freed pages back to the file system (when there are many: VACUUM rewrites the
+    file) and empty the write-ahead log."""
+    if db.execute("PRAGMA freelist_count").fetchone()[0] >= free_pages:
+        db.execute("VACUUM")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()

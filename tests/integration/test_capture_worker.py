@@ -108,11 +108,11 @@ class GatedCamera(SimCamera):
         super().__init__(320, 240, 80, "t")
         self.gate, self.held = threading.Event(), threading.Event()
 
-    def stamp(self):
+    def stamp(self, after_ns=None):
         if not self.held.is_set():
             self.held.set()
             assert self.gate.wait(10)
-        return super().stamp()
+        return super().stamp(after_ns)
 
 
 def test_a_proof_goes_before_photos_already_queued(tmp_path) -> None:

@@ -1,0 +1,220 @@
+"""`make bench`, end to end: `doorstep run` (sim backend) against mosquitto, each figure beside
+the physical floor measured in the same run (tests/bench/floor_device.py: the least a device
+must do for that path, with the same libraries). This machine is shared and noisy: the ratios
+hold, the absolute times do not. Goals (issue 11) are printed beside each figure; nothing here
+fails a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulator.cloud import generate_keypair, load_private_key, mint
+from simulator.daemon import DaemonProcess, write_sim_config
+from tests.brokers import Mosquitto
+
+DEVICE = "porch-bench"
+ROUNDS = 40
+BURST = 20
+SETTINGS = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 120\n"
+
+
+class Client:
+    """The bench's view of the broker: every message with its arrival time."""
+
+    def __init__(self, port: int) -> None:
+        self.got: list[tuple[float, str, bytes]] = []
+        self._changed = threading.Condition()
+        self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        self._client.on_socket_open = lambda c, u, sock: sock.setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client.on_message = self._message
+        subscribed = threading.Event()
+        self._client.on_connect = lambda c, *a: c.subscribe(
+            [(f"doorstep/{DEVICE}/{t}", 1) for t in ("availability", "events", "snapshots/#")]
+            + [("floor/#", 1)])
+        self._client.on_subscribe = lambda *a: subscribed.set()
+        self._client.connect("127.0.0.1", port)
+        self._client.loop_start()
+        assert subscribed.wait(10)
+
+    def _message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._changed:
+            self.got.append((time.perf_counter(), msg.topic, bytes(msg.payload)))
+            self._changed.notify_all()
+
+    def send(self, topic: str, payload: str | bytes) -> float:
+        sent = time.perf_counter()
+        self._client.publish(topic, payload, qos=1)
+        return sent
+
+    def wait(self, found: Callable[[str, bytes], bool], after: int, timeout: float = 30) -> float:
+        """Arrival time of the first message past index ``after`` that ``found`` accepts."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for at, topic, payload in self.got[after:]:
+                    if found(topic, payload):
+                        return at
+                if not self._changed.wait(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError("no answer in time")
+
+    def event(self, type_: str, delivery_id: str | None = None) -> Callable[[str, bytes], bool]:
+        def match(topic: str, payload: bytes) -> bool:
+            if not topic.endswith("/events"):
+                return False
+            event = json.loads(payload)
+            return event["type"] == type_ and (delivery_id is None
+                                              or event["delivery_id"] == delivery_id)
+        return match
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def ms(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (statistics.median(ordered) * 1000,
+            ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000)
+
+
+def show(name: str, ours: list[float], floor: list[float], goal: str) -> None:
+    (p50, p99), (f50, f99) = ms(ours), ms(floor)
+    print(f"{name:<28} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms | floor p50 {f50:6.2f} ms  "
+          f"p99 {f99:6.2f} ms | x{p50 / f50:4.1f} / x{p99 / f99:4.1f}  goal {goal}")
+
+
+def proc(pid: int, name: str) -> int:
+    if name == "write_bytes":
+        with open(f"/proc/{pid}/io", encoding="ascii") as io:
+            return next(int(line.split()[1]) for line in io if line.startswith(name))
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(name)) * 1024
+
+
+def cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="doorstep-bench-"))
+    broker = Mosquitto(folder / "broker").start()
+    private, public = generate_keypair(folder / "keys")
+    key = load_private_key(private)
+    client = Client(broker.port)
+    floor = subprocess.Popen([sys.executable, str(Path(__file__).with_name("floor_device.py")),
+                              "--port", str(broker.port), "--key", str(public),
+                              "--folder", str(folder / "floor")])
+    mark = len(client.got)
+    started = time.perf_counter()
+    config = write_sim_config(folder / "doorstep.toml", device_id=DEVICE, port=broker.port,
+                              trusted_key=public, data_dir=folder / "data", protocol="5",
+                              extra=SETTINGS)
+    daemon = DaemonProcess(config, folder / "daemon.log").start()
+    try:
+        online = client.wait(lambda t, p: t.endswith("/availability") and p == b"online", mark)
+        client.wait(lambda t, p: t == "floor/ready", 0)
+        pid = daemon.process.pid
+        print(f"doorstep bench ({ROUNDS} rounds; {os.cpu_count()} cores; shared machine: "
+              "read the ratios)")
+        print(f"{'start -> online':<28} {(online - started) * 1000:7.0f} ms           | "
+              "goal <= 1000 ms")
+        base = f"doorstep/{DEVICE}"
+
+        unlock, unlock_floor = [], []
+        for n in range(ROUNDS):
+            delivery = f"D-{n}"
+            mark = len(client.got)
+            client.send(f"{base}/cmd/arriving", mint(key, "arriving", device_id=DEVICE,
+                                                      delivery_id=delivery, mode="in_home"))
+            client.wait(client.event("delivery.arriving", delivery), mark)
+            at_door = mint(key, "at_door", device_id=DEVICE, delivery_id=delivery)
+            mark = len(client.got)
+            sent = client.send(f"{base}/cmd/at_door", at_door)
+            unlock.append(client.wait(client.event("delivery.unlocked", delivery), mark) - sent)
+            mark = len(client.got)
+            client.send(f"{base}/cmd/cancel", mint(key, "cancel", device_id=DEVICE,
+                                                    delivery_id=delivery))
+            client.wait(client.event("delivery.completed", delivery), mark)
+            mark = len(client.got)
+            sent = client.send("floor/cmd/pass", at_door)
+            unlock_floor.append(client.wait(lambda t, p: t == "floor/events", mark) - sent)
+        show("at_door -> delivery.unlocked", unlock, unlock_floor, "x3 / x4")
+
+        snap, snap_floor = [], []
+        for _ in range(ROUNDS):
+            mark = len(client.got)
+            sent = client.send(f"{base}/sim/doorbell", "press")
+            snap.append(client.wait(lambda t, p: "/snapshots/" in t, mark) - sent)
+            mark = len(client.got)
+            sent = client.send("floor/cmd/photo", "take")
+            snap_floor.append(client.wait(lambda t, p: t == "floor/photos", mark) - sent)
+        show("doorbell -> snapshot bytes", snap, snap_floor, "x1.5 / x1.5")
+
+        rates = []
+        for topic, payload, found in ((f"{base}/sim/doorbell", "press", "/snapshots/"),
+                                      ("floor/cmd/photo", "take", "floor/photos")):
+            mark = len(client.got)
+            sent = time.perf_counter()
+            for _ in range(BURST):
+                client.send(topic, payload)
+            deadline = time.monotonic() + 60
+            while sum(found in t for _, t, _ in client.got[mark:]) < BURST:
+                assert time.monotonic() < deadline, "the burst did not finish"
+                time.sleep(0.005)  # counting arrivals of a burst, bounded by the deadline
+            last = max(at for at, t, _ in client.got[mark:] if found in t)
+            rates.append(BURST / (last - sent))
+        print(f"{'photos/s in a burst of 20':<28} {rates[0]:7.1f} /s            | floor "
+              f"{rates[1]:6.1f} /s              | x{rates[0] / rates[1]:4.2f}  goal >= x0.8")
+
+        time.sleep(2)  # let the burst's acknowledgements settle before counting bytes
+        written = proc(pid, "write_bytes")
+        delivery = "D-disk"
+        mark = len(client.got)
+        for cmd in ("arriving", "at_door", "cancel"):
+            client.send(f"{base}/cmd/{cmd}", mint(key, cmd, device_id=DEVICE,
+                                                   delivery_id=delivery, mode="in_home"))
+            client.wait(client.event({"arriving": "delivery.arriving",
+                                      "at_door": "delivery.unlocked",
+                                      "cancel": "delivery.completed"}[cmd], delivery), mark)
+        time.sleep(1)  # the last acknowledgements are removed from the outbox
+        run_bytes = proc(pid, "write_bytes") - written
+        print(f"{'disk written, in-home run':<28} {run_bytes / 1024:7.1f} KiB           | floor "
+              f"{3 * 4:6.1f} KiB (3 steps x one 4 KiB fsync) | goal <= 32 KiB")
+
+        written, cpu, start = proc(pid, "write_bytes"), cpu_s(pid), time.monotonic()
+        time.sleep(10)
+        idle_cpu = (cpu_s(pid) - cpu) / (time.monotonic() - start) * 100
+        idle_written = proc(pid, "write_bytes") - written
+        floor_rss = proc(floor.pid, "VmRSS")
+        print(f"{'idle: written in 10 s':<28} {idle_written:7d} bytes         | goal 0")
+        print(f"{'idle: CPU':<28} {idle_cpu:7.2f} %             | goal <= 0.5 %")
+        print(f"{'idle: RSS':<28} {proc(pid, 'VmRSS') / 2**20:7.1f} MB            | floor "
+              f"{floor_rss / 2**20:6.1f} MB (paho + cryptography + Pillow) | goal <= 45 MB")
+    finally:
+        client.send("floor/cmd/stop", "")
+        if daemon.process.poll() is None:
+            daemon.terminate()
+        floor.wait(timeout=10)
+        client.close()
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
