@@ -1,4 +1,4 @@
-"""The config file (PROTOCOL §7): pydantic models loaded from TOML.
+"""The config file (docs/protocol.md §7): pydantic models loaded from TOML.
 
 Unknown keys are errors, durations take integers or fractions but never strings or booleans,
 and relative paths resolve against the config file's folder. ``load_config`` turns any problem

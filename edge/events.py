@@ -1,5 +1,5 @@
-"""An event as it goes on the wire (PROTOCOL §5): the machine's Emit plus `id`, `seq`, `ts` and
-`device_id`, as compact JSON."""
+"""An event as it goes on the wire (docs/protocol.md §5): the machine's Emit plus `id`, `seq`,
+`ts` and `device_id`, as compact JSON."""
 
 from __future__ import annotations
 

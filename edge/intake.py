@@ -1,6 +1,6 @@
 """Turns a raw `cmd/*` message into a domain input: rejected with its reason, or verified.
 
-The checks run in PROTOCOL §2's order: shape and signature (edge.crypto), claims (the pure
+The checks run in the order of docs/protocol.md §2: shape and signature (edge.crypto), claims (the
 domain), then replay against the durable jti store.
 """
 

@@ -1,4 +1,5 @@
-"""The cloud's side of passes: an Ed25519 key pair and minting signed commands (PROTOCOL §2).
+"""The cloud's side of passes: an Ed25519 key pair and minting signed commands
+(docs/protocol.md §2).
 Dev keys are generated at run time, never committed."""
 
 from __future__ import annotations

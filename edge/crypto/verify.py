@@ -1,4 +1,5 @@
-"""Verify a pass's compact JWS with the trusted Ed25519 keys (PROTOCOL §2, first two checks).
+"""Verify a pass's compact JWS with the trusted Ed25519 keys (docs/protocol.md §2, the first
+two checks).
 
 A pass has one shape (RFC 7515 compact serialisation, RFC 8037 EdDSA), so we check it with
 `cryptography`'s Ed25519 alone: every shape problem is `malformed`, and only a signature that

@@ -4,7 +4,7 @@ It never performs I/O; the core carries out each Transition (see model.Transitio
 order). The lock moves only through ``Transition.lock``: unlocked for exactly one accepted
 in-home `at_door`, once the camera has proved it is watching with a frame captured after that
 pass was admitted, and driven locked again on every path out of the in-home sequence
-(PROTOCOL §3).
+(docs/protocol.md §3).
 
 Inside, each handler returns the new state and the list of what it decided, in the order it
 decided it; ``step`` sorts that list into the Transition, the one seam the core sees.
@@ -18,11 +18,11 @@ from typing import Any, Callable
 from edge.domain import rejections
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
-    HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti, Delivery,
-    DoorbellPressed, DoorMoved, DriveLock, Emit, EventType, FrameProof, Input, LockReading,
-    LockSensed, Now, Outcome, Outward, PassRejected, PassVerified, PendingUnlock, Phase,
-    PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Rules, SharePhoto, State,
-    StorageHealth, Tick, Transition, UploadRejected,
+    HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti,
+    Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit, EventType, FrameProof, Input,
+    LockReading, LockSensed, Now, Outcome, Outward, PassRejected, PassVerified, PendingUnlock,
+    Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Rules, SharePhoto,
+    State, StorageHealth, Tick, Transition, UploadRejected,
 )
 from edge.domain.passes import Mode, Pass, Reason, Rejection
 
@@ -152,7 +152,8 @@ def current_delivery(state: State) -> Delivery | None:
 
 
 def public_state(state: State, rules: Rules) -> dict[str, Any]:
-    """The `state` topic body (PROTOCOL §4) without `version` and `ts`, which the core adds."""
+    """The `state` topic body (docs/protocol.md §4) without `version` and `ts` (the core adds
+    them)."""
     current = current_delivery(state)
     return {
         "lock": state.lock,
@@ -207,7 +208,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
 
 
 def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | None:
-    """Why the door must not open for this in-home delivery now, in PROTOCOL §2 order. An
+    """Why the door must not open for this in-home delivery now, in docs/protocol.md §2 order. An
     unlock waiting for its camera proof already claims the door.
 
     The camera gate is a fresh-frame proof, asked for once every other gate passes. While the
@@ -236,7 +237,8 @@ def _arrive(state: State, p: Pass) -> Result:
                         confidential=p.confidential, expires_at=p.exp)
     state = replace(state, deliveries=(*state.deliveries, delivery))
     fields = {"mode": p.mode, "courier": p.courier.as_dict(), "confidential": p.confidential}
-    return state, [ConsumeJti(p.jti, p.exp), Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
+    return state, [ConsumeJti(p.jti, p.exp),
+                   Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
 
 
 # --- the camera proves it is watching before the door opens --------------------------------
@@ -405,7 +407,8 @@ def _confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result
 def _complete(state: State, delivery: Delivery, outcome: Outcome) -> Result:
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
     fields = {"outcome": str(outcome), "mode": delivery.mode, "photos": list(delivery.photos)}
-    return replace(state, deliveries=remaining), [Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields)]
+    return replace(state, deliveries=remaining), [
+        Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields)]
 
 
 def _put(state: State, delivery: Delivery) -> State:
@@ -443,7 +446,8 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
             "purpose": str(request.purpose),
         }))
     if request.purpose is Purpose.DOORBELL:
-        actions.append(Emit(EventType.DOORBELL_PRESSED, request.delivery_id, {"photo_id": photo_id}))
+        actions.append(Emit(EventType.DOORBELL_PRESSED, request.delivery_id,
+                            {"photo_id": photo_id}))
 
     delivery = _find(state, request.delivery_id)
     if delivery is None:
@@ -479,7 +483,8 @@ def _on_storage(state: State, area: str, ok: bool) -> Result:
     if ok:
         return state, []
     current = current_delivery(state)
-    return state, [Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None, {"area": area})]
+    return state, [Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None,
+                        {"area": area})]
 
 
 def _on_tick(state: State, now: Now, rules: Rules) -> Result:

@@ -22,7 +22,7 @@ class LockReading(StrEnum):
 
 
 class EventType(StrEnum):
-    """The `type` of every event the device publishes (PROTOCOL §5, and doorstep's own)."""
+    """The `type` of every event the device publishes (docs/protocol.md §5, and doorstep's own)."""
 
     COMMAND_REJECTED = "command.rejected"
     DELIVERY_ARRIVING = "delivery.arriving"

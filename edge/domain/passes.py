@@ -1,4 +1,4 @@
-"""Claim rules for signed passes (PROTOCOL §2), after the signature has been verified.
+"""Claim rules for signed passes (docs/protocol.md §2), after the signature has been verified.
 
 The signature check needs cryptography and lives in ``edge.crypto``; everything that only
 looks at claims, the device identity and the time lives here, so each ``reason`` is unit-tested.
@@ -19,7 +19,7 @@ class Mode(StrEnum):
 
 
 class Reason(StrEnum):
-    """Why a command was refused: the `reason` of `command.rejected` (PROTOCOL §2, §8)."""
+    """Why a command was refused: the `reason` of `command.rejected` (docs/protocol.md §2, §8)."""
 
     MALFORMED = "malformed"
     BAD_SIGNATURE = "bad_signature"
@@ -126,7 +126,8 @@ def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
 def check_claims(
     claims: Any, cmd: str, policy: PassPolicy, now: float, clock_synced: bool
 ) -> Pass | Rejection:
-    """Apply the claim checks of PROTOCOL §2 in table order; the first failure is the reason.
+    """Apply the claim checks of docs/protocol.md §2 in table order; the first failure is the
+    reason.
 
     ``cmd`` is the last level of the topic the pass came on. Replay is checked by the caller,
     which owns the durable jti store.

@@ -1,4 +1,4 @@
-"""The simulated world (PROTOCOL §6): real gpiozero devices on gpiozero's MockFactory, whose
+"""The simulated world (docs/protocol.md §6): real gpiozero devices on gpiozero's MockFactory, whose
 inputs are driven by `sim/*` messages, and a Pillow camera. Shipped code, not a test helper."""
 
 from __future__ import annotations

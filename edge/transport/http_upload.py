@@ -1,4 +1,5 @@
-"""Photo upload by HTTPS PUT (PROTOCOL §5, `photos.transport = "http"`), from the disk outbox.
+"""Photo upload by HTTPS PUT (docs/protocol.md §5, `photos.transport = "http"`), from the disk
+outbox.
 
 One photo at a time, oldest first. A 2xx answer removes it from the outbox; 5xx, 408, 429 and
 network failures are retried with exponential backoff and jitter (honouring Retry-After);

@@ -1,4 +1,4 @@
-"""Topic names of PROTOCOL §1, built and parsed without a broker."""
+"""Topic names of docs/protocol.md §1, built and parsed without a broker."""
 
 from __future__ import annotations
 

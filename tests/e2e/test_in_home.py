@@ -1,4 +1,4 @@
-"""In-home deliveries through the real daemon process (PROTOCOL §2-§3), with short timers."""
+"""In-home deliveries through the real daemon process (docs/protocol.md §2-§3), with short timers."""
 
 from __future__ import annotations
 

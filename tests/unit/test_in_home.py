@@ -1,4 +1,4 @@
-"""The in-home sequence of PROTOCOL §3 with a fake clock: gates, timers, relocking, races."""
+"""The in-home sequence of docs/protocol.md §3 with a fake clock: gates, timers, relocking, races."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every claim check of PROTOCOL §2, in table order, with no keys, no I/O and no clock."""
+"""Every claim check of docs/protocol.md §2, in table order, with no keys, no I/O and no clock."""
 
 from __future__ import annotations
 
