@@ -15,7 +15,7 @@ from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core
-from edge.crypto.verify import load_public_key
+from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
 from edge.domain.model import (
     DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
 )
@@ -31,6 +31,7 @@ from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
+from edge.store.settings import SettingsStore
 from edge.systemd import Notifier, Watchdog
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
@@ -47,7 +48,8 @@ def rules_from(config: Config) -> Rules:
     return Rules(in_home_enabled=d.in_home_enabled, unlock_timeout_s=d.unlock_timeout_s,
                  door_open_alarm_s=d.door_open_alarm_s, relock_delay_s=d.relock_delay_s,
                  lock_verify_s=d.lock_verify_s, open_photo_interval_s=d.photo_interval_s,
-                 confirmation_photos=config.photos.confirmation_count)
+                 confirmation_photos=config.photos.confirmation_count,
+                 owner_unlock=config.owner.unlock_code_hash is not None)
 
 
 def clock() -> Now:
@@ -107,9 +109,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
             outbox, token_file=config.photos.http_token_file, ca_file=config.photos.http_ca_file,
             on_rejected=lambda entry, status: inbox.put(
                 UploadRejected(*PhotoStore.identify(entry.file), status)))
-    ledger = Ledger(db, outbox, device_id=config.device_id, events_topic=topics.events,
-                    photo_target=PhotoRoutes(topics, photos,
-                                             config.photos.http_url if uploader else None))
+    routes = PhotoRoutes(topics, photos, config.photos.http_url if uploader else None)
+    ledger = Ledger(db, outbox, topics=topics, photo_target=routes)
     # The link, the pump and the core refer to each other only through these late-bound
     # callbacks; nothing runs until every part exists.
     link = MqttLink(config, topics, subscribe_sim=hardware.world is not None,
@@ -125,8 +126,9 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     core = Core(
         inbox=inbox, rules=rules_from(config),
         state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),
-                    clock_synced=hardware.clock_synced()),
-        intake=intake, ledger=ledger, lock=hardware.lock, effects=DeviceEffects(capture),
+                    clock_synced=hardware.clock_synced(), settings=SettingsStore(db).load()),
+        intake=intake, ledger=ledger, lock=hardware.lock,
+        effects=DeviceEffects(capture, code_hash=config.owner.unlock_code_hash, submit=inbox.put),
         publish_state=link.set_state, clock=clock, heartbeat=Watchdog(notifier).beat,
         on_tick=housekeeper.on_tick)
 
@@ -192,7 +194,12 @@ def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes], None
             log.warning("event=unexpected_topic topic=%s", topic)
             return
         kind, name = parsed
-        junk = screen(name, payload) if kind == "cmd" else Reason.UNKNOWN_COMMAND
+        if kind == "cmd":
+            junk = screen(name, payload)
+        elif kind == "owner":
+            junk = Reason.MALFORMED if len(payload) > MAX_PASS_BYTES else None
+        else:
+            junk = Reason.UNKNOWN_COMMAND  # sim/* on a device with no simulated world
         if junk is not None:
             inbox.put_junk(name[:MAX_ECHOED_NAME] if kind == "cmd"
                            else f"{kind}/{name}"[:MAX_ECHOED_NAME], junk)

@@ -1,4 +1,4 @@
-"""`doorstep run | check-config`: the daemon's command line."""
+"""`doorstep run | check-config | doctor | outbox | owner-code`: the daemon's command line."""
 
 from __future__ import annotations
 
@@ -53,10 +53,34 @@ def _outbox_status(config: Config) -> str:
             f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s")
 
 
+def _owner_code() -> int:
+    """Read the owner's unlock code (6 to 12 digits) on stdin, without echo at a terminal, and
+    print the config line that holds its hash (never the code itself)."""
+    import getpass  # noqa: PLC0415
+
+    from edge.crypto.owner_code import hash_code  # noqa: PLC0415
+    from edge.domain.owner import CODE_PATTERN  # noqa: PLC0415
+
+    if sys.stdin.isatty():
+        code = getpass.getpass("unlock code (6-12 digits): ")
+        if getpass.getpass("again: ") != code:
+            print("doorstep: the two codes differ; nothing written", file=sys.stderr)
+            return EXIT_CONFIG
+    else:
+        code = sys.stdin.readline().strip()
+    if not CODE_PATTERN.fullmatch(code):
+        print("doorstep: an unlock code is 6 to 12 digits", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f'unlock_code_hash = "{hash_code(code)}"')
+    print("# put this line under [owner] in doorstep.toml", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("owner-code", help="hash an owner unlock code for [owner] in the config")
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
@@ -65,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "owner-code":
+        return _owner_code()
     _setup_logging(args.verbose)
     try:
         config = load_config(args.config)

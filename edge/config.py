@@ -170,6 +170,20 @@ class StorageConfig(Section):
         30, description="local copies of photos the cloud has, and snapshots, are kept this long")
 
 
+class HomeAssistantConfig(Section):
+    enabled: Flag = False
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+/\x00][^#+\x00]*$")
+    status_topic: str = Field("homeassistant/status", pattern=r"^[^#+\x00]+$")
+    name: str | None = Field(None, min_length=1, description="the device in Home Assistant "
+                             "[device_id]")
+
+
+class OwnerConfig(Section):
+    unlock_code_hash: str | None = Field(
+        None, pattern=r"^scrypt\$n=\d+,r=\d+,p=\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$",
+        description="made by `doorstep owner-code`; unset = owner unlock is off")
+
+
 class Config(Section):
     device_id: str = Field(pattern=ID_REGEX)
     mqtt: MqttConfig = MqttConfig()
@@ -178,6 +192,8 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     hardware: HardwareConfig = HardwareConfig()
     storage: StorageConfig = StorageConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    owner: OwnerConfig = OwnerConfig()
 
 
 def _key_name(loc: tuple[Any, ...]) -> str:

@@ -28,6 +28,7 @@ from edge.domain.model import (
     DriveLock, Input, LockSensed, Now, PassRejected, Record, RecordFailed, Rules, State, Tick,
     Transition,
 )
+from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
 from edge.effects import Effects
 from edge.events import rfc3339
@@ -102,6 +103,8 @@ class Core:
         if isinstance(item, Junk):
             for cmd, reason, count in item.tally:
                 self.apply(PassRejected(Rejection(cmd, Reason(reason)), count), now)
+        elif isinstance(item, Inbound) and item.kind == "owner":
+            self.apply(parse_owner(item.name, item.payload), now)
         elif isinstance(item, Inbound):
             self.apply(self._intake.admit(item.name, item.payload, now.wall), now)
         else:

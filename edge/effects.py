@@ -1,13 +1,16 @@
 """The Effects port: the outward actions of a Transition (photos to take, a fresh frame to
-prove the camera is watching), carried out by the parts that can. The lock and the durable
-record are not here: the core drives the one and commits the other, in a fixed order."""
+prove the camera is watching, an owner's code to check), carried out by the parts that can,
+off the core thread. The lock and the durable record are not here: the core drives the one and
+commits the other, in a fixed order."""
 
 from __future__ import annotations
 
-from typing import Protocol, assert_never
+import threading
+from typing import Callable, Protocol, assert_never
 
 from edge.capture import CaptureWorker
-from edge.domain.model import Capture, Outward, ProveCamera
+from edge.crypto.owner_code import check_code
+from edge.domain.model import Capture, CheckCode, CodeChecked, Input, Outward, ProveCamera
 
 
 class Effects(Protocol):
@@ -15,8 +18,11 @@ class Effects(Protocol):
 
 
 class DeviceEffects:
-    def __init__(self, capture: CaptureWorker) -> None:
+    def __init__(self, capture: CaptureWorker, *, code_hash: str | None,
+                 submit: Callable[[Input], None]) -> None:
         self._capture = capture
+        self._code_hash = code_hash
+        self._submit = submit
 
     def carry_out(self, action: Outward) -> None:
         match action:
@@ -24,5 +30,13 @@ class DeviceEffects:
                 self._capture.request(request)
             case ProveCamera():
                 self._capture.prove(action)
+            case CheckCode(check_id, code):
+                threading.Thread(target=self._check, args=(check_id, code), name="owner-code",
+                                 daemon=True).start()
             case _:
                 assert_never(action)
+
+    def _check(self, check_id: int, code: str) -> None:
+        """scrypt is slow on purpose: never on the core thread."""
+        ok = self._code_hash is not None and check_code(code, self._code_hash)
+        self._submit(CodeChecked(check_id, ok))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 from edge.domain.model import Emit
 
@@ -21,4 +22,10 @@ def render_event(emit: Emit, seq: int, device_id: str, wall: float) -> bytes:
         "type": str(emit.type), "device_id": device_id, "delivery_id": emit.delivery_id,
         **emit.fields,
     }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def render_retained(fields: dict[str, Any], wall: float) -> bytes:
+    """A retained dashboard message (`last_delivery`): its fields and when it was made."""
+    body = {**fields, "ts": rfc3339(datetime.fromtimestamp(wall, timezone.utc))}
     return json.dumps(body, separators=(",", ":")).encode()

@@ -13,7 +13,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 
-DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#")
+DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#", "last_delivery",
+                  "image/latest", "device_key", "receipts/#")
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Received:
     availability: list[str] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
     arrival: dict[str, float] = field(default_factory=dict)  # event id -> monotonic time
+    retained: dict[str, bytes] = field(default_factory=dict)  # last_delivery, image/latest
 
 
 class CloudReceiver:
@@ -90,6 +92,8 @@ class CloudReceiver:
                 got.availability.append(message.payload.decode())
             elif kind == "state" and message.payload:
                 got.states.append(json.loads(message.payload))
+            elif kind in ("last_delivery", "image", "device_key"):
+                got.retained[rest] = bytes(message.payload)
             self._changed.notify_all()
         if event is not None and self._on_event is not None:
             self._on_event(event)

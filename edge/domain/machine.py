@@ -20,18 +20,23 @@ from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti,
     Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit, EventType, FrameProof, Input,
-    LockReading, LockSensed, Now, Outcome, Outward, PassRejected, PassVerified, PendingUnlock,
-    Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Rules, SharePhoto,
-    State, StorageHealth, Tick, Transition, UploadRejected,
+    OWNER_SESSION, CheckCode, CodeChecked, LockReading, LockSensed, Now, Outcome, Outward,
+    PassRejected, PassVerified, PendingUnlock,
+    Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Retain, Rules,
+    SharePhoto, State, StorageHealth, Tick, Transition, UploadRejected,
 )
-from edge.domain.passes import Mode, Pass, Reason, Rejection
+from edge.domain.owner import (
+    CODE_WINDOW_S, LOCKOUT_S, SNAPSHOT_EVERY_S, WRONG_CODES_ALLOWED, OwnerInHome, OwnerLock,
+    OwnerRejected, OwnerSnapshot, OwnerUnlock,
+)
+from edge.domain.passes import Courier, Mode, Pass, Reason, Rejection
 
 Result = tuple[State, list[Action]]
 
 
 def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     before = state
-    state, actions = _decide(state, event, now, rules)
+    state, actions = _owner_wording(_decide(state, event, now, rules))
     repeat = event.count if isinstance(event, PassRejected) else 1
     windows, actions = rejections.coalesce(state.rejection_windows, actions, now.mono, repeat)
     if isinstance(event, Tick):
@@ -41,7 +46,15 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
 
 
 def transition(before: State, after: State, actions: list[Action]) -> Transition:
-    """Sort what a step decided into the seam: the durable record, the lock, the rest."""
+    """Sort what a step decided into the seam: the durable record, the lock, the rest. Every
+    change of the lock's reading is told (`lock.changed`), with who moved it."""
+    if after.lock != before.lock:
+        current = holder(after) or holder(before)
+        actions = [*actions, Emit(EventType.LOCK_CHANGED, current.id if current else None, {
+            "from": str(before.lock), "to": str(after.lock),
+            "source": after.lock_source or "manual"})]
+    if after.lock_source is not None and after.lock == after.lock_target:
+        after = replace(after, lock_source=None)  # the move is done; the next one is news
     consume = [a for a in actions if isinstance(a, ConsumeJti)]
     locks = [a for a in actions if isinstance(a, DriveLock)]
     assert len(consume) <= 1 and len(locks) <= 1, actions
@@ -49,9 +62,11 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
         consume=consume[0] if consume else None,
         deliveries=after.deliveries if after.deliveries != before.deliveries else None,
         photos=tuple(a for a in actions if isinstance(a, SharePhoto)),
-        events=tuple(a for a in actions if isinstance(a, Emit)))
+        events=tuple(a for a in actions if isinstance(a, Emit)),
+        retained=tuple(a for a in actions if isinstance(a, Retain)),
+        settings=after.settings if after.settings != before.settings else None)
     outward: tuple[Outward, ...] = tuple(
-        a for a in actions if isinstance(a, (Capture, ProveCamera)))
+        a for a in actions if isinstance(a, (Capture, ProveCamera, CheckCode)))
     return Transition(after, record, locks[0] if locks else None, outward)
 
 
@@ -106,6 +121,18 @@ def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
                                 {"photo_id": photo_id, "status": status, "local_only": True})]
         case Tick():
             return _on_tick(state, now, rules)
+        case OwnerRejected(rejection):
+            return state, [_rejected(rejection)]
+        case OwnerLock():
+            return _owner_lock(state, now, rules)
+        case OwnerInHome(enabled):
+            return _owner_in_home(state, enabled)
+        case OwnerSnapshot():
+            return _owner_snapshot(state, now)
+        case OwnerUnlock():
+            return _owner_unlock(state, event, now, rules)
+        case CodeChecked(check_id, ok):
+            return _on_code_checked(state, check_id, ok, now, rules)
     raise TypeError(f"unknown input {event!r}")
 
 
@@ -113,7 +140,10 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
     """After a (re)start, with the lock already driven locked: a delivery that held the door
     when the process died ends `interrupted`; lost confirmation photos are taken again."""
     before = state
-    state = replace(state, lock_target=LockReading.LOCKED)
+    crashed_open = holder(state) is not None
+    state = replace(state, lock_target=LockReading.LOCKED, lock_source="startup",
+                    lock=LockReading.UNLOCKED if crashed_open else state.lock)
+    before = replace(before, lock=state.lock)  # what the lock was left at is no news yet
     actions: list[Action] = []
     for delivery in state.deliveries:
         if delivery.phase in HOLDING_PHASES:
@@ -141,14 +171,24 @@ def next_wake(state: State, now: Now) -> float | None:
     return max(0.0, min(waits)) if waits else None
 
 
+def in_home_enabled(state: State, rules: Rules) -> bool:
+    """The homeowner's switch (docs/protocol.md §8), else the config's default."""
+    return rules.in_home_enabled if state.settings.in_home is None else state.settings.in_home
+
+
 def holder(state: State) -> Delivery | None:
     """The in-home delivery that holds the door, from unlock until the lock is verified."""
     return next((d for d in state.deliveries if d.phase in HOLDING_PHASES), None)
 
 
 def current_delivery(state: State) -> Delivery | None:
-    """The delivery the `state` topic shows: the door's holder, else the latest accepted."""
-    return holder(state) or (state.deliveries[-1] if state.deliveries else None)
+    """The delivery the `state` topic shows: the door's holder, else the latest accepted (the
+    owner's own unlock is no delivery)."""
+    deliveries = [d for d in state.deliveries if d.id != OWNER_SESSION]
+    current = holder(state)
+    if current is not None and current.id != OWNER_SESSION:
+        return current
+    return deliveries[-1] if deliveries else None
 
 
 def public_state(state: State, rules: Rules) -> dict[str, Any]:
@@ -161,7 +201,7 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "camera": "ok" if state.camera_ok else "fault",
         "clock": "synced" if state.clock_synced else "unsynced",
         "storage": "full" if state.storage_full else "ok",
-        "in_home_enabled": rules.in_home_enabled,
+        "in_home_enabled": in_home_enabled(state, rules),
         "delivery": None if current is None
         else {"id": current.id, "mode": current.mode, "phase": str(current.phase)},
     }
@@ -185,7 +225,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
 
     delivery = _find(state, p.delivery_id)
     if p.cmd == "arriving":
-        if p.mode == Mode.IN_HOME and not rules.in_home_enabled:
+        if p.mode == Mode.IN_HOME and not in_home_enabled(state, rules):
             return reject(Reason.MODE_NOT_ALLOWED)
         if delivery is not None:
             return reject(Reason.DUPLICATE_DELIVERY)
@@ -214,12 +254,12 @@ def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | Non
     The camera gate is a fresh-frame proof, asked for once every other gate passes. While the
     camera is believed faulty, the gates after it wait for that proof, so a refusal still names
     the first gate that fails, and a camera that has recovered is not blamed."""
-    if not rules.in_home_enabled:
+    if not in_home_enabled(state, rules):
         return Reason.MODE_NOT_ALLOWED  # the homeowner opted out after the grant was accepted
     current = holder(state)
     pending = state.unlock_pending
     claimed = current.id if current is not None else (
-        pending.pass_.delivery_id if pending is not None else None)
+        pending.delivery_id if pending is not None else None)
     if claimed is not None and claimed != delivery.id:
         return Reason.BUSY
     if not state.camera_ok:
@@ -264,6 +304,8 @@ def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result
         return _unwatched(state, pending, unproven)
     state, _ = _on_camera(state, True)  # a fresh frame is better news than the last probe
     p = pending.pass_
+    if p is None:
+        return _owner_unlocked(state, now, rules)
     delivery = _find(state, p.delivery_id)
     # The world may have changed while the camera answered: every gate is asked again.
     reason = Reason.WRONG_STATE if delivery is None else _unlock_refusal(state, delivery, rules)
@@ -290,9 +332,8 @@ def _unproven(proof: FrameProof, pending: PendingUnlock, now: Now, rules: Rules)
 def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
     """No proof: the door stays locked, the courier hears camera_unavailable, and the camera
     counts as faulty until a probe sees frames flowing again."""
-    p = pending.pass_
-    rejection = _rejected(Rejection(p.cmd, Reason.CAMERA_UNAVAILABLE, p.jti), p.delivery_id,
-                          detail=why)
+    rejection = _rejected(Rejection(pending.cmd, Reason.CAMERA_UNAVAILABLE, pending.jti),
+                          None if pending.pass_ is None else pending.delivery_id, detail=why)
     state, alarm = _on_camera(state, False)
     return state, [rejection, *alarm]
 
@@ -300,7 +341,7 @@ def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
 def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
             consume: ConsumeJti) -> Result:
     unlocked = replace(delivery, phase=Phase.UNLOCKED, due=now.mono + rules.unlock_timeout_s)
-    state = replace(_put(state, unlocked), lock_target=LockReading.UNLOCKED)
+    state = replace(_put(state, unlocked), lock_target=LockReading.UNLOCKED, lock_source="pass")
     return state, [consume, DriveLock(False), Emit(EventType.DELIVERY_UNLOCKED, delivery.id)]
 
 
@@ -334,7 +375,8 @@ def _on_cancel(state: State, delivery: Delivery, now: Now, rules: Rules,
 def _relock(state: State, delivery: Delivery, outcome: Outcome, now: Now, rules: Rules) -> Result:
     relocking = replace(delivery, phase=Phase.RELOCKING, outcome=outcome,
                         due=now.mono + rules.lock_verify_s, alarm_at=None, photo_at=None)
-    return replace(_put(state, relocking), lock_target=LockReading.LOCKED), [DriveLock(True)]
+    return replace(_put(state, relocking), lock_target=LockReading.LOCKED,
+                   lock_source="relock"), [DriveLock(True)]
 
 
 def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
@@ -373,7 +415,7 @@ def _on_lock(state: State, reading: str, now: Now, rules: Rules) -> Result:
     if reading != LockReading.LOCKED or delivery is None or delivery.phase is not Phase.RELOCKING:
         return state, []
     actions: list[Action] = [Emit(EventType.DELIVERY_LOCKED, delivery.id)]
-    if delivery.outcome is Outcome.DELIVERED:
+    if delivery.outcome is Outcome.DELIVERED and delivery.id != OWNER_SESSION:
         state, more = _confirm(state, delivery, now, rules)
     else:
         state, more = _complete(state, delivery, delivery.outcome or Outcome.DELIVERED)
@@ -392,7 +434,7 @@ def _lock_failed(state: State, delivery: Delivery, now: Now, rules: Rules) -> Re
 def _retry_lock(state: State, now: Now, rules: Rules) -> Result:
     backoff = min(rules.lock_retry_max_s, max(1.0, state.lock_retry_s * 2))
     state = replace(state, lock_target=LockReading.LOCKED, lock_retry_at=now.mono + backoff,
-                    lock_retry_s=backoff)
+                    lock_retry_s=backoff, lock_source=state.lock_source or "relock")
     return state, [DriveLock(True)]
 
 
@@ -405,10 +447,12 @@ def _confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result
 
 
 def _complete(state: State, delivery: Delivery, outcome: Outcome) -> Result:
+    """The delivery is over: told, and kept as the retained `last_delivery` for dashboards."""
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
-    fields = {"outcome": str(outcome), "mode": delivery.mode, "photos": list(delivery.photos)}
+    fields = {"outcome": str(outcome), "mode": str(delivery.mode), "photos": list(delivery.photos)}
     return replace(state, deliveries=remaining), [
-        Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields)]
+        Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields),
+        Retain("last_delivery", {"delivery_id": delivery.id, **fields})]
 
 
 def _put(state: State, delivery: Delivery) -> State:
@@ -438,7 +482,7 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     # The photo is queued before the event that announces it: a crash between the two can
     # leave a photo sent but unannounced, never an announced photo that is never sent.
     if isinstance(event, PhotoTaken) and not request.confidential:
-        actions.append(SharePhoto(event.photo_id, request.delivery_id))
+        actions.append(SharePhoto(event.photo_id, request.delivery_id, latest=True))
     if isinstance(event, PhotoTaken) and request.delivery_id is not None:
         actions.append(Emit(EventType.DELIVERY_PHOTO, request.delivery_id, {
             "photo_id": event.photo_id, "sha256": event.sha256, "bytes": event.size,
@@ -460,6 +504,131 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
             state, done = _complete(_put(state, delivery), delivery, Outcome.DELIVERED)
             return state, actions + done
     return _put(state, delivery), actions
+
+
+# --- the homeowner (docs/protocol.md §8) ------------------------------------------------------
+
+
+def _owner_lock(state: State, now: Now, rules: Rules) -> Result:
+    """Relock now, always: a delivery holding the door completes `cancelled`, an unlock still
+    waiting for its camera proof is refused, a door nobody holds is driven locked."""
+    actions: list[Action] = []
+    pending = state.unlock_pending
+    if pending is not None:
+        state = replace(state, unlock_pending=None)
+        actions.append(_rejected(Rejection(pending.cmd, Reason.WRONG_STATE, pending.jti),
+                                 None if pending.pass_ is None else pending.delivery_id))
+    delivery = holder(state)
+    if delivery is not None and delivery.phase is not Phase.RELOCKING:
+        state, relock = _relock(state, delivery, Outcome.CANCELLED, now, rules)
+    else:
+        if delivery is not None:
+            state = _put(state, replace(delivery, outcome=Outcome.CANCELLED))
+        state, relock = replace(state, lock_target=LockReading.LOCKED), [DriveLock(True)]
+    return replace(state, lock_source="owner"), actions + relock
+
+
+def _owner_in_home(state: State, enabled: bool) -> Result:
+    """From now on; kept across restarts. A door already unlocked finishes its sequence."""
+    state = replace(state, settings=replace(state.settings, in_home=enabled))
+    return state, [Emit(EventType.OWNER_IN_HOME, None, {"enabled": enabled})]
+
+
+def _owner_snapshot(state: State, now: Now) -> Result:
+    if state.snapshot_at is not None and now.mono - state.snapshot_at < SNAPSHOT_EVERY_S:
+        return state, [_rejected(Rejection("owner/snapshot", Reason.RATE_LIMITED))]
+    return replace(state, snapshot_at=now.mono), [
+        Capture(CaptureRequest(Purpose.OWNER, None))]
+
+
+def _owner_unlock(state: State, request: OwnerUnlock, now: Now, rules: Rules) -> Result:
+    """Refusals in the order of docs/protocol.md §8: disabled, locked out, then (once the code
+    is checked, off this thread) a bad code, busy, the camera, a jammed lock."""
+    def reject(reason: Reason) -> Result:
+        return state, [_rejected(Rejection("owner/lock", reason))]
+
+    if not rules.owner_unlock:
+        return reject(Reason.OWNER_UNLOCK_DISABLED)
+    until = state.settings.locked_out_until
+    if until is not None and now.wall < until:
+        return reject(Reason.LOCKED_OUT)
+    if not request.well_formed:
+        return _wrong_code(state, now)
+    if state.code_check is not None:
+        return reject(Reason.BUSY)  # one code at a time
+    check_id = state.checks_asked + 1
+    return replace(state, code_check=check_id, checks_asked=check_id), [
+        CheckCode(check_id, request.code)]
+
+
+def _on_code_checked(state: State, check_id: int, ok: bool, now: Now, rules: Rules) -> Result:
+    if check_id != state.code_check:
+        return state, []
+    state = replace(state, code_check=None)
+    if not ok:
+        return _wrong_code(state, now)
+    state = replace(state, settings=replace(state.settings, wrong_codes=()))
+    if holder(state) is not None or state.unlock_pending is not None:
+        return state, [_rejected(Rejection("owner/lock", Reason.BUSY))]
+    proof_id = state.proofs_asked + 1
+    pending = PendingUnlock(proof_id, None, admitted_at=now.mono,
+                            deadline=now.mono + rules.camera_proof_s)
+    return replace(state, unlock_pending=pending, proofs_asked=proof_id), [
+        ProveCamera(proof_id, not_before=now.mono)]
+
+
+def _wrong_code(state: State, now: Now) -> Result:
+    """Counted towards a lockout: 5 wrong codes within 10 minutes lock owner unlock out for
+    15 minutes, across restarts (the count is in the settings)."""
+    recent = tuple(t for t in state.settings.wrong_codes if now.wall - t < CODE_WINDOW_S)
+    recent += (now.wall,)
+    settings = replace(state.settings, wrong_codes=recent)
+    if len(recent) >= WRONG_CODES_ALLOWED:
+        settings = replace(settings, wrong_codes=(), locked_out_until=now.wall + LOCKOUT_S)
+    return replace(state, settings=settings), [_rejected(Rejection("owner/lock", Reason.BAD_CODE))]
+
+
+def _owner_unlocked(state: State, now: Now, rules: Rules) -> Result:
+    """The camera is watching: the owner's session holds the door, with the relock rules of an
+    in-home delivery (unlock timeout, relock after the door closes, verification)."""
+    current = holder(state)
+    if current is not None:  # a delivery took the door while the camera answered
+        return state, [_rejected(Rejection("owner/lock", Reason.BUSY))]
+    if state.lock == LockReading.JAMMED:
+        return state, [_rejected(Rejection("owner/lock", Reason.LOCK_FAULT))]
+    session = Delivery(OWNER_SESSION, Mode.IN_HOME, Courier("owner", "owner"), confidential=True,
+                       expires_at=now.wall + rules.unlock_timeout_s, phase=Phase.UNLOCKED,
+                       due=now.mono + rules.unlock_timeout_s)
+    state = replace(state, deliveries=(*state.deliveries, session),
+                    lock_target=LockReading.UNLOCKED, lock_source="owner")
+    return state, [DriveLock(False), Emit(EventType.DELIVERY_UNLOCKED, OWNER_SESSION)]
+
+
+def _owner_wording(result: Result) -> Result:
+    """The owner's session goes through the in-home sequence, but it is no delivery: it says
+    `owner.unlocked` and `owner.relocked` (alarms stay alarms), and takes no photos."""
+    state, actions = result
+    said: list[Action] = []
+    for action in actions:
+        if isinstance(action, Emit) and action.delivery_id == OWNER_SESSION:
+            renamed = {EventType.DELIVERY_UNLOCKED: EventType.OWNER_UNLOCKED,
+                       EventType.DELIVERY_LOCKED: EventType.OWNER_RELOCKED,
+                       EventType.ALARM_LOCK_FAULT: EventType.ALARM_LOCK_FAULT,
+                       EventType.ALARM_DOOR_LEFT_OPEN: EventType.ALARM_DOOR_LEFT_OPEN,
+                       EventType.ALARM_CAMERA_FAULT: EventType.ALARM_CAMERA_FAULT}
+            if action.type in renamed:
+                said.append(Emit(renamed[action.type], None, action.fields))
+        elif isinstance(action, (Capture, Retain)) and _for_owner(action):
+            continue
+        else:
+            said.append(action)
+    return state, said
+
+
+def _for_owner(action: Capture | Retain) -> bool:
+    if isinstance(action, Capture):
+        return action.request.delivery_id == OWNER_SESSION
+    return action.fields.get("delivery_id") == OWNER_SESSION
 
 
 # --- the world and time -------------------------------------------------------------------

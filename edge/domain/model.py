@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Literal, Union
 
 from edge.domain.camera import FrameStamp
+from edge.domain.owner import OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock
 from edge.domain.passes import Courier, Mode, Pass, Rejection
 
 
@@ -36,7 +37,11 @@ class EventType(StrEnum):
     ALARM_LOCK_FAULT = "alarm.lock_fault"
     ALARM_CAMERA_FAULT = "alarm.camera_fault"
     DOORBELL_PRESSED = "doorbell.pressed"
+    LOCK_CHANGED = "lock.changed"
+    OWNER_UNLOCKED = "owner.unlocked"
+    OWNER_RELOCKED = "owner.relocked"
     # doorstep's own
+    OWNER_IN_HOME = "owner.in_home"
     PHOTO_UPLOAD_REJECTED = "photo.upload_rejected"
     ALARM_STORAGE_FULL = "alarm.storage_full"
 
@@ -51,6 +56,9 @@ class Phase(StrEnum):
 
 
 HOLDING_PHASES = (Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)
+# The homeowner's own unlock holds the door like a delivery and follows the same relock rules;
+# its id cannot be a delivery's (`/` is not allowed in one), and it says nothing of deliveries.
+OWNER_SESSION = "owner/session"
 
 
 class Outcome(StrEnum):
@@ -69,6 +77,7 @@ class Purpose(StrEnum):
     DOOR_OPEN = "door_open"
     CONFIRMATION = "confirmation"
     DOORBELL = "doorbell"
+    OWNER = "owner"  # a snapshot the homeowner asked for
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,7 @@ class Rules:
     confirmation_photos: int = 1
     photo_timeout_s: float = 30.0  # a photo not back by then counts as a camera fault
     camera_proof_s: float = 1.0  # an unlock waits this long at most for a fresh frame
+    owner_unlock: bool = False  # `[owner] unlock_code_hash` is set
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
 
 
@@ -124,9 +134,21 @@ class PendingUnlock:
     restart forgets it, and the lock never moved for it."""
 
     proof_id: int
-    pass_: Pass  # the at_door pass; its jti is consumed only when the door unlocks
-    admitted_at: float  # monotonic: when the pass was admitted
+    pass_: Pass | None  # the at_door pass (its jti is consumed only on unlock); None: the owner
+    admitted_at: float  # monotonic: when the pass (or the owner's code) was admitted
     deadline: float  # monotonic: no proof by then means camera_unavailable
+
+    @property
+    def cmd(self) -> str:
+        return self.pass_.cmd if self.pass_ is not None else "owner/lock"
+
+    @property
+    def jti(self) -> str | None:
+        return self.pass_.jti if self.pass_ is not None else None
+
+    @property
+    def delivery_id(self) -> str:
+        return self.pass_.delivery_id if self.pass_ is not None else OWNER_SESSION
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,16 @@ class RejectionWindow:
     said: int = 0  # events emitted in this window
     suppressed: int = 0
     cmd: str = ""  # the command of the last suppressed rejection
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the homeowner set, kept across restarts: in-home deliveries on or off (None: the
+    config's default), and the wrong owner codes that count towards a lockout."""
+
+    in_home: bool | None = None
+    wrong_codes: tuple[float, ...] = ()  # wall-clock times, within the last 10 minutes
+    locked_out_until: float | None = None  # wall clock
 
 
 @dataclass(frozen=True)
@@ -154,6 +186,13 @@ class State:
     unlock_pending: PendingUnlock | None = None
     proofs_asked: int = 0  # numbers each proof request, so an old answer cannot pass for new
     rejection_windows: tuple[RejectionWindow, ...] = ()
+    settings: Settings = Settings()
+    # Who moved the lock last, until its reading agrees: pass, owner, relock or startup. A
+    # reading that changes while this is None was a hand on the bolt (`manual`).
+    lock_source: str | None = None
+    snapshot_at: float | None = None  # monotonic: the last owner snapshot (rate limit)
+    code_check: int | None = None  # an owner code being checked (the number of CheckCode)
+    checks_asked: int = 0
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -251,6 +290,14 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class CodeChecked:
+    """The answer to CheckCode: was the owner's code the configured one?"""
+
+    check_id: int
+    ok: bool
+
+
+@dataclass(frozen=True)
 class RecordFailed:
     """The durable record of ``original``'s step could not be written (a full disk, a failing
     card): the machine decides again what that step may still do."""
@@ -262,7 +309,7 @@ class RecordFailed:
 Input = Union[
     PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
     CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected, FrameProof,
-    RecordFailed,
+    RecordFailed, OwnerLock, OwnerInHome, OwnerSnapshot, OwnerUnlock, OwnerRejected, CodeChecked,
 ]
 
 
@@ -291,10 +338,20 @@ class Capture:
 
 @dataclass(frozen=True)
 class SharePhoto:
-    """Publish a stored photo's bytes: under the delivery, or as a snapshot when it has none."""
+    """Publish a stored photo's bytes: under the delivery, or as a snapshot when it has none;
+    ``latest`` also as the retained `image/latest` (never a confidential delivery's)."""
 
     photo_id: str
     delivery_id: str | None
+    latest: bool = False
+
+
+@dataclass(frozen=True)
+class Retain:
+    """A retained message for dashboards (`last_delivery`), sent through the outbox."""
+
+    topic: Literal["last_delivery"]
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -311,8 +368,17 @@ class ProveCamera:
     not_before: float
 
 
-Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto, ProveCamera]
-Outward = Union[Capture, ProveCamera]  # what the Effects port carries out
+@dataclass(frozen=True)
+class CheckCode:
+    """Check the owner's code against the configured hash, off the core thread (scrypt is slow
+    on purpose), and answer with CodeChecked(check_id, ok). The code is in no repr."""
+
+    check_id: int
+    code: str = field(repr=False)
+
+
+Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto, ProveCamera, Retain, CheckCode]
+Outward = Union[Capture, ProveCamera, CheckCode]  # what the Effects port carries out
 
 
 @dataclass(frozen=True)
@@ -325,9 +391,12 @@ class Record:
     deliveries: tuple[Delivery, ...] | None = None  # None: unchanged
     photos: tuple[SharePhoto, ...] = ()
     events: tuple[Emit, ...] = ()
+    retained: tuple[Retain, ...] = ()
+    settings: Settings | None = None  # None: unchanged
 
     def __bool__(self) -> bool:
-        return bool(self.consume or self.deliveries is not None or self.photos or self.events)
+        return bool(self.consume or self.deliveries is not None or self.photos or self.events
+                    or self.retained or self.settings is not None)
 
 
 @dataclass(frozen=True)

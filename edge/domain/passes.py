@@ -35,6 +35,11 @@ class Reason(StrEnum):
     BUSY = "busy"
     CAMERA_UNAVAILABLE = "camera_unavailable"
     WRONG_STATE = "wrong_state"
+    # owner commands (§8)
+    RATE_LIMITED = "rate_limited"
+    OWNER_UNLOCK_DISABLED = "owner_unlock_disabled"
+    LOCKED_OUT = "locked_out"
+    BAD_CODE = "bad_code"
     # doorstep's own, where the contract is silent
     LOCK_FAULT = "lock_fault"
     UNKNOWN_COMMAND = "unknown_command"

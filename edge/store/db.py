@@ -1,5 +1,5 @@
 """doorstep's one database, `doorstep.sqlite` in the data dir: the passes already used, the
-active deliveries and the outbox. One step of the core writes all three in ONE transaction,
+active deliveries, the outbox and the homeowner's settings. One step of the core writes all three in ONE transaction,
 so a step costs one fsync, and a crash leaves either the whole step or none of it.
 
 Small pages (1 KiB) because a step changes a few rows in a few tables: every page it touches
@@ -35,11 +35,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     file TEXT,
     created REAL NOT NULL,
     channel TEXT NOT NULL DEFAULT 'mqtt',
-    bytes INTEGER NOT NULL DEFAULT 0
+    bytes INTEGER NOT NULL DEFAULT 0,
+    retain INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
 

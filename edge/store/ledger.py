@@ -1,5 +1,6 @@
-"""Writes one step's Record (the pass it used, the deliveries, the photos it queues, its
-events) in ONE transaction of the one database, and says what it wrote in the log."""
+"""Writes one step's Record (the pass it used, the deliveries, the homeowner's settings, the
+photos it queues, its events and retained messages) in ONE transaction of the one database,
+and says what it wrote in the log."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from edge.domain.model import Emit, Now, Record, SharePhoto
-from edge.events import render_event
+from edge.domain.model import Emit, Now, Record, Retain, SharePhoto
+from edge.events import render_event, render_retained
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Channel, Outbox
 from edge.store.replay import ReplayStore
+from edge.store.settings import SettingsStore
+from edge.transport.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +23,11 @@ PhotoTarget = Callable[[SharePhoto], tuple[str, Path, Channel]]
 
 
 class Ledger:
-    def __init__(self, db: Database, outbox: Outbox, *, device_id: str, events_topic: str,
+    def __init__(self, db: Database, outbox: Outbox, *, topics: Topics,
                  photo_target: PhotoTarget) -> None:
         self._db = db
         self._outbox = outbox
-        self._device_id = device_id
-        self._events_topic = events_topic
+        self._topics = topics
         self._photo_target = photo_target
 
     def commit(self, record: Record, now: Now) -> None:
@@ -39,19 +41,32 @@ class Ledger:
                 ReplayStore.record(conn, record.consume.jti, record.consume.exp)
             if record.deliveries is not None:
                 DeliveryJournal.write(conn, record.deliveries)
+            if record.settings is not None:
+                SettingsStore.write(conn, record.settings)
             for photo in record.photos:  # before the events that announce them
-                size += Outbox.queue_file(conn, *self._photo_target(photo))
+                target, path, channel = self._photo_target(photo)
+                size += Outbox.queue_file(conn, target, path, channel)
                 rows += 1
+                if photo.latest:
+                    more, n = Outbox.queue_retained(conn, self._topics.image_latest, file=path)
+                    size, rows = size + n, rows + more
             for emit in record.events:
-                seq, n = Outbox.queue_event(conn, self._events_topic, self._render(emit, now))
+                seq, n = Outbox.queue_event(conn, self._topics.events, self._render(emit, now))
                 seqs.append(seq)
                 size, rows = size + n, rows + 1
+            for retain in record.retained:
+                more, n = Outbox.queue_retained(conn, self._topic(retain),
+                                                render_retained(retain.fields, now.wall))
+                size, rows = size + n, rows + more
         self._outbox.added(rows, size)
         for emit, seq in zip(record.events, seqs):
             _log_event(emit, seq)
 
     def _render(self, emit: Emit, now: Now) -> Callable[[int], bytes]:
-        return lambda seq: render_event(emit, seq, self._device_id, now.wall)
+        return lambda seq: render_event(emit, seq, self._topics.device_id, now.wall)
+
+    def _topic(self, retain: Retain) -> str:
+        return {"last_delivery": self._topics.last_delivery}[retain.topic]
 
 
 def _log_event(emit: Emit, seq: int) -> None:

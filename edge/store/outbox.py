@@ -31,6 +31,7 @@ class Entry:
     topic: str
     payload: bytes | None
     file: Path | None
+    retain: bool = False
 
     def body(self) -> bytes:
         if self.payload is not None:
@@ -61,6 +62,20 @@ class Outbox:
     # --- adding, inside a step's transaction ----------------------------------------------
 
     @staticmethod
+    def queue_retained(conn: sqlite3.Connection, topic: str, payload: bytes | None = None,
+                       file: Path | None = None) -> tuple[int, int]:
+        """Queue a retained message (a dashboard's `last_delivery`, `image/latest`); one still
+        waiting for the same topic is superseded: only the latest matters. Returns the change
+        in (rows, bytes)."""
+        gone = conn.execute("DELETE FROM outbox WHERE topic = ? AND retain = 1 RETURNING bytes",
+                            (topic,)).fetchall()
+        size = len(payload) if payload is not None else _file_size(file) if file else 0
+        conn.execute("INSERT INTO outbox (topic, payload, file, created, bytes, retain) "
+                     "VALUES (?, ?, ?, ?, ?, 1)",
+                     (topic, payload, str(file) if file else None, time.time(), size))
+        return 1 - len(gone), size - sum(n for (n,) in gone)
+
+    @staticmethod
     def queue_event(conn: sqlite3.Connection, topic: str,
                     render: Callable[[int], bytes]) -> tuple[int, int]:
         """Take the next `seq` and store ``render(seq)`` under it: (seq, bytes)."""
@@ -83,7 +98,7 @@ class Outbox:
 
     def added(self, rows: int, size: int) -> None:
         """Count what a committed transaction queued, and wake the senders."""
-        if not rows:
+        if not rows and not size:
             return
         with self._db.lock:
             self._counted(rows, size)
@@ -108,9 +123,9 @@ class Outbox:
     def pending(self, after_id: int, limit: int, channel: Channel = "mqtt") -> list[Entry]:
         with self._db.lock:
             rows = self._db.conn.execute(
-                "SELECT id, topic, payload, file FROM outbox WHERE id > ? AND channel = ? "
+                "SELECT id, topic, payload, file, retain FROM outbox WHERE id > ? AND channel = ? "
                 "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
-        return [Entry(i, t, p, Path(f) if f else None) for i, t, p, f in rows]
+        return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
 
     def is_pending(self, file: Path) -> bool:
         """Is this photo file still waiting to be delivered? (The photo store keeps it.)"""

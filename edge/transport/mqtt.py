@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 
 from edge.config import Config, mqtt_password
 from edge.throttle import Throttle
+from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.link_health import (
     SUMMARY_EVERY_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
 )
@@ -224,9 +225,11 @@ class MqttLink:
         if reason.is_failure:
             self._refusal = failure_of_refusal(reason, self._config.mqtt.username is not None)
             return
-        topics = [(self._topics.commands, QOS)]
+        topics = [(self._topics.commands, QOS), (self._topics.owner, QOS)]
         if self._subscribe_sim:
             topics.append((self._topics.simulator, QOS))
+        if self._config.homeassistant.enabled:
+            topics.append((self._config.homeassistant.status_topic, QOS))
         client.subscribe(topics)
 
     def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
@@ -241,13 +244,15 @@ class MqttLink:
             return
         for reason in reasons[1:]:
             if reason.is_failure:
-                log.warning("event=mqtt_subscribe_refused topic=%s reason=%s",
-                            self._topics.simulator, reason)
+                log.warning("event=mqtt_subscribe_refused topic=%s reason=%s fix=\"the "
+                            "broker's ACL must let this device read it\"",
+                            "owner/# or sim/# or the Home Assistant status", reason)
         with self._state_lock:
             client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
             if self._state is not None:
                 client.publish(self._topics.state, self._state, qos=QOS, retain=True)
             self._online.set()
+        self._announce_to_home_assistant()
         self._backoff.reset()
         report = self._outage.connected(self._clock())
         log.info(report.message)
@@ -260,7 +265,18 @@ class MqttLink:
             self._ended = str(reason)
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        ha = self._config.homeassistant
+        if ha.enabled and message.topic == ha.status_topic:
+            if message.payload == b"online":  # Home Assistant (re)started: tell it again
+                self._announce_to_home_assistant()
+            return
         self._on_message(message.topic, bytes(message.payload))
+
+    def _announce_to_home_assistant(self) -> None:
+        """The retained discovery message; with Home Assistant off, an empty one removes any
+        device an earlier configuration announced."""
+        self._client.publish(discovery_topic(self._config),
+                             discovery_payload(self._config, self._topics), qos=QOS, retain=True)
 
     def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                    properties: Any) -> None:

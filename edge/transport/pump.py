@@ -94,4 +94,4 @@ class OutboxPump:
                           entry.id, entry.topic, exc)
                 self._outbox.remove([entry.id])
                 continue
-            self._in_flight[self._publisher.publish(entry.topic, body)] = entry.id
+            self._in_flight[self._publisher.publish(entry.topic, body, entry.retain)] = entry.id

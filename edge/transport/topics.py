@@ -34,6 +34,21 @@ class Topics:
     def events(self) -> str:
         return f"{self.base}/events"
 
+    @property
+    def last_delivery(self) -> str:
+        return f"{self.base}/last_delivery"
+
+    @property
+    def image_latest(self) -> str:
+        return f"{self.base}/image/latest"
+
+    @property
+    def owner(self) -> str:
+        return f"{self.base}/owner/#"
+
+    def owner_command(self, name: str) -> str:
+        return f"{self.base}/owner/{name}"
+
     def photo(self, delivery_id: str, photo_id: str) -> str:
         return f"{self.base}/photos/{delivery_id}/{photo_id}"
 
@@ -47,7 +62,8 @@ class Topics:
         return f"{self.base}/sim/{name}"
 
     def parse_inbound(self, topic: str) -> tuple[str, str] | None:
-        """Split `{base}/cmd/NAME` or `{base}/sim/NAME` into (kind, NAME); anything else is None.
+        """Split `{base}/cmd/NAME`, `{base}/owner/NAME` or `{base}/sim/NAME` into (kind, NAME);
+        anything else is None.
 
         NAME is everything after the kind, so `cmd/a/b` yields "a/b", which no command matches.
         """
@@ -55,6 +71,6 @@ class Topics:
         if not topic.startswith(head):
             return None
         kind, _, name = topic[len(head):].partition("/")
-        if kind not in ("cmd", "sim") or not name:
+        if kind not in ("cmd", "owner", "sim") or not name:
             return None
         return kind, name

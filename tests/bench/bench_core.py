@@ -31,6 +31,7 @@ from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
+from edge.transport.topics import Topics
 from simulator.cloud import mint
 
 
@@ -83,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = Database(Path(folder) / "doorstep.sqlite")
         outbox = Outbox(db)
-        ledger = Ledger(db, outbox, device_id="porch-1", events_topic="t/events",
+        ledger = Ledger(db, outbox, topics=Topics("t", "porch-1"),
                         photo_target=lambda share: ("t", Path(folder), "mqtt"))
         delivery = Delivery("D-1", Mode.IN_HOME, Courier("c", "n"), False, now + 60)
         jtis = iter(range(10**6))

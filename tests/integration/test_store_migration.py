@@ -16,6 +16,7 @@ from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.replay import ReplayStore
+from edge.transport.topics import Topics
 
 DELIVERY = Delivery("D-7", Mode.IN_HOME, Courier("c", "Sam"), False, 2e9)
 
@@ -68,7 +69,7 @@ def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
     outbox = Outbox(db)
     photo = tmp_path / "p1.jpg"
     photo.write_bytes(b"j" * 100)
-    ledger = Ledger(db, outbox, device_id="porch-1", events_topic="t/events",
+    ledger = Ledger(db, outbox, topics=Topics("t", "porch-1"),
                     photo_target=lambda share: ("t/photos/" + share.photo_id, photo, "mqtt"))
     record = Record(consume=ConsumeJti("j-1", 2e9), deliveries=(DELIVERY,),
                     photos=(SharePhoto("p1", "D-7"),),

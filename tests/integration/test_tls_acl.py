@@ -23,7 +23,7 @@ def pki(tmp_path: Path) -> dict:
     ca, rogue = Authority(tmp_path / "ca", "doorstep-ca"), Authority(tmp_path / "rogue", "rogue")
     return {"ca": ca, "rogue": rogue, "server": ca.issue("server", server=True),
             "porch-1": ca.issue("porch-1"), "porch-2": ca.issue("porch-2"),
-            "cloud": ca.issue("cloud")}
+            "cloud": ca.issue("cloud"), "homeassistant": ca.issue("homeassistant")}
 
 
 @pytest.fixture
@@ -88,43 +88,96 @@ def test_the_good_configuration_is_accepted_by_the_probe(tmp_path, cloud_keys, p
     assert probe_broker(config) is None
 
 
-def test_a_device_cannot_read_another_devices_commands(pki, broker) -> None:
-    got: dict[str, list[str]] = {"porch-1": [], "porch-2": []}
-    arrived = threading.Condition()
+class Clients:
+    """Clients of the TLS broker, one per certificate, recording the topics they receive."""
 
-    def client_for(name: str, *topics: str) -> mqtt.Client:
+    def __init__(self, pki: dict, broker) -> None:
+        self.pki, self.broker = pki, broker
+        self.got: dict[str, list[str]] = {}
+        self.arrived = threading.Condition()
+        self.made: list[mqtt.Client] = []
+
+    def connect(self, name: str, *topics: str) -> mqtt.Client:
         """A connected client whose subscriptions the broker has answered (SUBACK)."""
         subscribed = threading.Event()
         client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=name)
-        client.tls_set(ca_certs=str(pki["ca"].ca_file), certfile=str(pki[name][0]),
-                       keyfile=str(pki[name][1]))
+        client.tls_set(ca_certs=str(self.pki["ca"].ca_file), certfile=str(self.pki[name][0]),
+                       keyfile=str(self.pki[name][1]))
 
         def message(c, userdata, msg) -> None:
-            with arrived:
-                got.setdefault(name, []).append(msg.topic)
-                arrived.notify_all()
+            with self.arrived:
+                self.got.setdefault(name, []).append(msg.topic)
+                self.arrived.notify_all()
         client.on_message = message
         client.on_connect = lambda c, *a: (c.subscribe([(t, 1) for t in topics]) if topics
                                            else subscribed.set())
         client.on_subscribe = lambda *a: subscribed.set()
-        client.connect("localhost", broker.port)
+        client.connect("localhost", self.broker.port)
         client.loop_start()
         assert subscribed.wait(10), f"{name} not connected and subscribed"
+        self.made.append(client)
         return client
 
-    porch1 = client_for("porch-1", "doorstep/porch-1/cmd/#")
-    porch2 = client_for("porch-2", "doorstep/porch-1/cmd/#", "doorstep/porch-2/cmd/#")
-    cloud = client_for("cloud")
-    try:
-        cloud.publish("doorstep/porch-1/cmd/at_door", b"secret", qos=1).wait_for_publish(10)
-        cloud.publish("doorstep/porch-2/cmd/at_door", b"mine", qos=1).wait_for_publish(10)
-        with arrived:
-            # porch-2's own command comes after porch-1's from the same sender, so once it is
-            # here, porch-1's would have been too had the ACL let it through.
-            assert arrived.wait_for(lambda: got["porch-1"] and got["porch-2"], timeout=10)
-        assert got["porch-1"] == ["doorstep/porch-1/cmd/at_door"]
-        assert got["porch-2"] == ["doorstep/porch-2/cmd/at_door"]
-    finally:
-        for client in (porch1, porch2, cloud):
+    def wait(self, condition) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: condition(self.got), timeout=10)
+
+    def close(self) -> None:
+        for client in self.made:
             client.disconnect()
             client.loop_stop()
+
+
+def test_a_device_cannot_read_another_devices_commands(pki, broker) -> None:
+    clients = Clients(pki, broker)
+    try:
+        clients.connect("porch-1", "doorstep/porch-1/cmd/#")
+        clients.connect("porch-2", "doorstep/porch-1/cmd/#", "doorstep/porch-2/cmd/#")
+        cloud = clients.connect("cloud")
+        cloud.publish("doorstep/porch-1/cmd/at_door", b"secret", qos=1).wait_for_publish(10)
+        cloud.publish("doorstep/porch-2/cmd/at_door", b"mine", qos=1).wait_for_publish(10)
+        # porch-2's own command comes after porch-1's from the same sender, so once it is
+        # here, porch-1's would have been too had the ACL let it through.
+        clients.wait(lambda got: got.get("porch-1") and got.get("porch-2"))
+        assert clients.got["porch-1"] == ["doorstep/porch-1/cmd/at_door"]
+        assert clients.got["porch-2"] == ["doorstep/porch-2/cmd/at_door"]
+    finally:
+        clients.close()
+
+
+def test_home_assistant_sends_owner_commands_and_never_passes(pki, broker) -> None:
+    clients = Clients(pki, broker)
+    try:
+        clients.connect("porch-1", "doorstep/porch-1/cmd/#", "doorstep/porch-1/owner/#")
+        home, cloud = clients.connect("homeassistant"), clients.connect("cloud")
+        home.publish("doorstep/porch-1/cmd/at_door", b"forged", qos=1).wait_for_publish(10)
+        cloud.publish("doorstep/porch-1/owner/lock", b"UNLOCK", qos=1).wait_for_publish(10)
+        home.publish("doorstep/porch-1/owner/lock", b"LOCK", qos=1).wait_for_publish(10)
+        cloud.publish("doorstep/porch-1/cmd/done", b"pass", qos=1).wait_for_publish(10)
+        clients.wait(lambda got: len(got.get("porch-1", [])) >= 2)
+        assert sorted(clients.got["porch-1"]) == ["doorstep/porch-1/cmd/done",
+                                                  "doorstep/porch-1/owner/lock"]
+    finally:
+        clients.close()
+
+
+def test_a_device_announces_only_itself_to_home_assistant(pki, broker) -> None:
+    clients = Clients(pki, broker)
+    try:
+        clients.connect("homeassistant", "homeassistant/#")
+        porch2 = clients.connect("porch-2", "homeassistant/status")
+        porch2.publish("homeassistant/device/doorstep_porch-1/config", b"{}", qos=1,
+                       retain=True).wait_for_publish(10)
+        porch2.publish("homeassistant/device/doorstep_porch-2/config", b"{}", qos=1,
+                       retain=True).wait_for_publish(10)
+        clients.connect("cloud").publish("homeassistant/status", b"online",
+                                         qos=1).wait_for_publish(10)
+        home = clients.made[0]
+        home.publish("homeassistant/status", b"online", qos=1).wait_for_publish(10)
+        clients.wait(lambda got: "homeassistant/status" in got.get("porch-2", []) and any(
+            "doorstep_porch-2" in topic for topic in got.get("homeassistant", [])))
+        assert clients.got["porch-2"] == ["homeassistant/status"]  # Home Assistant's, once
+        assert [t for t in clients.got["homeassistant"] if "/device/" in t] == [
+            "homeassistant/device/doorstep_porch-2/config"]
+    finally:
+        clients.close()

@@ -101,7 +101,8 @@ def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
     assert core.state.lock_target == "locked"
     world.failing = False
     core.handle(LockSensed(LockReading.LOCKED))
-    assert world.journal[-1] == ("commit", None, ["delivery.locked", "delivery.completed"])
+    assert world.journal[-1] == ("commit", None, ["delivery.locked", "delivery.completed",
+                                                  "lock.changed"])
 
 
 def test_outward_actions_follow_the_record() -> None:

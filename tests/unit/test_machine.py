@@ -79,7 +79,7 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
     assert state.deliveries[0].phase is Phase.CONFIRMING
 
     state, actions = run(state, taken(request, "p-confirm"))
-    assert SharePhoto("p-confirm", "D-1") in actions
+    assert SharePhoto("p-confirm", "D-1", latest=True) in actions
     photo, completed = emitted(actions)
     assert photo.type == "delivery.photo"
     assert photo.fields == {"photo_id": "p-confirm", "sha256": "ab" * 32, "bytes": 1234,
@@ -93,7 +93,7 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
 def test_a_photo_is_queued_before_the_event_that_announces_it() -> None:
     request = CaptureRequest(Purpose.AT_DOOR, "D-1")
     _, actions = run(active(), taken(request, "p"))
-    share = actions.index(SharePhoto("p", "D-1"))
+    share = actions.index(SharePhoto("p", "D-1", latest=True))
     assert share < actions.index(emitted(actions, "delivery.photo")[0])
 
 
@@ -133,7 +133,7 @@ def test_a_photo_arriving_after_the_delivery_ended_is_still_reported() -> None:
     request = CaptureRequest(Purpose.AT_DOOR, "D-1")
     state, actions = run(active(), command("cancel"), taken(request, "late"))
     assert emitted(actions, "delivery.photo")[0].fields["photo_id"] == "late"
-    assert SharePhoto("late", "D-1") in actions
+    assert SharePhoto("late", "D-1", latest=True) in actions
 
 
 # --- confidential -------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_doorbell_without_a_delivery_is_a_snapshot() -> None:
     request = CaptureRequest(Purpose.DOORBELL, None)
     assert actions == [Capture(request)]
     state, actions = run(state, taken(request, "snap"))
-    assert actions == [SharePhoto("snap", None),
+    assert actions == [SharePhoto("snap", None, latest=True),
                        Emit("doorbell.pressed", None, {"photo_id": "snap"})]
 
 
@@ -167,7 +167,7 @@ def test_doorbell_during_a_doorstep_delivery_counts_for_it() -> None:
     assert actions == [Capture(request)]
     state, actions = run(state, taken(request, "bell"))
     assert [e.type for e in emitted(actions)] == ["delivery.photo", "doorbell.pressed"]
-    assert SharePhoto("bell", "D-1") in actions
+    assert SharePhoto("bell", "D-1", latest=True) in actions
     assert state.deliveries[0].photos == ("bell",)
 
 
@@ -245,11 +245,14 @@ def test_storage_alarms_once_per_area_and_clears() -> None:
 
 
 def test_the_state_tells_what_the_lock_sensor_reads() -> None:
-    # Outside a relock (say the homeowner turned the bolt by hand) the reading is the truth.
+    # Outside a relock (say the homeowner turned the bolt by hand) the reading is the truth,
+    # and every change is in the audit trail as `manual`.
     state, actions = run(State(), LockSensed("unlocked"))
-    assert state.lock == "unlocked" and actions == []
+    assert state.lock == "unlocked" and emitted(actions) == []
+    assert [e.fields for e in emitted(actions, "lock.changed")] == [
+        {"from": "locked", "to": "unlocked", "source": "manual"}]
     state, actions = run(state, LockSensed("locked"))
-    assert state.lock == "locked" and actions == []
+    assert state.lock == "locked" and emitted(actions, "lock.changed")[0].fields["to"] == "locked"
 
 
 def test_public_state_shows_door_and_the_latest_delivery() -> None:

@@ -38,7 +38,7 @@ def test_asking_for_a_proof_is_an_outward_action_with_nothing_to_record() -> Non
 def test_a_photo_is_queued_in_the_same_record_as_the_event_that_announces_it() -> None:
     request = CaptureRequest(Purpose.DOORBELL, None)
     t = step(State(), PhotoTaken(request, "p1", "ab", 10, "t"), at(0), RULES)
-    assert t.record.photos == (SharePhoto("p1", None),)
+    assert t.record.photos == (SharePhoto("p1", None, latest=True),)
     assert [e.type for e in t.record.events] == [EventType.DOORBELL_PRESSED]
     assert t.record.deliveries is None  # unchanged deliveries are not written
 

@@ -1,0 +1,85 @@
+"""Owner commands (docs/protocol.md §8): the homeowner's `owner/*` messages, parsed into domain
+inputs. They are not signed passes (the broker's ACL protects them), so the parser is strict:
+anything that is not exactly one of the documented forms is `malformed`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Union
+
+from edge.domain.passes import Reason, Rejection
+
+CODE_PATTERN = re.compile(r"[0-9]{6,12}")
+SNAPSHOT_EVERY_S = 5.0
+WRONG_CODES_ALLOWED = 5  # within CODE_WINDOW_S; then owner unlock is locked out
+CODE_WINDOW_S = 600.0
+LOCKOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class OwnerLock:
+    """Relock now. Always accepted."""
+
+
+@dataclass(frozen=True)
+class OwnerInHome:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class OwnerSnapshot:
+    pass
+
+
+@dataclass(frozen=True)
+class OwnerUnlock:
+    """An unlock code, kept out of every repr (and so out of every log line)."""
+
+    code: str = field(repr=False)
+
+    @property
+    def well_formed(self) -> bool:
+        return CODE_PATTERN.fullmatch(self.code) is not None
+
+
+@dataclass(frozen=True)
+class OwnerRejected:
+    rejection: Rejection
+
+
+OwnerInput = Union[OwnerLock, OwnerInHome, OwnerSnapshot, OwnerUnlock, OwnerRejected]
+
+
+def parse_owner(name: str, payload: bytes) -> OwnerInput:
+    """`owner/NAME` with ``payload``, as a domain input (a rejection when it is none)."""
+    cmd = f"owner/{name}"[:64]
+
+    def malformed() -> OwnerRejected:
+        return OwnerRejected(Rejection(cmd, Reason.MALFORMED))
+
+    if name == "lock":
+        if payload == b"LOCK":
+            return OwnerLock()
+        try:
+            body = json.loads(payload)
+        except (ValueError, RecursionError):
+            return malformed()
+        if not isinstance(body, dict) or not set(body) <= {"action", "code"}:
+            return malformed()
+        if body.get("action") == "LOCK":
+            return OwnerLock()  # Home Assistant sends {"action": "LOCK", "code": "None"}
+        code = body.get("code")
+        if body.get("action") == "UNLOCK" and isinstance(code, str) and len(code) <= 64:
+            # Not only digits: Home Assistant sends "None" when no code was typed. The machine
+            # answers owner_unlock_disabled or bad_code, which tell the homeowner more.
+            return OwnerUnlock(code)
+        return malformed()
+    if name == "in_home":
+        return OwnerInHome(True) if payload == b"ON" else (
+            OwnerInHome(False) if payload == b"OFF" else malformed())
+    if name == "snapshot":
+        return OwnerSnapshot() if payload == b"PRESS" else malformed()
+    return OwnerRejected(Rejection(cmd, Reason.UNKNOWN_COMMAND))
