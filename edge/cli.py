@@ -32,6 +32,8 @@ def _summary(config: Config, path: Path) -> str:
         f"  in-home delivery  {'enabled' if d.in_home_enabled else 'disabled'}",
         f"  hardware          {config.hardware.backend}",
         f"  photos            {config.photos.transport}",
+        f"  home assistant    {'discovery on' if config.homeassistant.enabled else 'off'}",
+        f"  owner unlock      {'on (code set)' if config.owner.unlock_code_hash else 'off'}",
         f"  data dir          {config.storage.data_dir}",
     ]
     return "\n".join(lines)
