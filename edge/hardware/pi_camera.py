@@ -35,6 +35,16 @@ class PiCamera:
         """A frame whose exposure began after ``after_ns`` when given (picamera2's `flush`,
         on the same monotonic clock as SensorTimestamp), stamped by the sensor; its number
         is libcamera's request sequence, which advances with every frame."""
+        stamp, image = self._read(after_ns, picture=True)
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
+        return Frame(buffer.getvalue(), stamp.sequence, stamp.sensor_ns)
+
+    def stamp(self, after_ns: int | None = None) -> FrameStamp:
+        """A frame's number and sensor time, without making a picture of it."""
+        return self._read(after_ns, picture=False)[0]
+
+    def _read(self, after_ns: int | None, picture: bool) -> tuple[FrameStamp, Any]:
         with self._lock:
             try:
                 if self._camera is None:
@@ -44,31 +54,11 @@ class PiCamera:
                     sensor_ns = int(request.get_metadata()["SensorTimestamp"])
                     libcamera_request = getattr(request, "request", None)
                     sequence = int(getattr(libcamera_request, "sequence", sensor_ns))
-                    image = request.make_image("main")
+                    image = request.make_image("main") if picture else None
                 finally:
                     request.release()  # buffers must always go back to libcamera
-                buffer = io.BytesIO()
-                image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
-                return Frame(buffer.getvalue(), sequence, sensor_ns)
+                return FrameStamp(sequence, sensor_ns), image
             except Exception as exc:  # any failure of the stack means: no frame
-                self._close_locked()
-                raise CameraError(f"picamera2: {exc}") from exc
-
-    def stamp(self, after_ns: int | None = None) -> FrameStamp:
-        """A frame's number and sensor time, without making a picture of it."""
-        with self._lock:
-            try:
-                if self._camera is None:
-                    self._camera = self._open()
-                request = self._request(after_ns)
-                try:
-                    sensor_ns = int(request.get_metadata()["SensorTimestamp"])
-                    libcamera_request = getattr(request, "request", None)
-                    return FrameStamp(int(getattr(libcamera_request, "sequence", sensor_ns)),
-                                      sensor_ns)
-                finally:
-                    request.release()
-            except Exception as exc:
                 self._close_locked()
                 raise CameraError(f"picamera2: {exc}") from exc
 
