@@ -4,9 +4,12 @@ domain: parsing, relock now, the in-home switch, snapshots, owner unlock with it
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.domain.machine import public_state, resume, step
 from edge.domain.model import (
@@ -251,3 +254,13 @@ def test_a_courier_is_busy_while_the_owner_holds_the_door() -> None:
 def unlocked_for(rules: Rules) -> State:
     return run(State(), grant(mode="in_home"), command("at_door"), proof(),
                LockSensed("unlocked"), rules=rules)[0]
+
+
+@settings(max_examples=500, deadline=None)
+@given(name=st.sampled_from(["lock", "in_home", "snapshot"]) | st.text(max_size=20),
+       payload=st.binary(max_size=200) | st.builds(
+           lambda body: json.dumps(body).encode(),
+           st.dictionaries(st.sampled_from(["action", "code", "x"]),
+                           st.none() | st.text(max_size=14) | st.integers(), max_size=3)))
+def test_any_owner_message_is_parsed_or_refused_never_raised(name: str, payload: bytes) -> None:
+    parse_owner(name, payload)
