@@ -99,7 +99,9 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
                         hardware.clock_synced)
     capture = CaptureWorker(hardware.camera, photos, inbox.put,
-                            max_bytes=config.mqtt.max_payload_bytes)
+                            max_bytes=config.mqtt.max_payload_bytes,
+                            quality=config.hardware.camera.jpeg_quality,
+                            masks=config.privacy.masks)
     notifier = Notifier()
     uploader = None
     if config.photos.transport == "http":

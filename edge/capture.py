@@ -13,7 +13,7 @@ import queue
 import secrets
 import threading
 from datetime import datetime, timezone
-from typing import Callable, Union
+from typing import Callable, Sequence, Union
 
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.model import (
@@ -22,7 +22,7 @@ from edge.domain.model import (
 )
 from edge.events import rfc3339
 from edge.hardware import Camera, CameraError
-from edge.hardware.jpeg import fit_jpeg
+from edge.hardware.jpeg import Polygon, masked_jpeg
 from edge.store.photos import PhotoStore
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,17 @@ def new_photo_id(moment: datetime) -> str:
 
 class CaptureWorker:
     def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
-                 probe_interval_s: float = PROBE_INTERVAL_S,
-                 max_bytes: int | None = None) -> None:
+                 probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
+                 quality: int = 85, masks: Sequence[Polygon] = ()) -> None:
         self._camera = camera
         self._photos = photos
         self._submit = submit
         self._probe_interval = probe_interval_s
-        self._max_bytes = max_bytes  # fitted here, before hashing, so every copy has one sha256
+        # Masked and fitted here, before hashing: every copy of a photo is masked and has one
+        # sha256, and the unmasked picture never leaves memory.
+        self._max_bytes = max_bytes
+        self._quality = quality
+        self._masks = tuple(masks)
         self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
@@ -120,11 +124,9 @@ class CaptureWorker:
         try:
             if request is None:
                 self._judged(self._camera.stamp())
-                jpeg = b""
             else:
                 frame = self._camera.capture()
                 self._judged(frame.stamp)
-                jpeg = frame.jpeg
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
             self._submit(CameraHealth(False))
@@ -134,8 +136,7 @@ class CaptureWorker:
         self._submit(CameraHealth(True))  # the domain ignores no-change
         if request is None:
             return
-        if self._max_bytes is not None:
-            jpeg = fit_jpeg(jpeg, self._max_bytes)
+        jpeg = masked_jpeg(frame.image, self._masks, self._quality, self._max_bytes)
         moment = datetime.now(timezone.utc)
         photo_id = new_photo_id(moment)
         try:
@@ -147,4 +148,4 @@ class CaptureWorker:
             return
         self._submit(StorageHealth("photos", True))  # the domain ignores no-change
         self._submit(PhotoTaken(request, photo_id, hashlib.sha256(jpeg).hexdigest(), len(jpeg),
-                                rfc3339(moment)))
+                                rfc3339(moment), frame.stamp))

@@ -170,6 +170,24 @@ class StorageConfig(Section):
         30, description="local copies of photos the cloud has, and snapshots, are kept this long")
 
 
+def _polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    if len(points) < 3:
+        raise ValueError("a mask is a polygon of at least 3 points")
+    return points
+
+
+Fraction = Annotated[float, Field(strict=False, ge=0, le=1)]
+Polygon = Annotated[list[tuple[Fraction, Fraction]], AfterValidator(_polygon)]
+
+
+class PrivacyConfig(Section):
+    masks: list[Polygon] = Field(
+        [], description="polygons of [x, y] in fractions of the frame, filled black on every "
+        "photo before it is hashed, stored or sent")
+    confidential_retention_days: Positive = Field(
+        7, description="confidential deliveries' photos (kept on the device only) live this long")
+
+
 class HomeAssistantConfig(Section):
     enabled: Flag = False
     discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+/\x00][^#+\x00]*$")
@@ -192,6 +210,7 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     hardware: HardwareConfig = HardwareConfig()
     storage: StorageConfig = StorageConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     owner: OwnerConfig = OwnerConfig()
 

@@ -9,6 +9,7 @@ from typing import Callable
 
 from edge.config import Config
 from edge.hardware.backends import build_hardware
+from edge.hardware.jpeg import masked_jpeg
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
 
@@ -68,7 +69,10 @@ def _hardware(config: Config) -> list[Check]:
                         f"{hardware.lock.sensed()}, door {'open' if hardware.door.is_open() else 'closed'}")]
         try:
             frame = hardware.camera.capture()
-            checks.append(Check("camera", "ok", f"captured a {len(frame.jpeg) // 1024} KiB JPEG"))
+            jpeg = masked_jpeg(frame.image, config.privacy.masks, config.hardware.camera.jpeg_quality)
+            masks = len(config.privacy.masks)
+            checks.append(Check("camera", "ok", f"captured a {len(jpeg) // 1024} KiB JPEG"
+                                f"{f', {masks} privacy mask' + 's' * (masks != 1) if masks else ''}"))
         except Exception as exc:
             checks.append(Check("camera", "FAIL", str(exc),
                                 "check the ribbon cable, the config.txt camera lines and group "

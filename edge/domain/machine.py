@@ -484,10 +484,13 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
     if isinstance(event, PhotoTaken) and not request.confidential:
         actions.append(SharePhoto(event.photo_id, request.delivery_id, latest=True))
     if isinstance(event, PhotoTaken) and request.delivery_id is not None:
+        frame = event.frame
         actions.append(Emit(EventType.DELIVERY_PHOTO, request.delivery_id, {
             "photo_id": event.photo_id, "sha256": event.sha256, "bytes": event.size,
             "captured_at": event.captured_at, "local_only": request.confidential,
             "purpose": str(request.purpose),
+            "frame": frame.sequence if frame else None,
+            "sensor_ns": frame.sensor_ns if frame else None,
         }))
     if request.purpose is Purpose.DOORBELL:
         actions.append(Emit(EventType.DOORBELL_PRESSED, request.delivery_id,

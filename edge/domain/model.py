@@ -225,6 +225,7 @@ class PhotoTaken:
     sha256: str
     size: int
     captured_at: str
+    frame: FrameStamp | None = None  # the camera's frame counter and sensor time
 
 
 @dataclass(frozen=True)

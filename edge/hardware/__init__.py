@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge.domain.camera import FrameStamp
 from edge.domain.model import LockReading
@@ -15,7 +15,7 @@ class CameraError(Exception):
 
 @dataclass(frozen=True)
 class Frame:
-    jpeg: bytes
+    image: Any  # a PIL image, RGB, not yet encoded: the privacy masks are drawn on it first
     sequence: int  # increases with every new frame the sensor delivers; a repeat means frozen
     sensor_ns: int  # when the sensor captured it: monotonic clock, nanoseconds
 

@@ -53,5 +53,5 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
         raise HardwareError(f"cannot open the GPIO chip with lgpio: {exc}") from exc
     parts = GpioParts(config.hardware.pins, factory, **callbacks)
     cam = config.hardware.camera
-    camera = PiCamera(cam.width, cam.height, cam.jpeg_quality, cam.flips)
+    camera = PiCamera(cam.width, cam.height, cam.flips)
     return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts)

@@ -3,7 +3,6 @@ picamera2 exists on Raspberry Pi OS alone (apt python3-picamera2)."""
 
 from __future__ import annotations
 
-import io
 import threading
 from typing import Any
 
@@ -12,10 +11,9 @@ from edge.hardware import CameraError, Frame
 
 
 class PiCamera:
-    def __init__(self, width: int, height: int, quality: int,
+    def __init__(self, width: int, height: int,
                  flips: tuple[bool, bool] = (False, False)) -> None:
         self._size = (width, height)
-        self._quality = quality
         self._flips = flips
         self._camera: Any = None
         self._lock = threading.Lock()
@@ -36,9 +34,7 @@ class PiCamera:
         on the same monotonic clock as SensorTimestamp), stamped by the sensor; its number
         is libcamera's request sequence, which advances with every frame."""
         stamp, image = self._read(after_ns, picture=True)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=self._quality)
-        return Frame(buffer.getvalue(), stamp.sequence, stamp.sensor_ns)
+        return Frame(image.convert("RGB"), stamp.sequence, stamp.sensor_ns)
 
     def stamp(self, after_ns: int | None = None) -> FrameStamp:
         """A frame's number and sensor time, without making a picture of it."""

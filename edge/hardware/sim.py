@@ -23,6 +23,7 @@ SIM_PAYLOADS = {
     "doorbell": ("press",),
     "camera": ("fail", "ok", "freeze"),
     "lock": ("jam", "ok"),
+    "parcel": ("place", "remove"),
 }
 
 
@@ -108,6 +109,8 @@ class SimWorld:
             self._set_input(pins.doorbell, False)
         elif name == "camera":
             self.camera.set_mode(payload)
+        elif name == "parcel":
+            self.camera.see_parcel(payload == "place")
         else:
             self._jammed = payload == "jam"
             self._follow_relay()
@@ -156,4 +159,4 @@ class SimLock:
 
 def sim_camera(config: Config) -> SimCamera:
     cam = config.hardware.camera
-    return SimCamera(cam.width, cam.height, cam.jpeg_quality, config.device_id, cam.flips)
+    return SimCamera(cam.width, cam.height, config.device_id, cam.flips)

@@ -4,7 +4,6 @@ frames; `freeze` makes it repeat its last frame, counter and sensor time and all
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 from datetime import datetime, timezone
@@ -16,23 +15,27 @@ from edge.hardware import CameraError, Frame
 
 
 class SimCamera:
-    def __init__(self, width: int, height: int, quality: int, label: str,
+    def __init__(self, width: int, height: int, label: str,
                  flips: tuple[bool, bool] = (False, False)) -> None:
         self._flips = flips
         self._size = (width, height)
-        self._quality = quality
         self._label = label
         self._frames = 0
         self._mode = "ok"
         self._stamp = FrameStamp(0, 0)  # the sensor's latest frame
         self._last: Frame | None = None  # the latest frame rendered
         self._door_open = False
+        self._parcel = False
         self._lock = threading.Lock()
 
     def see_door(self, is_open: bool) -> None:
         """The simulated world tells the camera what it would see."""
         with self._lock:
             self._door_open = is_open
+
+    def see_parcel(self, placed: bool) -> None:
+        with self._lock:
+            self._parcel = placed
 
     def set_mode(self, mode: str) -> None:
         """"ok", "fail" (no frames) or "freeze" (the same frame again and again)."""
@@ -50,15 +53,13 @@ class SimCamera:
             stamp = self._advance()
             if self._last is not None and self._last.stamp == stamp:
                 return self._last  # frozen: the very same picture
-            door_open = self._door_open
-        buffer = io.BytesIO()
-        image = self._render(stamp.sequence, door_open)
+            door_open, parcel = self._door_open, self._parcel
+        image = self._render(stamp.sequence, door_open, parcel)
         if self._flips[0]:
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         if self._flips[1]:
             image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        image.save(buffer, format="JPEG", quality=self._quality)
-        frame = Frame(buffer.getvalue(), stamp.sequence, stamp.sensor_ns)
+        frame = Frame(image, stamp.sequence, stamp.sensor_ns)
         with self._lock:
             self._last = frame
         return frame
@@ -74,7 +75,7 @@ class SimCamera:
     def close(self) -> None:
         pass
 
-    def _render(self, frame: int, door_open: bool) -> Image.Image:
+    def _render(self, frame: int, door_open: bool, parcel: bool) -> Image.Image:
         w, h = self._size
         image = Image.new("RGB", (w, h), (135, 185, 230))
         draw = ImageDraw.Draw(image)
@@ -92,9 +93,26 @@ class SimCamera:
             draw.ellipse((knob[0] - 6, knob[1] - 6, knob[0] + 6, knob[1] + 6), fill=(230, 200, 60))
         draw.rectangle((int(w * 0.10), int(h * 0.30), int(w * 0.28), int(h * 0.55)),
                        fill=(210, 235, 250), outline=(255, 255, 255), width=4)  # window
+        # Across the street, what a doorbell films and must not keep: the neighbour's house,
+        # someone at its lit window, and a passer-by on the pavement.
+        draw.rectangle((int(w * 0.78), int(h * 0.12), w, ground), fill=(120, 130, 150))
+        draw.rectangle((int(w * 0.82), int(h * 0.20), int(w * 0.95), int(h * 0.42)),
+                       fill=(250, 220, 90))
+        draw.ellipse((int(w * 0.86), int(h * 0.24), int(w * 0.90), int(h * 0.31)),
+                     fill=(60, 40, 40))
+        draw.rectangle((int(w * 0.855), int(h * 0.31), int(w * 0.905), int(h * 0.42)),
+                       fill=(60, 40, 40))
         draw.rectangle((0, ground, w, h), fill=(110, 110, 110))  # path
+        draw.ellipse((int(w * 0.06), int(h * 0.55), int(w * 0.10), int(h * 0.62)),
+                     fill=(230, 190, 160))  # the passer-by
+        draw.rectangle((int(w * 0.055), int(h * 0.62), int(w * 0.105), int(h * 0.90)),
+                       fill=(200, 30, 40))
         draw.rectangle((int(w * 0.41), ground, int(w * 0.59), ground + int(h * 0.05)),
                        fill=(150, 80, 60))  # doormat
+        if parcel:
+            draw.rectangle((int(w * 0.45), ground - int(h * 0.09), int(w * 0.55),
+                            ground + int(h * 0.03)), fill=(190, 140, 70), outline=(90, 60, 20),
+                           width=max(2, w // 320))
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         font = ImageFont.load_default(size=max(12, h // 24))
         draw.rectangle((0, 0, w, int(h * 0.10)), fill=(0, 0, 0))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import os
 import socket
 import sys
@@ -48,7 +49,7 @@ def main() -> int:
     args = parser.parse_args()
     key = load_public_key(args.key)
     width, height = map(int, args.size.split("x"))
-    camera = SimCamera(width, height, 85, "floor")
+    camera = SimCamera(width, height, "floor")
     args.folder.mkdir(parents=True, exist_ok=True)
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="floor")
     client.on_socket_open = lambda c, u, sock: sock.setsockopt(
@@ -60,7 +61,9 @@ def main() -> int:
             durable(args.folder / "jti", msg.payload[-64:])
             c.publish("floor/events", b"ok", qos=1)
         elif msg.topic == "floor/cmd/photo":
-            jpeg = camera.capture().jpeg
+            buffer = io.BytesIO()
+            camera.capture().image.save(buffer, format="JPEG", quality=85)
+            jpeg = buffer.getvalue()
             durable(args.folder / "photo.jpg", jpeg)
             c.publish("floor/photos", jpeg, qos=1)
         elif msg.topic == "floor/cmd/stop":

@@ -29,7 +29,7 @@ def next_of(inbox: queue.Queue, kind: type, timeout: float = 10):
 def test_photos_are_stored_before_they_are_reported(tmp_path: Path) -> None:
     photos = PhotoStore(tmp_path)
     inbox: queue.Queue = queue.Queue()
-    worker = CaptureWorker(SimCamera(320, 240, 80, "t"), photos, inbox.put, probe_interval_s=60)
+    worker = CaptureWorker(SimCamera(320, 240, "t"), photos, inbox.put, probe_interval_s=60)
     worker.start()
     try:
         request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
@@ -43,7 +43,7 @@ def test_photos_are_stored_before_they_are_reported(tmp_path: Path) -> None:
 
 
 def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Path) -> None:
-    camera = SimCamera(320, 240, 80, "t")
+    camera = SimCamera(320, 240, "t")
     inbox: queue.Queue = queue.Queue()
     worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
     worker.start()  # probes at once
@@ -65,7 +65,7 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
 
 
 def test_a_proof_is_a_frame_captured_after_the_request_newer_than_the_last(tmp_path) -> None:
-    camera = SimCamera(320, 240, 80, "t")
+    camera = SimCamera(320, 240, "t")
     inbox: queue.Queue = queue.Queue()
     worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
     worker.start()
@@ -90,7 +90,7 @@ def test_a_proof_is_a_frame_captured_after_the_request_newer_than_the_last(tmp_p
 
 def test_the_first_proof_after_start_compares_two_fresh_frames(tmp_path) -> None:
     inbox: queue.Queue = queue.Queue()
-    worker = CaptureWorker(SimCamera(320, 240, 80, "t"), PhotoStore(tmp_path), inbox.put,
+    worker = CaptureWorker(SimCamera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
                            probe_interval_s=60)
     worker.prove(ProveCamera(1, not_before=time.monotonic()))  # queued before the first probe
     worker.start()
@@ -105,7 +105,7 @@ class GatedCamera(SimCamera):
     """Holds its first use (the probe at start) until the test opens the gate."""
 
     def __init__(self) -> None:
-        super().__init__(320, 240, 80, "t")
+        super().__init__(320, 240, "t")
         self.gate, self.held = threading.Event(), threading.Event()
 
     def stamp(self, after_ns=None):

@@ -197,3 +197,13 @@ def test_check_config_cli_summarises_a_good_config(folder: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "device_id         porch-1" in result.stdout
+
+
+def test_privacy_masks_are_checked_and_a_bad_one_is_named(folder: Path) -> None:
+    good = load_config(write(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [0.5, 0], [0.5, 1]]]\n"))
+    assert good.privacy.masks == [[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0)]]
+    assert good.privacy.confidential_retention_days == 7
+    two = error(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [1, 1], [0, 1]], [[0, 0], [1, 1]]]\n")
+    assert "privacy.masks[1]" in two and "at least 3 points" in two
+    outside = error(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [1.5, 0], [0, 1]]]\n")
+    assert "privacy.masks[0][1][0]" in outside and "less than or equal to 1" in outside

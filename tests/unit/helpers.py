@@ -62,7 +62,8 @@ def rejections(actions: list[object]) -> list[str]:
 
 
 def taken(request: CaptureRequest, photo_id: str = "p1") -> PhotoTaken:
-    return PhotoTaken(request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z")
+    return PhotoTaken(request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z",
+                      FrameStamp(7, 7_000))
 
 
 def active() -> State:

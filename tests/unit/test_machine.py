@@ -84,7 +84,7 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
     assert photo.type == "delivery.photo"
     assert photo.fields == {"photo_id": "p-confirm", "sha256": "ab" * 32, "bytes": 1234,
                             "captured_at": "2027-01-15T08:00:00.000Z", "local_only": False,
-                            "purpose": "confirmation"}
+                            "purpose": "confirmation", "frame": 7, "sensor_ns": 7_000}
     assert completed == Emit("delivery.completed", "D-1", {
         "outcome": "delivered", "mode": "doorstep", "photos": ["p-confirm"]})
     assert state.deliveries == ()
