@@ -93,6 +93,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     replay = ReplayStore(db)
     photos = PhotoStore(storage.data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
                         retention_s=storage.photo_retention_days * 86400,
+                        private_retention_s=config.privacy.confidential_retention_days * 86400,
                         is_pending=outbox.is_pending)
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
                         security.max_grant_lifetime_s)

@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("owner-code", help="hash an owner unlock code for [owner] in the config")
+    photos = commands.add_parser("photos", help="the local photos: erase a delivery's")
+    photos.add_argument("action", choices=["erase"])
+    photos.add_argument("--delivery", required=True, help="the delivery whose photos go")
+    photos.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    photos.add_argument("-v", "--verbose", action="store_true")
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
@@ -103,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "outbox":
         print(_outbox_status(config))
+        return 0
+    if args.command == "photos":
+        from edge.store.erase import erase_delivery  # noqa: PLC0415
+        from edge.transport.topics import Topics  # noqa: PLC0415
+
+        erased = erase_delivery(config.storage.data_dir,
+                                Topics(config.mqtt.topic_prefix, config.device_id), args.delivery)
+        print(f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery "
+              f"{args.delivery}" + (": photo.erased is queued for the cloud" if erased else ""))
         return 0
     if args.command == "doctor":
         from edge.doctor import diagnose  # noqa: PLC0415

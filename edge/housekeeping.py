@@ -79,6 +79,7 @@ class Housekeeper:
             return
         self._next_prune = now + PRUNE_EVERY_S
         try:
+            self._outbox.recount()
             self._replay.prune(now - self._skew)
             pruned = self._photos.prune(now)
             if pruned:

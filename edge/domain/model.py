@@ -42,6 +42,7 @@ class EventType(StrEnum):
     OWNER_RELOCKED = "owner.relocked"
     # doorstep's own
     OWNER_IN_HOME = "owner.in_home"
+    PHOTO_ERASED = "photo.erased"
     PHOTO_UPLOAD_REJECTED = "photo.upload_rejected"
     ALARM_STORAGE_FULL = "alarm.storage_full"
 

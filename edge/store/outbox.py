@@ -177,6 +177,12 @@ class Outbox:
 
     # --- housekeeping -----------------------------------------------------------------------
 
+    def recount(self) -> None:
+        """Count what waits from the table again (another process may have changed it)."""
+        with self._db.lock:
+            self._rows, self._bytes = self._db.conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+
     def _counted(self, rows: int, size: int) -> None:
         self._rows += rows
         self._bytes += size

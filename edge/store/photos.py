@@ -28,11 +28,12 @@ class StorageFull(OSError):
 
 class PhotoStore:
     def __init__(self, root: Path, quota_bytes: int | None = None,
-                 retention_s: float | None = None,
+                 retention_s: float | None = None, private_retention_s: float | None = None,
                  is_pending: Callable[[Path], bool] = lambda path: False) -> None:
         self._root = root
         self._quota = quota_bytes
-        self._retention = retention_s
+        self._retention = {"snapshots": retention_s, "deliveries": retention_s,
+                           "private": private_retention_s}
         self._is_pending = is_pending  # the outbox has not delivered this file yet
         self._lock = threading.Lock()
         # kind -> {path relative to root: size}, oldest first (dicts keep insertion order);
@@ -70,13 +71,16 @@ class PhotoStore:
         return path
 
     def prune(self, now: float | None = None) -> int:
-        """Delete what the retention setting no longer keeps; returns how many files went."""
-        if self._retention is None:
-            return 0
-        cutoff = (now if now is not None else time.time()) - self._retention
+        """Delete what the retention settings no longer keep (confidential photos have their
+        own, shorter one); returns how many files went."""
+        now = now if now is not None else time.time()
         pruned = 0
         with self._lock:
-            for kind in EVICTABLE:
+            for kind in KINDS:
+                retention = self._retention[kind]
+                if retention is None:
+                    continue
+                cutoff = now - retention
                 for name in list(self._index[kind]):
                     path = self._root / name
                     try:

@@ -14,6 +14,7 @@ from edge.store.outbox import Outbox
 log = logging.getLogger(__name__)
 
 RETRY_REFUSED_S = 30.0
+LOOK_AGAIN_S = 5.0
 
 
 class Publisher(Protocol):
@@ -49,7 +50,9 @@ class OutboxPump:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            # Woken by new rows and acknowledgements; and now and then anyway, for rows that
+            # another process queued (`doorstep photos erase`).
+            self._wake.wait(timeout=LOOK_AGAIN_S)
             self._wake.clear()
             try:
                 self._settle_acks()

@@ -120,3 +120,15 @@ def test_photos_kept_before_a_restart_are_counted_and_evicted_oldest_first(tmp_p
     assert again.used_bytes == 2 * KB
     again.save("new", "D-3", b"n" * (2 * KB))
     assert not old.exists() and again.used_bytes == 3 * KB
+
+
+def test_confidential_photos_have_their_own_retention(tmp_path: Path) -> None:
+    photos = PhotoStore(tmp_path, retention_s=30 * 86400, private_retention_s=7 * 86400)
+    old_private = photos.save("p-old", "D-1", b"x", private=True)
+    new_private = photos.save("p-new", "D-2", b"x", private=True)
+    delivered = photos.save("d-old", "D-3", b"x")
+    for file in (old_private, delivered):
+        age(file, 8 * 86400)
+    assert photos.prune() == 1
+    assert not old_private.exists() and new_private.exists() and delivered.exists()
+    assert not old_private.parent.exists()
