@@ -15,6 +15,7 @@ from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core
+from edge.crypto.device_key import load_or_create, public_pem
 from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
 from edge.domain.model import (
     DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
@@ -30,6 +31,7 @@ from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
+from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
 from edge.systemd import Notifier, Watchdog
@@ -113,7 +115,13 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
             on_rejected=lambda entry, status: inbox.put(
                 UploadRejected(*PhotoStore.identify(entry.file), status)))
     routes = PhotoRoutes(topics, photos, config.photos.http_url if uploader else None)
-    ledger = Ledger(db, outbox, topics=topics, photo_target=routes)
+    device_key = load_or_create(storage.data_dir)
+    ledger = Ledger(db, outbox, topics=topics, photo_target=routes,
+                    receipts=Receipts(device_key, config.device_id))
+    with db.transaction() as conn:  # announced at every start: a broker may have lost it
+        announced = Outbox.queue_retained(conn, topics.device_key,
+                                          public_pem(device_key).encode("ascii"))
+    outbox.added(*announced)
     # The link, the pump and the core refer to each other only through these late-bound
     # callbacks; nothing runs until every part exists.
     link = MqttLink(config, topics, subscribe_sim=hardware.world is not None,

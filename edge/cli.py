@@ -1,4 +1,5 @@
-"""`doorstep run | check-config | doctor | outbox | owner-code`: the daemon's command line."""
+"""`doorstep run | check-config | doctor | outbox | device-key | photos erase | owner-code`: the
+daemon's command line."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
-                       ("outbox", "show what waits to be sent to the cloud")):
+                       ("outbox", "show what waits to be sent to the cloud"),
+                       ("device-key", "print the public key that signs this device's receipts")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
@@ -108,6 +110,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "outbox":
         print(_outbox_status(config))
+        return 0
+    if args.command == "device-key":
+        from edge.crypto.device_key import FILE_NAME, load, public_pem  # noqa: PLC0415
+
+        path = config.storage.data_dir / FILE_NAME
+        if not path.exists():
+            print(f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
+                  "it at its first start", file=sys.stderr)
+            return 1
+        print(public_pem(load(path)), end="")
         return 0
     if args.command == "photos":
         from edge.store.erase import erase_delivery  # noqa: PLC0415

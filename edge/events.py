@@ -15,9 +15,10 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def render_event(emit: Emit, seq: int, device_id: str, wall: float) -> bytes:
+def render_event(emit: Emit, seq: int, device_id: str, wall: float,
+                 event_id: str | None = None) -> bytes:
     body = {
-        "id": uuid.uuid4().hex, "seq": seq,
+        "id": event_id or uuid.uuid4().hex, "seq": seq,
         "ts": rfc3339(datetime.fromtimestamp(wall, timezone.utc)),
         "type": str(emit.type), "device_id": device_id, "delivery_id": emit.delivery_id,
         **emit.fields,

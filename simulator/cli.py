@@ -1,4 +1,5 @@
-"""`doorstep-sim keygen | send | demo`: play the cloud and the courier against a doorstep."""
+"""`doorstep-sim keygen | send | demo | verify-receipt`: play the cloud and the courier against
+a doorstep, and check what it signed."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ def _send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from simulator.receipts import verify_receipts  # noqa: PLC0415
+
+    verdict = verify_receipts(args.key.read_bytes(),
+                              [path.read_text(encoding="ascii") for path in args.receipts],
+                              args.photos)
+    for receipt in verdict.receipts:
+        print(f"{receipt['delivery_id']}: {receipt['outcome']}, {len(receipt['events'])} events, "
+              f"{len(receipt['photos'])} photos, issued {receipt['issued_at']}")
+    for problem in verdict.problems:
+        print(f"PROBLEM {problem}")
+    print(f"{'ok' if verdict.ok else 'NOT OK'}: {len(args.receipts)} receipts, "
+          f"{verdict.photos_checked} photos checked")
+    return 0 if verdict.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep-sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--broker", metavar="HOST:PORT",
                       help="use this MQTT broker instead of the embedded one")
 
+    verify = commands.add_parser("verify-receipt", help="check delivery receipts: signature, "
+                                 "chain and photo hashes")
+    verify.add_argument("--key", type=Path, required=True,
+                        help="the device's public key (PEM, from its retained device_key)")
+    verify.add_argument("receipts", type=Path, nargs="+", help="receipt files, oldest first")
+    verify.add_argument("--photos", type=Path, help="a folder of <photo_id>.jpg to check")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     if args.command == "keygen":
@@ -66,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "send":
         return _send(args)
+    if args.command == "verify-receipt":
+        return _verify(args)
     from simulator.demo import run_demo  # noqa: PLC0415
 
     return run_demo(args.out, args.pace, args.broker)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from simulator.broker import EmbeddedBroker
 from simulator.cloud import generate_keypair, load_private_key, mint
 from simulator.daemon import DaemonProcess, write_sim_config
+from simulator.receipts import Verdict, verify_receipts
 from simulator.receiver import CloudReceiver
 from simulator.report import write_report
 
@@ -31,6 +32,9 @@ DEMO_DELIVERY_SETTINGS = """
 in_home_enabled = true
 relock_delay_s = 1
 photo_interval_s = 1
+
+[privacy]  # the neighbour's house across the street is never kept
+masks = [[[0.78, 0.12], [1.0, 0.12], [1.0, 0.78], [0.78, 0.78]]]
 """
 
 
@@ -115,6 +119,7 @@ def run_demo(out: Path | None = None, pace_s: float = 0.6,
             raise
         finally:
             receiver.close()
+    verdict = _verify_receipts(receiver, timeline)
     report = write_report(out, receiver.received, timeline.steps,
                           f"doorstep demo: a doorstep and an in-home delivery to {DEVICE_ID}")
     bad = [pid for pid, data in receiver.received.photos.items()
@@ -122,7 +127,20 @@ def run_demo(out: Path | None = None, pace_s: float = 0.6,
     print(f"\n{len(receiver.received.photos)} photos, {len(receiver.received.events)} events; "
           f"sha256 mismatches: {len(bad)}")
     print(f"report: {report}")
-    return 1 if bad or status != 0 else 0
+    return 1 if bad or status != 0 or not verdict.ok else 0
+
+
+def _verify_receipts(receiver: CloudReceiver, timeline: Timeline) -> Verdict:
+    """The cloud checks what the device signed: every receipt, their chain, the photos."""
+    got = receiver.received
+    verdict = verify_receipts(got.retained.get("device_key", b""),
+                              [got.receipts[d] for d in got.receipt_order], got.photos)
+    if verdict.ok:
+        timeline.say("cloud", f"checks {len(got.receipt_order)} signed receipts against the "
+                     f"device key: signatures, chain and {verdict.photos_checked} photos verify")
+    else:
+        timeline.say("cloud", f"checks the signed receipts: {'; '.join(verdict.problems)}")
+    return verdict
 
 
 def _sha_matches(photo_id: str, data: bytes, events: list[dict[str, Any]]) -> bool:
@@ -174,6 +192,8 @@ def _doorstep_delivery(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline
     courier.wait("delivery.photo", purpose="at_door")
     done = courier.send("done")
     courier.wait_photos(courier.wait("delivery.completed"))
+    receiver.wait_for(lambda got: "D-1001" in got.receipts and got.retained.get("device_key"),
+                      what="the signed receipt and the device key")
 
     courier.pause()
     timeline.say("attacker", "replays the courier's done pass")
@@ -200,3 +220,4 @@ def _in_home_delivery(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline:
     courier.send("done")
     courier.wait("delivery.locked")
     courier.wait_photos(courier.wait("delivery.completed", outcome="delivered"))
+    receiver.wait_for(lambda got: "D-1002" in got.receipts, what="the in-home receipt")

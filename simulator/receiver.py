@@ -26,6 +26,8 @@ class Received:
     states: list[dict[str, Any]] = field(default_factory=list)
     arrival: dict[str, float] = field(default_factory=dict)  # event id -> monotonic time
     retained: dict[str, bytes] = field(default_factory=dict)  # last_delivery, image/latest
+    receipts: dict[str, str] = field(default_factory=dict)  # delivery id -> compact JWS
+    receipt_order: list[str] = field(default_factory=list)  # as they arrived
 
 
 class CloudReceiver:
@@ -94,6 +96,10 @@ class CloudReceiver:
                 got.states.append(json.loads(message.payload))
             elif kind in ("last_delivery", "image", "device_key"):
                 got.retained[rest] = bytes(message.payload)
+            elif kind == "receipts":
+                if tail not in got.receipts:
+                    got.receipt_order.append(tail)
+                got.receipts[tail] = message.payload.decode("ascii")
             self._changed.notify_all()
         if event is not None and self._on_event is not None:
             self._on_event(event)

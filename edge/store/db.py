@@ -1,5 +1,5 @@
 """doorstep's one database, `doorstep.sqlite` in the data dir: the passes already used, the
-active deliveries, the outbox and the homeowner's settings. One step of the core writes all three in ONE transaction,
+active deliveries, the outbox, the homeowner's settings and what the next receipts will list. One step of the core writes all three in ONE transaction,
 so a step costs one fsync, and a crash leaves either the whole step or none of it.
 
 Small pages (1 KiB) because a step changes a few rows in a few tables: every page it touches
@@ -42,6 +42,9 @@ CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NUL
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipt_items (
+    delivery_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS receipt_items_by_delivery ON receipt_items (delivery_id, seq);
 """
 
 

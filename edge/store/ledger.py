@@ -5,14 +5,16 @@ and says what it wrote in the log."""
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Callable
 
-from edge.domain.model import Emit, Now, Record, Retain, SharePhoto
+from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.events import render_event, render_retained
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
 from edge.store.outbox import Channel, Outbox
+from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
 from edge.transport.topics import Topics
@@ -24,11 +26,12 @@ PhotoTarget = Callable[[SharePhoto], tuple[str, Path, Channel]]
 
 class Ledger:
     def __init__(self, db: Database, outbox: Outbox, *, topics: Topics,
-                 photo_target: PhotoTarget) -> None:
+                 photo_target: PhotoTarget, receipts: Receipts | None = None) -> None:
         self._db = db
         self._outbox = outbox
         self._topics = topics
         self._photo_target = photo_target
+        self._receipts = receipts  # None: no receipts (a test's ledger)
 
     def commit(self, record: Record, now: Now) -> None:
         """All of ``record`` is on disk when this returns; on any error, none of it is."""
@@ -51,9 +54,18 @@ class Ledger:
                     more, n = Outbox.queue_retained(conn, self._topics.image_latest, file=path)
                     size, rows = size + n, rows + more
             for emit in record.events:
-                seq, n = Outbox.queue_event(conn, self._topics.events, self._render(emit, now))
+                event_id = uuid.uuid4().hex
+                seq, payload = Outbox.queue_event(conn, self._topics.events,
+                                                  self._render(emit, now, event_id))
                 seqs.append(seq)
-                size, rows = size + n, rows + 1
+                size, rows = size + len(payload), rows + 1
+                if self._receipts is not None:
+                    self._receipts.note(conn, emit, seq, event_id, payload)
+                    if emit.type is EventType.DELIVERY_COMPLETED:
+                        receipt = self._receipts.issue(conn, emit, now.wall).encode("ascii")
+                        size += Outbox.queue_message(
+                            conn, self._topics.receipt(emit.delivery_id or ""), receipt)
+                        rows += 1
             for retain in record.retained:
                 more, n = Outbox.queue_retained(conn, self._topic(retain),
                                                 render_retained(retain.fields, now.wall))
@@ -62,8 +74,8 @@ class Ledger:
         for emit, seq in zip(record.events, seqs):
             _log_event(emit, seq)
 
-    def _render(self, emit: Emit, now: Now) -> Callable[[int], bytes]:
-        return lambda seq: render_event(emit, seq, self._topics.device_id, now.wall)
+    def _render(self, emit: Emit, now: Now, event_id: str) -> Callable[[int], bytes]:
+        return lambda seq: render_event(emit, seq, self._topics.device_id, now.wall, event_id)
 
     def _topic(self, retain: Retain) -> str:
         return {"last_delivery": self._topics.last_delivery}[retain.topic]

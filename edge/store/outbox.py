@@ -77,14 +77,21 @@ class Outbox:
 
     @staticmethod
     def queue_event(conn: sqlite3.Connection, topic: str,
-                    render: Callable[[int], bytes]) -> tuple[int, int]:
-        """Take the next `seq` and store ``render(seq)`` under it: (seq, bytes)."""
+                    render: Callable[[int], bytes]) -> tuple[int, bytes]:
+        """Take the next `seq` and store ``render(seq)`` under it: (seq, the payload)."""
         seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'event_seq' "
                            "RETURNING value").fetchone()[0]
         payload = render(seq)
         conn.execute("INSERT INTO outbox (topic, payload, created, bytes) VALUES (?, ?, ?, ?)",
                      (topic, payload, time.time(), len(payload)))
-        return seq, len(payload)
+        return seq, payload
+
+    @staticmethod
+    def queue_message(conn: sqlite3.Connection, topic: str, payload: bytes) -> int:
+        """Queue a message that is no event (a receipt): its bytes."""
+        conn.execute("INSERT INTO outbox (topic, payload, created, bytes) VALUES (?, ?, ?, ?)",
+                     (topic, payload, time.time(), len(payload)))
+        return len(payload)
 
     @staticmethod
     def queue_file(conn: sqlite3.Connection, target: str, file: Path,
@@ -109,8 +116,8 @@ class Outbox:
 
     def add_event(self, topic: str, render: Callable[[int], bytes]) -> int:
         with self._db.transaction() as conn:
-            seq, size = self.queue_event(conn, topic, render)
-        self.added(1, size)
+            seq, payload = self.queue_event(conn, topic, render)
+        self.added(1, len(payload))
         return seq
 
     def add_file(self, target: str, file: Path, channel: Channel = "mqtt") -> None:

@@ -46,6 +46,13 @@ class Topics:
     def owner(self) -> str:
         return f"{self.base}/owner/#"
 
+    @property
+    def device_key(self) -> str:
+        return f"{self.base}/device_key"
+
+    def receipt(self, delivery_id: str) -> str:
+        return f"{self.base}/receipts/{delivery_id}"
+
     def owner_command(self, name: str) -> str:
         return f"{self.base}/owner/{name}"
 

@@ -20,3 +20,38 @@ def test_doorstep_photos_erase_while_the_daemon_runs(new_device) -> None:
     assert result.returncode == 0 and "erased 1 photo of delivery D-1" in result.stdout
     erased = device.cloud.wait_event("photo.erased", delivery_id="D-1", timeout=20)
     assert len(erased["photo_ids"]) == 1 and not folder.exists()
+
+
+def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None:
+    device = new_device()
+    for delivery_id in ("D-1", "D-2"):
+        device.send("arriving", device.mint("arriving", delivery_id=delivery_id))
+        device.send("done", device.mint("done", delivery_id=delivery_id))
+        device.cloud.wait_for(lambda got: delivery_id in got.receipts, what=f"receipt {delivery_id}")
+        if delivery_id == "D-1":
+            device.daemon.kill()  # the chain's head is in the database, not in memory
+            device.daemon.start()
+            device.wait_online()
+    key = device.cloud.wait_for(lambda got: got.retained.get("device_key"))
+    printed = subprocess.run([sys.executable, "-m", "edge", "device-key", "--config",
+                              str(device.config)], capture_output=True, timeout=60)
+    assert printed.stdout == key and key.startswith(b"-----BEGIN PUBLIC KEY-----")
+
+    received = device.cloud.received
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for photo_id, data in received.photos.items():
+        (photos / f"{photo_id}.jpg").write_bytes(data)
+    files = []
+    for delivery_id in received.receipt_order:
+        files.append(tmp_path / f"{delivery_id}.jws")
+        files[-1].write_text(received.receipts[delivery_id])
+    (tmp_path / "device.pem").write_bytes(key)
+    command = [sys.executable, "-m", "simulator.cli", "verify-receipt", "--key",
+               str(tmp_path / "device.pem"), *map(str, files), "--photos", str(photos)]
+    good = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0 and "ok: 2 receipts, 2 photos checked" in good.stdout, good.stdout
+
+    next(photos.iterdir()).write_bytes(b"a different picture")
+    bad = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "is not the photo the receipt lists" in bad.stdout

@@ -1,0 +1,63 @@
+"""The device's own Ed25519 key, which signs its delivery receipts (docs/protocol.md §9). Made at
+the first start in the data dir: the private key (PKCS#8 PEM, mode 0600, written atomically)
+never leaves the device and is never logged; the public key (SubjectPublicKeyInfo PEM) is
+published retained on `device_key`. Both fixed-layout DER, so no ASN.1 library is loaded."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.crypto.verify import ED25519_SPKI_PREFIX, PEM_FOOTER, PEM_HEADER
+
+FILE_NAME = "device_key.pem"
+PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")  # then the 32-byte seed
+
+
+class DeviceKeyError(ValueError):
+    pass
+
+
+def _pem(kind: str, der: bytes) -> str:
+    body = base64.b64encode(der).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {kind}-----", *lines, f"-----END {kind}-----", ""])
+
+
+def public_pem(key: Ed25519PrivateKey) -> str:
+    return _pem("PUBLIC KEY", ED25519_SPKI_PREFIX + key.public_key().public_bytes_raw())
+
+
+def load_or_create(data_dir: Path) -> Ed25519PrivateKey:
+    path = data_dir / FILE_NAME
+    if path.exists():
+        return load(path)
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes_raw()
+    temp = path.with_name(f".{FILE_NAME}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(_pem("PRIVATE KEY", PKCS8_PREFIX + seed))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    directory = os.open(data_dir, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return key
+
+
+def load(path: Path) -> Ed25519PrivateKey:
+    text = path.read_text(encoding="ascii").strip()
+    header, footer = PEM_HEADER.replace("PUBLIC", "PRIVATE"), PEM_FOOTER.replace("PUBLIC", "PRIVATE")
+    if not (text.startswith(header) and text.endswith(footer)):
+        raise DeviceKeyError(f"{path} is not a PEM private key")
+    der = base64.b64decode("".join(text[len(header):-len(footer)].split()))
+    if len(der) != len(PKCS8_PREFIX) + 32 or not der.startswith(PKCS8_PREFIX):
+        raise DeviceKeyError(f"{path} is not an Ed25519 private key")
+    return Ed25519PrivateKey.from_private_bytes(der[len(PKCS8_PREFIX):])

@@ -1,0 +1,78 @@
+"""Signed receipts, the proof of a delivery (docs/protocol.md §9). While a delivery runs, each of
+its events (its id and the sha256 of the exact bytes published) and each of its photos is noted
+in the same transaction as the event itself; when it completes, the receipt is built from those
+notes, signed with the device's key, chained to the previous receipt (`prev`: the sha256 of its
+JWS) and queued on `receipts/{delivery_id}` in that same transaction. A kill -9 anywhere leaves
+either the whole step (receipt and chain head) or none of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.domain.model import Emit, EventType
+from edge.events import rfc3339
+
+HEADER = {"alg": "EdDSA", "typ": "JWT"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign(key: Ed25519PrivateKey, payload: dict[str, Any]) -> str:
+    head = _b64(json.dumps(HEADER, separators=(",", ":")).encode())
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    signature = key.sign(f"{head}.{body}".encode("ascii"))
+    return f"{head}.{body}.{_b64(signature)}"
+
+
+class Receipts:
+    def __init__(self, key: Ed25519PrivateKey, device_id: str) -> None:
+        self._key = key
+        self._device_id = device_id
+
+    @staticmethod
+    def note(conn: sqlite3.Connection, emit: Emit, seq: int, event_id: str,
+             payload: bytes) -> None:
+        """Remember what the receipt of ``emit``'s delivery will list."""
+        if emit.delivery_id is None:
+            return
+        items = [("event", {"id": event_id, "sha256": hashlib.sha256(payload).hexdigest()})]
+        if emit.type is EventType.DELIVERY_ARRIVING:
+            items.append(("courier", emit.fields["courier"]))
+        if emit.type is EventType.DELIVERY_PHOTO:
+            items.append(("photo", {key: emit.fields.get(key) for key in (
+                "photo_id", "sha256", "captured_at", "purpose", "frame")}))
+        conn.executemany(
+            "INSERT INTO receipt_items (delivery_id, seq, kind, body) VALUES (?, ?, ?, ?)",
+            [(emit.delivery_id, seq, kind, json.dumps(body)) for kind, body in items])
+
+    def issue(self, conn: sqlite3.Connection, completed: Emit, wall: float) -> str:
+        """The signed receipt of the delivery ``completed`` ends, as the next link of the chain."""
+        delivery_id = completed.delivery_id
+        rows = conn.execute("SELECT kind, body FROM receipt_items WHERE delivery_id = ? "
+                            "ORDER BY seq, rowid", (delivery_id,)).fetchall()
+        found: dict[str, list[Any]] = {"event": [], "photo": [], "courier": []}
+        for kind, body in rows:
+            found[kind].append(json.loads(body))
+        prev = conn.execute("SELECT value FROM settings WHERE name = 'last_receipt'").fetchone()
+        jws = sign(self._key, {
+            "device_id": self._device_id, "delivery_id": delivery_id,
+            "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],
+            "courier": found["courier"][0] if found["courier"] else None,
+            "issued_at": rfc3339(datetime.fromtimestamp(wall, timezone.utc)),
+            "events": found["event"], "photos": found["photo"],
+            "prev": prev[0] if prev else None,
+        })
+        conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('last_receipt', ?)",
+                     (hashlib.sha256(jws.encode("ascii")).hexdigest(),))
+        conn.execute("DELETE FROM receipt_items WHERE delivery_id = ?", (delivery_id,))
+        return jws

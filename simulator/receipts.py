@@ -1,0 +1,65 @@
+"""Checking a doorstep device's delivery receipts (docs/protocol.md §9), as a cloud, a courier's
+company or a homeowner in a dispute would: the signature (the device's public key, from its
+retained `device_key`), the chain (each `prev` is the sha256 of the receipt before it), and the
+photos (each file's sha256 against the one the receipt lists). Says what is wrong, if anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+
+@dataclass
+class Verdict:
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    photos_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_receipts(public_pem: bytes, receipts: list[str],
+                    photos: Path | Mapping[str, bytes] | None = None,
+                    first_prev: str | None = None) -> Verdict:
+    """Check ``receipts`` (compact JWS, oldest first) and the photos they list (a folder of
+    `<photo_id>.jpg`, or the bytes by photo id). ``first_prev``: what the first one's `prev`
+    must be (unknown when None: a chain may be checked from its middle)."""
+    if isinstance(photos, Path):
+        folder = photos
+        photos = {f.stem: f.read_bytes() for f in folder.glob("*.jpg")}
+    key = load_pem_public_key(public_pem)
+    verdict = Verdict()
+    previous: str | None = None
+    for number, token in enumerate(receipts, 1):
+        token = token.strip()
+        try:
+            payload = json.loads(jwt.api_jws.decode(token, key, algorithms=["EdDSA"]))
+        except (jwt.InvalidTokenError, ValueError) as exc:
+            verdict.problems.append(f"receipt {number}: the signature does not verify ({exc})")
+            previous = hashlib.sha256(token.encode()).hexdigest()
+            continue
+        verdict.receipts.append(payload)
+        name = f"receipt {number} ({payload.get('delivery_id')})"
+        expected = previous if previous is not None else first_prev
+        if (previous is not None or first_prev is not None) and payload.get("prev") != expected:
+            verdict.problems.append(f"{name}: the chain is broken: prev is {payload.get('prev')}, "
+                                    f"the receipt before it hashes to {expected}")
+        previous = hashlib.sha256(token.encode()).hexdigest()
+        for photo in payload.get("photos", []) if photos is not None else []:
+            data = photos.get(photo["photo_id"])
+            if data is None:
+                continue  # confidential, or not sent: only the hash is on record
+            verdict.photos_checked += 1
+            if hashlib.sha256(data).hexdigest() != photo["sha256"]:
+                verdict.problems.append(f"{name}: photo {photo['photo_id']} is not the photo "
+                                        "the receipt lists (its sha256 differs)")
+    return verdict
