@@ -51,7 +51,8 @@ def rules_from(config: Config) -> Rules:
                  door_open_alarm_s=d.door_open_alarm_s, relock_delay_s=d.relock_delay_s,
                  lock_verify_s=d.lock_verify_s, open_photo_interval_s=d.photo_interval_s,
                  confirmation_photos=config.photos.confirmation_count,
-                 owner_unlock=config.owner.unlock_code_hash is not None)
+                 owner_unlock=config.owner.unlock_code_hash is not None,
+                 drop_zone=config.delivery.drop_zone is not None)
 
 
 def clock() -> Now:
@@ -104,7 +105,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     capture = CaptureWorker(hardware.camera, photos, inbox.put,
                             max_bytes=config.mqtt.max_payload_bytes,
                             quality=config.hardware.camera.jpeg_quality,
-                            masks=config.privacy.masks)
+                            masks=config.privacy.masks, drop_zone=config.delivery.drop_zone)
     notifier = Notifier()
     uploader = None
     if config.photos.transport == "http":

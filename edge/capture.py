@@ -13,21 +13,23 @@ import queue
 import secrets
 import threading
 from datetime import datetime, timezone
-from typing import Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.model import (
     CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera,
-    StorageHealth,
+    Purpose, StorageHealth,
 )
 from edge.events import rfc3339
 from edge.hardware import Camera, CameraError
+from edge.hardware.drop_zone import Zone, parcel_visible, zone_of
 from edge.hardware.jpeg import Polygon, masked_jpeg
 from edge.store.photos import PhotoStore
 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 5.0
+MAX_REFERENCES = 16
 
 Job = Union[ProveCamera, CaptureRequest, None]  # None: a probe
 _PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
@@ -40,7 +42,8 @@ def new_photo_id(moment: datetime) -> str:
 class CaptureWorker:
     def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
                  probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
-                 quality: int = 85, masks: Sequence[Polygon] = ()) -> None:
+                 quality: int = 85, masks: Sequence[Polygon] = (),
+                 drop_zone: Zone | None = None) -> None:
         self._camera = camera
         self._photos = photos
         self._submit = submit
@@ -50,6 +53,8 @@ class CaptureWorker:
         self._max_bytes = max_bytes
         self._quality = quality
         self._masks = tuple(masks)
+        self._drop_zone = drop_zone
+        self._references: dict[str, Any] = {}  # delivery id -> its drop zone at `arriving`
         self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
@@ -136,6 +141,9 @@ class CaptureWorker:
         self._submit(CameraHealth(True))  # the domain ignores no-change
         if request is None:
             return
+        parcel = self._parcel(request, frame.image)
+        if request.purpose is Purpose.REFERENCE:
+            return  # compared later, never kept
         jpeg = masked_jpeg(frame.image, self._masks, self._quality, self._max_bytes)
         moment = datetime.now(timezone.utc)
         photo_id = new_photo_id(moment)
@@ -148,4 +156,19 @@ class CaptureWorker:
             return
         self._submit(StorageHealth("photos", True))  # the domain ignores no-change
         self._submit(PhotoTaken(request, photo_id, hashlib.sha256(jpeg).hexdigest(), len(jpeg),
-                                rfc3339(moment), frame.stamp))
+                                rfc3339(moment), frame.stamp, parcel))
+
+    def _parcel(self, request: CaptureRequest, image: Any) -> bool | None:
+        """Keep the drop zone at `arriving`; at the confirmation, whether it changed."""
+        if self._drop_zone is None or request.delivery_id is None:
+            return None
+        if request.purpose is Purpose.REFERENCE:
+            self._references[request.delivery_id] = zone_of(image, self._drop_zone)
+            log.info("event=drop_zone_seen delivery_id=%s", request.delivery_id)
+            while len(self._references) > MAX_REFERENCES:  # deliveries that never confirmed
+                self._references.pop(next(iter(self._references)))
+            return None
+        reference = self._references.get(request.delivery_id)
+        if request.purpose is not Purpose.CONFIRMATION or reference is None:
+            return None
+        return parcel_visible(reference, zone_of(image, self._drop_zone))

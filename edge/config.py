@@ -39,6 +39,7 @@ Seconds = Annotated[float, Field(strict=True, ge=0)]
 Positive = Annotated[float, Field(strict=True, gt=0)]
 PositiveSeconds = Positive
 Flag = Annotated[bool, Field(strict=True)]
+Fraction = Annotated[float, Field(strict=False, ge=0, le=1)]
 Pin = Annotated[int, Field(strict=True, ge=0, le=27, description="BCM GPIO number")]
 
 
@@ -117,6 +118,16 @@ class DeliveryConfig(Section):
     relock_delay_s: Seconds = 2
     lock_verify_s: PositiveSeconds = 3
     photo_interval_s: PositiveSeconds = Field(5, description="photos while the door is open")
+    drop_zone: tuple[Fraction, Fraction, Fraction, Fraction] | None = Field(
+        None, description="[x0, y0, x1, y1] in fractions of the frame: where parcels are left; "
+        "the confirmation photo is compared with a frame taken at `arriving`")
+
+    @model_validator(mode="after")
+    def _zone(self) -> "DeliveryConfig":
+        zone = self.drop_zone
+        if zone is not None and not (zone[0] < zone[2] and zone[1] < zone[3]):
+            raise ValueError("drop_zone is [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
+        return self
 
 
 class PinMap(Section):
@@ -176,7 +187,6 @@ def _polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return points
 
 
-Fraction = Annotated[float, Field(strict=False, ge=0, le=1)]
 Polygon = Annotated[list[tuple[Fraction, Fraction]], AfterValidator(_polygon)]
 
 

@@ -33,6 +33,8 @@ in_home_enabled = true
 relock_delay_s = 1
 photo_interval_s = 1
 
+drop_zone = [0.40, 0.65, 0.60, 0.85]  # the doormat: is a parcel left there?
+
 [privacy]  # the neighbour's house across the street is never kept
 masks = [[[0.78, 0.12], [1.0, 0.12], [1.0, 0.78], [0.78, 0.78]]]
 """
@@ -190,6 +192,7 @@ def _doorstep_delivery(receiver: CloudReceiver, key: Ed25519PrivateKey, timeline
     courier.wait("doorbell.pressed")
     courier.send("at_door")
     courier.wait("delivery.photo", purpose="at_door")
+    courier.world("leaves the parcel on the doormat", "parcel", "place")
     done = courier.send("done")
     courier.wait_photos(courier.wait("delivery.completed"))
     receiver.wait_for(lambda got: "D-1001" in got.receipts and got.retained.get("device_key"),

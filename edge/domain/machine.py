@@ -229,7 +229,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
             return reject(Reason.MODE_NOT_ALLOWED)
         if delivery is not None:
             return reject(Reason.DUPLICATE_DELIVERY)
-        return _arrive(state, p)
+        return _arrive(state, p, rules)
     if delivery is None:
         return reject(Reason.UNKNOWN_DELIVERY)
     consume = ConsumeJti(p.jti, p.exp)
@@ -271,14 +271,17 @@ def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | Non
     return None
 
 
-def _arrive(state: State, p: Pass) -> Result:
+def _arrive(state: State, p: Pass, rules: Rules) -> Result:
     assert p.mode is not None and p.courier is not None  # guaranteed by check_claims
     delivery = Delivery(id=p.delivery_id, mode=p.mode, courier=p.courier,
                         confidential=p.confidential, expires_at=p.exp)
     state = replace(state, deliveries=(*state.deliveries, delivery))
     fields = {"mode": p.mode, "courier": p.courier.as_dict(), "confidential": p.confidential}
-    return state, [ConsumeJti(p.jti, p.exp),
-                   Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
+    actions: list[Action] = [ConsumeJti(p.jti, p.exp),
+                             Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
+    if rules.drop_zone:  # the mat before the courier: what the confirmation photo is held to
+        actions.append(Capture(_request(delivery, Purpose.REFERENCE)))
+    return state, actions
 
 
 # --- the camera proves it is watching before the door opens --------------------------------
@@ -449,7 +452,10 @@ def _confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result
 def _complete(state: State, delivery: Delivery, outcome: Outcome) -> Result:
     """The delivery is over: told, and kept as the retained `last_delivery` for dashboards."""
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
-    fields = {"outcome": str(outcome), "mode": str(delivery.mode), "photos": list(delivery.photos)}
+    fields: dict[str, Any] = {"outcome": str(outcome), "mode": str(delivery.mode),
+                              "photos": list(delivery.photos)}
+    if delivery.parcel_visible is not None:
+        fields["parcel_visible"] = delivery.parcel_visible
     return replace(state, deliveries=remaining), [
         Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields),
         Retain("last_delivery", {"delivery_id": delivery.id, **fields})]
@@ -501,6 +507,8 @@ def _on_photo(state: State, event: PhotoTaken | PhotoFailed) -> Result:
         return state, actions
     if photo_id is not None:
         delivery = replace(delivery, photos=(*delivery.photos, photo_id))
+    if isinstance(event, PhotoTaken) and event.parcel_visible is not None:
+        delivery = replace(delivery, parcel_visible=event.parcel_visible)
     if request.purpose is Purpose.CONFIRMATION and delivery.phase is Phase.CONFIRMING:
         delivery = replace(delivery, pending_photos=delivery.pending_photos - 1)
         if delivery.pending_photos <= 0:

@@ -79,6 +79,7 @@ class Purpose(StrEnum):
     CONFIRMATION = "confirmation"
     DOORBELL = "doorbell"
     OWNER = "owner"  # a snapshot the homeowner asked for
+    REFERENCE = "reference"  # the empty drop zone at `arriving`: compared, never kept
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Delivery:
     alarmed: bool = False  # alarm.door_left_open was raised (once per delivery)
     alarm_at: float | None = None  # OPEN: when the door counts as left open
     photo_at: float | None = None  # OPEN: the next photo while the door is open
+    parcel_visible: bool | None = None  # the drop zone changed since `arriving` (a heuristic)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class Rules:
     photo_timeout_s: float = 30.0  # a photo not back by then counts as a camera fault
     camera_proof_s: float = 1.0  # an unlock waits this long at most for a fresh frame
     owner_unlock: bool = False  # `[owner] unlock_code_hash` is set
+    drop_zone: bool = False  # `[delivery] drop_zone` is set: look for the parcel
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
 
 
@@ -227,6 +230,7 @@ class PhotoTaken:
     size: int
     captured_at: str
     frame: FrameStamp | None = None  # the camera's frame counter and sensor time
+    parcel_visible: bool | None = None  # confirmation photos, with a drop zone
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,6 +14,18 @@ from simulator.daemon import DaemonProcess, write_sim_config
 from simulator.receiver import CloudReceiver
 
 _ids = itertools.count(1)
+
+
+def wait_log(daemon: DaemonProcess, text: str, timeout: float = 20) -> str:
+    """The first line of the daemon's log that contains ``text``, waiting for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in daemon.log_text().splitlines() if text in line]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} in the daemon's log:\n{daemon.log_text()}")
+        time.sleep(0.05)  # polling a file another process writes, bounded by the deadline
 
 
 class Device:

@@ -8,17 +8,7 @@ import time
 from simulator.broker import free_port
 from simulator.daemon import DaemonProcess, write_sim_config
 from tests.brokers import Mosquitto
-
-
-def wait_log(daemon: DaemonProcess, text: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [line for line in daemon.log_text().splitlines() if text in line]
-        if found:
-            return found[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {text!r} in the daemon's log:\n{daemon.log_text()}")
-        time.sleep(0.05)  # polling a file another process writes, bounded by the deadline
+from tests.e2e.conftest import wait_log
 
 
 def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(tmp_path, cloud_keys,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.e2e.conftest import wait_log
+
 
 def test_doorstep_photos_erase_while_the_daemon_runs(new_device) -> None:
     device = new_device()
@@ -55,3 +57,29 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
     next(photos.iterdir()).write_bytes(b"a different picture")
     bad = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "is not the photo the receipt lists" in bad.stdout
+
+
+DROP_ZONE = "[delivery]\ndrop_zone = [0.40, 0.65, 0.60, 0.85]\n"  # the doormat
+
+
+def test_a_parcel_left_on_the_mat_is_seen_and_none_is_not(new_device) -> None:
+    device = new_device(DROP_ZONE)
+    device.send("arriving", device.mint("arriving", delivery_id="D-parcel"))
+    wait_log(device.daemon, "event=drop_zone_seen delivery_id=D-parcel")  # the empty mat
+    device.sim("parcel", "place")  # the courier leaves it
+    device.send("done", device.mint("done", delivery_id="D-parcel"))
+    left = device.cloud.wait_event("delivery.completed", delivery_id="D-parcel")
+    assert left["parcel_visible"] is True
+
+    device.send("arriving", device.mint("arriving", delivery_id="D-none"))  # the mat is full now
+    device.cloud.wait_event("delivery.arriving", delivery_id="D-none")
+    device.send("done", device.mint("done", delivery_id="D-none"))  # and nothing changed
+    assert device.cloud.wait_event("delivery.completed",
+                                   delivery_id="D-none")["parcel_visible"] is False
+
+
+def test_without_a_drop_zone_nothing_is_claimed(new_device) -> None:
+    device = new_device()
+    device.send("arriving", device.mint("arriving"))
+    device.send("done", device.mint("done"))
+    assert "parcel_visible" not in device.cloud.wait_event("delivery.completed")

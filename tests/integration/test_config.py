@@ -207,3 +207,10 @@ def test_privacy_masks_are_checked_and_a_bad_one_is_named(folder: Path) -> None:
     assert "privacy.masks[1]" in two and "at least 3 points" in two
     outside = error(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [1.5, 0], [0, 1]]]\n")
     assert "privacy.masks[0][1][0]" in outside and "less than or equal to 1" in outside
+
+
+def test_a_drop_zone_is_four_fractions_in_order(folder: Path) -> None:
+    good = load_config(write(folder, MINIMAL + "[delivery]\ndrop_zone = [0.4, 0.65, 0.6, 0.85]\n"))
+    assert good.delivery.drop_zone == (0.4, 0.65, 0.6, 0.85)
+    assert "x0 < x1" in error(folder, MINIMAL + "[delivery]\ndrop_zone = [0.6, 0.6, 0.4, 0.8]\n")
+    assert "delivery.drop_zone" in error(folder, MINIMAL + "[delivery]\ndrop_zone = [0, 0, 2, 1]\n")

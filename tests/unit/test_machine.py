@@ -9,8 +9,8 @@ import pytest
 from edge.domain.machine import current_delivery, next_wake, public_state, resume, step
 from edge.domain.model import (
     CameraHealth, Capture, CaptureRequest, ClockChecked, ConsumeJti, Delivery, DoorbellPressed,
-    DoorMoved, Emit, LockSensed, Now, PassRejected, StorageHealth, PassVerified, Phase, PhotoFailed, PhotoTaken, Purpose, Rules,
-    SharePhoto, State, Tick,
+    DoorMoved, Emit, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken,
+    Purpose, Rules, SharePhoto, State, StorageHealth, Tick,
 )
 from edge.domain.passes import Rejection
 from tests.unit.helpers import (
@@ -273,3 +273,15 @@ def test_steps_never_mutate_their_input() -> None:
     run(before, command("done"), command("cancel"), DoorMoved(True), Tick())
     assert before == snapshot
     assert isinstance(before.deliveries[0], Delivery)
+
+
+def test_with_a_drop_zone_the_mat_is_looked_at_on_arriving_and_the_verdict_is_told() -> None:
+    rules = Rules(drop_zone=True)
+    state, actions = run(State(), grant(), rules=rules)
+    assert Capture(CaptureRequest(Purpose.REFERENCE, "D-1")) in actions
+    request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    state = run(state, command("done"), rules=rules)[0]
+    photo = PhotoTaken(request, "p", "ab", 1, "t", parcel_visible=True)
+    _, actions = run(state, photo, rules=rules)
+    assert emitted(actions, "delivery.completed")[0].fields["parcel_visible"] is True
+    assert Capture(CaptureRequest(Purpose.REFERENCE, "D-1")) not in run(State(), grant())[1]
