@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench system-tools install uninstall clean
+.PHONY: demo test lint bench system-tools install uninstall clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,sim]'
+	$(PY) -m pip install --quiet -e '.[test,sim,lint]'
 	touch $(STAMP)
 
 # The test suite's system tools: mosquitto (a real broker) and systemd-analyze (unit checks).
@@ -26,6 +26,11 @@ demo: $(STAMP)
 
 test: $(STAMP) system-tools
 	$(PY) -m pytest
+
+# ruff and mypy --strict (with pydantic's plugin) on the daemon and the simulator.
+lint: $(STAMP)
+	$(PY) -m ruff check edge simulator
+	$(PY) -m mypy edge simulator
 
 bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_core

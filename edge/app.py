@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import signal
+from pathlib import Path
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Callable
 
 from edge import __version__
 from edge.capture import CaptureWorker
@@ -114,7 +115,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         uploader = PhotoUploader(
             outbox, token_file=config.photos.http_token_file, ca_file=config.photos.http_ca_file,
             on_rejected=lambda entry, status: inbox.put(
-                UploadRejected(*PhotoStore.identify(entry.file), status)))
+                UploadRejected(*PhotoStore.identify(entry.file or Path()), status)))
     routes = PhotoRoutes(topics, photos, config.photos.http_url if uploader else None)
     device_key = load_or_create(storage.data_dir)
     ledger = Ledger(db, outbox, topics=topics, photo_target=routes,

@@ -12,13 +12,14 @@ import math
 import queue
 import secrets
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence, Union
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.model import (
-    CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera,
-    Purpose, StorageHealth,
+    CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
+    StorageHealth,
 )
 from edge.events import rfc3339
 from edge.hardware import Camera, CameraError
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 PROBE_INTERVAL_S = 5.0
 MAX_REFERENCES = 16
 
-Job = Union[ProveCamera, CaptureRequest, None]  # None: a probe
+Job = ProveCamera | CaptureRequest | None  # None: a probe
 _PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
 
 
@@ -145,7 +146,7 @@ class CaptureWorker:
         if request.purpose is Purpose.REFERENCE:
             return  # compared later, never kept
         jpeg = masked_jpeg(frame.image, self._masks, self._quality, self._max_bytes)
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
         photo_id = new_photo_id(moment)
         try:
             self._photos.save(photo_id, request.delivery_id, jpeg, private=request.confidential)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+from pydantic_core import ErrorDetails
 from pydantic import (
     AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator,
 )
@@ -53,7 +54,7 @@ class MqttTls(Section):
     key_file: ConfigPath | None = Field(None, description="client private key, for mutual TLS")
 
     @model_validator(mode="after")
-    def _pair(self) -> "MqttTls":
+    def _pair(self) -> MqttTls:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
         return self
@@ -86,7 +87,7 @@ class PhotosConfig(Section):
                                     description="photos taken when a delivery is confirmed")
 
     @model_validator(mode="after")
-    def _upload_target(self) -> "PhotosConfig":
+    def _upload_target(self) -> PhotosConfig:
         if self.transport != "http":
             return self
         if not self.http_url:
@@ -123,7 +124,7 @@ class DeliveryConfig(Section):
         "the confirmation photo is compared with a frame taken at `arriving`")
 
     @model_validator(mode="after")
-    def _zone(self) -> "DeliveryConfig":
+    def _zone(self) -> DeliveryConfig:
         zone = self.drop_zone
         if zone is not None and not (zone[0] < zone[2] and zone[1] < zone[3]):
             raise ValueError("drop_zone is [x0, y0, x1, y1] with x0 < x1 and y0 < y1")
@@ -135,14 +136,15 @@ class PinMap(Section):
 
     lock_relay: Pin = 17
     lock_relay_active_high: Flag = True
-    lock_sensor: Pin | None = Field(None, description="reads locked/unlocked; none = trust the relay")
+    lock_sensor: Pin | None = Field(
+        None, description="reads locked/unlocked; none = trust the relay")
     lock_sensor_active_when_locked: Flag = True
     door_contact: Pin = 22
     door_contact_active_when_closed: Flag = True
     doorbell: Pin = 23
 
     @model_validator(mode="after")
-    def _distinct(self) -> "PinMap":
+    def _distinct(self) -> PinMap:
         used = [p for p in (self.lock_relay, self.lock_sensor, self.door_contact, self.doorbell)
                 if p is not None]
         if len(used) != len(set(used)):
@@ -232,12 +234,12 @@ def _key_name(loc: tuple[Any, ...]) -> str:
     return name or "(top level)"
 
 
-def _problem(error: dict[str, Any]) -> str:
+def _problem(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key"
     if error["type"] == "missing":
         return "required key is missing"
-    return error["msg"]
+    return str(error["msg"])
 
 
 def _read_secret(path: Path, file: Path, key: str) -> None:

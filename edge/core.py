@@ -19,8 +19,9 @@ import json
 import logging
 import queue
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from edge import __version__
 from edge.domain import machine
@@ -32,6 +33,7 @@ from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
 from edge.effects import Effects
 from edge.events import rfc3339
+from edge.failures import expected
 from edge.hardware import Lock
 from edge.inbox import Inbound, Inbox, Junk
 from edge.store.ledger import log_unrecorded
@@ -123,8 +125,10 @@ class Core:
             self._drive(True)
         try:
             self._ledger.commit(t.record, now)
-        except Exception as exc:  # a full disk (OSError, sqlite3.Error), a failing card
-            log.error("event=record_not_written error=%s", exc)
+        except Exception as exc:
+            # A full disk or a failing card (OSError, sqlite3.Error) is one line; anything else
+            # is a bug and gets its traceback. Either way the machine decides what still holds.
+            log.error("event=record_not_written error=%s", exc, exc_info=not expected(exc))
             if event is None or isinstance(event, RecordFailed):
                 log_unrecorded(t.record, str(exc))
             else:
@@ -137,8 +141,8 @@ class Core:
         for action in t.actions:
             try:
                 self._effects.carry_out(action)
-            except Exception as exc:  # one failing part must not stop the rest
-                log.error("event=action_failed action=%r error=%s", action, exc)
+            except Exception:  # one failing part must not stop the rest
+                log.exception("event=action_failed action=%r", action)
         self._show_state(now)
 
     def _drive(self, locked: bool) -> None:
@@ -173,5 +177,5 @@ class Core:
             return
         self._shown = shown
         body = {**shown, "version": __version__,
-                "ts": rfc3339(datetime.fromtimestamp(now.wall, timezone.utc))}
+                "ts": rfc3339(datetime.fromtimestamp(now.wall, UTC))}
         self._publish_state(json.dumps(body).encode())

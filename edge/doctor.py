@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from edge.config import Config
 from edge.hardware.backends import build_hardware
@@ -45,7 +45,7 @@ def _data_dir(config: Config) -> Check:
         probe.unlink()
     except OSError as exc:
         return Check("data dir", "FAIL", f"{folder}: {exc.strerror or exc}",
-                     f"create it writable for the doorstep user, or set storage.data_dir")
+                     "create it writable for the doorstep user, or set storage.data_dir")
     free = os.statvfs(folder)
     free_mb = free.f_bavail * free.f_frsize / 1e6
     if free_mb < 50:
@@ -59,21 +59,23 @@ def _hardware(config: Config) -> list[Check]:
     try:
         hardware = build_hardware(config, on_door=lambda _: None, on_doorbell=lambda: None,
                                   on_lock=lambda _: None)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is this check's answer
         return [Check("gpio", "FAIL", f"cannot open the pins: {exc}",
                       f"check [hardware.pins] and that the user is in group gpio; {busy_hint}")]
     try:
         pins = config.hardware.pins
-        checks = [Check("gpio", "ok", f"{config.hardware.backend} backend; relay {pins.lock_relay}, "
-                        f"door {pins.door_contact}, doorbell {pins.doorbell}; lock reads "
-                        f"{hardware.lock.sensed()}, door {'open' if hardware.door.is_open() else 'closed'}")]
+        door = "open" if hardware.door.is_open() else "closed"
+        checks = [Check("gpio", "ok", f"{config.hardware.backend} backend; relay "
+                        f"{pins.lock_relay}, door {pins.door_contact}, doorbell {pins.doorbell}; "
+                        f"lock reads {hardware.lock.sensed()}, door {door}")]
         try:
             frame = hardware.camera.capture()
-            jpeg = masked_jpeg(frame.image, config.privacy.masks, config.hardware.camera.jpeg_quality)
-            masks = len(config.privacy.masks)
-            checks.append(Check("camera", "ok", f"captured a {len(jpeg) // 1024} KiB JPEG"
-                                f"{f', {masks} privacy mask' + 's' * (masks != 1) if masks else ''}"))
-        except Exception as exc:
+            masks = config.privacy.masks
+            jpeg = masked_jpeg(frame.image, masks, config.hardware.camera.jpeg_quality)
+            masked = f", {len(masks)} privacy mask{'s' * (len(masks) != 1)}" if masks else ""
+            checks.append(Check("camera", "ok",
+                                f"captured a {len(jpeg) // 1024} KiB JPEG{masked}"))
+        except Exception as exc:  # noqa: BLE001 - whatever it is, it is this check's answer
             checks.append(Check("camera", "FAIL", str(exc),
                                 "check the ribbon cable, the config.txt camera lines and group "
                                 f"video; {busy_hint}"))

@@ -6,7 +6,8 @@ commits the other, in a fixed order."""
 from __future__ import annotations
 
 import threading
-from typing import Callable, Protocol, assert_never
+from collections.abc import Callable
+from typing import Protocol, assert_never
 
 from edge.capture import CaptureWorker
 from edge.crypto.owner_code import check_code

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from edge.domain.model import Emit
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def render_event(emit: Emit, seq: int, device_id: str, wall: float,
                  event_id: str | None = None) -> bytes:
     body = {
         "id": event_id or uuid.uuid4().hex, "seq": seq,
-        "ts": rfc3339(datetime.fromtimestamp(wall, timezone.utc)),
+        "ts": rfc3339(datetime.fromtimestamp(wall, UTC)),
         "type": str(emit.type), "device_id": device_id, "delivery_id": emit.delivery_id,
         **emit.fields,
     }
@@ -28,5 +28,5 @@ def render_event(emit: Emit, seq: int, device_id: str, wall: float,
 
 def render_retained(fields: dict[str, Any], wall: float) -> bytes:
     """A retained dashboard message (`last_delivery`): its fields and when it was made."""
-    body = {**fields, "ts": rfc3339(datetime.fromtimestamp(wall, timezone.utc))}
+    body = {**fields, "ts": rfc3339(datetime.fromtimestamp(wall, UTC))}
     return json.dumps(body, separators=(",", ":")).encode()

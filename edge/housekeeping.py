@@ -5,9 +5,10 @@ prune old passes and photos and compact the database. None of it writes while id
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
+from edge.failures import expected
 from edge.inbox import Inbox
 from edge.store.db import Database
 from edge.store.outbox import Outbox
@@ -63,7 +64,7 @@ class Housekeeper:
                 over = self._outbox.queued_bytes() > self._quota
             return over
         except Exception as exc:
-            log.error("event=outbox_quota_check_failed error=%s", exc)
+            log.error("event=outbox_quota_check_failed error=%s", exc, exc_info=not expected(exc))
             return None
 
     def _report_dropped(self, now: float) -> None:
@@ -86,4 +87,4 @@ class Housekeeper:
                 log.info("event=photos_pruned count=%s detail=past the retention setting", pruned)
             self._db.compact()
         except Exception as exc:
-            log.warning("event=prune_failed error=%s", exc)
+            log.warning("event=prune_failed error=%s", exc, exc_info=not expected(exc))

@@ -53,7 +53,10 @@ class Inbox:
         self._dropped = 0  # since the last take_dropped()
         self._junk: dict[tuple[str, str], int] = {}
 
-    def put(self, item: Any) -> bool:
+    def put(self, item: Any) -> None:
+        self.offer(item)
+
+    def offer(self, item: Any) -> bool:
         """Queue ``item``; False when it was a broker message over the bound, and dropped."""
         if isinstance(item, Inbound):
             with self._lock:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import socket
 import threading
+from typing import Any
 from types import TracebackType
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 class EmbeddedBroker:
@@ -26,9 +27,9 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="broker", daemon=True)
-        self._broker = None
+        self._broker: Any = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         self.start()
         return self
 
@@ -58,8 +59,8 @@ class EmbeddedBroker:
             future = asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop)
             try:
                 future.result(timeout=10)
-            except Exception as exc:  # a broker that fails to stop must not hide the demo's result
-                log.warning("embedded broker did not stop cleanly: %s", exc)
+            except Exception:  # a broker that fails to stop must not hide the demo's result
+                log.warning("embedded broker did not stop cleanly", exc_info=True)
             self._broker = None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)

@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     if args.command == "keygen":
         private, public = generate_keypair(args.out)
-        print(f"private key (give to the cloud only): {private}\npublic key (for trusted_keys): {public}")
+        print(f"private key (give to the cloud only): {private}\n"
+              f"public key (for trusted_keys): {public}")
         return 0
     if args.command == "send":
         return _send(args)

@@ -49,14 +49,13 @@ class DaemonProcess:
         self.env = env or {}
         self.process: subprocess.Popen[Any] | None = None
 
-    def start(self) -> "DaemonProcess":
+    def start(self) -> DaemonProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
-        log.close()
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
         return self
 
     def terminate(self, timeout: float = 10) -> int:

@@ -69,12 +69,13 @@ def _short(value: Any) -> str:
 
 @dataclass
 class ExternalBroker:
-    """A broker the user already runs (`--broker HOST:PORT`); the demo neither starts nor stops it."""
+    """A broker the user already runs (`--broker HOST:PORT`): the demo neither starts nor
+    stops it."""
 
     host: str
     port: int
 
-    def __enter__(self) -> "ExternalBroker":
+    def __enter__(self) -> ExternalBroker:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 
@@ -38,6 +40,9 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
         photos = {f.stem: f.read_bytes() for f in folder.glob("*.jpg")}
     key = load_pem_public_key(public_pem)
     verdict = Verdict()
+    if not isinstance(key, Ed25519PublicKey):
+        verdict.problems.append("the device key is not an Ed25519 public key")
+        return verdict
     previous: str | None = None
     for number, token in enumerate(receipts, 1):
         token = token.strip()
@@ -54,8 +59,8 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
             verdict.problems.append(f"{name}: the chain is broken: prev is {payload.get('prev')}, "
                                     f"the receipt before it hashes to {expected}")
         previous = hashlib.sha256(token.encode()).hexdigest()
-        for photo in payload.get("photos", []) if photos is not None else []:
-            data = photos.get(photo["photo_id"])
+        for photo in payload.get("photos", []):
+            data = photos.get(photo["photo_id"]) if photos is not None else None
             if data is None:
                 continue  # confidential, or not sent: only the hash is on record
             verdict.photos_checked += 1

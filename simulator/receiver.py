@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-
 
 DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#", "last_delivery",
                   "image/latest", "device_key", "receipts/#")
@@ -128,7 +128,7 @@ class CloudReceiver:
         def find(got: Received) -> dict[str, Any] | None:
             return next((e for e in got.events if e["type"] == type_
                          and all(e.get(k) == v for k, v in fields.items())), None)
-        return self.wait_for(find, timeout, f"event {type_} {fields}")
+        return cast(dict[str, Any], self.wait_for(find, timeout, f"event {type_} {fields}"))
 
     def wait_availability(self, value: str, timeout: float = 15) -> None:
         self.wait_for(lambda got: got.availability and got.availability[-1] == value, timeout,
@@ -140,4 +140,4 @@ class CloudReceiver:
             if state and all(state.get(k) == v for k, v in fields.items()):
                 return state
             return None
-        return self.wait_for(latest, timeout, f"state {fields}")
+        return cast(dict[str, Any], self.wait_for(latest, timeout, f"state {fields}"))

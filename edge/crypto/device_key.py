@@ -54,7 +54,8 @@ def load_or_create(data_dir: Path) -> Ed25519PrivateKey:
 
 def load(path: Path) -> Ed25519PrivateKey:
     text = path.read_text(encoding="ascii").strip()
-    header, footer = PEM_HEADER.replace("PUBLIC", "PRIVATE"), PEM_FOOTER.replace("PUBLIC", "PRIVATE")
+    header = PEM_HEADER.replace("PUBLIC", "PRIVATE")
+    footer = PEM_FOOTER.replace("PUBLIC", "PRIVATE")
     if not (text.startswith(header) and text.endswith(footer)):
         raise DeviceKeyError(f"{path} is not a PEM private key")
     der = base64.b64decode("".join(text[len(header):-len(footer)].split()))

@@ -13,9 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -30,10 +30,14 @@ ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 PEM_HEADER, PEM_FOOTER = "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----"
 
 
-@dataclass(frozen=True)
 class SignatureError(Exception):
-    reason: Reason  # MALFORMED or BAD_SIGNATURE
-    claims: Any = None  # the unverified claims, when they parsed, to echo a jti
+    """A pass that is no valid signed JWS: ``reason`` is MALFORMED or BAD_SIGNATURE; ``claims``
+    are the unverified claims when they parsed, to echo a well-formed jti."""
+
+    def __init__(self, reason: Reason, claims: Any = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.claims = claims
 
 
 class KeyFileError(ValueError):

@@ -12,18 +12,18 @@ decided it; ``step`` sorts that list into the Transition, the one seam the core 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from edge.domain import rejections
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
-    HOLDING_PHASES, Action, CameraHealth, Capture, ClockChecked, CaptureRequest, ConsumeJti,
-    Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit, EventType, FrameProof, Input,
-    OWNER_SESSION, CheckCode, CodeChecked, LockReading, LockSensed, Now, Outcome, Outward,
-    PassRejected, PassVerified, PendingUnlock,
-    Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record, RecordFailed, Retain, Rules,
-    SharePhoto, State, StorageHealth, Tick, Transition, UploadRejected,
+    HOLDING_PHASES, OWNER_SESSION, Action, CameraHealth, Capture, CaptureRequest, CheckCode,
+    ClockChecked, CodeChecked, ConsumeJti, Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit,
+    EventType, FrameProof, Input, LockReading, LockSensed, Now, Outcome, Outward, PassRejected,
+    PassVerified, PendingUnlock, Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record,
+    RecordFailed, Retain, Rules, SharePhoto, State, StorageHealth, Tick, Transition, UploadRejected,
 )
 from edge.domain.owner import (
     CODE_WINDOW_S, LOCKOUT_S, SNAPSHOT_EVERY_S, WRONG_CODES_ALLOWED, OwnerInHome, OwnerLock,
@@ -220,7 +220,7 @@ def _find(state: State, delivery_id: str | None) -> Delivery | None:
 
 
 def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
-    def reject(reason: str) -> Result:
+    def reject(reason: Reason) -> Result:
         return state, [_rejected(Rejection(p.cmd, reason, p.jti), p.delivery_id)]
 
     delivery = _find(state, p.delivery_id)
@@ -247,7 +247,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
     raise ValueError(f"unknown command {p.cmd!r}")
 
 
-def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> str | None:
+def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> Reason | None:
     """Why the door must not open for this in-home delivery now, in docs/protocol.md §2 order. An
     unlock waiting for its camera proof already claims the door.
 
@@ -349,7 +349,7 @@ def _unlock(state: State, delivery: Delivery, now: Now, rules: Rules,
 
 
 def _on_done(state: State, delivery: Delivery, now: Now, rules: Rules, consume: ConsumeJti,
-             reject: Callable[[str], Result]) -> Result:
+             reject: Callable[[Reason], Result]) -> Result:
     if delivery.phase is Phase.WAITING:
         state, actions = _confirm(state, delivery, now, rules)
     elif delivery.phase in (Phase.UNLOCKED, Phase.CLOSED):
@@ -410,7 +410,7 @@ def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
     return state, []
 
 
-def _on_lock(state: State, reading: str, now: Now, rules: Rules) -> Result:
+def _on_lock(state: State, reading: LockReading, now: Now, rules: Rules) -> Result:
     if state.lock == LockReading.JAMMED and reading != LockReading.LOCKED:
         return state, []  # still jammed: the retry timer keeps re-driving it
     state = replace(state, lock=reading, lock_retry_at=None, lock_retry_s=0.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from edge.domain.camera import FrameStamp
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock
@@ -308,15 +308,16 @@ class RecordFailed:
     """The durable record of ``original``'s step could not be written (a full disk, a failing
     card): the machine decides again what that step may still do."""
 
-    original: "Input"
+    original: Input
     error: str
 
 
-Input = Union[
-    PassRejected, PassVerified, PhotoTaken, PhotoFailed, DoorbellPressed, DoorMoved,
-    CameraHealth, ClockChecked, LockSensed, StorageHealth, Tick, UploadRejected, FrameProof,
-    RecordFailed, OwnerLock, OwnerInHome, OwnerSnapshot, OwnerUnlock, OwnerRejected, CodeChecked,
-]
+Input = (
+    PassRejected | PassVerified | PhotoTaken | PhotoFailed | DoorbellPressed | DoorMoved
+    | CameraHealth | ClockChecked | LockSensed | StorageHealth | Tick | UploadRejected | FrameProof
+    | RecordFailed | OwnerLock | OwnerInHome | OwnerSnapshot | OwnerUnlock | OwnerRejected
+    | CodeChecked
+)
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -383,8 +384,10 @@ class CheckCode:
     code: str = field(repr=False)
 
 
-Action = Union[ConsumeJti, DriveLock, Emit, Capture, SharePhoto, ProveCamera, Retain, CheckCode]
-Outward = Union[Capture, ProveCamera, CheckCode]  # what the Effects port carries out
+Action = (
+    ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
+)
+Outward = Capture | ProveCamera | CheckCode  # what the Effects port carries out
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 from edge.domain.passes import Reason, Rejection
 
@@ -50,7 +49,7 @@ class OwnerRejected:
     rejection: Rejection
 
 
-OwnerInput = Union[OwnerLock, OwnerInHome, OwnerSnapshot, OwnerUnlock, OwnerRejected]
+OwnerInput = OwnerLock | OwnerInHome | OwnerSnapshot | OwnerUnlock | OwnerRejected
 
 
 def parse_owner(name: str, payload: bytes) -> OwnerInput:

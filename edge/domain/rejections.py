@@ -6,8 +6,8 @@ and every count, and a delivery's events never queue behind a storm.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from edge.domain.model import Action, Emit, EventType, RejectionWindow
 

@@ -3,8 +3,9 @@ picamera2). Callbacks given here only enqueue into the core loop."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from edge.config import Config
 from edge.domain.model import LockReading
@@ -34,24 +35,27 @@ class Hardware:
 def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                    on_doorbell: Callable[[], None],
                    on_lock: Callable[[LockReading], None]) -> Hardware:
-    callbacks = {"on_door": on_door, "on_doorbell": on_doorbell, "on_lock": on_lock}
     if config.hardware.backend == "sim":
-        from edge.hardware.sim import SimLock, SimWorld, sim_camera, sim_factory, sim_pins
+        from edge.hardware.sim import (  # noqa: PLC0415 - the sim backend only
+            SimLock, SimWorld, sim_camera, sim_factory, sim_pins,
+        )
 
         factory = sim_factory()
-        parts = GpioParts(sim_pins(config.hardware.pins), factory, **callbacks)
+        parts = GpioParts(sim_pins(config.hardware.pins), factory, on_door=on_door,
+                          on_doorbell=on_doorbell, on_lock=on_lock)
         world = SimWorld(parts, factory, sim_camera(config))
         return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts)
 
-    from edge.hardware.pi_camera import PiCamera
+    from edge.hardware.pi_camera import PiCamera  # noqa: PLC0415 - the pi backend only
 
     try:
-        from gpiozero.pins.lgpio import LGPIOFactory
+        from gpiozero.pins.lgpio import LGPIOFactory  # noqa: PLC0415 - lgpio exists on a Pi
 
         factory = LGPIOFactory(chip=config.hardware.gpio_chip)
     except Exception as exc:  # ImportError off the Pi, or no /dev/gpiochip access
         raise HardwareError(f"cannot open the GPIO chip with lgpio: {exc}") from exc
-    parts = GpioParts(config.hardware.pins, factory, **callbacks)
+    parts = GpioParts(config.hardware.pins, factory, on_door=on_door, on_doorbell=on_doorbell,
+                      on_lock=on_lock)
     cam = config.hardware.camera
     camera = PiCamera(cam.width, cam.height, cam.flips)
     return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts)

@@ -5,7 +5,8 @@ The lock relay starts de-energised, which on fail-secure hardware means locked.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gpiozero import Button, DigitalInputDevice, OutputDevice
 
@@ -43,7 +44,7 @@ class GpioDoor:
         self._active_when_closed = active_when_closed
 
     def is_open(self) -> bool:
-        return self._contact.is_active != self._active_when_closed
+        return bool(self._contact.is_active) != self._active_when_closed
 
 
 class GpioParts:

@@ -6,8 +6,8 @@ made smaller, never dropped)."""
 from __future__ import annotations
 
 import io
-
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 QUALITIES = (75, 60, 45, 30)
 Polygon = Sequence[tuple[float, float]]
@@ -35,7 +35,7 @@ def fit_jpeg(data: bytes, max_bytes: int) -> bytes:
         return data
     from PIL import Image  # noqa: PLC0415 - only a photo too large for the broker needs it
 
-    image = Image.open(io.BytesIO(data))
+    image: Image.Image = Image.open(io.BytesIO(data))
     image.load()
     while True:
         for quality in QUALITIES:

@@ -3,6 +3,7 @@ picamera2 exists on Raspberry Pi OS alone (apt python3-picamera2)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -69,10 +70,8 @@ class PiCamera:
     def _close_locked(self) -> None:
         camera, self._camera = self._camera, None
         if camera is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken camera: the first error counts
                 camera.close()
-            except Exception:  # closing a broken camera must not hide the first error
-                pass
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
@@ -30,13 +31,13 @@ SIM_PAYLOADS = {
 PIN_HISTORY = 1000
 
 
-class SimPin(MockPin):
+class SimPin(MockPin):  # type: ignore[misc]  # gpiozero has no type hints
     """gpiozero's MockPin with its history of states bounded: a simulated door that runs for
     months must not remember every edge (tests read the recent ones)."""
 
     def clear_states(self) -> None:
         super().clear_states()
-        self.states = deque(self.states, maxlen=PIN_HISTORY)
+        self.states: deque[Any] = deque(self.states, maxlen=PIN_HISTORY)
 
 
 def sim_factory() -> MockFactory:
@@ -65,7 +66,7 @@ class SimWorld:
         self._follow_relay()
 
     @property
-    def relay_pin(self) -> object:
+    def relay_pin(self) -> Any:
         """The lock relay's MockPin: its `state` and `states` history are what the lock saw."""
         return self._factory.pin(self._parts.pins.lock_relay)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -113,7 +113,7 @@ class SimCamera:
             draw.rectangle((int(w * 0.45), ground - int(h * 0.09), int(w * 0.55),
                             ground + int(h * 0.03)), fill=(190, 140, 70), outline=(90, 60, 20),
                            width=max(2, w // 320))
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         font = ImageFont.load_default(size=max(12, h // 24))
         draw.rectangle((0, 0, w, int(h * 0.10)), fill=(0, 0, 0))
         draw.text((10, 6), f"doorstep sim  {self._label}  {stamp}  frame #{frame}",

@@ -1,6 +1,7 @@
 """doorstep's one database, `doorstep.sqlite` in the data dir: the passes already used, the
-active deliveries, the outbox, the homeowner's settings and what the next receipts will list. One step of the core writes all three in ONE transaction,
-so a step costs one fsync, and a crash leaves either the whole step or none of it.
+active deliveries, the outbox, the homeowner's settings and what the next receipts will list.
+One step of the core writes all it changes in ONE transaction, so a step costs one fsync, and
+a crash leaves either the whole step or none of it.
 
 Small pages (1 KiB) because a step changes a few rows in a few tables: every page it touches
 is written in full, twice (the write-ahead log, then the checkpoint).
@@ -12,9 +13,9 @@ import json
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from edge.store.sqlite import compact, open_db
 
@@ -42,9 +43,10 @@ CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NUL
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- Notes for the receipts of the deliveries still running: a few rows each, so no index (an
+-- index would be one more page written with every event).
 CREATE TABLE IF NOT EXISTS receipt_items (
     delivery_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS receipt_items_by_delivery ON receipt_items (delivery_id, seq);
 """
 
 
@@ -131,8 +133,8 @@ def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) ->
                      "WHERE name = 'event_seq') WHERE name = 'event_seq'")
         for row_id, file in conn.execute(
                 "SELECT id, file FROM outbox WHERE file IS NOT NULL AND bytes = 0").fetchall():
-            size = Path(file).stat().st_size if Path(file).exists() else 0
-            conn.execute("UPDATE outbox SET bytes = ? WHERE id = ?", (size, row_id))
+            on_disk = Path(file).stat().st_size if Path(file).exists() else 0
+            conn.execute("UPDATE outbox SET bytes = ? WHERE id = ?", (on_disk, row_id))
     if journal.exists():
         try:
             rows = json.loads(journal.read_text(encoding="utf-8"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.events import render_event, render_retained
@@ -71,7 +71,7 @@ class Ledger:
                                                 render_retained(retain.fields, now.wall))
                 size, rows = size + n, rows + more
         self._outbox.added(rows, size)
-        for emit, seq in zip(record.events, seqs):
+        for emit, seq in zip(record.events, seqs, strict=True):
             _log_event(emit, seq)
 
     def _render(self, emit: Emit, now: Now, event_id: str) -> Callable[[int], bytes]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 from edge.store.db import FILE_NAME, Database
 
@@ -52,8 +53,8 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._listeners: list[Callable[[], None]] = []
-        self._rows, self._bytes = db.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+        self._rows, self._bytes = 0, 0
+        self.recount()
         self._peak = self._bytes  # the largest backlog since the file was last compacted
 
     def on_added(self, listener: Callable[[], None]) -> None:
@@ -187,8 +188,9 @@ class Outbox:
     def recount(self) -> None:
         """Count what waits from the table again (another process may have changed it)."""
         with self._db.lock:
-            self._rows, self._bytes = self._db.conn.execute(
+            rows, size = self._db.conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+            self._rows, self._bytes = int(rows), int(size)
 
     def _counted(self, rows: int, size: int) -> None:
         self._rows += rows

@@ -11,10 +11,11 @@ the tally and the eviction order, so a save costs the same with 30 photos kept o
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from edge.store.files import write_atomic
 
@@ -45,7 +46,8 @@ class PhotoStore:
     def path(self, photo_id: str, delivery_id: str | None, private: bool = False) -> Path:
         if delivery_id is None:
             return self._root / "snapshots" / f"{photo_id}.jpg"
-        return self._root / ("private" if private else "deliveries") / delivery_id / f"{photo_id}.jpg"
+        kind = "private" if private else "deliveries"
+        return self._root / kind / delivery_id / f"{photo_id}.jpg"
 
     @staticmethod
     def identify(path: Path) -> tuple[str, str | None]:
@@ -135,8 +137,6 @@ class PhotoStore:
         path = self._root / name
         path.unlink(missing_ok=True)
         if kind != "snapshots":
-            try:
+            with contextlib.suppress(OSError):  # not empty yet
                 path.parent.rmdir()  # a delivery's folder goes with its last photo
-            except OSError:
-                pass  # not empty yet
         return self._forget(kind, name)

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -45,7 +45,8 @@ class Receipts:
         """Remember what the receipt of ``emit``'s delivery will list."""
         if emit.delivery_id is None:
             return
-        items = [("event", {"id": event_id, "sha256": hashlib.sha256(payload).hexdigest()})]
+        items: list[tuple[str, Any]] = [
+            ("event", {"id": event_id, "sha256": hashlib.sha256(payload).hexdigest()})]
         if emit.type is EventType.DELIVERY_ARRIVING:
             items.append(("courier", emit.fields["courier"]))
         if emit.type is EventType.DELIVERY_PHOTO:
@@ -68,7 +69,7 @@ class Receipts:
             "device_id": self._device_id, "delivery_id": delivery_id,
             "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],
             "courier": found["courier"][0] if found["courier"] else None,
-            "issued_at": rfc3339(datetime.fromtimestamp(wall, timezone.utc)),
+            "issued_at": rfc3339(datetime.fromtimestamp(wall, UTC)),
             "events": found["event"], "photos": found["photo"],
             "prev": prev[0] if prev else None,
         })

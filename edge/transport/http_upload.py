@@ -17,8 +17,8 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from edge.store.outbox import Entry, Outbox
 

@@ -25,7 +25,8 @@ class Failure:
     """Why one connection attempt failed: a short ``cause`` for machines, ``detail`` and ``fix``
     for the homeowner."""
 
-    cause: str  # refused | timeout | dns | tls | bad_credentials | not_authorised | network | protocol
+    # refused | timeout | dns | tls | bad_credentials | not_authorised | network | protocol
+    cause: str
     detail: str
     fix: str
 
@@ -103,7 +104,7 @@ class Backoff:
     def next_delay(self) -> float:
         delay = min(self._cap, self._first * 2 ** min(self._failures, 16))
         self._failures += 1
-        return delay * self._rng.uniform(0.5, 1.0)
+        return float(delay * self._rng.uniform(0.5, 1.0))
 
     def reset(self) -> None:
         self._failures = 0

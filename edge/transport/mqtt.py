@@ -11,7 +11,8 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -122,7 +123,7 @@ class MqttLink:
         mqtt_config = self._config.mqtt
         # connect_async only stores the parameters; every attempt is made by _run.
         if self._v5:
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.MaximumPacketSize = MAX_INBOUND_PACKET
             if mqtt_config.session_expiry_s > 0:
                 properties.SessionExpiryInterval = mqtt_config.session_expiry_s
@@ -315,8 +316,9 @@ def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
                          client_id=f"doorstep-doctor-{config.device_id}",
                          protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
     _authenticate(client, config)
+    login = config.mqtt.username is not None
     client.on_connect = lambda client, userdata, flags, reason, properties: outcome.append(
-        failure_of_refusal(reason) if reason.is_failure else None)
+        failure_of_refusal(reason, login) if reason.is_failure else None)
     client.on_log = lambda client, userdata, level, text: (
         errors.append(text) if _telling(level, text) else None)
     host, port = config.mqtt.host, config.mqtt.port
@@ -327,7 +329,7 @@ def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
     deadline = time.monotonic() + timeout
     try:
         while not outcome and time.monotonic() < deadline:
-            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS and not outcome:
                 return failure_of_closed(errors[-1] if errors else None)
         if not outcome:
             return Failure("timeout", f"no MQTT answer from {host}:{port} within {timeout:.0f} s",

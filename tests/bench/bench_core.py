@@ -33,6 +33,7 @@ from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.transport.topics import Topics
 from simulator.cloud import mint
+from tests.bench.results import Results
 
 
 def timed(count: int, body: Callable[[], object]) -> tuple[float, int]:
@@ -47,12 +48,15 @@ def timed(count: int, body: Callable[[], object]) -> tuple[float, int]:
     return elapsed / count, peak
 
 
+RESULTS = Results("core")
+
+
 def show(name: str, count: int, body: Callable[[], object], floor_name: str,
          floor: Callable[[], object]) -> None:
     ours, peak = timed(count, body)
     base, _ = timed(count, floor)
-    print(f"{name:<36} {ours * 1e6:9.1f} us  peak {peak / 1024:6.0f} KiB | "
-          f"{floor_name:<28} {base * 1e6:8.1f} us | x{ours / base:5.1f}")
+    RESULTS.add(name, f"{ours * 1e6:.1f} us (peak {peak / 1024:.0f} KiB)",
+                f"{base * 1e6:.1f} us ({floor_name})", f"x{ours / base:.1f}")
 
 
 def durable_write(path: Path, data: bytes) -> None:
@@ -63,6 +67,7 @@ def durable_write(path: Path, data: bytes) -> None:
 
 
 def main() -> None:
+    RESULTS.header()
     key = Ed25519PrivateKey.generate()
     token = mint(key, "done", device_id="porch-1", delivery_id="D-1").encode()
     head, body, signature = token.split(b".")
@@ -102,6 +107,7 @@ def main() -> None:
         show("photo save, 27,000 kept (fsync)", 300,
              lambda: photos.save(next(names), "D-new", b"y" * 20000),
              "write + fsync, 20 KB", lambda: durable_write(Path(folder) / "p", b"y" * 20000))
+    RESULTS.write()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulator.cloud import generate_keypair, load_private_key, mint
 from simulator.daemon import DaemonProcess, write_sim_config
+from tests.bench.results import Results
 from tests.brokers import Mosquitto
 
 DEVICE = "porch-bench"
@@ -92,10 +93,13 @@ def ms(values: list[float]) -> tuple[float, float]:
             ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000)
 
 
+RESULTS = Results("daemon")
+
+
 def show(name: str, ours: list[float], floor: list[float], goal: str) -> None:
     (p50, p99), (f50, f99) = ms(ours), ms(floor)
-    print(f"{name:<28} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms | floor p50 {f50:6.2f} ms  "
-          f"p99 {f99:6.2f} ms | x{p50 / f50:4.1f} / x{p99 / f99:4.1f}  goal {goal}")
+    RESULTS.add(name, f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", f"p50 {f50:.2f} ms, p99 {f99:.2f} ms",
+                f"x{p50 / f50:.1f} / x{p99 / f99:.1f}", goal)
 
 
 def proc(pid: int, name: str) -> int:
@@ -133,8 +137,8 @@ def main() -> None:
         pid = daemon.process.pid
         print(f"doorstep bench ({ROUNDS} rounds; {os.cpu_count()} cores; shared machine: "
               "read the ratios)")
-        print(f"{'start -> online':<28} {(online - started) * 1000:7.0f} ms           | "
-              "goal <= 1000 ms")
+        RESULTS.header()
+        RESULTS.add("start -> online", f"{(online - started) * 1000:.0f} ms", goal="<= 1000 ms")
         base = f"doorstep/{DEVICE}"
 
         unlock, unlock_floor = [], []
@@ -180,8 +184,8 @@ def main() -> None:
                 time.sleep(0.005)  # counting arrivals of a burst, bounded by the deadline
             last = max(at for at, t, _ in client.got[mark:] if found in t)
             rates.append(BURST / (last - sent))
-        print(f"{'photos/s in a burst of 20':<28} {rates[0]:7.1f} /s            | floor "
-              f"{rates[1]:6.1f} /s              | x{rates[0] / rates[1]:4.2f}  goal >= x0.8")
+        RESULTS.add("photos/s in a burst of 20", f"{rates[0]:.1f} /s", f"{rates[1]:.1f} /s",
+                    f"x{rates[0] / rates[1]:.2f}", ">= x0.8")
 
         time.sleep(2)  # let the burst's acknowledgements settle before counting bytes
         written = proc(pid, "write_bytes")
@@ -195,18 +199,19 @@ def main() -> None:
                                       "cancel": "delivery.completed"}[cmd], delivery), mark)
         time.sleep(1)  # the last acknowledgements are removed from the outbox
         run_bytes = proc(pid, "write_bytes") - written
-        print(f"{'disk written, in-home run':<28} {run_bytes / 1024:7.1f} KiB           | floor "
-              f"{3 * 4:6.1f} KiB (3 steps x one 4 KiB fsync) | goal <= 32 KiB")
+        RESULTS.add("disk written, in-home run", f"{run_bytes / 1024:.1f} KiB",
+                    "12 KiB (3 steps, a 4 KiB page each)", "", "<= 32 KiB")
 
         written, cpu, start = proc(pid, "write_bytes"), cpu_s(pid), time.monotonic()
         time.sleep(10)
         idle_cpu = (cpu_s(pid) - cpu) / (time.monotonic() - start) * 100
         idle_written = proc(pid, "write_bytes") - written
         floor_rss = proc(floor.pid, "VmRSS")
-        print(f"{'idle: written in 10 s':<28} {idle_written:7d} bytes         | goal 0")
-        print(f"{'idle: CPU':<28} {idle_cpu:7.2f} %             | goal <= 0.5 %")
-        print(f"{'idle: RSS':<28} {proc(pid, 'VmRSS') / 2**20:7.1f} MB            | floor "
-              f"{floor_rss / 2**20:6.1f} MB (paho + cryptography + Pillow) | goal <= 45 MB")
+        RESULTS.add("idle: written in 10 s", f"{idle_written} bytes", goal="0")
+        RESULTS.add("idle: CPU", f"{idle_cpu:.2f} %", goal="<= 0.5 %")
+        RESULTS.add("idle: RSS", f"{proc(pid, 'VmRSS') / 2**20:.1f} MB",
+                    f"{floor_rss / 2**20:.1f} MB (the floor process)", "", "<= 45 MB")
+        RESULTS.write()
     finally:
         client.send("floor/cmd/stop", "")
         if daemon.process.poll() is None:

@@ -175,3 +175,15 @@ def wait_until(condition, timeout: float = 15) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)  # bounded by the deadline
+
+
+def test_doctor_names_a_refused_login_too(tmp_path, cloud_keys, password_broker) -> None:
+    from edge.transport.mqtt import probe_broker
+
+    config = load_config(write_sim_config(
+        tmp_path / "doorstep.toml", device_id="porch-1", port=password_broker.port,
+        trusted_key=cloud_keys.public, data_dir=tmp_path / "data", protocol="5",
+        mqtt_extra=credentials(tmp_path, "wrong")))
+    problem = probe_broker(config)
+    assert problem is not None and problem.cause == "not_authorised"
+    assert "the password in mqtt.password_file" in problem.fix
