@@ -50,7 +50,8 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     change of the lock's reading is told (`lock.changed`), with who moved it."""
     if after.lock != before.lock:
         current = holder(after) or holder(before)
-        actions = [*actions, Emit(EventType.LOCK_CHANGED, current.id if current else None, {
+        delivery_id = current.id if current and current.id != OWNER_SESSION else None
+        actions = [*actions, Emit(EventType.LOCK_CHANGED, delivery_id, {
             "from": str(before.lock), "to": str(after.lock),
             "source": after.lock_source or "manual"})]
     if after.lock_source is not None and after.lock == after.lock_target:

@@ -178,7 +178,8 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     assert DriveLock(False) in actions and not any(isinstance(a, ConsumeJti) for a in actions)
     assert [(e.type, e.delivery_id) for e in emitted(actions)] == [("owner.unlocked", None)]
     state, actions = run(state, LockSensed("unlocked"), rules=OWNER, now=at(0.2))
-    assert emitted(actions, "lock.changed")[0].fields["source"] == "owner"
+    [opened] = emitted(actions, "lock.changed")  # the owner's session is no delivery either
+    assert (opened.delivery_id, opened.fields["source"]) == (None, "owner")
     assert public_state(state, OWNER)["delivery"] is None  # the owner's session is no delivery
 
     state, actions = run(state, DoorMoved(True), DoorMoved(False), rules=OWNER, now=at(5))
@@ -187,6 +188,7 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     assert DriveLock(True) in actions
     t = step(state, LockSensed("locked"), at(7.1), OWNER)
     assert [e.type for e in emitted(flat(t))] == ["owner.relocked"]
+    assert [e.delivery_id for e in emitted(flat(t), "lock.changed")] == [None]
     assert t.record.retained == () and t.state.deliveries == ()
 
 
