@@ -37,9 +37,11 @@ Result = tuple[State, list[Action]]
 def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     before = state
     state, actions = _owner_wording(_decide(state, event, now, rules))
-    repeat = event.count if isinstance(event, PassRejected) else 1
+    # A step decided again because its record failed is still that step (a Tick still flushes).
+    original = event.original if isinstance(event, RecordFailed) else event
+    repeat = original.count if isinstance(original, PassRejected) else 1
     windows, actions = rejections.coalesce(state.rejection_windows, actions, now.mono, repeat)
-    if isinstance(event, Tick):
+    if isinstance(original, Tick):
         windows, summaries = rejections.flush(windows, now.mono)
         actions += summaries
     return transition(before, replace(state, rejection_windows=windows), actions)
@@ -80,11 +82,17 @@ def _decide(state: State, event: Input, now: Now, rules: Rules) -> Result:
 def _unrecorded(state: State, failed: RecordFailed, now: Now, rules: Rules) -> Result:
     """The record of a step could not be written (its events are lost; the log says so). A
     pass that could not be marked as used is not acted on: refused `storage_error`, and the
-    door stays as it was. A relock stands, used pass or not: it has already happened. Any
-    other step stands too, and its record is tried once more."""
+    door stays as it was. The homeowner's unlock, which uses no pass, is refused the same way:
+    the door never opens without its record. A relock stands, used pass or not: it has already
+    happened. Any other step stands too, and its record is tried once more."""
     after, actions = _step(state, failed.original, now, rules)
     consume = next((a for a in actions if isinstance(a, ConsumeJti)), None)
-    if consume is None or DriveLock(True) in actions:
+    if DriveLock(True) in actions:
+        return after, actions
+    if consume is None and DriveLock(False) in actions:
+        return replace(state, unlock_pending=None), [
+            _rejected(Rejection("owner/lock", Reason.STORAGE_ERROR), detail=failed.error)]
+    if consume is None:
         return after, actions
     used = failed.original.pass_ if isinstance(failed.original, PassVerified) else (
         state.unlock_pending.pass_ if state.unlock_pending is not None else None)

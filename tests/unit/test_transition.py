@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from edge.domain.machine import step
 from edge.domain.model import (
-    Capture, CaptureRequest, ConsumeJti, DoorMoved, DriveLock, EventType, LockSensed, Phase,
+    Capture, CaptureRequest, CodeChecked, ConsumeJti, DoorMoved, DriveLock, EventType, LockSensed, Phase,
     PhotoTaken, ProveCamera, Purpose, RecordFailed, Rules, SharePhoto, State,
 )
+from edge.domain.owner import OwnerUnlock
 from edge.domain.passes import Reason
 from tests.unit.helpers import at, command, grant, proof, run
 
@@ -74,3 +75,16 @@ def test_a_step_without_a_pass_stands_and_is_tried_once_more() -> None:
     assert t.state.deliveries[0].phase is Phase.OPEN
     assert [e.type for e in t.record.events] == [EventType.DELIVERY_DOOR_OPENED]
     assert t.actions == (Capture(CaptureRequest(Purpose.DOOR_OPEN, "D-1")),)
+
+
+def test_the_owners_unlock_never_happens_without_its_record() -> None:
+    owner = Rules(in_home_enabled=True, owner_unlock=True)
+    state = run(State(), OwnerUnlock("123456"), rules=owner)[0]
+    state = run(state, CodeChecked(state.code_check, True), rules=owner)[0]
+    assert state.unlock_pending is not None
+    t = step(state, RecordFailed(proof(), "disk full"), at(0.1), owner)
+    assert t.lock is None and t.state.lock_target == "locked" and t.state.deliveries == ()
+    [refusal] = t.record.events
+    assert (refusal.type, refusal.fields["cmd"], refusal.fields["reason"]) == (
+        "command.rejected", "owner/lock", "storage_error")
+    assert t.state.unlock_pending is None
