@@ -5,7 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench system-tools install uninstall clean
+# The official AsyncAPI 3.0 JSON Schema, which docs/contract/asyncapi.json is tested against:
+# fetched once with npm where npm is installed (the test says it skipped otherwise).
+ASYNCAPI_SCHEMA := $(VENV)/asyncapi-3.0.0.schema.json
+ASYNCAPI_SPECS := @asyncapi/specs@6.11.1
+
+.PHONY: demo test lint bench contract system-tools install uninstall clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +29,21 @@ system-tools:
 demo: $(STAMP)
 	$(VENV)/bin/doorstep-sim demo
 
-test: $(STAMP) system-tools
+test: $(STAMP) system-tools $(ASYNCAPI_SCHEMA)
 	$(PY) -m pytest
+
+$(ASYNCAPI_SCHEMA): | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(ASYNCAPI_SPECS) >/dev/null \
+	    && tar xzf asyncapi-specs-*.tgz) \
+	  && cp "$$tmp/package/schemas/3.0.0-without-\$$id.json" $@ \
+	  || echo "could not fetch $(ASYNCAPI_SPECS); the AsyncAPI check will skip"; \
+	  rm -rf $$tmp; \
+	else echo "npm not found: the AsyncAPI document's check against the official schema will skip"; fi
+
+# docs/contract/: the JSON Schemas and the AsyncAPI document, generated from edge/contract/.
+contract: $(STAMP)
+	$(PY) -m edge.contract docs/contract
 
 # ruff and mypy --strict (with pydantic's plugin) on the daemon and the simulator.
 lint: $(STAMP)

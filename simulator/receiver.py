@@ -1,8 +1,11 @@
 """The cloud's receiving end: subscribes to one device's topics, keeps what arrives, and lets a
-caller wait for a condition with a deadline (the demo and the end-to-end tests both use it)."""
+caller wait for a condition with a deadline (the demo, the scenarios and the end-to-end tests all
+use it). Every message is checked against the contract (docs/contract/) as it arrives; what
+breaks it is kept in ``violations``, and ``close`` raises on them."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -13,6 +16,9 @@ from typing import Any, cast
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.contract.schemas import Contract, ContractError
+
+JPEG_START = b"\xff\xd8"
 DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#", "last_delivery",
                   "image/latest", "device_key", "receipts/#")
 
@@ -34,11 +40,15 @@ class CloudReceiver:
     def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
                  protocol: str = "3.1.1",
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 tls: tuple[str, str, str] | None = None, session: str | None = None) -> None:
+                 tls: tuple[str, str, str] | None = None, session: str | None = None,
+                 check_contract: bool = True) -> None:
         """``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS broker. ``session`` names
-        a persistent session, so that nothing published while we are away is missed."""
+        a persistent session, so that nothing published while we are away is missed.
+        ``check_contract=False`` is for tests of the transport that send made-up payloads."""
         self.base = f"{prefix}/{device_id}"
         self.received = Received()
+        self.violations: list[str] = []
+        self._contract = Contract() if check_contract else None
         self._on_event = on_event
         self._changed = threading.Condition()
         self._subscribed = threading.Event()
@@ -64,8 +74,11 @@ class CloudReceiver:
             self.received = Received()
 
     def close(self) -> None:
+        """Disconnect; raise ContractError if any message broke the contract."""
         self._client.disconnect()
         self._client.loop_stop()
+        if self.violations:
+            raise ContractError("\n".join(self.violations))
 
     def publish(self, suffix: str, payload: str | bytes, timeout: float = 10) -> None:
         """Publish QoS 1 to `{prefix}/{device_id}/{suffix}` and wait for the broker's PUBACK."""
@@ -80,7 +93,10 @@ class CloudReceiver:
         rest = message.topic[len(self.base) + 1:]
         kind, _, tail = rest.partition("/")
         event = None
+        problem = self._breach(kind, bytes(message.payload), message.retain)
         with self._changed:
+            if problem:
+                self.violations.append(f"{message.topic}: {problem}")
             got = self.received
             if kind == "events":
                 event = json.loads(message.payload)
@@ -103,6 +119,28 @@ class CloudReceiver:
             self._changed.notify_all()
         if event is not None and self._on_event is not None:
             self._on_event(event)
+
+    def _breach(self, kind: str, payload: bytes, retained: bool) -> str | None:
+        """What is wrong with this message by the contract, or None."""
+        if self._contract is None or not payload and retained:
+            return None  # unchecked, or a retained message being cleared
+        try:
+            if kind in ("events", "state", "last_delivery"):
+                name = {"events": "event", "last_delivery": "last-delivery"}.get(kind, kind)
+                self._contract.check(name, json.loads(payload))
+            elif kind == "receipts":
+                body = payload.decode("ascii").split(".")[1]
+                claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+                self._contract.check("receipt", claims)
+            elif kind in ("photos", "snapshots", "image") and not payload.startswith(JPEG_START):
+                return "not JPEG bytes"
+            elif kind == "availability" and payload not in (b"online", b"offline"):
+                return f"availability {payload[:40]!r}"
+            elif kind == "device_key" and not payload.startswith(b"-----BEGIN PUBLIC KEY-----"):
+                return "device_key is not a PEM public key"
+        except (ContractError, ValueError, IndexError) as error:
+            return str(error)
+        return None
 
     # --- waiting --------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
+
+EVENT_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "contract" / "event.schema.json"
+
 
 def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(tmp_path: Path) -> None:
     out = tmp_path / "demo"
@@ -26,3 +30,8 @@ def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(tmp
     rejected = {e["reason"] for e in report["events"] if e["type"] == "command.rejected"}
     assert rejected == {"replayed", "bad_signature"}
     assert "delivery D-1002 (in_home, delivered)" in page
+
+    # The committed contract describes every event the demo saw, and still rejects a bad one.
+    contract = Draft202012Validator(json.loads(EVENT_SCHEMA.read_text()))
+    assert [e for e in report["events"] if not contract.is_valid(e)] == []
+    assert not contract.is_valid({k: v for k, v in report["events"][0].items() if k != "seq"})

@@ -5,6 +5,7 @@ Tick on time, as the core loop does. The lock's safety properties hold after eve
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 
 from hypothesis import given, settings
@@ -19,7 +20,11 @@ from edge.domain.model import (
 )
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerUnlock
 from edge.domain.passes import Courier, Pass, Rejection
+from edge.events import render_event
+from edge.contract.schemas import Contract
 from tests.unit.helpers import flat
+
+CONTRACT = Contract()
 
 RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=60, relock_delay_s=2,
               lock_verify_s=3, open_photo_interval_s=5, owner_unlock=True)
@@ -154,6 +159,8 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             assert world.unlocks_by_grant[p.delivery_id] == 1, "one unlock per delivery grant"
         for arriving in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving"):
             world.unlocks_by_grant[arriving.delivery_id] = 0
+        for emit in (a for a in actions if isinstance(a, Emit)):  # as the wire will carry it
+            CONTRACT.check("event", json.loads(render_event(emit, 1, "porch-1", world.wall)))
         rejected = [a for a in actions if isinstance(a, Emit) and a.type == "command.rejected"]
         if rejected and isinstance(event, PassVerified):
             assert actions == rejected, "a rejected pass has no other effect"
@@ -207,7 +214,8 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             state = apply(state, event)
         elif kind == "photo" and captures:
             request = captures.pop(0)
-            state = apply(state, PhotoTaken(request, f"p{next(jtis)}", "00", 1, "t") if move[1]
+            state = apply(state, PhotoTaken(request, f"p{next(jtis)}", "0" * 64, 1,
+                                            "2027-01-15T08:00:00.000Z") if move[1]
                           else PhotoFailed(request, "camera"))
         elif kind == "doorbell":
             state = apply(state, DoorbellPressed())
@@ -273,4 +281,5 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         assert len(ids) == len(set(ids))
         assert all(d.phase is Phase.WAITING or d.due is not None or d.phase is Phase.OPEN
                    for d in state.deliveries), "every phase but OPEN has a deadline"
-        public_state(state, RULES)
+        CONTRACT.check("state", {**public_state(state, RULES), "version": "0.1.0",
+                                 "ts": "2027-01-15T08:00:00.000Z"})
