@@ -84,13 +84,14 @@ class Contract:
     """Checks payloads against the schemas: ``check("event", payload)`` raises ContractError."""
 
     def __init__(self) -> None:
-        self._validators = {name: Draft202012Validator(schema(name)) for name in SCHEMAS}
+        schemas = {name: schema(name) for name in SCHEMAS}
+        self._validators = {name: Draft202012Validator(s) for name, s in schemas.items()}
+        self._keys: dict[str, str | None] = {
+            name: s.get("discriminator", {}).get("propertyName") for name, s in schemas.items()}
 
     def errors(self, name: str, payload: Any) -> list[str]:
-        validator = self._validators[name]
-        key = validator.schema.get("discriminator", {}).get("propertyName")
-        found = [leaf for error in validator.iter_errors(payload)
-                 for leaf in _explain(error, key)]
+        found = [leaf for error in self._validators[name].iter_errors(payload)
+                 for leaf in _explain(error, self._keys[name])]
         return [f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
                 for error in sorted(found, key=lambda e: list(map(str, e.absolute_path)))]
 
