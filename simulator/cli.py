@@ -1,5 +1,5 @@
-"""`doorstep-sim keygen | send | demo | verify-receipt`: play the cloud and the courier against
-a doorstep, and check what it signed."""
+"""`doorstep-sim keygen | send | demo | scenario | verify-receipt`: play the cloud and the courier
+against a doorstep, run named situations, and check what it signed."""
 
 from __future__ import annotations
 
@@ -49,6 +49,39 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
+def _scenario(args: argparse.Namespace) -> int:
+    from datetime import datetime  # noqa: PLC0415
+
+    from simulator.play import play  # noqa: PLC0415
+    from simulator.scenario import load, names  # noqa: PLC0415
+
+    if args.action == "list":
+        for name in names():
+            print(f"{name:<26} {load(name).summary}")
+        return 0
+    chosen = names() if args.all else args.names
+    if not chosen:
+        print("name a scenario (doorstep-sim scenario list), or --all", file=sys.stderr)
+        return 2
+    try:
+        scenarios = [load(name) for name in chosen]
+    except ValueError as error:
+        print(f"doorstep-sim: {error}", file=sys.stderr)
+        return 2
+    base = args.report or Path("scenario-output") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    failed = []
+    for scenario in scenarios:
+        out = base if len(scenarios) == 1 else base / scenario.name
+        verdict = play(scenario, out, args.broker, args.pace)
+        print(f"report: {verdict.report}\n", flush=True)
+        if not verdict.passed:
+            failed.append(scenario.name)
+    if len(scenarios) > 1:
+        print(f"{len(scenarios) - len(failed)} passed, {len(failed)} failed"
+              + (f": {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep-sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--broker", metavar="HOST:PORT",
                       help="use this MQTT broker instead of the embedded one")
 
+    scenario = commands.add_parser("scenario", help="list or run named situations end to end")
+    scenario.add_argument("action", choices=("list", "run"))
+    scenario.add_argument("names", nargs="*", metavar="NAME",
+                          help="shipped scenario names, or paths of scenario TOML files")
+    scenario.add_argument("--all", action="store_true", help="run every shipped scenario")
+    scenario.add_argument("--report", type=Path, metavar="DIR",
+                          help="where the report goes (with several: DIR/<name>) "
+                          "[scenario-output/<time>]")
+    scenario.add_argument("--broker", metavar="HOST:PORT",
+                          help="use this broker (a broker_outage needs the runner's own)")
+    scenario.add_argument("--pace", type=float, default=0.0,
+                          help="seconds between steps, to follow along")
+
     verify = commands.add_parser("verify-receipt", help="check delivery receipts: signature, "
                                  "chain and photo hashes")
     verify.add_argument("--key", type=Path, required=True,
@@ -93,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return _send(args)
     if args.command == "verify-receipt":
         return _verify(args)
+    if args.command == "scenario":
+        return _scenario(args)
     from simulator.demo import run_demo  # noqa: PLC0415
 
     return run_demo(args.out, args.pace, args.broker)

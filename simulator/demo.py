@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from simulator.daemon import DaemonProcess, write_sim_config
 from simulator.receipts import Verdict, verify_receipts
 from simulator.receiver import CloudReceiver
 from simulator.report import write_report
+from simulator.timeline import Timeline
 
 DEVICE_ID = "porch-demo"
 PREFIX = "doorstep"
@@ -38,33 +38,6 @@ drop_zone = [0.40, 0.65, 0.60, 0.85]  # the doormat: is a parcel left there?
 [privacy]  # the neighbour's house across the street is never kept
 masks = [[[0.78, 0.12], [1.0, 0.12], [1.0, 0.78], [0.78, 0.78]]]
 """
-
-
-class Timeline:
-    """What happened, from every side; printed as it happens (from two threads, hence the lock)."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-        self.steps: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def say(self, who: str, what: str) -> None:
-        with self._lock:
-            step = {"t": time.monotonic() - self.start, "who": who, "what": what}
-            self.steps.append(step)
-            print(f"  +{step['t']:6.2f}s  {who:<8} {what}", flush=True)
-
-    def device_event(self, event: dict[str, Any]) -> None:
-        skip = {"id", "seq", "ts", "type", "device_id", "delivery_id", "sha256", "captured_at"}
-        details = ", ".join(f"{k}={_short(v)}" for k, v in event.items() if k not in skip)
-        delivery = f" [{event['delivery_id']}]" if event.get("delivery_id") else ""
-        self.say("device", f"#{event['seq']} {event['type']}{delivery} {details}".rstrip())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return value.get("name") or str(value)
-    return str(value)
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""The demo's report: a self-contained folder with report.html (timeline and photos),
-report.json and the photos as files."""
+"""The report of a demo or a scenario: a self-contained folder with report.html (timeline and
+photos), report.json and the photos as files; a scenario's has its verdict too."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from simulator.receiver import Received
 
 
 def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
-                 title: str) -> Path:
+                 title: str, verdict: dict[str, Any] | None = None) -> Path:
     photo_dir = out / "photos"
     photo_dir.mkdir(parents=True, exist_ok=True)
     for photo_id, data in received.photos.items():
@@ -24,6 +24,7 @@ def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
     (out / "report.json").write_text(json.dumps({
         "title": title, "timeline": timeline, "events": received.events,
         "photos": sorted(received.photos), "sha256_verified": checks,
+        **({"verdict": verdict} if verdict is not None else {}),
     }, indent=2), encoding="utf-8")
 
     rows = "\n".join(
@@ -49,6 +50,7 @@ def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
 td{{padding:.2em .8em;border-bottom:1px solid #ddd;vertical-align:top}}
 figure{{display:inline-block;margin:.5em}}figcaption{{font-size:.8em}}</style></head>
 <body><h1>{html.escape(title)}</h1>
+{_verdict(verdict)}
 <h2>Timeline</h2><table>{rows}</table>
 <h2>Photos ({len(received.photos)})</h2>{figures}
 </body></html>
@@ -56,6 +58,15 @@ figure{{display:inline-block;margin:.5em}}figcaption{{font-size:.8em}}</style></
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def _verdict(verdict: dict[str, Any] | None) -> str:
+    if verdict is None:
+        return ""
+    if verdict["passed"]:
+        return '<p style="color:#060"><b>PASSED</b></p>'
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"])
+    return f'<p style="color:#a00"><b>FAILED</b></p><ul>{items}</ul>'
 
 
 def _outcome(group: str, outcomes: dict[str, str]) -> str:
