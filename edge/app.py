@@ -53,7 +53,8 @@ def rules_from(config: Config) -> Rules:
                  lock_verify_s=d.lock_verify_s, open_photo_interval_s=d.photo_interval_s,
                  confirmation_photos=config.photos.confirmation_count,
                  owner_unlock=config.owner.unlock_code_hash is not None,
-                 drop_zone=config.delivery.drop_zone is not None)
+                 drop_zone=config.delivery.drop_zone is not None,
+                 policy=config.policy.policy())
 
 
 def clock() -> Now:
@@ -101,8 +102,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
                         is_pending=outbox.is_pending)
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
                         security.max_grant_lifetime_s)
-    intake = PassIntake([load_public_key(p) for p in security.trusted_keys], policy, replay,
-                        hardware.clock_synced)
+    intake = PassIntake([(load_public_key(path), signer) for path, signer in security.signers()],
+                        policy, replay, hardware.clock_synced)
     capture = CaptureWorker(hardware.camera, photos, inbox.put,
                             max_bytes=config.mqtt.max_payload_bytes,
                             quality=config.hardware.camera.jpeg_quality,

@@ -12,13 +12,17 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic_core import ErrorDetails
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+    ValidationInfo, model_validator,
 )
 
 from edge.crypto.verify import KeyFileError, load_public_key
+from edge.domain.passes import Mode, Signer
+from edge.domain.policy import InHomeHours, Policy, Window
 
 DEFAULT_CONFIG_PATH = Path("/etc/doorstep/doorstep.toml")
 ID_REGEX = r"^[A-Za-z0-9_-]{1,64}$"
@@ -105,11 +109,32 @@ class PhotosConfig(Section):
         return self
 
 
+class TrustedKey(Section):
+    """A trusted key, with a name for the logs and the modes it may grant: a doorstep-only
+    carrier's key can never open the door. A plain path is a key of both modes, named after
+    its file."""
+
+    file: ConfigPath
+    name: str | None = Field(None, min_length=1, max_length=64)
+    modes: list[Literal["doorstep", "in_home"]] = Field(["doorstep", "in_home"], min_length=1)
+
+
+def _plain_key(value: Any) -> Any:
+    return {"file": value} if isinstance(value, str) else value
+
+
 class SecurityConfig(Section):
-    trusted_keys: list[ConfigPath] = Field(min_length=1, description="Ed25519 public keys (PEM)")
+    trusted_keys: list[Annotated[TrustedKey, BeforeValidator(_plain_key)]] = Field(
+        min_length=1, description="Ed25519 public keys (PEM): paths, or {file, name, modes}")
     clock_skew_s: Seconds = 30
     max_command_lifetime_s: PositiveSeconds = 120
     max_grant_lifetime_s: PositiveSeconds = 86400
+
+    def signers(self) -> list[tuple[Path, Signer]]:
+        """Each key file with its name and the modes it may grant."""
+        return [(key.file, Signer(key.name or key.file.stem,
+                                  frozenset(Mode(m) for m in key.modes)))
+                for key in self.trusted_keys]
 
 
 class DeliveryConfig(Section):
@@ -214,6 +239,56 @@ class OwnerConfig(Section):
         description="made by `doorstep owner-code`; unset = owner unlock is off")
 
 
+def _window(text: str) -> str:
+    Window.parse(text)  # raises ValueError saying what is wrong
+    return text
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, like Europe/London)") \
+            from None
+    return name
+
+
+WindowText = Annotated[str, AfterValidator(_window)]
+
+
+class InHomeHoursConfig(Section):
+    """Per weekday, "HH:MM-HH:MM" windows of local time; a day not given has none."""
+
+    mon: list[WindowText] = []
+    tue: list[WindowText] = []
+    wed: list[WindowText] = []
+    thu: list[WindowText] = []
+    fri: list[WindowText] = []
+    sat: list[WindowText] = []
+    sun: list[WindowText] = []
+
+
+class PolicyConfig(Section):
+    timezone: Annotated[str, AfterValidator(_zone)] | None = Field(
+        None, description="IANA time zone of in_home_hours, e.g. Europe/London")
+    in_home_hours: InHomeHoursConfig | None = Field(
+        None, description="when an in-home at_door may open the door; unset = any time")
+    couriers: list[str] | None = Field(
+        None, description="courier ids allowed in-home deliveries; unset = any courier")
+
+    @model_validator(mode="after")
+    def _zone_for_hours(self) -> PolicyConfig:
+        if self.in_home_hours is not None and self.timezone is None:
+            raise ValueError("in_home_hours needs timezone (an IANA name, like Europe/London)")
+        return self
+
+    def policy(self) -> Policy:
+        hours = None
+        if self.in_home_hours is not None and self.timezone is not None:
+            hours = InHomeHours.parse(ZoneInfo(self.timezone), self.in_home_hours.model_dump())
+        return Policy(hours, None if self.couriers is None else frozenset(self.couriers))
+
+
 class Config(Section):
     device_id: str = Field(pattern=ID_REGEX)
     mqtt: MqttConfig = MqttConfig()
@@ -225,6 +300,7 @@ class Config(Section):
     privacy: PrivacyConfig = PrivacyConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     owner: OwnerConfig = OwnerConfig()
+    policy: PolicyConfig = PolicyConfig()
 
 
 def _key_name(loc: tuple[Any, ...]) -> str:
@@ -252,7 +328,7 @@ def _read_secret(path: Path, file: Path, key: str) -> None:
 
 def _check_files(config: Config, file: Path) -> None:
     """Fail at start, not at the first delivery, when a referenced file is unusable."""
-    for index, key_path in enumerate(config.security.trusted_keys):
+    for index, (key_path, _) in enumerate(config.security.signers()):
         try:
             load_public_key(key_path)
         except KeyFileError as exc:

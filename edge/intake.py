@@ -7,12 +7,15 @@ domain), then replay against the durable jti store.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.crypto.verify import MAX_PASS_BYTES, SignatureError, verify_signature
 from edge.domain.model import PassRejected, PassVerified
-from edge.domain.passes import COMMANDS, PassPolicy, Reason, Rejection, check_claims, claimed_jti
+from edge.domain.passes import (
+    COMMANDS, PassPolicy, Reason, Rejection, Signer, check_claims, claimed_jti,
+)
 from edge.store.replay import ReplayStore
 
 MAX_ECHOED_NAME = 64
@@ -30,9 +33,11 @@ def screen(name: str, payload: bytes) -> Reason | None:
 
 
 class PassIntake:
-    def __init__(self, keys: Sequence[Ed25519PublicKey], policy: PassPolicy,
+    def __init__(self, keys: Sequence[tuple[Ed25519PublicKey, Signer]], policy: PassPolicy,
                  replay: ReplayStore, clock_synced: Callable[[], bool]) -> None:
-        self._keys = tuple(keys)
+        """``keys``: each trusted key with its name and the modes it may grant."""
+        self._keys = tuple(key for key, _ in keys)
+        self._signers = tuple(signer for _, signer in keys)
         self._policy = policy
         self._replay = replay
         self._clock_synced = clock_synced
@@ -41,7 +46,7 @@ class PassIntake:
         if name not in COMMANDS:
             return PassRejected(Rejection(name[:MAX_ECHOED_NAME], Reason.UNKNOWN_COMMAND))
         try:
-            claims = verify_signature(payload, self._keys)
+            claims, signed_by = verify_signature(payload, self._keys)
         except SignatureError as exc:
             return PassRejected(Rejection(name, exc.reason, claimed_jti(exc.claims)))
         checked = check_claims(claims, name, self._policy, now, self._clock_synced())
@@ -49,4 +54,4 @@ class PassIntake:
             return PassRejected(checked)
         if self._replay.seen(checked.jti):
             return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
-        return PassVerified(checked)
+        return PassVerified(replace(checked, signer=self._signers[signed_by]))

@@ -13,9 +13,11 @@ from typing import Any
 
 def write_sim_config(path: Path, *, device_id: str, port: int, trusted_key: Path,
                      data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
-                     prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "") -> Path:
-    """A config for the sim backend; ``extra`` is appended TOML for a test's own keys, and
-    ``mqtt_extra`` goes into the [mqtt] table."""
+                     prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "",
+                     more_keys: str = "") -> Path:
+    """A config for the sim backend; ``extra`` is appended TOML for a test's own keys,
+    ``mqtt_extra`` goes into the [mqtt] table, and ``more_keys`` are more `trusted_keys`
+    entries (TOML, after the cloud's key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""\
 device_id = "{device_id}"
@@ -27,7 +29,7 @@ topic_prefix = "{prefix}"
 protocol = "{protocol}"
 {mqtt_extra}
 [security]
-trusted_keys = ["{trusted_key}"]
+trusted_keys = ["{trusted_key}", {more_keys}]
 
 [hardware]
 backend = "sim"

@@ -95,8 +95,10 @@ def _parse(token: str) -> tuple[bytes, dict[str, Any], bytes]:
     return f"{parts[0]}.{parts[1]}".encode("ascii"), claims, signature
 
 
-def verify_signature(payload: bytes, keys: Sequence[Ed25519PublicKey]) -> dict[str, Any]:
-    """Return the claims of a pass signed by one of ``keys``; raise SignatureError otherwise."""
+def verify_signature(payload: bytes,
+                     keys: Sequence[Ed25519PublicKey]) -> tuple[dict[str, Any], int]:
+    """Return the claims of a pass signed by one of ``keys``, and which one signed it (its
+    index); raise SignatureError otherwise."""
     if len(payload) > MAX_PASS_BYTES:
         raise SignatureError(Reason.MALFORMED)
     try:
@@ -104,10 +106,10 @@ def verify_signature(payload: bytes, keys: Sequence[Ed25519PublicKey]) -> dict[s
     except UnicodeDecodeError:
         raise SignatureError(Reason.MALFORMED) from None
     signing_input, claims, signature = _parse(token)
-    for key in keys:
+    for index, key in enumerate(keys):
         try:
             key.verify(signature, signing_input)
-            return claims
+            return claims, index
         except InvalidSignature:
             continue
     raise SignatureError(Reason.BAD_SIGNATURE, claims)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from edge.domain import rejections
+from edge.domain import policy, rejections
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, OWNER_SESSION, Action, CameraHealth, Capture, CaptureRequest, CheckCode,
@@ -236,6 +236,9 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
     if p.cmd == "arriving":
         if p.mode == Mode.IN_HOME and not in_home_enabled(state, rules):
             return reject(Reason.MODE_NOT_ALLOWED)
+        refusal = policy.grant_refusal(rules.policy, p)
+        if refusal is not None:
+            return reject(refusal)
         if delivery is not None:
             return reject(Reason.DUPLICATE_DELIVERY)
         return _arrive(state, p, rules)
@@ -245,7 +248,7 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
     if p.cmd == "at_door":
         if delivery.mode == Mode.DOORSTEP:
             return state, [consume, Capture(_request(delivery, Purpose.AT_DOOR))]
-        reason = _unlock_refusal(state, delivery, rules)
+        reason = _unlock_refusal(state, delivery, p, now, rules)
         if reason is not None:
             return reject(reason)
         return _ask_proof(state, p, now, rules)
@@ -256,15 +259,19 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
     raise ValueError(f"unknown command {p.cmd!r}")
 
 
-def _unlock_refusal(state: State, delivery: Delivery, rules: Rules) -> Reason | None:
-    """Why the door must not open for this in-home delivery now, in docs/protocol.md §2 order. An
-    unlock waiting for its camera proof already claims the door.
+def _unlock_refusal(state: State, delivery: Delivery, p: Pass, now: Now,
+                    rules: Rules) -> Reason | None:
+    """Why the door must not open for this in-home delivery now, in docs/protocol.md §2 and §11
+    order. An unlock waiting for its camera proof already claims the door.
 
     The camera gate is a fresh-frame proof, asked for once every other gate passes. While the
     camera is believed faulty, the gates after it wait for that proof, so a refusal still names
     the first gate that fails, and a camera that has recovered is not blamed."""
     if not in_home_enabled(state, rules):
         return Reason.MODE_NOT_ALLOWED  # the homeowner opted out after the grant was accepted
+    ruled_out = policy.unlock_refusal(rules.policy, delivery.courier.id, p.signer, now.wall)
+    if ruled_out is not None:
+        return ruled_out
     current = holder(state)
     pending = state.unlock_pending
     claimed = current.id if current is not None else (
@@ -320,7 +327,8 @@ def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result
         return _owner_unlocked(state, now, rules)
     delivery = _find(state, p.delivery_id)
     # The world may have changed while the camera answered: every gate is asked again.
-    reason = Reason.WRONG_STATE if delivery is None else _unlock_refusal(state, delivery, rules)
+    reason = Reason.WRONG_STATE if delivery is None else _unlock_refusal(
+        state, delivery, p, now, rules)
     if reason is not None or delivery is None:
         return state, [_rejected(Rejection(p.cmd, reason or Reason.WRONG_STATE, p.jti),
                                  p.delivery_id)]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from edge.domain.camera import FrameStamp
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock
 from edge.domain.passes import Courier, Mode, Pass, Rejection
+from edge.domain.policy import Policy
 
 
 class LockReading(StrEnum):
@@ -129,6 +130,7 @@ class Rules:
     owner_unlock: bool = False  # `[owner] unlock_code_hash` is set
     drop_zone: bool = False  # `[delivery] drop_zone` is set: look for the parcel
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
+    policy: Policy = Policy()  # the homeowner's rules for in-home deliveries (`[policy]`)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ class Reason(StrEnum):
     MODE_NOT_ALLOWED = "mode_not_allowed"
     DUPLICATE_DELIVERY = "duplicate_delivery"
     UNKNOWN_DELIVERY = "unknown_delivery"
+    # the homeowner's rules (§11)
+    COURIER_NOT_ALLOWED = "courier_not_allowed"
+    OUTSIDE_HOURS = "outside_hours"
     BUSY = "busy"
     CAMERA_UNAVAILABLE = "camera_unavailable"
     WRONG_STATE = "wrong_state"
@@ -62,6 +65,15 @@ class Courier:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """The trusted key a pass was signed with (config `security.trusted_keys`): its name, and
+    the modes it may grant."""
+
+    name: str = ""
+    modes: frozenset[Mode] = frozenset(Mode)
+
+
+@dataclass(frozen=True)
 class Pass:
     """A pass whose signature and claims are valid; only replay and command rules remain."""
 
@@ -75,6 +87,7 @@ class Pass:
     mode: Mode | None = None
     courier: Courier | None = None
     confidential: bool = False
+    signer: Signer = Signer()
 
 
 @dataclass(frozen=True)

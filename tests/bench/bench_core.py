@@ -76,7 +76,7 @@ def main() -> None:
     policy = PassPolicy("porch-1")
     now = time.time()
     show("verify pass (signature + claims)", 2000,
-         lambda: check_claims(verify_signature(token, [public]), "done", policy, now, True),
+         lambda: check_claims(verify_signature(token, [public])[0], "done", policy, now, True),
          "Ed25519 verify alone", lambda: public.verify(raw_signature, head + b"." + body))
 
     clock = Now(now, 1000.0)

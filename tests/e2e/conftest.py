@@ -31,13 +31,15 @@ def wait_log(daemon: DaemonProcess, text: str, timeout: float = 20) -> str:
 class Device:
     """One daemon, its config and data folder, and the cloud's view of it."""
 
-    def __init__(self, folder: Path, keys: Any, broker: Any, extra_config: str = "") -> None:
+    def __init__(self, folder: Path, keys: Any, broker: Any, extra_config: str = "",
+                 more_keys: str = "") -> None:
         self.device_id = f"porch-{next(_ids)}"  # fresh retained topics for every test
         self.keys = keys
         self.folder = folder
         self.config = write_sim_config(
             folder / "doorstep.toml", device_id=self.device_id, port=broker.port,
-            trusted_key=keys.public, data_dir=folder / "data", protocol="5", extra=extra_config)
+            trusted_key=keys.public, data_dir=folder / "data", protocol="5", extra=extra_config,
+            more_keys=more_keys)
         self.cloud = CloudReceiver(broker.host, broker.port, "doorstep", self.device_id)
         self.daemon = DaemonProcess(self.config, folder / "daemon.log")
 
@@ -80,8 +82,9 @@ class Device:
 def new_device(tmp_path: Path, cloud_keys: Any, mosquitto: Any) -> Iterator[Any]:
     made: list[Device] = []
 
-    def make(extra_config: str = "", start: bool = True) -> Device:
-        device = Device(tmp_path / f"device{len(made)}", cloud_keys, mosquitto, extra_config)
+    def make(extra_config: str = "", start: bool = True, more_keys: str = "") -> Device:
+        device = Device(tmp_path / f"device{len(made)}", cloud_keys, mosquitto, extra_config,
+                        more_keys)
         made.append(device)
         return device.start() if start else device
 

@@ -12,6 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from edge.config import Config, ConfigError, load_config
+from edge.domain.passes import Mode, Signer
+from edge.domain.policy import Window
 
 EXAMPLE = Path(__file__).parents[2] / "firmware_config" / "doorstep.toml"
 
@@ -40,7 +42,7 @@ def error(folder: Path, text: str) -> str:
 def test_the_shipped_example_loads_with_its_documented_defaults(folder: Path) -> None:
     config = load_config(write(folder, EXAMPLE.read_text()))
     assert config.device_id == "porch-1"
-    assert config.security.trusted_keys == [folder / "keys" / "cloud.pub.pem"]
+    assert config.security.signers() == [(folder / "keys" / "cloud.pub.pem", Signer("cloud.pub"))]
     assert config.delivery.in_home_enabled is False
     assert config.mqtt.protocol == "5"
 
@@ -214,3 +216,60 @@ def test_a_drop_zone_is_four_fractions_in_order(folder: Path) -> None:
     assert good.delivery.drop_zone == (0.4, 0.65, 0.6, 0.85)
     assert "x0 < x1" in error(folder, MINIMAL + "[delivery]\ndrop_zone = [0.6, 0.6, 0.4, 0.8]\n")
     assert "delivery.drop_zone" in error(folder, MINIMAL + "[delivery]\ndrop_zone = [0, 0, 2, 1]\n")
+
+
+# --- [policy] and named keys (docs/protocol.md §11) --------------------------------------------
+
+POLICY = MINIMAL + """[policy]
+timezone = "Europe/London"
+couriers = ["courier-7"]
+[policy.in_home_hours]
+mon = ["09:00-12:00", "14:00-18:00"]
+sat = ["10:00-13:00"]
+"""
+
+
+def test_the_policy_becomes_the_machines_rules(folder: Path) -> None:
+    from edge.app import rules_from  # noqa: PLC0415
+
+    policy = rules_from(load_config(write(folder, POLICY))).policy
+    assert policy.couriers == frozenset({"courier-7"})
+    assert policy.in_home_hours is not None and set(policy.in_home_hours.days[0]) == {
+        Window(540, 720), Window(840, 1080)}
+    assert policy.in_home_hours.days[1] == ()  # a day not given has no window
+    unset = rules_from(load_config(write(folder, MINIMAL))).policy
+    assert (unset.in_home_hours, unset.couriers) == (None, None)
+
+
+def test_a_trusted_key_may_be_named_and_limited_to_modes(folder: Path) -> None:
+    config = load_config(write(folder, 'device_id = "p"\n[security]\ntrusted_keys = ['
+                               '"keys/cloud.pub.pem", { file = "keys/cloud.pub.pem", '
+                               'name = "acme", modes = ["doorstep"] }]\n'))
+    assert config.security.signers() == [
+        (folder / "keys" / "cloud.pub.pem", Signer("cloud.pub")),
+        (folder / "keys" / "cloud.pub.pem", Signer("acme", frozenset({Mode.DOORSTEP})))]
+
+
+@pytest.mark.parametrize("text, key, problem", [
+    (MINIMAL + '[policy]\ntimezone = "Mars/Olympus"\n', "policy.timezone", "unknown time zone"),
+    (MINIMAL + '[policy]\ntimezone = "Europe/London"\n[policy.in_home_hours]\n'
+     'mon = ["9-12"]\n', "policy.in_home_hours.mon[0]", "not HH:MM-HH:MM"),
+    (MINIMAL + '[policy]\ntimezone = "Europe/London"\n[policy.in_home_hours]\n'
+     'mon = ["22:00-02:00"]\n', "policy.in_home_hours.mon[0]", "crosses midnight"),
+    (MINIMAL + '[policy]\ntimezone = "Europe/London"\n[policy.in_home_hours]\n'
+     'monday = ["09:00-12:00"]\n', "policy.in_home_hours.monday", "unknown key"),
+    (MINIMAL + '[policy.in_home_hours]\nmon = ["09:00-12:00"]\n', "policy", "needs timezone"),
+    ('device_id = "p"\n[security]\ntrusted_keys = [{ file = "keys/cloud.pub.pem", '
+     'name = "acme", modes = ["teleport"] }]\n', "security.trusted_keys[0]", "in_home"),
+    ('device_id = "p"\n[security]\ntrusted_keys = [{ file = "keys/cloud.pub.pem", '
+     'name = "acme", modes = [] }]\n', "security.trusted_keys[0]", "at least 1"),
+])
+def test_bad_policy_values_name_the_key(folder: Path, text: str, key: str, problem: str) -> None:
+    message = error(folder, text)
+    assert message.startswith(f"{folder / 'doorstep.toml'}: {key}") and problem in message, message
+
+
+def test_a_named_keys_missing_file_is_named(folder: Path) -> None:
+    message = error(folder, 'device_id = "p"\n[security]\ntrusted_keys = ['
+                            '{ file = "keys/nope.pem", name = "acme" }]\n')
+    assert "security.trusted_keys[0]" in message and "nope.pem" in message

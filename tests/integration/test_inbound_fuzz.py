@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.domain.model import PassRejected, PassVerified
-from edge.domain.passes import PassPolicy
+from edge.domain.passes import PassPolicy, Signer
 from edge.intake import PassIntake, screen
 from edge.store.db import Database
 from edge.store.replay import ReplayStore
@@ -35,7 +35,7 @@ FUZZ = settings(max_examples=300, deadline=None,
 
 @pytest.fixture
 def intake(tmp_path: Path, cloud_keys: Any) -> PassIntake:
-    return PassIntake([cloud_keys.private.public_key()], PassPolicy("porch-1"),
+    return PassIntake([(cloud_keys.private.public_key(), Signer("cloud"))], PassPolicy("porch-1"),
                       ReplayStore(Database(tmp_path / "doorstep.sqlite")), lambda: True)
 
 

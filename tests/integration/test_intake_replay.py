@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from edge.domain.model import PassRejected, PassVerified
-from edge.domain.passes import PassPolicy
+from edge.domain.passes import Mode, PassPolicy, Signer
 from edge.intake import PassIntake
 from edge.store.db import Database
 from edge.store.replay import ReplayStore
@@ -14,8 +16,8 @@ from simulator.cloud import mint
 
 
 def intake_at(db: Path, keys, synced: bool = True) -> PassIntake:
-    return PassIntake([keys.private.public_key()], PassPolicy("porch-1"), ReplayStore(Database(db)),
-                      lambda: synced)
+    return PassIntake([(keys.private.public_key(), Signer("cloud"))], PassPolicy("porch-1"),
+                      ReplayStore(Database(db)), lambda: synced)
 
 
 def test_a_consumed_jti_is_replayed_after_a_restart(tmp_path: Path, cloud_keys) -> None:
@@ -56,3 +58,15 @@ def test_pruning_forgets_only_long_expired_ids(tmp_path: Path) -> None:
     store.consume("new", 10_000.0)
     assert store.prune(older_than=1000.0) == 1
     assert not store.seen("old") and store.seen("new")
+
+
+def test_a_verified_pass_names_the_key_that_signed_it(tmp_path: Path, cloud_keys) -> None:
+    carrier = Ed25519PrivateKey.generate()
+    intake = PassIntake([(cloud_keys.private.public_key(), Signer("cloud")),
+                         (carrier.public_key(), Signer("acme", frozenset({Mode.DOORSTEP})))],
+                        PassPolicy("porch-1"), ReplayStore(Database(tmp_path / "r.sqlite")),
+                        lambda: True)
+    token = mint(carrier, "arriving", device_id="porch-1", delivery_id="D-1").encode()
+    admitted = intake.admit("arriving", token, time.time())
+    assert isinstance(admitted, PassVerified)
+    assert admitted.pass_.signer == Signer("acme", frozenset({Mode.DOORSTEP}))

@@ -7,7 +7,7 @@ from edge.domain.machine import step
 from edge.domain.model import (
     CaptureRequest, Emit, FrameProof, Now, PassVerified, PhotoTaken, Rules, State, Transition,
 )
-from edge.domain.passes import Courier, Pass
+from edge.domain.passes import Courier, Mode, Pass, Signer
 
 NOW = 1_800_000_000.0
 RULES = Rules()
@@ -22,15 +22,17 @@ COURIER = Courier("c1", "Sam")
 
 
 def grant(delivery_id: str = "D-1", jti: str = "g-1", mode: str = "doorstep",
-          confidential: bool = False, exp: float = NOW + 3600) -> PassVerified:
+          confidential: bool = False, exp: float = NOW + 3600, courier: Courier = COURIER,
+          signer: Signer = Signer()) -> PassVerified:
     return PassVerified(Pass(cmd="arriving", jti=jti, iss="cloud", delivery_id=delivery_id,
-                             iat=NOW, exp=exp, mode=mode, courier=COURIER,
-                             confidential=confidential))
+                             iat=NOW, exp=exp, mode=Mode(mode), courier=courier,
+                             confidential=confidential, signer=signer))
 
 
-def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None) -> PassVerified:
+def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None,
+            signer: Signer = Signer()) -> PassVerified:
     return PassVerified(Pass(cmd=cmd, jti=jti or f"{cmd}-1", iss="cloud",
-                             delivery_id=delivery_id, iat=NOW, exp=NOW + 60))
+                             delivery_id=delivery_id, iat=NOW, exp=NOW + 60, signer=signer))
 
 
 def flat(t: Transition) -> list[object]:
