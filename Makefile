@@ -1,5 +1,5 @@
-# Every target creates .venv when missing; `make test` also installs mosquitto and
-# systemd-analyze when they are missing (apt-get, as root).
+# Every target creates .venv when missing; `make test` also installs mosquitto, systemd-analyze
+# and chromium when they are missing (apt-get, as root).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,13 +18,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,sim,lint]'
 	touch $(STAMP)
 
-# The test suite's system tools: mosquitto (a real broker) and systemd-analyze (unit checks).
+# The test suite's system tools: mosquitto (a real broker) and systemd-analyze (unit checks),
+# and, where apt can get it, headless Chromium (the history page's test skips without it).
 system-tools:
-	@missing=""; \
+	@missing=""; optional=""; \
 	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	command -v chromium >/dev/null 2>&1 || optional="chromium"; \
+	if [ -n "$$missing$$optional" ]; then apt-get update; fi; \
 	if [ -n "$$missing" ]; then \
-	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing || exit 1; fi; \
+	if [ -n "$$optional" ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$optional \
+	  || echo "chromium not installed: the history page's browser test will skip"; fi
 
 demo: $(STAMP)
 	$(VENV)/bin/doorstep-sim demo
@@ -53,6 +59,7 @@ lint: $(STAMP)
 bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_core
 	$(PY) -m tests.bench.bench_daemon
+	$(PY) -m tests.bench.bench_history
 
 install:  # on the Raspberry Pi, as root: sudo make install
 	./firmware_config/install.sh

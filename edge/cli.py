@@ -1,5 +1,5 @@
-"""`doorstep run | check-config | doctor | outbox | device-key | photos erase | owner-code`: the
-daemon's command line."""
+"""`doorstep run | check-config | doctor | outbox | history | device-key | photos erase |
+owner-code`: the daemon's command line."""
 
 from __future__ import annotations
 
@@ -79,6 +79,44 @@ def _owner_code() -> int:
     return 0
 
 
+def _history(config: Config, since_text: str | None, as_json: bool, html: Path | None) -> int:
+    import sqlite3  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from edge import history_view  # noqa: PLC0415
+    from edge.store.history import read_history  # noqa: PLC0415
+
+    zone = ZoneInfo(config.policy.timezone) if config.policy.timezone else None
+    try:
+        since = None if since_text is None else history_view.parse_since(since_text, zone)
+    except ValueError as exc:
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    data_dir = config.storage.data_dir
+    try:
+        deliveries = read_history(data_dir, since)
+    except sqlite3.Error as exc:
+        print(f"doorstep: cannot read the history in {data_dir}: {exc} (run as the user the "
+              "daemon runs as, or with sudo)", file=sys.stderr)
+        return 1
+    if deliveries is None:
+        print(f"no deliveries yet: {data_dir} has no database (the daemon makes it at its "
+              "first start)", file=sys.stderr)
+        deliveries = []
+    if as_json:
+        print(history_view.as_json(deliveries))
+    elif html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(history_view.html_page(deliveries, config.device_id, zone, since),
+                        encoding="utf-8")
+        print(f"{html}: {len(deliveries)} deliveries")
+    elif deliveries:
+        print(history_view.table(deliveries, zone))
+    else:
+        print("no deliveries" + (f" since {since_text}" if since_text else " yet"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
@@ -89,6 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     photos.add_argument("--delivery", required=True, help="the delivery whose photos go")
     photos.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
     photos.add_argument("-v", "--verbose", action="store_true")
+    history = commands.add_parser("history", help="past deliveries: a table, JSON or a web page")
+    history.add_argument("--since", help="only deliveries completed from this date "
+                         "(YYYY-MM-DD or YYYY-MM-DDTHH:MM, the device's time zone)")
+    shape = history.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="JSON instead of a table")
+    shape.add_argument("--html", type=Path, metavar="OUT",
+                       help="write one self-contained page with timelines and photos to OUT")
+    history.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    history.add_argument("-v", "--verbose", action="store_true")
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
@@ -111,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "outbox":
         print(_outbox_status(config))
         return 0
+    if args.command == "history":
+        return _history(config, args.since, args.json, args.html)
     if args.command == "device-key":
         from edge.crypto.device_key import FILE_NAME, load, public_pem  # noqa: PLC0415
 

@@ -1,6 +1,6 @@
 """What the core does on a Tick besides the machine's deadlines: notice the clock's sync and
 the outbox's quota (as inputs for the machine), say what the inbox dropped, and once an hour
-prune old passes and photos and compact the database. None of it writes while idle."""
+prune old passes, photos and history and compact the database. None of it writes while idle."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
 from edge.failures import expected
 from edge.inbox import Inbox
 from edge.store.db import Database
+from edge.store.history import DeliveryHistory
+from edge.store.notes import DeliveryNotes
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
@@ -26,7 +28,7 @@ class Housekeeper:
     def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
                  photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
                  snapshot_prefix: str, outbox_quota_bytes: int | None,
-                 clock_skew_s: float) -> None:
+                 clock_skew_s: float, history_retention_s: float) -> None:
         self._inbox = inbox
         self._db = db
         self._outbox = outbox
@@ -37,6 +39,7 @@ class Housekeeper:
         self._snapshot_prefix = snapshot_prefix
         self._quota = outbox_quota_bytes
         self._skew = clock_skew_s
+        self._history_retention = history_retention_s
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self._next_prune = 0.0
 
@@ -85,6 +88,9 @@ class Housekeeper:
             pruned = self._photos.prune(now)
             if pruned:
                 log.info("event=photos_pruned count=%s detail=past the retention setting", pruned)
+            with self._db.transaction() as conn:
+                DeliveryHistory.prune(conn, now - self._history_retention)
+                DeliveryNotes.forget_finished(conn)
             self._db.compact()
         except Exception as exc:
             log.warning("event=prune_failed error=%s", exc, exc_info=not expected(exc))

@@ -1,5 +1,6 @@
 """The report of a demo or a scenario: a self-contained folder with report.html (timeline and
-photos), report.json and the photos as files; a scenario's has its verdict too."""
+photos, rendered by edge/report_page.py), report.json and the photos as files; a scenario's
+has its verdict too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from edge.report_page import Figure, Section, render_page
 from simulator.receiver import Received
 
 
@@ -27,9 +29,6 @@ def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
         **({"verdict": verdict} if verdict is not None else {}),
     }, indent=2), encoding="utf-8")
 
-    rows = "\n".join(
-        f"<tr><td>+{step['t']:.2f}s</td><td>{html.escape(step['who'])}</td>"
-        f"<td>{html.escape(step['what'])}</td></tr>" for step in timeline)
     groups: dict[str, list[str]] = {}
     for pid in sorted(received.photos):
         event = photo_events.get(pid)
@@ -37,24 +36,14 @@ def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
                           []).append(pid)
     outcomes = {e["delivery_id"]: f"{e['mode']}, {e['outcome']}" for e in received.events
                 if e["type"] == "delivery.completed"}
-    figures = "\n".join(
-        f"<h3>{html.escape(name)} {html.escape(_outcome(name, outcomes))}</h3>" + "\n".join(
-            f'<figure><img src="photos/{html.escape(pid)}.jpg" width="400">'
-            f"<figcaption>{html.escape(pid)}<br>{html.escape(_caption(pid, received))}"
-            f"{' &#10003; sha256' if checks.get(pid) else ''}</figcaption></figure>"
-            for pid in pids)
-        for name, pids in groups.items())
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:70em}}
-td{{padding:.2em .8em;border-bottom:1px solid #ddd;vertical-align:top}}
-figure{{display:inline-block;margin:.5em}}figcaption{{font-size:.8em}}</style></head>
-<body><h1>{html.escape(title)}</h1>
-{_verdict(verdict)}
-<h2>Timeline</h2><table>{rows}</table>
-<h2>Photos ({len(received.photos)})</h2>{figures}
-</body></html>
-"""
+    sections = [
+        Section("Timeline", rows=[(f"+{step['t']:.2f}s", step["who"], step["what"])
+                                  for step in timeline]),
+        Section(f"Photos ({len(received.photos)})"),
+        *(Section(f"{name} {_outcome(name, outcomes)}".strip(), level=3, figures=[
+            Figure(f"photos/{pid}.jpg", pid, _caption(pid, received), bool(checks.get(pid)))
+            for pid in pids]) for name, pids in groups.items())]
+    page = render_page(title, sections, banner=_verdict(verdict))
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
@@ -64,9 +53,9 @@ def _verdict(verdict: dict[str, Any] | None) -> str:
     if verdict is None:
         return ""
     if verdict["passed"]:
-        return '<p style="color:#060"><b>PASSED</b></p>'
+        return '<p class="ok"><b>PASSED</b></p>'
     items = "".join(f"<li>{html.escape(f)}</li>" for f in verdict["failures"])
-    return f'<p style="color:#a00"><b>FAILED</b></p><ul>{items}</ul>'
+    return f'<p class="bad"><b>FAILED</b></p><ul>{items}</ul>'
 
 
 def _outcome(group: str, outcomes: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
 """doorstep's one database, `doorstep.sqlite` in the data dir: the passes already used, the
-active deliveries, the outbox, the homeowner's settings and what the next receipts will list.
+active deliveries, the outbox, the homeowner's settings, what the next receipts will list and
+the history of past deliveries.
 One step of the core writes all it changes in ONE transaction, so a step costs one fsync, and
 a crash leaves either the whole step or none of it.
 
@@ -43,10 +44,14 @@ CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NUL
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
--- Notes for the receipts of the deliveries still running: a few rows each, so no index (an
--- index would be one more page written with every event).
+-- Notes for the receipts and the history of the deliveries still running (store/notes.py).
 CREATE TABLE IF NOT EXISTS receipt_items (
     delivery_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
+-- Completed deliveries, for the homeowner (store/history.py); added without a schema version
+-- change: an older doorstep ignores the table, so going back a version still starts.
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY, delivery_id TEXT NOT NULL, completed REAL NOT NULL,
+    body TEXT NOT NULL);
 """
 
 

@@ -1,6 +1,7 @@
 """Writes one step's Record (the pass it used, the deliveries, the homeowner's settings, the
-photos it queues, its events and retained messages) in ONE transaction of the one database,
-and says what it wrote in the log."""
+photos it queues, its events and retained messages, and for a delivery that completes its
+receipt and its history entry) in ONE transaction of the one database, and says what it wrote
+in the log."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.events import render_event, render_retained
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
+from edge.store.history import DeliveryHistory
+from edge.store.notes import DeliveryNotes
 from edge.store.outbox import Channel, Outbox
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
@@ -59,12 +62,14 @@ class Ledger:
                                                   self._render(emit, now, event_id))
                 seqs.append(seq)
                 size, rows = size + len(payload), rows + 1
-                if self._receipts is not None:
-                    self._receipts.note(conn, emit, seq, event_id, payload)
-                    if emit.type is EventType.DELIVERY_COMPLETED:
-                        receipt = self._receipts.issue(conn, emit, now.wall).encode("ascii")
+                DeliveryNotes.note(conn, emit, seq, event_id, payload, now.wall)
+                if emit.type is EventType.DELIVERY_COMPLETED and emit.delivery_id is not None:
+                    notes = DeliveryNotes.take(conn, emit.delivery_id)
+                    DeliveryHistory.add(conn, emit, notes, now.wall)
+                    if self._receipts is not None:
+                        receipt = self._receipts.issue(conn, emit, notes, now.wall)
                         size += Outbox.queue_message(
-                            conn, self._topics.receipt(emit.delivery_id or ""), receipt)
+                            conn, self._topics.receipt(emit.delivery_id), receipt.encode("ascii"))
                         rows += 1
             for retain in record.retained:
                 more, n = Outbox.queue_retained(conn, self._topic(retain),

@@ -1,9 +1,10 @@
 """Signed receipts, the proof of a delivery (docs/protocol.md §9). While a delivery runs, each of
 its events (its id and the sha256 of the exact bytes published) and each of its photos is noted
-in the same transaction as the event itself; when it completes, the receipt is built from those
-notes, signed with the device's key, chained to the previous receipt (`prev`: the sha256 of its
-JWS) and queued on `receipts/{delivery_id}` in that same transaction. A kill -9 anywhere leaves
-either the whole step (receipt and chain head) or none of it.
+(edge/store/notes.py) in the same transaction as the event itself; when it completes, the
+receipt is built from those notes, signed with the device's key, chained to the previous
+receipt (`prev`: the sha256 of its JWS) and queued on `receipts/{delivery_id}` in that same
+transaction. A kill -9 anywhere leaves either the whole step (receipt and chain head) or none
+of it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.domain.model import Emit, EventType
+from edge.domain.model import Emit
 from edge.events import rfc3339
+from edge.store.notes import Notes
 
 HEADER = {"alg": "EdDSA", "typ": "JWT"}
+RECEIPT_PHOTO_FIELDS = ("photo_id", "sha256", "captured_at", "purpose", "frame")
 
 
 def _b64(data: bytes) -> str:
@@ -39,41 +42,19 @@ class Receipts:
         self._key = key
         self._device_id = device_id
 
-    @staticmethod
-    def note(conn: sqlite3.Connection, emit: Emit, seq: int, event_id: str,
-             payload: bytes) -> None:
-        """Remember what the receipt of ``emit``'s delivery will list."""
-        if emit.delivery_id is None:
-            return
-        items: list[tuple[str, Any]] = [
-            ("event", {"id": event_id, "sha256": hashlib.sha256(payload).hexdigest()})]
-        if emit.type is EventType.DELIVERY_ARRIVING:
-            items.append(("courier", emit.fields["courier"]))
-        if emit.type is EventType.DELIVERY_PHOTO:
-            items.append(("photo", {key: emit.fields.get(key) for key in (
-                "photo_id", "sha256", "captured_at", "purpose", "frame")}))
-        conn.executemany(
-            "INSERT INTO receipt_items (delivery_id, seq, kind, body) VALUES (?, ?, ?, ?)",
-            [(emit.delivery_id, seq, kind, json.dumps(body)) for kind, body in items])
-
-    def issue(self, conn: sqlite3.Connection, completed: Emit, wall: float) -> str:
+    def issue(self, conn: sqlite3.Connection, completed: Emit, notes: Notes,
+              wall: float) -> str:
         """The signed receipt of the delivery ``completed`` ends, as the next link of the chain."""
-        delivery_id = completed.delivery_id
-        rows = conn.execute("SELECT kind, body FROM receipt_items WHERE delivery_id = ? "
-                            "ORDER BY seq, rowid", (delivery_id,)).fetchall()
-        found: dict[str, list[Any]] = {"event": [], "photo": [], "courier": []}
-        for kind, body in rows:
-            found[kind].append(json.loads(body))
         prev = conn.execute("SELECT value FROM settings WHERE name = 'last_receipt'").fetchone()
         jws = sign(self._key, {
-            "device_id": self._device_id, "delivery_id": delivery_id,
+            "device_id": self._device_id, "delivery_id": completed.delivery_id,
             "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],
-            "courier": found["courier"][0] if found["courier"] else None,
+            "courier": notes.courier,
             "issued_at": rfc3339(datetime.fromtimestamp(wall, UTC)),
-            "events": found["event"], "photos": found["photo"],
+            "events": [{"id": e["id"], "sha256": e["sha256"]} for e in notes.events],
+            "photos": [{key: p.get(key) for key in RECEIPT_PHOTO_FIELDS} for p in notes.photos],
             "prev": prev[0] if prev else None,
         })
         conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('last_receipt', ?)",
                      (hashlib.sha256(jws.encode("ascii")).hexdigest(),))
-        conn.execute("DELETE FROM receipt_items WHERE delivery_id = ?", (delivery_id,))
         return jws
