@@ -143,7 +143,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),
                     clock_synced=hardware.clock_synced(), settings=SettingsStore(db).load()),
         intake=intake, ledger=ledger, lock=hardware.lock,
-        effects=DeviceEffects(capture, code_hash=config.owner.unlock_code_hash, submit=inbox.put),
+        effects=DeviceEffects(capture, hardware.signals, code_hash=config.owner.unlock_code_hash,
+                              submit=inbox.put),
         publish_state=link.set_state, clock=clock, heartbeat=Watchdog(notifier).beat,
         on_tick=housekeeper.on_tick)
 

@@ -167,11 +167,20 @@ class PinMap(Section):
     door_contact: Pin = 22
     door_contact_active_when_closed: Flag = True
     doorbell: Pin = 23
+    indicator_led: Pin | None = Field(
+        None, description="an LED the courier sees: on while unlocked, fast blink on a lock fault")
+    buzzer: Pin | None = Field(
+        None, description="an active buzzer: beeps at an unlock, a relock, a refused at_door "
+        "and while a delivery's door is left open")
+
+    @property
+    def used(self) -> list[int]:
+        return [p for p in (self.lock_relay, self.lock_sensor, self.door_contact, self.doorbell,
+                            self.indicator_led, self.buzzer) if p is not None]
 
     @model_validator(mode="after")
     def _distinct(self) -> PinMap:
-        used = [p for p in (self.lock_relay, self.lock_sensor, self.door_contact, self.doorbell)
-                if p is not None]
+        used = self.used
         if len(used) != len(set(used)):
             raise ValueError(f"a GPIO pin is used twice: {sorted(used)}")
         return self

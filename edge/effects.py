@@ -1,7 +1,7 @@
 """The Effects port: the outward actions of a Transition (photos to take, a fresh frame to
-prove the camera is watching, an owner's code to check), carried out by the parts that can,
-off the core thread. The lock and the durable record are not here: the core drives the one and
-commits the other, in a fixed order."""
+prove the camera is watching, an owner's code to check, what the LED and buzzer signal),
+carried out by the parts that can, off the core thread. The lock and the durable record are
+not here: the core drives the one and commits the other, in a fixed order."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Protocol, assert_never
 
 from edge.capture import CaptureWorker
 from edge.crypto.owner_code import check_code
-from edge.domain.model import Capture, CheckCode, CodeChecked, Input, Outward, ProveCamera
+from edge.domain.model import (
+    Capture, CheckCode, CodeChecked, Indicate, Input, Outward, ProveCamera, Sound,
+)
+from edge.hardware.signals import Signals
 
 
 class Effects(Protocol):
@@ -19,9 +22,10 @@ class Effects(Protocol):
 
 
 class DeviceEffects:
-    def __init__(self, capture: CaptureWorker, *, code_hash: str | None,
+    def __init__(self, capture: CaptureWorker, signals: Signals, *, code_hash: str | None,
                  submit: Callable[[Input], None]) -> None:
         self._capture = capture
+        self._signals = signals
         self._code_hash = code_hash
         self._submit = submit
 
@@ -34,6 +38,10 @@ class DeviceEffects:
             case CheckCode(check_id, code):
                 threading.Thread(target=self._check, args=(check_id, code), name="owner-code",
                                  daemon=True).start()
+            case Indicate():
+                self._signals.show(action)
+            case Sound(tune):
+                self._signals.play(tune)
             case _:
                 assert_never(action)
 

@@ -168,6 +168,8 @@ class State(_Strict):
     clock: Literal["synced", "unsynced"]
     storage: Literal["ok", "full"]
     in_home_enabled: bool
+    indicator: Literal["off", "on", "blinking_fast"] = Field(
+        description="what the indicator LED shows: on while unlocked, blinking on a lock fault")
     delivery: StateDelivery | None = Field(
         description="the delivery holding the door, else the latest accepted active one")
     version: str

@@ -16,14 +16,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from edge.domain import policy, rejections
+from edge.domain import policy, rejections, signals
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     HOLDING_PHASES, OWNER_SESSION, Action, CameraHealth, Capture, CaptureRequest, CheckCode,
     ClockChecked, CodeChecked, ConsumeJti, Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit,
     EventType, FrameProof, Input, LockReading, LockSensed, Now, Outcome, Outward, PassRejected,
     PassVerified, PendingUnlock, Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record,
-    RecordFailed, Retain, Rules, SharePhoto, State, StorageHealth, Tick, Transition, UploadRejected,
+    RecordFailed, Retain, Rules, SharePhoto, Sound, State, StorageHealth, Tick, Transition,
+    UploadRejected,
 )
 from edge.domain.owner import (
     CODE_WINDOW_S, LOCKOUT_S, SNAPSHOT_EVERY_S, WRONG_CODES_ALLOWED, OwnerInHome, OwnerLock,
@@ -68,9 +69,12 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
         events=tuple(a for a in actions if isinstance(a, Emit)),
         retained=tuple(a for a in actions if isinstance(a, Retain)),
         settings=after.settings if after.settings != before.settings else None)
-    outward: tuple[Outward, ...] = tuple(
-        a for a in actions if isinstance(a, (Capture, ProveCamera, CheckCode)))
-    return Transition(after, record, locks[0] if locks else None, outward)
+    outward: list[Outward] = [a for a in actions if isinstance(a, (Capture, ProveCamera,
+                                                                    CheckCode))]
+    outward += [Sound(tune) for tune in signals.tunes(record.events)]
+    if signals.indicate(after) != signals.indicate(before):
+        outward.append(signals.indicate(after))
+    return Transition(after, record, locks[0] if locks else None, tuple(outward))
 
 
 def _decide(state: State, event: Input, now: Now, rules: Rules) -> Result:
@@ -161,7 +165,9 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
         elif delivery.phase is Phase.CONFIRMING:
             state, more = _confirm(state, delivery, now, rules)
             actions += more
-    return transition(before, state, actions)
+    t = transition(before, state, actions)
+    shown = signals.indicate(t.state)  # the LED and buzzer start from what is true now
+    return t if shown in t.actions else replace(t, actions=(*t.actions, shown))
 
 
 def next_wake(state: State, now: Now) -> float | None:
@@ -211,6 +217,7 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "clock": "synced" if state.clock_synced else "unsynced",
         "storage": "full" if state.storage_full else "ok",
         "in_home_enabled": in_home_enabled(state, rules),
+        "indicator": str(signals.led(state)),
         "delivery": None if current is None
         else {"id": current.id, "mode": current.mode, "phase": str(current.phase)},
     }

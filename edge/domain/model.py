@@ -386,10 +386,41 @@ class CheckCode:
     code: str = field(repr=False)
 
 
+class Led(StrEnum):
+    """What the indicator LED shows (`state.indicator`)."""
+
+    OFF = "off"
+    ON = "on"  # the door is unlocked
+    BLINKING_FAST = "blinking_fast"  # the lock failed to relock
+
+
+class Tune(StrEnum):
+    """A short pattern on the buzzer, for the person at the door."""
+
+    UNLOCKED = "unlocked"  # two short beeps: push the door
+    RELOCKED = "relocked"  # one long beep: the lock is verified locked again
+    REFUSED = "refused"  # three short beeps: the at_door pass was refused
+
+
+@dataclass(frozen=True)
+class Indicate:
+    """Show ``led`` on the indicator LED; beep on the buzzer while ``door_alarm`` (a delivery's
+    door left open past door_open_alarm_s) until the door closes. Patterns run off the core
+    thread."""
+
+    led: Led
+    door_alarm: bool
+
+
+@dataclass(frozen=True)
+class Sound:
+    tune: Tune
+
+
 Action = (
     ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
 )
-Outward = Capture | ProveCamera | CheckCode  # what the Effects port carries out
+Outward = Capture | ProveCamera | CheckCode | Indicate | Sound  # what the Effects port does
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from edge.domain.model import LockReading
 from edge.hardware import Camera, DoorSensor, Lock
 from edge.hardware.clock import kernel_clock_synced
 from edge.hardware.gpio import GpioParts
+from edge.hardware.signals import Signals
 
 
 class HardwareError(RuntimeError):
@@ -26,9 +27,11 @@ class Hardware:
     clock_synced: Callable[[], bool]
     world: Any  # SimWorld on the sim backend, else None
     parts: GpioParts
+    signals: Signals
 
     def close(self) -> None:
         self.camera.close()
+        self.signals.close()
         self.parts.close()
 
 
@@ -44,7 +47,8 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
         parts = GpioParts(sim_pins(config.hardware.pins), factory, on_door=on_door,
                           on_doorbell=on_doorbell, on_lock=on_lock)
         world = SimWorld(parts, factory, sim_camera(config))
-        return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts)
+        return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts,
+                        Signals(parts.indicator_led, parts.buzzer))
 
     from edge.hardware.pi_camera import PiCamera  # noqa: PLC0415 - the pi backend only
 
@@ -58,4 +62,5 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                       on_lock=on_lock)
     cam = config.hardware.camera
     camera = PiCamera(cam.width, cam.height, cam.flips)
-    return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts)
+    return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts,
+                    Signals(parts.indicator_led, parts.buzzer))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpiozero import Button, DigitalInputDevice, OutputDevice
+from gpiozero import LED, Button, Buzzer, DigitalInputDevice, OutputDevice
 
 from edge.config import PinMap
 from edge.domain.model import LockReading
@@ -64,6 +64,10 @@ class GpioParts:
                                                 bounce_time=DEBOUNCE_S, pin_factory=factory))
         button = self._keep(Button(pins.doorbell, pull_up=True, bounce_time=DEBOUNCE_S,
                                    pin_factory=factory))
+        self.indicator_led: LED | None = None if pins.indicator_led is None else self._keep(
+            LED(pins.indicator_led, initial_value=False, pin_factory=factory))
+        self.buzzer: Buzzer | None = None if pins.buzzer is None else self._keep(
+            Buzzer(pins.buzzer, initial_value=False, pin_factory=factory))
         self.lock = GpioLock(relay, sensor, pins.lock_sensor_active_when_locked)
         self.door = GpioDoor(contact, pins.door_contact_active_when_closed)
         contact.when_activated = contact.when_deactivated = lambda: on_door(self.door.is_open())

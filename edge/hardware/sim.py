@@ -48,7 +48,7 @@ def sim_pins(pins: PinMap) -> PinMap:
     """The simulated lock always has a sensor (so `sim/lock jam` means something)."""
     if pins.lock_sensor is not None:
         return pins
-    used = {pins.lock_relay, pins.door_contact, pins.doorbell}
+    used = set(pins.used)
     return pins.model_copy(update={"lock_sensor": min(set(range(28)) - used)})
 
 
@@ -69,6 +69,10 @@ class SimWorld:
     def relay_pin(self) -> Any:
         """The lock relay's MockPin: its `state` and `states` history are what the lock saw."""
         return self._factory.pin(self._parts.pins.lock_relay)
+
+    def pin(self, number: int) -> Any:
+        """Any pin's MockPin (the indicator LED's, the buzzer's): what a person would see."""
+        return self._factory.pin(number)
 
     def _set_input(self, pin: int, active: bool) -> None:
         mock = self._factory.pin(pin)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from pathlib import Path
 
 from edge.app import run
@@ -15,6 +14,7 @@ from simulator.cloud import mint
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto
+from tests.waiting import wait_until
 
 SETTINGS = """
 [delivery]
@@ -23,13 +23,6 @@ relock_delay_s = 0.2
 lock_verify_s = 1
 photo_interval_s = 0.2
 """
-
-
-def wait_until(predicate, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)  # polling local state (pins, log records), bounded by the deadline
 
 
 def test_full_quota_alarms_relocks_and_keeps_waiting_photos(tmp_path: Path, cloud_keys,

@@ -7,7 +7,6 @@ import errno
 import logging
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from edge.config import load_config
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
+from tests.waiting import wait_until
 
 IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify_s = 1\n"
 
@@ -42,13 +42,6 @@ def fill(folder: Path) -> Path:
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler
-
-
-def wait_until(predicate, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)  # polling local state, bounded by the deadline
 
 
 def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, cloud_keys,

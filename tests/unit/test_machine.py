@@ -10,7 +10,7 @@ from edge.domain.machine import current_delivery, next_wake, public_state, resum
 from edge.domain.model import (
     CameraHealth, Capture, CaptureRequest, ClockChecked, ConsumeJti, Delivery, DoorbellPressed,
     DoorMoved, Emit, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken,
-    Purpose, Rules, SharePhoto, State, StorageHealth, Tick,
+    Indicate, Led, Purpose, Rules, SharePhoto, State, StorageHealth, Tick,
 )
 from edge.domain.passes import Rejection
 from tests.unit.helpers import (
@@ -218,9 +218,10 @@ def test_resume_retakes_lost_confirmation_photos_with_a_fresh_deadline() -> None
     state = run(active(), command("done"))[0]
     t = resume(state, at(3600), RULES)
     state, actions = t.state, flat(t)
-    assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1"))]
+    assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1")),
+                       Indicate(Led.OFF, door_alarm=False)]
     assert next_wake(state, at(3600)) == RULES.photo_timeout_s
-    assert flat(resume(active(), at(3600), RULES)) == []
+    assert flat(resume(active(), at(3600), RULES)) == [Indicate(Led.OFF, door_alarm=False)]
 
 
 # --- the world ----------------------------------------------------------------------------
@@ -260,7 +261,7 @@ def test_public_state_shows_door_and_the_latest_delivery() -> None:
     assert current_delivery(state).id == "D-2"  # type: ignore[union-attr]
     assert public_state(state, Rules(in_home_enabled=True)) == {
         "lock": "locked", "door": "open", "camera": "ok", "clock": "synced", "storage": "ok",
-        "in_home_enabled": True,
+        "in_home_enabled": True, "indicator": "off",
         "delivery": {"id": "D-2", "mode": "doorstep", "phase": "waiting"},
     }
     assert public_state(State(), RULES)["delivery"] is None

@@ -16,8 +16,10 @@ from edge.domain.machine import holder, next_wake, public_state, resume, step
 from edge.domain.model import (
     Action, CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, DriveLock, Emit,
     CodeChecked, FrameProof, Input, LockSensed, Now, PassRejected, PassVerified, Phase,
-    PhotoFailed, PhotoTaken, ProveCamera, RecordFailed, Rules, State, Tick,
+    Indicate, Led, PhotoFailed, PhotoTaken, ProveCamera, RecordFailed, Rules, Sound, State, Tick,
+    Tune,
 )
+from edge.domain import signals
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerUnlock
 from edge.domain.passes import Courier, Pass, Rejection
 from edge.events import render_event
@@ -88,6 +90,7 @@ class World:
     last_frame: FrameStamp = FrameStamp(0, 0)
     asked: dict[int, tuple[ProveCamera, Pass]] = field(default_factory=dict)  # proof requests
     waiting: list[int] = field(default_factory=list)  # requests the camera has not answered
+    shown: Indicate = Indicate(Led.OFF, door_alarm=False)  # what the LED and buzzer do
 
     def answer(self, kind: str) -> FrameProof | None:
         """The camera's answer to the oldest open request: a new frame (a frozen camera
@@ -162,8 +165,11 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         for emit in (a for a in actions if isinstance(a, Emit)):  # as the wire will carry it
             CONTRACT.check("event", json.loads(render_event(emit, 1, "porch-1", world.wall)))
         rejected = [a for a in actions if isinstance(a, Emit) and a.type == "command.rejected"]
+        refused = [e for e in rejected if e.fields["cmd"] == "at_door"]
+        assert actions.count(Sound(Tune.REFUSED)) == len(refused), "each refusal is heard"
         if rejected and isinstance(event, PassVerified):
-            assert actions == rejected, "a rejected pass has no other effect"
+            signalled = [a for a in actions if not isinstance(a, (Sound, Indicate))]
+            assert signalled == rejected, "a rejected pass has no other effect"
         if rejected:
             assert not any(a == DriveLock(False) or isinstance(a, ConsumeJti) for a in actions)
 
@@ -179,6 +185,8 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
                 state = apply(state, LockSensed(world.sensor()))
             elif isinstance(action, Capture):
                 captures.append(action.request)
+            elif isinstance(action, Indicate):
+                world.shown = action
         return state
 
     def advance(seconds: float, state: State) -> State:
@@ -264,6 +272,7 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             assert holder(state) is None, "after a restart nothing holds the door"
 
         # --- invariants after every move ------------------------------------------------------
+        assert world.shown == signals.indicate(state), "the LED and buzzer follow the state"
         assert world.relay_locked == (state.lock_target == "locked")
         if not world.relay_locked:
             assert world.unlocked_at is not None
