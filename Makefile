@@ -60,6 +60,7 @@ bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_core
 	$(PY) -m tests.bench.bench_daemon
 	$(PY) -m tests.bench.bench_history
+	$(PY) -m tests.bench.bench_fleet
 
 install:  # on the Raspberry Pi, as root: sudo make install
 	./firmware_config/install.sh

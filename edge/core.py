@@ -83,8 +83,7 @@ class Core:
     def run(self) -> None:
         """Run until stop(); whatever happens, leave the lock driven locked."""
         try:
-            now = self._now()
-            self._carry_out(machine.resume(self.state, now, self._rules), None, now)
+            self.resume()
             self.alive.set()
             while True:
                 self._heartbeat()  # from this loop only: if it is stuck, the watchdog fires
@@ -98,6 +97,11 @@ class Core:
         finally:
             self.alive.clear()
             self._relock_for_exit()
+
+    def resume(self) -> None:
+        """The first step after a start, with the lock already driven locked."""
+        now = self._now()
+        self._carry_out(machine.resume(self.state, now, self._rules), None, now)
 
     def handle(self, item: Input | Inbound | Junk) -> None:
         """One item from the queue, on the core thread (tests call it directly)."""

@@ -1,5 +1,6 @@
-"""`doorstep-sim keygen | send | demo | scenario | verify-receipt`: play the cloud and the courier
-against a doorstep, run named situations, and check what it signed."""
+"""`doorstep-sim keygen | send | demo | scenario | fleet | verify-receipt`: play the cloud and the
+courier against a doorstep, run named situations, load a broker with a fleet, and check what a
+device signed."""
 
 from __future__ import annotations
 
@@ -82,6 +83,35 @@ def _scenario(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from datetime import datetime  # noqa: PLC0415
+
+    from simulator.fleet.run import FleetOptions, run_fleet  # noqa: PLC0415
+
+    options = FleetOptions(
+        devices=args.devices, rate=args.rate, duration=args.duration, host=args.host,
+        port=args.port, ca_file=args.ca, cert_file=args.cert, key_file=args.key_file,
+        protocol=args.protocol, prefix=args.prefix, device_hosts=tuple(args.devices_on or ()),
+        check_contract=args.check_contract)
+    out = args.json or Path("fleet-output") / f"fleet-{datetime.now():%Y%m%d-%H%M%S}.json"
+    try:
+        result = run_fleet(options, json_out=out)
+    except (RuntimeError, OSError) as error:
+        print(f"doorstep-sim fleet: {error}", file=sys.stderr)
+        return 1
+    print(result.table())
+    print(f"  json             {out}")
+    print(result.line())
+    return 1 if result.lost or result.failed or result.timed_out or result.breaches else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="doorstep-sim", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +151,26 @@ def main(argv: list[str] | None = None) -> int:
     scenario.add_argument("--pace", type=float, default=0.0,
                           help="seconds between steps, to follow along")
 
+    fleet = commands.add_parser("fleet", help="many simulated doorbells against one broker")
+    fleet.add_argument("--devices", type=int, default=100)
+    fleet.add_argument("--rate", type=float, default=10.0, help="deliveries started per second")
+    fleet.add_argument("--duration", type=float, default=30.0,
+                       help="seconds of starting deliveries; then the fleet drains")
+    fleet.add_argument("--host", help="the broker [a local mosquitto of its own]")
+    fleet.add_argument("--port", type=int, default=1883)
+    fleet.add_argument("--devices-on", type=_address, action="append", metavar="HOST:PORT",
+                       help="spread the devices over these brokers (a cluster's nodes); the "
+                       "cloud stays on --host")
+    fleet.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
+    fleet.add_argument("--prefix", default="doorstep")
+    fleet.add_argument("--ca", type=Path, help="TLS: the broker's CA certificate")
+    fleet.add_argument("--cert", type=Path, help="TLS: a client certificate (mutual TLS)")
+    fleet.add_argument("--key-file", type=Path, help="TLS: the client certificate's key")
+    fleet.add_argument("--check-contract", action="store_true",
+                       help="check every event against docs/contract/ (slower)")
+    fleet.add_argument("--json", type=Path, help="where the result goes "
+                       "[fleet-output/fleet-<time>.json]")
+
     verify = commands.add_parser("verify-receipt", help="check delivery receipts: signature, "
                                  "chain and photo hashes")
     verify.add_argument("--key", type=Path, required=True,
@@ -141,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         return _verify(args)
     if args.command == "scenario":
         return _scenario(args)
+    if args.command == "fleet":
+        return _fleet(args)
     from simulator.demo import run_demo  # noqa: PLC0415
 
     return run_demo(args.out, args.pace, args.broker)

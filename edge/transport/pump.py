@@ -55,10 +55,15 @@ class OutboxPump:
             self._wake.wait(timeout=LOOK_AGAIN_S)
             self._wake.clear()
             try:
-                self._settle_acks()
-                self._fill_window()
+                self.pump_now()
             except Exception:
                 log.exception("event=outbox_pump_failed")
+
+    def pump_now(self) -> None:
+        """Settle the acknowledgements and fill the window, on the caller's thread (the pump's
+        own, or a loop that runs many devices without a thread each: simulator/fleet)."""
+        self._settle_acks()
+        self._fill_window()
 
     def _settle_acks(self) -> None:
         refused = False
