@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 ASYNCAPI_SCHEMA := $(VENV)/asyncapi-3.0.0.schema.json
 ASYNCAPI_SPECS := @asyncapi/specs@6.11.1
 
-.PHONY: demo test lint bench contract system-tools install uninstall clean
+.PHONY: demo test lint bench contract fleet-cluster system-tools install uninstall clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_daemon
 	$(PY) -m tests.bench.bench_history
 	$(PY) -m tests.bench.bench_fleet
+
+# The fleet on a two-node RabbitMQ cluster started here (rabbitmq-server installed when missing),
+# and the slow tests that also run the real daemon against it.
+fleet-cluster: $(STAMP) system-tools
+	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server)
+	$(VENV)/bin/doorstep-sim fleet --rabbitmq-cluster --devices 200 --rate 20 --duration 30
+	$(PY) -m pytest -m slow tests/e2e/test_rabbitmq_cluster.py
 
 install:  # on the Raspberry Pi, as root: sudo make install
 	./firmware_config/install.sh

@@ -7,9 +7,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simulator.cloud import generate_keypair, load_private_key, mint
+
+if TYPE_CHECKING:
+    from simulator.fleet.run import FleetOptions
 
 COMMANDS = ("arriving", "at_door", "done", "cancel")
 
@@ -90,6 +95,24 @@ def _address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _on_a_cluster(options: FleetOptions, cleanup: ExitStack) -> FleetOptions:
+    """A two-node RabbitMQ cluster of our own: the devices spread over both nodes, the cloud
+    on the first, MQTT 3.1.1 (all RabbitMQ 3.10 speaks)."""
+    import dataclasses  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from simulator.rabbitmq import RabbitCluster  # noqa: PLC0415
+
+    folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="doorstep-rmq-")))
+    print("starting a two-node RabbitMQ cluster ...", file=sys.stderr, flush=True)
+    cluster = RabbitCluster(folder)
+    cleanup.callback(cluster.stop)
+    cluster.start()
+    host, port = cluster.addresses[0]
+    return dataclasses.replace(options, host=host, port=port, protocol="3.1.1",
+                               device_hosts=tuple(cluster.addresses))
+
+
 def _fleet(args: argparse.Namespace) -> int:
     from datetime import datetime  # noqa: PLC0415
 
@@ -102,7 +125,10 @@ def _fleet(args: argparse.Namespace) -> int:
         check_contract=args.check_contract)
     out = args.json or Path("fleet-output") / f"fleet-{datetime.now():%Y%m%d-%H%M%S}.json"
     try:
-        result = run_fleet(options, json_out=out)
+        with ExitStack() as cleanup:
+            if args.rabbitmq_cluster:
+                options = _on_a_cluster(options, cleanup)
+            result = run_fleet(options, json_out=out)
     except (RuntimeError, OSError) as error:
         print(f"doorstep-sim fleet: {error}", file=sys.stderr)
         return 1
@@ -166,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     fleet.add_argument("--ca", type=Path, help="TLS: the broker's CA certificate")
     fleet.add_argument("--cert", type=Path, help="TLS: a client certificate (mutual TLS)")
     fleet.add_argument("--key-file", type=Path, help="TLS: the client certificate's key")
+    fleet.add_argument("--rabbitmq-cluster", action="store_true",
+                       help="start a two-node RabbitMQ cluster here and spread the fleet over it")
     fleet.add_argument("--check-contract", action="store_true",
                        help="check every event against docs/contract/ (slower)")
     fleet.add_argument("--json", type=Path, help="where the result goes "

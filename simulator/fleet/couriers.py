@@ -56,6 +56,7 @@ class Couriers:
                                   protocol=protocol)
         self.client.on_connect = self._connected
         self.client.on_message = self._message
+        self.client.on_subscribe = self._subscribed
         self.connected = False
         self.sent = 0
         self.online: set[str] = set()
@@ -94,6 +95,10 @@ class Couriers:
         p = self._prefix
         client.subscribe([(f"{p}/+/availability", 1), (f"{p}/+/events", 1),
                           (f"{p}/+/photos/#", 1)])
+
+    def _subscribed(self, *_: Any) -> None:
+        """Only now may devices come: a clustered broker keeps retained messages on the node
+        that took them, so a device's `online` must find this subscription in place."""
         self.connected = True
 
     def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

@@ -32,15 +32,17 @@ class Device:
     """One daemon, its config and data folder, and the cloud's view of it."""
 
     def __init__(self, folder: Path, keys: Any, broker: Any, extra_config: str = "",
-                 more_keys: str = "") -> None:
+                 more_keys: str = "", protocol: str = "5") -> None:
         self.device_id = f"porch-{next(_ids)}"  # fresh retained topics for every test
         self.keys = keys
         self.folder = folder
         self.config = write_sim_config(
             folder / "doorstep.toml", device_id=self.device_id, port=broker.port,
-            trusted_key=keys.public, data_dir=folder / "data", protocol="5", extra=extra_config,
-            more_keys=more_keys)
-        self.cloud = CloudReceiver(broker.host, broker.port, "doorstep", self.device_id)
+            trusted_key=keys.public, data_dir=folder / "data", protocol=protocol,
+            extra=extra_config, more_keys=more_keys)
+        self.cloud = CloudReceiver(getattr(broker, "cloud_host", broker.host),
+                                   getattr(broker, "cloud_port", broker.port), "doorstep",
+                                   self.device_id)
         self.daemon = DaemonProcess(self.config, folder / "daemon.log")
 
     def start(self) -> "Device":
