@@ -19,6 +19,8 @@ from simulator.cloud import mint
 from simulator.fleet.couriers import Couriers
 from simulator.fleet.device import FleetDevice
 from simulator.fleet.run import FleetOptions, run_fleet
+from tests.brokers import Mosquitto
+from tests.certs import Authority
 
 LINE = re.compile(r"^fleet: devices=(\d+) deliveries=(\d+) rate=[\d.]+/s "
                   r"unlock_p50_ms=[\d.]+ unlock_p99_ms=[\d.]+ lost=(\d+)$")
@@ -80,3 +82,21 @@ def test_the_count_of_lost_sees_a_missing_event_and_a_missing_photo() -> None:
     assert cloud.lost() == (1, 1) and not cloud.settled()
     cloud.receive("doorstep/fleet-a/photos/D-1/p2", b"other bytes")
     assert cloud.lost() == (1, 1)  # came, but not the announced picture
+
+
+def test_a_fleet_over_mutual_tls(tmp_path: Path) -> None:
+    """TLS on the shared network loop: decrypted bytes waiting in a socket's buffer are read."""
+    ca = Authority(tmp_path / "ca", "fleet-ca")
+    server, server_key = ca.issue("server", server=True)
+    client, client_key = ca.issue("fleet")
+    broker = Mosquitto(tmp_path / "broker", (
+        f"user root\nlistener {{port}} 127.0.0.1\ncafile {ca.ca_file}\ncertfile {server}\n"
+        f"keyfile {server_key}\nrequire_certificate true\nuse_identity_as_username true\n"
+        "allow_anonymous false\n")).start()
+    try:
+        result = run_fleet(FleetOptions(devices=10, rate=10, duration=1, host="localhost",
+                                        port=broker.port, ca_file=ca.ca_file, cert_file=client,
+                                        key_file=client_key), progress=None)
+    finally:
+        broker.stop()
+    assert (result.online, result.deliveries, result.failed, result.lost) == (10, 10, 0, 0)
