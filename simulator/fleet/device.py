@@ -69,7 +69,6 @@ class FleetDevice:
                  prefix: str, protocol: MQTTProtocolVersion) -> None:
         self.device_id = device_id
         self.topics = Topics(prefix, device_id)
-        self.online = False
         self.sent = 0  # messages published, for the fleet's count of broker traffic
         self.on_stepped: Callable[[FleetDevice], None] = lambda device: None  # timers
         self._frames = itertools.count(1)
@@ -89,6 +88,7 @@ class FleetDevice:
         self.client.will_set(self.topics.availability, "offline", qos=1, retain=True)
         self.client.on_connect = self._connected
         self.client.on_message = self._message
+        self.client.on_subscribe = self._subscribed
         self.client.on_publish = self._acknowledged
         self._pump = OutboxPump(outbox, self)
         self._lock = FleetLock()
@@ -115,9 +115,11 @@ class FleetDevice:
                         reason)
             return
         client.subscribe([(self.topics.commands, 1), (self.topics.simulator, 1)])
+
+    def _subscribed(self, client: mqtt.Client, *_: Any) -> None:
+        """Online only once the passes can reach it: the cloud starts a delivery at once."""
         client.publish(self.topics.device_key, self._key_pem, qos=1, retain=True)
         client.publish(self.topics.availability, b"online", qos=1, retain=True)
-        self.online = True
 
     def _message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         parsed = self.topics.parse_inbound(msg.topic)
