@@ -72,8 +72,9 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     outward: list[Outward] = [a for a in actions if isinstance(a, (Capture, ProveCamera,
                                                                     CheckCode))]
     outward += [Sound(tune) for tune in signals.tunes(record.events)]
-    if signals.indicate(after) != signals.indicate(before):
-        outward.append(signals.indicate(after))
+    shown = signals.indicate(after)
+    if shown != signals.indicate(before):
+        outward.append(shown)
     return Transition(after, record, locks[0] if locks else None, tuple(outward))
 
 

@@ -32,6 +32,7 @@ def tunes(events: Iterable[Emit]) -> list[Tune]:
     for emit in events:
         if emit.type in TUNES:
             found.append(TUNES[emit.type])
-        elif emit.type is EventType.COMMAND_REJECTED and emit.fields.get("cmd") == "at_door":
+        elif (emit.type is EventType.COMMAND_REJECTED and emit.fields.get("cmd") == "at_door"
+              and "suppressed" not in emit.fields):  # a summary, later: nobody is waiting
             found.append(Tune.REFUSED)
     return found

@@ -69,3 +69,12 @@ def test_a_lock_that_fails_to_relock_blinks_fast() -> None:
     assert Indicate(Led.BLINKING_FAST, door_alarm=False) in actions
     assert public_state(state, RULES)["indicator"] == "blinking_fast"
     assert Sound(Tune.RELOCKED) not in actions
+
+
+def test_only_a_refusal_that_is_said_beeps_never_its_later_summary() -> None:
+    state, actions = go(State(), *(command("at_door", delivery_id="D-unknown", jti=f"j{n}")
+                                   for n in range(8)))
+    assert signals(actions).count(Sound(Tune.REFUSED)) == 5  # the rest are counted, not said
+    state, actions = go(state, Tick(), t=61)
+    [summary] = [a for a in actions if getattr(a, "type", None) == "command.rejected"]
+    assert summary.fields["suppressed"] == 3 and signals(actions) == []
