@@ -50,13 +50,18 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
 
 def transition(before: State, after: State, actions: list[Action]) -> Transition:
     """Sort what a step decided into the seam: the durable record, the lock, the rest. Every
-    change of the lock's reading is told (`lock.changed`), with who moved it."""
+    change of the lock's reading is told (`lock.changed`), with who moved it: before a
+    `delivery.completed` it caused (a delivery's last event is its completion, and its receipt
+    lists the relock)."""
     if after.lock != before.lock:
         current = holder(after) or holder(before)
         delivery_id = current.id if current and current.id != OWNER_SESSION else None
-        actions = [*actions, Emit(EventType.LOCK_CHANGED, delivery_id, {
+        changed = Emit(EventType.LOCK_CHANGED, delivery_id, {
             "from": str(before.lock), "to": str(after.lock),
-            "source": after.lock_source or "manual"})]
+            "source": after.lock_source or "manual"})
+        at = next((n for n, a in enumerate(actions) if isinstance(a, Emit)
+                   and a.type is EventType.DELIVERY_COMPLETED), len(actions))
+        actions = [*actions[:at], changed, *actions[at:]]
     if after.lock_source is not None and after.lock == after.lock_target:
         after = replace(after, lock_source=None)  # the move is done; the next one is news
     consume = [a for a in actions if isinstance(a, ConsumeJti)]

@@ -102,7 +102,7 @@ def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
     world.failing = False
     core.handle(LockSensed(LockReading.LOCKED))
     assert [j for j in world.journal if j[0] == "commit"][-1] == (
-        "commit", None, ["delivery.locked", "delivery.completed", "lock.changed"])
+        "commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
 
 
 def test_outward_actions_follow_the_record() -> None:

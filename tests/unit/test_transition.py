@@ -88,3 +88,13 @@ def test_the_owners_unlock_never_happens_without_its_record() -> None:
     assert (refusal.type, refusal.fields["cmd"], refusal.fields["reason"]) == (
         "command.rejected", "owner/lock", "storage_error")
     assert t.state.unlock_pending is None
+
+
+def test_the_relock_that_completes_a_delivery_is_told_before_the_completion() -> None:
+    """A delivery's last event is `delivery.completed`: its receipt lists every event before
+    it, the relock's `lock.changed` included."""
+    relocking = run(asked(), proof(), LockSensed("unlocked"), command("cancel"), rules=RULES)[0]
+    t = step(relocking, LockSensed("locked"), at(2), RULES)
+    assert [(e.type, e.delivery_id) for e in t.record.events] == [
+        (EventType.DELIVERY_LOCKED, "D-1"), (EventType.LOCK_CHANGED, "D-1"),
+        (EventType.DELIVERY_COMPLETED, "D-1")]
