@@ -5,7 +5,10 @@ One step of the core writes all it changes in ONE transaction, so a step costs o
 a crash leaves either the whole step or none of it.
 
 Small pages (1 KiB) because a step changes a few rows in a few tables: every page it touches
-is written in full, twice (the write-ahead log, then the checkpoint).
+is written in full, twice (the write-ahead log, then the checkpoint). For the same reason a
+step's rows stay inside their page: no overflow pages, no free-list churn, no sqlite_sequence
+(schema 2: outbox ids come from the counters row a step writes anyway, and the deliveries are
+a plain table, whose rows may fill a page, where a WITHOUT ROWID row spills past a quarter).
 """
 
 from __future__ import annotations
@@ -23,15 +26,13 @@ from edge.store.sqlite import compact, open_db
 log = logging.getLogger(__name__)
 
 FILE_NAME = "doorstep.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 1024
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS deliveries (
-    id TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+DELIVERIES = """CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT NOT NULL, position INTEGER NOT NULL, body TEXT NOT NULL)"""
+OUTBOX = """CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,  -- from counters.outbox_id: never reused, so the pump's cursor holds
     topic TEXT NOT NULL,
     payload BLOB,
     file TEXT,
@@ -39,10 +40,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     channel TEXT NOT NULL DEFAULT 'mqtt',
     bytes INTEGER NOT NULL DEFAULT 0,
     retain INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL;
+)"""
+OUTBOX_BY_FILE = "CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL"
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL) WITHOUT ROWID;
+{DELIVERIES};
+{OUTBOX};
+{OUTBOX_BY_FILE};
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('event_seq', 0);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('outbox_id', 0);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- Notes for the receipts and the history of the deliveries still running (store/notes.py).
 CREATE TABLE IF NOT EXISTS receipt_items (
@@ -66,6 +74,10 @@ class Database:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"{path} was written by a newer doorstep (schema {version})")
+        if version == 1:
+            with self.transaction() as conn:
+                _to_schema_2(conn)
+            log.info("event=store_migrated path=%s schema=2", path)
         if version < SCHEMA_VERSION:
             self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -87,6 +99,25 @@ class Database:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def _to_schema_2(conn: sqlite3.Connection) -> None:
+    """Schema 1 to 2: the outbox loses AUTOINCREMENT (its ids carry on from the counters row)
+    and the deliveries become a plain table; rows and ids are kept as they were."""
+    conn.execute("UPDATE counters SET value = (SELECT MAX(n) FROM (SELECT COALESCE(MAX(id), 0) "
+                 "AS n FROM outbox UNION ALL SELECT seq FROM sqlite_sequence "
+                 "WHERE name = 'outbox')) WHERE name = 'outbox_id'")
+    conn.execute("DROP INDEX outbox_by_file")
+    conn.execute("ALTER TABLE outbox RENAME TO outbox_v1")
+    conn.execute("ALTER TABLE deliveries RENAME TO deliveries_v1")
+    for statement in (OUTBOX, OUTBOX_BY_FILE, DELIVERIES):
+        conn.execute(statement)
+    conn.execute("INSERT INTO outbox SELECT id, topic, payload, file, created, channel, bytes, "
+                 "retain FROM outbox_v1")
+    conn.execute("INSERT INTO deliveries SELECT id, position, body FROM deliveries_v1")
+    conn.execute("DROP TABLE outbox_v1")
+    conn.execute("DROP TABLE deliveries_v1")
+    conn.execute("DELETE FROM sqlite_sequence")
 
 
 def open_store(data_dir: Path) -> Database:
@@ -136,6 +167,8 @@ def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) ->
                      "FROM old_outbox.outbox")
         conn.execute("UPDATE counters SET value = (SELECT value FROM old_outbox.counters "
                      "WHERE name = 'event_seq') WHERE name = 'event_seq'")
+        conn.execute("UPDATE counters SET value = (SELECT COALESCE(MAX(id), 0) FROM outbox) "
+                     "WHERE name = 'outbox_id'")
         for row_id, file in conn.execute(
                 "SELECT id, file FROM outbox WHERE file IS NOT NULL AND bytes = 0").fetchall():
             on_disk = Path(file).stat().st_size if Path(file).exists() else 0
@@ -144,7 +177,7 @@ def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) ->
         try:
             rows = json.loads(journal.read_text(encoding="utf-8"))
             for position, row in enumerate(rows):
-                conn.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?)",
+                conn.execute("INSERT INTO deliveries VALUES (?, ?, ?)",
                              (row["id"], position, json.dumps(row)))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("event=journal_unreadable path=%s error=%s", journal, exc)

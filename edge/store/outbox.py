@@ -2,10 +2,11 @@
 acknowledges them.
 
 Events are stored inline with their `seq`, which a counter in the same database hands out, so
-it keeps increasing across restarts. Photos are files (written by PhotoStore) referenced by
-path. Each row has a channel: "mqtt" rows carry a topic and go through the MQTT pump, "http"
-rows carry an upload URL and go through the photo uploader. Rows leave only through
-``remove``, on PUBACK or a 2xx answer.
+it keeps increasing across restarts; row ids come from a counter beside it, so they are never
+reused and the pump's cursor (the highest id it has sent) stays true when the table empties.
+Photos are files (written by PhotoStore) referenced by path. Each row has a channel: "mqtt"
+rows carry a topic and go through the MQTT pump, "http" rows carry an upload URL and go
+through the photo uploader. Rows leave only through ``remove``, on PUBACK or a 2xx answer.
 
 What waits is counted as it comes and goes (rows, and the bytes of events and of the photo
 files they name), so the quota measures the backlog, not the database file.
@@ -71,9 +72,10 @@ class Outbox:
         gone = conn.execute("DELETE FROM outbox WHERE topic = ? AND retain = 1 RETURNING bytes",
                             (topic,)).fetchall()
         size = len(payload) if payload is not None else _file_size(file) if file else 0
-        conn.execute("INSERT INTO outbox (topic, payload, file, created, bytes, retain) "
-                     "VALUES (?, ?, ?, ?, ?, 1)",
-                     (topic, payload, str(file) if file else None, time.time(), size))
+        conn.execute("INSERT INTO outbox (id, topic, payload, file, created, bytes, retain) "
+                     "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                     (_next_id(conn), topic, payload, str(file) if file else None, time.time(),
+                      size))
         return 1 - len(gone), size - sum(n for (n,) in gone)
 
     @staticmethod
@@ -83,15 +85,17 @@ class Outbox:
         seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'event_seq' "
                            "RETURNING value").fetchone()[0]
         payload = render(seq)
-        conn.execute("INSERT INTO outbox (topic, payload, created, bytes) VALUES (?, ?, ?, ?)",
-                     (topic, payload, time.time(), len(payload)))
+        conn.execute("INSERT INTO outbox (id, topic, payload, created, bytes) "
+                     "VALUES (?, ?, ?, ?, ?)", (_next_id(conn), topic, payload, time.time(),
+                                                len(payload)))
         return seq, payload
 
     @staticmethod
     def queue_message(conn: sqlite3.Connection, topic: str, payload: bytes) -> int:
         """Queue a message that is no event (a receipt): its bytes."""
-        conn.execute("INSERT INTO outbox (topic, payload, created, bytes) VALUES (?, ?, ?, ?)",
-                     (topic, payload, time.time(), len(payload)))
+        conn.execute("INSERT INTO outbox (id, topic, payload, created, bytes) "
+                     "VALUES (?, ?, ?, ?, ?)", (_next_id(conn), topic, payload, time.time(),
+                                                len(payload)))
         return len(payload)
 
     @staticmethod
@@ -100,8 +104,9 @@ class Outbox:
         """Queue a stored photo for ``target`` (an MQTT topic, or an upload URL): its bytes."""
         size = _file_size(file)
         conn.execute(
-            "INSERT INTO outbox (topic, file, created, channel, bytes) VALUES (?, ?, ?, ?, ?)",
-            (target, str(file), time.time(), channel, size))
+            "INSERT INTO outbox (id, topic, file, created, channel, bytes) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (_next_id(conn), target, str(file), time.time(), channel,
+                                          size))
         return size
 
     def added(self, rows: int, size: int) -> None:
@@ -215,6 +220,12 @@ def read_backlog(data_dir: Path, now: float) -> Backlog | None:
         return Outbox(db).backlog(now)
     finally:
         db.close()
+
+
+def _next_id(conn: sqlite3.Connection) -> int:
+    """The next row id: always higher than any before, even once the table has emptied."""
+    return int(conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'outbox_id' "
+                            "RETURNING value").fetchone()[0])
 
 
 def _file_size(file: Path) -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from edge.domain.model import ConsumeJti, Delivery, Emit, EventType, Now, Record, SharePhoto
 from edge.domain.passes import Courier, Mode
-from edge.store.db import Database, open_store
+from edge.store.db import SCHEMA_VERSION, Database, open_store
 from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
@@ -60,8 +61,55 @@ def test_a_data_dir_of_three_files_is_carried_over_once(tmp_path: Path) -> None:
         "deliveries.json.migrated", "outbox.sqlite.migrated", "replay.sqlite.migrated"]
     again = open_store(tmp_path)  # a second start finds nothing to carry over
     assert len(Outbox(again).pending(0, 10)) == 3
-    assert again.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert again.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert again.conn.execute("PRAGMA page_size").fetchone()[0] == 1024
+
+
+SCHEMA_1 = """
+CREATE TABLE used_jti (jti TEXT PRIMARY KEY, exp REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB, file TEXT,
+    created REAL NOT NULL, channel TEXT NOT NULL DEFAULT 'mqtt',
+    bytes INTEGER NOT NULL DEFAULT 0, retain INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX outbox_by_file ON outbox (file) WHERE file IS NOT NULL;
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters VALUES ('event_seq', 12);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_schema_1_database_is_carried_to_schema_2_keeping_every_row(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "doorstep.sqlite")
+    old.executescript(SCHEMA_1)
+    for n in range(1, 10):
+        old.execute("INSERT INTO outbox (topic, payload, created, bytes) VALUES ('t/e', ?, 1, 3)",
+                    (b"e%d" % n,))
+    old.execute("DELETE FROM outbox WHERE id IN (1, 2, 3, 9)")  # sent: sqlite_sequence says 9
+    old.execute("INSERT INTO deliveries VALUES ('D-7', 0, ?)", (json.dumps(asdict(DELIVERY)),))
+    old.commit()
+    old.close()
+    db = open_store(tmp_path)
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert DeliveryJournal(db).load() == (DELIVERY,)
+    outbox = Outbox(db)
+    assert [e.id for e in outbox.pending(0, 10)] == [4, 5, 6, 7, 8]
+    assert outbox.add_event("t/e", lambda seq: b"next") == 13  # the seq carries on
+    assert outbox.pending(8, 10)[0].id == 10  # and the ids: 9 was used once, never again
+    tables = dict(db.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    assert "AUTOINCREMENT" not in tables["outbox"] and "WITHOUT ROWID" not in tables["deliveries"]
+    assert db.conn.execute("SELECT COUNT(*) FROM sqlite_sequence").fetchone()[0] == 0
+
+
+def test_outbox_ids_are_never_reused_once_the_table_empties(tmp_path: Path) -> None:
+    """The pump asks for rows after the highest id it sent: a reused id would never be sent."""
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
+    outbox.add_event("t/e", lambda seq: b"one")
+    (first,) = outbox.pending(0, 10)
+    outbox.remove([first.id])
+    outbox.add_event("t/e", lambda seq: b"two")
+    assert [e.payload for e in outbox.pending(first.id, 10)] == [b"two"]
 
 
 def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
