@@ -13,6 +13,7 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,15 +26,28 @@ from edge.events import rfc3339
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of
 from edge.hardware.jpeg import Polygon, masked_jpeg
-from edge.store.photos import PhotoStore
+from edge.store.photos import NewPhoto, PhotoStore
 
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 5.0
 MAX_REFERENCES = 16
+MAX_BATCH = 8  # photos stored together when a burst is waiting
 
 Job = ProveCamera | CaptureRequest | None  # None: a probe
 _PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
+
+
+@dataclass(frozen=True)
+class _Shot:
+    """A photo captured and encoded, not yet stored."""
+
+    request: CaptureRequest
+    photo_id: str
+    jpeg: bytes
+    moment: datetime
+    stamp: FrameStamp
+    parcel: bool | None
 
 
 def new_photo_id(moment: datetime) -> str:
@@ -59,6 +73,7 @@ class CaptureWorker:
         self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
+        self._said: dict[type, CameraHealth | StorageHealth] = {}  # the last health told
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
@@ -83,6 +98,13 @@ class CaptureWorker:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def _tell(self, health: CameraHealth | StorageHealth) -> None:
+        """Say the camera's or the photo store's health when it changes (this worker is the
+        only one who says either): a burst of photos is not a burst of no-change steps."""
+        if self._said.get(type(health)) != health:
+            self._said[type(health)] = health
+            self._submit(health)
+
     def _put(self, job: Job) -> None:
         self._jobs.put((_PRIORITY[type(job)], next(self._order), job))
 
@@ -97,10 +119,41 @@ class CaptureWorker:
             try:
                 if isinstance(job, ProveCamera):
                     self._prove(job)
+                elif job is None:
+                    self._probe()
                 else:
-                    self._take(job)
+                    self._take(self._waiting_with(job))
             except Exception:
                 log.exception("event=capture_worker_failed")
+
+    def _waiting_with(self, first: CaptureRequest) -> list[CaptureRequest]:
+        """``first`` and the photos asked for since (a burst: stored with one folder fsync).
+        A proof that comes meanwhile is answered at once: an unlock never waits on photos."""
+        batch = [first]
+        while len(batch) < MAX_BATCH and not self._stop.is_set():
+            try:
+                job = self._jobs.get_nowait()[2]
+            except queue.Empty:
+                break
+            if isinstance(job, ProveCamera):
+                self._prove(job)
+            elif job is None:
+                self._probe()
+            else:
+                batch.append(job)
+        return batch
+
+    def _answer_proofs(self) -> None:
+        """Between the photos of a burst: a proof asked for meanwhile goes first."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if not isinstance(job[2], ProveCamera):
+                self._jobs.put(job)  # the same place in line: its order number is kept
+                return
+            self._prove(job[2])
 
     def _prove(self, ask: ProveCamera) -> None:
         """Report the facts (the new frame's number and sensor time, and the one before it);
@@ -125,39 +178,57 @@ class CaptureWorker:
         if stuck is not None:
             raise CameraError(stuck)
 
-    def _take(self, request: CaptureRequest | None) -> None:
-        """A photo for ``request``, or (None) a probe that only reads the frame counter."""
+    def _probe(self) -> None:
+        """Read the frame counter only: is the camera alive and advancing?"""
         try:
-            if request is None:
-                self._judged(self._camera.stamp())
-            else:
-                frame = self._camera.capture()
-                self._judged(frame.stamp)
+            self._judged(self._camera.stamp())
         except CameraError as exc:
             log.error("event=camera_fault error=%s", exc)
-            self._submit(CameraHealth(False))
-            if request is not None:
-                self._submit(PhotoFailed(request, f"camera: {exc}"))
+            self._tell(CameraHealth(False))
             return
-        self._submit(CameraHealth(True))  # the domain ignores no-change
-        if request is None:
+        self._tell(CameraHealth(True))
+
+    def _take(self, requests: Sequence[CaptureRequest]) -> None:
+        """A photo for each request, stored together, then each reported."""
+        shots = []
+        for request in requests:
+            self._answer_proofs()
+            shot = self._shoot(request)
+            if shot is not None:
+                shots.append(shot)
+        if not shots:
             return
+        saved = self._photos.save_all([
+            NewPhoto(shot.photo_id, shot.request.delivery_id, shot.jpeg,
+                     shot.request.confidential) for shot in shots])
+        for shot, path in zip(shots, saved, strict=True):
+            if isinstance(path, OSError):  # StorageFull, or the disk itself is full or gone
+                log.error("event=photo_not_stored photo_id=%s error=%s", shot.photo_id, path)
+                self._tell(StorageHealth("photos", False))
+                self._submit(PhotoFailed(shot.request, f"storage: {path}"))
+                continue
+            self._tell(StorageHealth("photos", True))
+            self._submit(PhotoTaken(shot.request, shot.photo_id,
+                                    hashlib.sha256(shot.jpeg).hexdigest(), len(shot.jpeg),
+                                    rfc3339(shot.moment), shot.stamp, shot.parcel))
+
+    def _shoot(self, request: CaptureRequest) -> _Shot | None:
+        """Capture and encode one photo; None for a camera fault (reported) or a reference."""
+        try:
+            frame = self._camera.capture()
+            self._judged(frame.stamp)
+        except CameraError as exc:
+            log.error("event=camera_fault error=%s", exc)
+            self._tell(CameraHealth(False))
+            self._submit(PhotoFailed(request, f"camera: {exc}"))
+            return None
+        self._tell(CameraHealth(True))
         parcel = self._parcel(request, frame.image)
         if request.purpose is Purpose.REFERENCE:
-            return  # compared later, never kept
+            return None  # compared later, never kept
         jpeg = masked_jpeg(frame.image, self._masks, self._quality, self._max_bytes)
         moment = datetime.now(UTC)
-        photo_id = new_photo_id(moment)
-        try:
-            self._photos.save(photo_id, request.delivery_id, jpeg, private=request.confidential)
-        except OSError as exc:  # StorageFull, or the disk itself is full or gone
-            log.error("event=photo_not_stored photo_id=%s error=%s", photo_id, exc)
-            self._submit(StorageHealth("photos", False))
-            self._submit(PhotoFailed(request, f"storage: {exc}"))
-            return
-        self._submit(StorageHealth("photos", True))  # the domain ignores no-change
-        self._submit(PhotoTaken(request, photo_id, hashlib.sha256(jpeg).hexdigest(), len(jpeg),
-                                rfc3339(moment), frame.stamp, parcel))
+        return _Shot(request, new_photo_id(moment), jpeg, moment, frame.stamp, parcel)
 
     def _parcel(self, request: CaptureRequest, image: Any) -> bool | None:
         """Keep the drop zone at `arriving`; at the confirmation, whether it changed."""

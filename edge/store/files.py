@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    write_all_atomic([(path, data)])
+
+
+def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
+    """Write each file whole and durable, then give them their names: each file is fsynced,
+    each folder once for all (a burst of photos costs one folder fsync, not one each). On an
+    error none of the names is given that was not given before it."""
+    temps: list[tuple[Path, Path]] = []
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        for path, data in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.tmp")
+            temps.append((temp, path))
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+    except BaseException:
+        for temp, _ in temps:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        raise
+    for temp, path in temps:
+        os.replace(temp, path)
+    for folder in dict.fromkeys(path.parent for _, path in temps):
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

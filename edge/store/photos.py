@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from edge.store.files import write_atomic
+from edge.store.files import write_all_atomic
 
 KINDS = ("snapshots", "deliveries", "private")
 EVICTABLE = ("snapshots", "deliveries")  # in this order
@@ -25,6 +26,20 @@ EVICTABLE = ("snapshots", "deliveries")  # in this order
 
 class StorageFull(OSError):
     """No room for a new photo without deleting one that must be kept."""
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    photo_id: str
+    delivery_id: str | None
+    jpeg: bytes
+    private: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.delivery_id is None:
+            return "snapshots"
+        return "private" if self.private else "deliveries"
 
 
 class PhotoStore:
@@ -62,15 +77,38 @@ class PhotoStore:
 
     def save(self, photo_id: str, delivery_id: str | None, jpeg: bytes,
              private: bool = False) -> Path:
-        path = self.path(photo_id, delivery_id, private)
-        kind = "private" if private and delivery_id is not None else \
-            ("snapshots" if delivery_id is None else "deliveries")
+        saved = self.save_all([NewPhoto(photo_id, delivery_id, jpeg, private)])[0]
+        if isinstance(saved, OSError):
+            raise saved
+        return saved
+
+    def save_all(self, photos: Sequence[NewPhoto]) -> list[Path | OSError]:
+        """Store several photos with one folder fsync: for each, its path, or why it could not
+        be stored (StorageFull for that photo alone; a disk error for all of them)."""
+        results: list[Path | OSError] = []
+        admitted: list[tuple[int, str, Path, bytes]] = []
         with self._lock:
-            self._make_room(len(jpeg))
-            write_atomic(path, jpeg)
-            self._index[kind][str(path.relative_to(self._root))] = len(jpeg)
-            self._used += len(jpeg)
-        return path
+            reserved = 0
+            for photo in photos:
+                path = self.path(photo.photo_id, photo.delivery_id, photo.private)
+                try:
+                    self._make_room(reserved + len(photo.jpeg))
+                except StorageFull as exc:
+                    results.append(exc)
+                    continue
+                reserved += len(photo.jpeg)
+                admitted.append((len(results), photo.kind, path, photo.jpeg))
+                results.append(path)
+            try:
+                write_all_atomic([(path, jpeg) for _, _, path, jpeg in admitted])
+            except OSError as exc:
+                for at, _, _, _ in admitted:
+                    results[at] = exc
+                return results
+            for _, kind, path, jpeg in admitted:
+                self._index[kind][str(path.relative_to(self._root))] = len(jpeg)
+                self._used += len(jpeg)
+        return results
 
     def prune(self, now: float | None = None) -> int:
         """Delete what the retention settings no longer keep (confidential photos have their

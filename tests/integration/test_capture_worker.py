@@ -42,6 +42,53 @@ def test_photos_are_stored_before_they_are_reported(tmp_path: Path) -> None:
         worker.stop()
 
 
+def test_a_burst_is_stored_together_and_each_photo_reported(tmp_path: Path) -> None:
+    photos = PhotoStore(tmp_path)
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(SimCamera(320, 240, "t"), photos, inbox.put, probe_interval_s=60)
+    requests = [CaptureRequest(Purpose.DOORBELL, None) for _ in range(12)]
+    for request in requests:  # queued before the worker runs: it takes them in batches
+        worker.request(request)
+    worker.prove(ProveCamera(1, not_before=time.monotonic()))
+    worker.start()
+    try:
+        said = [inbox.get(timeout=10)]
+        while len([t for t in said if isinstance(t, PhotoTaken)]) < len(requests):
+            said.append(inbox.get(timeout=10))
+        taken = [t for t in said if isinstance(t, PhotoTaken)]
+        assert isinstance(said[0], FrameProof)  # an unlock waits on it: first in line
+        assert len({t.photo_id for t in taken}) == len(requests)
+        for photo in taken:
+            data = photos.path(photo.photo_id, None).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == photo.sha256
+    finally:
+        worker.stop()
+
+
+def test_a_proof_asked_for_during_a_burst_is_answered_before_the_bursts_photos(tmp_path) -> None:
+    inbox: queue.Queue = queue.Queue()
+    asked = []
+
+    class Camera(SimCamera):
+        def capture(self):  # the courier's at_door comes while the first photo is taken
+            if not asked:
+                asked.append(worker.prove(ProveCamera(1, not_before=time.monotonic())))
+            return super().capture()
+
+    worker = CaptureWorker(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
+                           probe_interval_s=60)
+    for _ in range(3):
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    worker.start()
+    try:
+        said = [inbox.get(timeout=10)]
+        while not isinstance(said[-1], (FrameProof, PhotoTaken)):
+            said.append(inbox.get(timeout=10))
+        assert isinstance(said[-1], FrameProof)
+    finally:
+        worker.stop()
+
+
 def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Path) -> None:
     camera = SimCamera(320, 240, "t")
     inbox: queue.Queue = queue.Queue()
@@ -55,11 +102,16 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
         worker.request(CaptureRequest(Purpose.DOORBELL, None))
         assert "frame counter stopped" in next_of(inbox, PhotoFailed).error
         camera.set_mode("fail")
-        worker.probe_now()
-        assert next_of(inbox, CameraHealth) == CameraHealth(False)
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+        assert "delivers no frames" in next_of(inbox, PhotoFailed).error
         camera.set_mode("ok")
         worker.probe_now()
         assert next_of(inbox, CameraHealth) == CameraHealth(True)
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+        said = [inbox.get(timeout=10)]
+        while not isinstance(said[-1], PhotoTaken):
+            said.append(inbox.get(timeout=10))
+        assert not [h for h in said if isinstance(h, CameraHealth)]  # told once per change
     finally:
         worker.stop()
 

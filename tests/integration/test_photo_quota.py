@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.store.photos import PhotoStore, StorageFull
+from edge.store.photos import NewPhoto, PhotoStore, StorageFull
 
 KB = 1000
 
@@ -132,3 +132,15 @@ def test_confidential_photos_have_their_own_retention(tmp_path: Path) -> None:
     assert photos.prune() == 1
     assert not old_private.exists() and new_private.exists() and delivered.exists()
     assert not old_private.parent.exists()
+
+
+def test_photos_stored_together_fail_alone_when_the_quota_cannot_take_them(tmp_path) -> None:
+    photos = store(tmp_path, quota=2 * KB + 100, pending={str(tmp_path / "deliveries/D-1/a.jpg")})
+    kept = photos.save("a", "D-1", b"a" * KB)  # waiting to be sent: never deleted
+    burst = [NewPhoto("b", "D-1", b"b" * KB), NewPhoto("c", "D-1", b"c" * KB, private=True),
+             NewPhoto("d", None, b"d" * 10)]
+    b, c, d = photos.save_all(burst)
+    assert isinstance(c, StorageFull)  # b took the last room; c alone is refused
+    assert isinstance(b, Path) and b.read_bytes() == b"b" * KB and kept.exists()
+    assert isinstance(d, Path) and photos.used_bytes == 2 * KB + 10
+    assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "private").exists()
