@@ -223,9 +223,11 @@ def read_backlog(data_dir: Path, now: float) -> Backlog | None:
 
 
 def _next_id(conn: sqlite3.Connection) -> int:
-    """The next row id: always higher than any before, even once the table has emptied."""
-    return int(conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'outbox_id' "
-                            "RETURNING value").fetchone()[0])
+    """The next row id: always higher than any before, even once the table has emptied, and
+    than a row another writer added without the counter (an older doorstep, say)."""
+    return int(conn.execute(
+        "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM outbox)) + 1 "
+        "WHERE name = 'outbox_id' RETURNING value").fetchone()[0])
 
 
 def _file_size(file: Path) -> int:

@@ -104,12 +104,17 @@ def test_a_schema_1_database_is_carried_to_schema_2_keeping_every_row(tmp_path: 
 
 def test_outbox_ids_are_never_reused_once_the_table_empties(tmp_path: Path) -> None:
     """The pump asks for rows after the highest id it sent: a reused id would never be sent."""
-    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
+    db = Database(tmp_path / "doorstep.sqlite")
+    outbox = Outbox(db)
     outbox.add_event("t/e", lambda seq: b"one")
     (first,) = outbox.pending(0, 10)
     outbox.remove([first.id])
     outbox.add_event("t/e", lambda seq: b"two")
     assert [e.payload for e in outbox.pending(first.id, 10)] == [b"two"]
+    with db.transaction() as conn:  # an older doorstep's insert: no counter
+        conn.execute("INSERT INTO outbox (topic, payload, created) VALUES ('t/e', X'6f6c64', 1)")
+    outbox.add_event("t/e", lambda seq: b"three")  # its id is not taken twice
+    assert [e.payload for e in outbox.pending(first.id, 10)] == [b"two", b"old", b"three"]
 
 
 def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
