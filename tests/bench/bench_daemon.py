@@ -30,6 +30,7 @@ from tests.brokers import Mosquitto
 DEVICE = "porch-bench"
 ROUNDS = 40
 BURST = 20
+BURSTS = 5
 SETTINGS = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 120\n"
 
 
@@ -171,21 +172,24 @@ def main() -> None:
             snap_floor.append(client.wait(lambda t, p: t == "floor/photos", mark) - sent)
         show("doorbell -> snapshot bytes", snap, snap_floor, "x1.5 / x1.5")
 
-        rates = []
-        for topic, payload, found in ((f"{base}/sim/doorbell", "press", "/snapshots/"),
-                                      ("floor/cmd/photo", "take", "floor/photos")):
-            mark = len(client.got)
-            sent = time.perf_counter()
-            for _ in range(BURST):
-                client.send(topic, payload)
-            deadline = time.monotonic() + 60
-            while sum(found in t for _, t, _ in client.got[mark:]) < BURST:
-                assert time.monotonic() < deadline, "the burst did not finish"
-                time.sleep(0.005)  # counting arrivals of a burst, bounded by the deadline
-            last = max(at for at, t, _ in client.got[mark:] if found in t)
-            rates.append(BURST / (last - sent))
-        RESULTS.add("photos/s in a burst of 20", f"{rates[0]:.1f} /s", f"{rates[1]:.1f} /s",
-                    f"x{rates[0] / rates[1]:.2f}", ">= x0.8")
+        rates: tuple[list[float], list[float]] = ([], [])
+        for _ in range(BURSTS):  # taken in turn: a busy moment of this machine hits both
+            for rate, (topic, payload, found) in zip(rates, (
+                    (f"{base}/sim/doorbell", "press", "/snapshots/"),
+                    ("floor/cmd/photo", "take", "floor/photos")), strict=True):
+                mark = len(client.got)
+                sent = time.perf_counter()
+                for _ in range(BURST):
+                    client.send(topic, payload)
+                deadline = time.monotonic() + 60
+                while sum(found in t for _, t, _ in client.got[mark:]) < BURST:
+                    assert time.monotonic() < deadline, "the burst did not finish"
+                    time.sleep(0.005)  # counting arrivals of a burst, bounded by the deadline
+                last = max(at for at, t, _ in client.got[mark:] if found in t)
+                rate.append(BURST / (last - sent))
+        ours, floor_rate = (statistics.median(r) for r in rates)
+        RESULTS.add(f"photos/s in a burst of {BURST} (median of {BURSTS})", f"{ours:.1f} /s",
+                    f"{floor_rate:.1f} /s", f"x{ours / floor_rate:.2f}", ">= x0.8")
 
         time.sleep(2)  # let the burst's acknowledgements settle before counting bytes
         written = proc(pid, "write_bytes")
