@@ -107,7 +107,7 @@ def _to_schema_2(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE counters SET value = (SELECT MAX(n) FROM (SELECT COALESCE(MAX(id), 0) "
                  "AS n FROM outbox UNION ALL SELECT seq FROM sqlite_sequence "
                  "WHERE name = 'outbox')) WHERE name = 'outbox_id'")
-    conn.execute("DROP INDEX outbox_by_file")
+    conn.execute("DROP INDEX IF EXISTS outbox_by_file")
     conn.execute("ALTER TABLE outbox RENAME TO outbox_v1")
     conn.execute("ALTER TABLE deliveries RENAME TO deliveries_v1")
     for statement in (OUTBOX, OUTBOX_BY_FILE, DELIVERIES):

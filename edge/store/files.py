@@ -8,10 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    write_all_atomic([(path, data)])
-
-
 def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
     """Write each file whole and durable, then give them their names: each file is fsynced,
     each folder once for all (a burst of photos costs one folder fsync, not one each). On an
