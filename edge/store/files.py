@@ -10,8 +10,8 @@ from pathlib import Path
 
 def write_all_atomic(files: Sequence[tuple[Path, bytes]]) -> None:
     """Write each file whole and durable, then give them their names: each file is fsynced,
-    each folder once for all (a burst of photos costs one folder fsync, not one each). On an
-    error none of the names is given that was not given before it."""
+    each folder once for all (a burst of photos costs one folder fsync, not one each). An
+    error while writing gives none of them its name, and leaves no temporary file."""
     temps: list[tuple[Path, Path]] = []
     try:
         for path, data in files:
