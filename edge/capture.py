@@ -193,7 +193,12 @@ class CaptureWorker:
         shots = []
         for request in requests:
             self._answer_proofs()
-            shot = self._shoot(request)
+            try:
+                shot = self._shoot(request)
+            except Exception as exc:  # a bug: this photo fails, the rest of the burst goes on
+                log.exception("event=capture_worker_failed")
+                self._submit(PhotoFailed(request, f"camera: {exc}"))
+                continue
             if shot is not None:
                 shots.append(shot)
         if not shots:

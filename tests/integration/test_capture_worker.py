@@ -89,6 +89,31 @@ def test_a_proof_asked_for_during_a_burst_is_answered_before_the_bursts_photos(t
         worker.stop()
 
 
+def test_a_photo_that_fails_unexpectedly_fails_alone_in_its_burst(tmp_path: Path) -> None:
+    inbox: queue.Queue = queue.Queue()
+    calls = []
+
+    class Camera(SimCamera):
+        def capture(self):
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("driver bug")
+            return super().capture()
+
+    worker = CaptureWorker(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
+                           probe_interval_s=60)
+    for _ in range(3):
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    worker.start()
+    try:
+        answers = [next_of(inbox, (PhotoTaken, PhotoFailed)) for _ in range(3)]
+        assert sorted(type(a).__name__ for a in answers) == ["PhotoFailed", "PhotoTaken",
+                                                              "PhotoTaken"]
+        assert [a.error for a in answers if isinstance(a, PhotoFailed)] == ["camera: driver bug"]
+    finally:
+        worker.stop()
+
+
 def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Path) -> None:
     camera = SimCamera(320, 240, "t")
     inbox: queue.Queue = queue.Queue()
