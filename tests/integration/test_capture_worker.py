@@ -26,6 +26,24 @@ def next_of(inbox: queue.Queue, kind: type, timeout: float = 10):
             return item
 
 
+def started_with_burst(camera: SimCamera, photos: PhotoStore, inbox: queue.Queue,
+                       count: int = 3) -> CaptureWorker:
+    """A worker whose first job is a burst of ``count`` doorbell photos (queued before it
+    runs, so it takes them together)."""
+    worker = CaptureWorker(camera, photos, inbox.put, probe_interval_s=60)
+    for _ in range(count):
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    return worker
+
+
+def said_until(inbox: queue.Queue, done) -> list:
+    """What the worker said, up to the first item for which ``done(said so far)`` holds."""
+    said = [inbox.get(timeout=10)]
+    while not done(said):
+        said.append(inbox.get(timeout=10))
+    return said
+
+
 def test_photos_are_stored_before_they_are_reported(tmp_path: Path) -> None:
     photos = PhotoStore(tmp_path)
     inbox: queue.Queue = queue.Queue()
@@ -45,19 +63,14 @@ def test_photos_are_stored_before_they_are_reported(tmp_path: Path) -> None:
 def test_a_burst_is_stored_together_and_each_photo_reported(tmp_path: Path) -> None:
     photos = PhotoStore(tmp_path)
     inbox: queue.Queue = queue.Queue()
-    worker = CaptureWorker(SimCamera(320, 240, "t"), photos, inbox.put, probe_interval_s=60)
-    requests = [CaptureRequest(Purpose.DOORBELL, None) for _ in range(12)]
-    for request in requests:  # queued before the worker runs: it takes them in batches
-        worker.request(request)
+    worker = started_with_burst(SimCamera(320, 240, "t"), photos, inbox, count=12)
     worker.prove(ProveCamera(1, not_before=time.monotonic()))
     worker.start()
     try:
-        said = [inbox.get(timeout=10)]
-        while len([t for t in said if isinstance(t, PhotoTaken)]) < len(requests):
-            said.append(inbox.get(timeout=10))
+        said = said_until(inbox, lambda s: sum(isinstance(t, PhotoTaken) for t in s) == 12)
         taken = [t for t in said if isinstance(t, PhotoTaken)]
         assert isinstance(said[0], FrameProof)  # an unlock waits on it: first in line
-        assert len({t.photo_id for t in taken}) == len(requests)
+        assert len({t.photo_id for t in taken}) == 12
         for photo in taken:
             data = photos.path(photo.photo_id, None).read_bytes()
             assert hashlib.sha256(data).hexdigest() == photo.sha256
@@ -75,15 +88,10 @@ def test_a_proof_asked_for_during_a_burst_is_answered_before_the_bursts_photos(t
                 asked.append(worker.prove(ProveCamera(1, not_before=time.monotonic())))
             return super().capture()
 
-    worker = CaptureWorker(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
-                           probe_interval_s=60)
-    for _ in range(3):
-        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    worker = started_with_burst(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox)
     worker.start()
     try:
-        said = [inbox.get(timeout=10)]
-        while not isinstance(said[-1], (FrameProof, PhotoTaken)):
-            said.append(inbox.get(timeout=10))
+        said = said_until(inbox, lambda s: isinstance(s[-1], (FrameProof, PhotoTaken)))
         assert isinstance(said[-1], FrameProof)
     finally:
         worker.stop()
@@ -100,10 +108,7 @@ def test_a_photo_that_fails_unexpectedly_fails_alone_in_its_burst(tmp_path: Path
                 raise RuntimeError("driver bug")
             return super().capture()
 
-    worker = CaptureWorker(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
-                           probe_interval_s=60)
-    for _ in range(3):
-        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    worker = started_with_burst(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox)
     worker.start()
     try:
         answers = [next_of(inbox, (PhotoTaken, PhotoFailed)) for _ in range(3)]
@@ -133,9 +138,7 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
         worker.probe_now()
         assert next_of(inbox, CameraHealth) == CameraHealth(True)
         worker.request(CaptureRequest(Purpose.DOORBELL, None))
-        said = [inbox.get(timeout=10)]
-        while not isinstance(said[-1], PhotoTaken):
-            said.append(inbox.get(timeout=10))
+        said = said_until(inbox, lambda s: isinstance(s[-1], PhotoTaken))
         assert not [h for h in said if isinstance(h, CameraHealth)]  # told once per change
     finally:
         worker.stop()
