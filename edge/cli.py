@@ -190,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from edge.app import run  # noqa: PLC0415 - keeps check-config light
     from edge.hardware.backends import HardwareError  # noqa: PLC0415
+    from edge.store.db import StoreTooNew  # noqa: PLC0415
 
     try:
         return run(config)
-    except (OSError, HardwareError) as exc:
+    except (OSError, HardwareError, StoreTooNew) as exc:
         print(f"doorstep: cannot start: {exc}", file=sys.stderr)
         return 1
 

@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS history (
 """
 
 
+class StoreTooNew(Exception):
+    """The database was written by a newer doorstep: this one cannot read it safely."""
+
+
 class Database:
     """The one connection, shared by the core, the outbox pump and the uploader under one
     lock (SQLite serialises writers anyway)."""
@@ -73,7 +77,11 @@ class Database:
         self.conn = open_db(path, SCHEMA, page_size=PAGE_SIZE)
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{path} was written by a newer doorstep (schema {version})")
+            self.conn.close()
+            raise StoreTooNew(
+                f"{path} was written by a newer doorstep (schema {version}; this one reads "
+                f"{SCHEMA_VERSION}): install the newer doorstep again, or restore the data dir "
+                "from before the upgrade")
         if version == 1:
             with self.transaction() as conn:
                 _to_schema_2(conn)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli import main
 from edge.domain.model import ConsumeJti, Delivery, Emit, EventType, Now, Record, SharePhoto
 from edge.domain.passes import Courier, Mode
 from edge.store.db import SCHEMA_VERSION, Database, open_store
@@ -18,6 +19,7 @@ from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.replay import ReplayStore
 from edge.transport.topics import Topics
+from simulator.daemon import write_sim_config
 
 DELIVERY = Delivery("D-7", Mode.IN_HOME, Courier("c", "Sam"), False, 2e9)
 
@@ -138,3 +140,21 @@ def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
         ledger.commit(broken, Now(1.8e9, 6.0))
     assert not ReplayStore(db).seen("j-2") and DeliveryJournal(db).load() == (DELIVERY,)
     assert len(outbox.pending(0, 10)) == 2 and outbox.queued_bytes() == 100 + len(event_row.payload)
+
+
+def test_a_database_from_a_newer_doorstep_stops_the_start_saying_what_to_do(
+        tmp_path: Path, cloud_keys, capsys) -> None:
+    """Going back a version after an upgrade: `doorstep run` says why it cannot start, in
+    words a homeowner can act on, and leaves the newer file as it was."""
+    (tmp_path / "data").mkdir()
+    newer = sqlite3.connect(tmp_path / "data" / "doorstep.sqlite")
+    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    newer.close()
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-old", port=1,
+                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    assert main(["run", "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert "doorstep: cannot start:" in said and "written by a newer doorstep" in said
+    assert "restore the data dir from before the upgrade" in said
+    check = sqlite3.connect(tmp_path / "data" / "doorstep.sqlite")
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
