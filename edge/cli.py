@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from edge import __version__
@@ -56,6 +57,35 @@ def _outbox_status(config: Config) -> str:
             f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s")
 
 
+def _erase(config: Config, delivery_id: str) -> str:
+    from edge.store.erase import erase_delivery  # noqa: PLC0415
+    from edge.transport.topics import Topics  # noqa: PLC0415
+
+    erased = erase_delivery(config.storage.data_dir,
+                            Topics(config.mqtt.topic_prefix, config.device_id), delivery_id)
+    return (f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery {delivery_id}"
+            + (": photo.erased is queued for the cloud" if erased else ""))
+
+
+def _on_store(config: Config, command: Callable[[], str]) -> int:
+    """Run a command that opens the database, printing its answer, or one line saying why it
+    could not (a newer doorstep's file, no permission) instead of a traceback."""
+    import sqlite3  # noqa: PLC0415
+
+    from edge.store.db import StoreTooNew  # noqa: PLC0415
+
+    try:
+        print(command())
+    except StoreTooNew as exc:
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return 1
+    except (sqlite3.Error, OSError) as exc:
+        print(f"doorstep: cannot use the database in {config.storage.data_dir}: {exc} (run as "
+              "the user the daemon runs as, or with sudo)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _owner_code() -> int:
     """Read the owner's unlock code (6 to 12 digits) on stdin, without echo at a terminal, and
     print the config line that holds its hash (never the code itself)."""
@@ -84,6 +114,7 @@ def _history(config: Config, since_text: str | None, as_json: bool, html: Path |
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
     from edge import history_view  # noqa: PLC0415
+    from edge.store.db import StoreTooNew  # noqa: PLC0415
     from edge.store.history import read_history  # noqa: PLC0415
 
     zone = ZoneInfo(config.policy.timezone) if config.policy.timezone else None
@@ -95,6 +126,9 @@ def _history(config: Config, since_text: str | None, as_json: bool, html: Path |
     data_dir = config.storage.data_dir
     try:
         deliveries = read_history(data_dir, since)
+    except StoreTooNew as exc:
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return 1
     except sqlite3.Error as exc:
         print(f"doorstep: cannot read the history in {data_dir}: {exc} (run as the user the "
               "daemon runs as, or with sudo)", file=sys.stderr)
@@ -155,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if args.command == "outbox":
-        print(_outbox_status(config))
-        return 0
+    if args.command in ("outbox", "photos"):
+        return _on_store(config, lambda: _outbox_status(config) if args.command == "outbox"
+                         else _erase(config, args.delivery))
     if args.command == "history":
         return _history(config, args.since, args.json, args.html)
     if args.command == "device-key":
@@ -169,15 +203,6 @@ def main(argv: list[str] | None = None) -> int:
                   "it at its first start", file=sys.stderr)
             return 1
         print(public_pem(load(path)), end="")
-        return 0
-    if args.command == "photos":
-        from edge.store.erase import erase_delivery  # noqa: PLC0415
-        from edge.transport.topics import Topics  # noqa: PLC0415
-
-        erased = erase_delivery(config.storage.data_dir,
-                                Topics(config.mqtt.topic_prefix, config.device_id), args.delivery)
-        print(f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery "
-              f"{args.delivery}" + (": photo.erased is queued for the cloud" if erased else ""))
         return 0
     if args.command == "doctor":
         from edge.doctor import diagnose  # noqa: PLC0415

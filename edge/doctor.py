@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from edge.config import Config
 from edge.hardware.backends import build_hardware
 from edge.hardware.jpeg import masked_jpeg
+from edge.store.db import StoreTooNew
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
 
@@ -97,7 +99,15 @@ def _broker(config: Config) -> Check:
 
 
 def _outbox(config: Config) -> Check:
-    backlog = read_backlog(config.storage.data_dir, time.time())
+    try:
+        backlog = read_backlog(config.storage.data_dir, time.time())
+    except StoreTooNew as exc:
+        return Check("database", "FAIL", f"{exc.path}: written by a newer doorstep (schema "
+                     f"{exc.version})", StoreTooNew.FIX)
+    except (sqlite3.Error, OSError) as exc:
+        return Check("database", "FAIL", f"{config.storage.data_dir}: {exc}",
+                     "run doctor as the user the daemon runs as; if it persists, restore the "
+                     "data dir from a backup")
     if backlog is None or backlog.count == 0:
         return Check("outbox", "ok", "nothing waiting")
     age = backlog.oldest_age_s or 0

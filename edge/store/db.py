@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS history (
 class StoreTooNew(Exception):
     """The database was written by a newer doorstep: this one cannot read it safely."""
 
+    FIX = "install the newer doorstep again, or restore the data dir from before the upgrade"
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path, self.version = path, version
+        super().__init__(f"{path} was written by a newer doorstep (schema {version}; this one "
+                         f"reads {SCHEMA_VERSION}): {self.FIX}")
+
 
 class Database:
     """The one connection, shared by the core, the outbox pump and the uploader under one
@@ -74,14 +81,12 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
-        self.conn = open_db(path, SCHEMA, page_size=PAGE_SIZE)
+        self.conn = open_db(path, page_size=PAGE_SIZE)
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             self.conn.close()
-            raise StoreTooNew(
-                f"{path} was written by a newer doorstep (schema {version}; this one reads "
-                f"{SCHEMA_VERSION}): install the newer doorstep again, or restore the data dir "
-                "from before the upgrade")
+            raise StoreTooNew(path, version)
+        self.conn.executescript(SCHEMA)
         if version == 1:
             with self.transaction() as conn:
                 _to_schema_2(conn)

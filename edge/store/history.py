@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.domain.model import Emit
-from edge.store.db import FILE_NAME
+from edge.store.db import FILE_NAME, SCHEMA_VERSION, StoreTooNew
 from edge.store.notes import Notes
 
 
@@ -79,6 +79,9 @@ def read_history(data_dir: Path, since: float | None = None) -> list[PastDeliver
         return None
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(path, version)
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'history'").fetchone() is None:
             return []  # a database from before the history
         rows = conn.execute("SELECT completed, body FROM history WHERE completed >= ? "

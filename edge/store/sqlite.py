@@ -15,7 +15,9 @@ WAL_KEEP_BYTES = 1024 * 1024
 CACHE_KIB = 512  # per connection; SQLite's 2 MiB default grows the daemon as the files grow
 
 
-def open_db(path: Path, schema: str, page_size: int | None = None) -> sqlite3.Connection:
+def open_db(path: Path, page_size: int | None = None) -> sqlite3.Connection:
+    """The file opened with doorstep's settings; its schema is the caller's to make (after it
+    has read the file's version: a newer doorstep's file must not get tables of ours)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
     if page_size is not None and db.execute("PRAGMA page_count").fetchone()[0] == 0:
@@ -25,7 +27,6 @@ def open_db(path: Path, schema: str, page_size: int | None = None) -> sqlite3.Co
     db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
     db.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
     db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    db.executescript(schema)
     return db
 
 

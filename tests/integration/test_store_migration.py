@@ -142,19 +142,58 @@ def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
     assert len(outbox.pending(0, 10)) == 2 and outbox.queued_bytes() == 100 + len(event_row.payload)
 
 
+def newer_data_dir(tmp_path: Path, cloud_keys) -> Path:
+    """A data dir whose database a newer doorstep wrote; returns the config that names it."""
+    (tmp_path / "data").mkdir()
+    newer = sqlite3.connect(tmp_path / "data" / "doorstep.sqlite")
+    newer.execute("CREATE TABLE a_newer_table (x)")
+    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    newer.close()
+    return write_sim_config(tmp_path / "doorstep.toml", device_id="porch-old", port=1,
+                            trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+
+
+def left_as_it_was(data_dir: Path) -> bool:
+    check = sqlite3.connect(data_dir / "doorstep.sqlite")
+    try:
+        return (check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+                and check.execute("SELECT name FROM sqlite_master").fetchall()
+                == [("a_newer_table",)])
+    finally:
+        check.close()
+
+
 def test_a_database_from_a_newer_doorstep_stops_the_start_saying_what_to_do(
         tmp_path: Path, cloud_keys, capsys) -> None:
     """Going back a version after an upgrade: `doorstep run` says why it cannot start, in
-    words a homeowner can act on, and leaves the newer file as it was."""
-    (tmp_path / "data").mkdir()
-    newer = sqlite3.connect(tmp_path / "data" / "doorstep.sqlite")
-    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    newer.close()
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-old", port=1,
-                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    words a homeowner can act on, and leaves the newer file as it was (not even a table of
+    ours is added to it)."""
+    config = newer_data_dir(tmp_path, cloud_keys)
     assert main(["run", "--config", str(config)]) == 1
     said = capsys.readouterr().err
     assert "doorstep: cannot start:" in said and "written by a newer doorstep" in said
     assert "restore the data dir from before the upgrade" in said
-    check = sqlite3.connect(tmp_path / "data" / "doorstep.sqlite")
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert left_as_it_was(tmp_path / "data")
+
+
+@pytest.mark.parametrize("command", [["outbox"], ["history"], ["history", "--json"],
+                                     ["photos", "erase", "--delivery", "D-7"]])
+def test_the_commands_that_read_the_database_refuse_a_newer_one_in_one_line(
+        tmp_path: Path, cloud_keys, capsys, command: list[str]) -> None:
+    config = newer_data_dir(tmp_path, cloud_keys)
+    assert main([*command, "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("doorstep: ") and said.count("\n") == 1, said
+    assert "written by a newer doorstep" in said and "restore the data dir" in said
+    assert left_as_it_was(tmp_path / "data")
+
+
+def test_doctor_names_a_newer_database_as_a_failed_check(tmp_path: Path, cloud_keys,
+                                                         capsys) -> None:
+    config = newer_data_dir(tmp_path, cloud_keys)
+    assert main(["doctor", "--config", str(config)]) == 1
+    database = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("FAIL  database")]
+    assert len(database) == 1 and "written by a newer doorstep" in database[0]
+    assert "-> install the newer doorstep again" in database[0]
+    assert left_as_it_was(tmp_path / "data")
