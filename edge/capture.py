@@ -203,9 +203,15 @@ class CaptureWorker:
                 shots.append(shot)
         if not shots:
             return
-        saved = self._photos.save_all([
-            NewPhoto(shot.photo_id, shot.request.delivery_id, shot.jpeg,
-                     shot.request.confidential) for shot in shots])
+        try:
+            saved = self._photos.save_all([
+                NewPhoto(shot.photo_id, shot.request.delivery_id, shot.jpeg,
+                         shot.request.confidential) for shot in shots])
+        except Exception as exc:  # a bug: each photo is answered, none waits for a timeout
+            log.exception("event=photo_store_failed")
+            for shot in shots:
+                self._submit(PhotoFailed(shot.request, f"storage: {exc}"))
+            return
         for shot, path in zip(shots, saved, strict=True):
             if isinstance(path, OSError):  # StorageFull, or the disk itself is full or gone
                 log.error("event=photo_not_stored photo_id=%s error=%s", shot.photo_id, path)

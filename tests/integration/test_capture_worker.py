@@ -119,6 +119,23 @@ def test_a_photo_that_fails_unexpectedly_fails_alone_in_its_burst(tmp_path: Path
         worker.stop()
 
 
+def test_a_burst_the_store_fails_on_unexpectedly_is_answered_photo_by_photo(tmp_path) -> None:
+    """Not left for the delivery's photo timeout: each photo of the burst is a PhotoFailed."""
+    inbox: queue.Queue = queue.Queue()
+
+    class Store(PhotoStore):
+        def save_all(self, photos):
+            raise ValueError("index bug")
+
+    worker = started_with_burst(SimCamera(320, 240, "t"), Store(tmp_path), inbox)
+    worker.start()
+    try:
+        failed = [next_of(inbox, (PhotoTaken, PhotoFailed)) for _ in range(3)]
+        assert [a.error for a in failed] == ["storage: index bug"] * 3
+    finally:
+        worker.stop()
+
+
 def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Path) -> None:
     camera = SimCamera(320, 240, "t")
     inbox: queue.Queue = queue.Queue()
