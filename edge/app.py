@@ -35,7 +35,7 @@ from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
-from edge.systemd import Notifier, Watchdog
+from edge.systemd import Notifier, StatusLine, Watchdog
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
@@ -104,11 +104,15 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
                         security.max_grant_lifetime_s)
     intake = PassIntake([(load_public_key(path), signer) for path, signer in security.signers()],
                         policy, replay, hardware.clock_synced)
+    notifier = Notifier()
+    broker = f"{config.mqtt.host}:{config.mqtt.port}"
+    status = StatusLine(notifier, f"locked; connecting to broker {broker}")
     capture = CaptureWorker(hardware.camera, photos, inbox.put,
                             max_bytes=config.mqtt.max_payload_bytes,
                             quality=config.hardware.camera.jpeg_quality,
-                            masks=config.privacy.masks, drop_zone=config.delivery.drop_zone)
-    notifier = Notifier()
+                            masks=config.privacy.masks, drop_zone=config.delivery.drop_zone,
+                            camera_fix=hardware.camera_fix,
+                            on_fault=lambda fault: status.fault("camera", fault))
     uploader = None
     if config.photos.transport == "http":
         from edge.transport.http_upload import PhotoUploader  # noqa: PLC0415 - only then
@@ -130,7 +134,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     link = MqttLink(config, topics, subscribe_sim=hardware.world is not None,
                     on_message=_routes(topics, inbox, hardware, capture),
                     on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
-                    on_status=notifier.status)
+                    on_status=status.link)
     pump = OutboxPump(outbox, link)
     housekeeper = Housekeeper(
         inbox=inbox, db=db, outbox=outbox, replay=replay, photos=photos,
@@ -159,9 +163,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     parts.callback(_stopping, notifier)
 
     core_thread.start()
-    broker = f"{config.mqtt.host}:{config.mqtt.port}"
     if core.alive.wait(timeout=10):  # the lock is driven locked and the loop runs
-        notifier.ready(f"locked; connecting to broker {broker}")
+        notifier.ready(status.line)
     capture.start()
     pump.start()
     if uploader is not None:

@@ -12,6 +12,7 @@ import math
 import queue
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from edge.domain.model import (
     StorageHealth,
 )
 from edge.events import rfc3339
+from edge.fault_log import FaultLog, Said
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of
 from edge.hardware.jpeg import Polygon, masked_jpeg
@@ -31,6 +33,10 @@ from edge.store.photos import NewPhoto, PhotoStore
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 5.0
+CAMERA_FAULT_STOPS = ("in-home deliveries and owner unlocks are refused (never unlocked "
+                      "unwatched), and no photos are taken")
+PHOTO_STORE_FIX = ("free space on the data dir's disk, or raise storage.photos_quota_mb; photos "
+                   "that wait for the broker are kept until it acknowledges them")
 MAX_REFERENCES = 16
 MAX_BATCH = 8  # photos stored together when a burst is waiting
 
@@ -58,8 +64,14 @@ class CaptureWorker:
     def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
                  probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
                  quality: int = 85, masks: Sequence[Polygon] = (),
-                 drop_zone: Zone | None = None) -> None:
+                 drop_zone: Zone | None = None, camera_fix: str = "run doorstep doctor",
+                 on_fault: Callable[[str | None], None] = lambda status: None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``on_fault``: the camera's fault for systemd's STATUS line, None once it works."""
         self._camera = camera
+        self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix)
+        self._on_fault = on_fault
+        self._clock = clock
         self._photos = photos
         self._submit = submit
         self._probe_interval = probe_interval_s
@@ -104,6 +116,20 @@ class CaptureWorker:
         if self._said.get(type(health)) != health:
             self._said[type(health)] = health
             self._submit(health)
+
+    def _camera_fault(self, exc: CameraError) -> None:
+        self._camera_said(self._camera_log.failed(str(exc), self._clock()))
+        self._tell(CameraHealth(False))
+
+    def _camera_works(self) -> None:
+        self._camera_said(self._camera_log.ok(self._clock()))
+        self._tell(CameraHealth(True))
+
+    def _camera_said(self, said: Said | None) -> None:
+        """Log what the fault log says, and tell the status line when it said something."""
+        if said is not None:
+            log.log(said.level, said.message)
+            self._on_fault(self._camera_log.status)
 
     def _put(self, job: Job) -> None:
         self._jobs.put((_PRIORITY[type(job)], next(self._order), job))
@@ -165,10 +191,10 @@ class CaptureWorker:
             if previous is None:  # the first frame since start: a second one to compare with
                 previous, stamp = stamp, self._camera.stamp(after_ns)
         except CameraError as exc:
-            log.error("event=camera_fault error=%s", exc)
+            self._camera_said(self._camera_log.failed(str(exc), self._clock()))
             self._submit(FrameProof(ask.proof_id, None, previous, f"camera: {exc}"))
             return
-        self._last = stamp
+        self._last = stamp  # judged by the domain: a recovery is told by the next probe
         self._submit(FrameProof(ask.proof_id, stamp, previous))
 
     def _judged(self, stamp: FrameStamp) -> None:
@@ -183,10 +209,9 @@ class CaptureWorker:
         try:
             self._judged(self._camera.stamp())
         except CameraError as exc:
-            log.error("event=camera_fault error=%s", exc)
-            self._tell(CameraHealth(False))
+            self._camera_fault(exc)
             return
-        self._tell(CameraHealth(True))
+        self._camera_works()
 
     def _take(self, requests: Sequence[CaptureRequest]) -> None:
         """A photo for each request, stored together, then each reported."""
@@ -214,7 +239,8 @@ class CaptureWorker:
             return
         for shot, path in zip(shots, saved, strict=True):
             if isinstance(path, OSError):  # StorageFull, or the disk itself is full or gone
-                log.error("event=photo_not_stored photo_id=%s error=%s", shot.photo_id, path)
+                log.error("event=photo_not_stored photo_id=%s error=\"%s\" fix=\"%s\"",
+                          shot.photo_id, path, PHOTO_STORE_FIX)
                 self._tell(StorageHealth("photos", False))
                 self._submit(PhotoFailed(shot.request, f"storage: {path}"))
                 continue
@@ -229,11 +255,10 @@ class CaptureWorker:
             frame = self._camera.capture()
             self._judged(frame.stamp)
         except CameraError as exc:
-            log.error("event=camera_fault error=%s", exc)
-            self._tell(CameraHealth(False))
+            self._camera_fault(exc)
             self._submit(PhotoFailed(request, f"camera: {exc}"))
             return None
-        self._tell(CameraHealth(True))
+        self._camera_works()
         parcel = self._parcel(request, frame.image)
         if request.purpose is Purpose.REFERENCE:
             return None  # compared later, never kept

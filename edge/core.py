@@ -41,6 +41,8 @@ from edge.store.ledger import log_unrecorded
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
+RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or failing SD card: "
+              "until the database can be written, no pass opens the door")
 
 _STOP = object()
 
@@ -132,7 +134,8 @@ class Core:
         except Exception as exc:
             # A full disk or a failing card (OSError, sqlite3.Error) is one line; anything else
             # is a bug and gets its traceback. Either way the machine decides what still holds.
-            log.error("event=record_not_written error=%s", exc, exc_info=not expected(exc))
+            log.error("event=record_not_written error=\"%s\" fix=\"%s\"", exc, RECORD_FIX,
+                      exc_info=not expected(exc))
             if event is None or isinstance(event, RecordFailed):
                 log_unrecorded(t.record, str(exc))
             else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -39,6 +40,36 @@ class Notifier:
 
     def stopping(self) -> None:
         self.send("STOPPING=1", "STATUS=stopping: relocking, then offline")
+
+
+class StatusLine:
+    """systemd's STATUS from every part that has one: the broker link's line, then each part
+    that fails (the camera), so `systemctl status doorstep` shows what stops deliveries."""
+
+    def __init__(self, notifier: Notifier, link: str) -> None:
+        self._notifier = notifier
+        self._lock = threading.Lock()  # the link and the camera report from their own threads
+        self._link = link
+        self._faults: dict[str, str] = {}
+
+    @property
+    def line(self) -> str:
+        with self._lock:
+            return "; ".join([self._link, *self._faults.values()])
+
+    def link(self, status: str) -> None:
+        with self._lock:
+            self._link = status
+        self._notifier.status(self.line)
+
+    def fault(self, part: str, status: str | None) -> None:
+        """``part`` fails (``status`` says how), or works again (None)."""
+        with self._lock:
+            if status is None:
+                self._faults.pop(part, None)
+            else:
+                self._faults[part] = status
+        self._notifier.status(self.line)
 
 
 class Watchdog:

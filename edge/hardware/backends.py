@@ -15,6 +15,11 @@ from edge.hardware.gpio import GpioParts
 from edge.hardware.signals import Signals
 
 
+PI_CAMERA_FIX = ("check the camera's ribbon cable, the camera lines in config.txt and that the "
+                 "doorstep user is in group video; doorstep doctor tests the camera")
+SIM_CAMERA_FIX = "the simulated camera was told to fail or freeze: publish ok on sim/camera"
+
+
 class HardwareError(RuntimeError):
     """The configured hardware cannot be opened."""
 
@@ -28,6 +33,7 @@ class Hardware:
     world: Any  # SimWorld on the sim backend, else None
     parts: GpioParts
     signals: Signals
+    camera_fix: str  # what the homeowner can do when this camera fails, for the log
 
     def close(self) -> None:
         self.camera.close()
@@ -48,7 +54,7 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                           on_doorbell=on_doorbell, on_lock=on_lock)
         world = SimWorld(parts, factory, sim_camera(config))
         return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts,
-                        Signals(parts.indicator_led, parts.buzzer))
+                        Signals(parts.indicator_led, parts.buzzer), SIM_CAMERA_FIX)
 
     from edge.hardware.pi_camera import PiCamera  # noqa: PLC0415 - the pi backend only
 
@@ -63,4 +69,4 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
     cam = config.hardware.camera
     camera = PiCamera(cam.width, cam.height, cam.flips)
     return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts,
-                    Signals(parts.indicator_led, parts.buzzer))
+                    Signals(parts.indicator_led, parts.buzzer), PI_CAMERA_FIX)

@@ -4,6 +4,7 @@ photo is on disk before the core hears of it."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from edge.domain.model import (
 )
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
+from tests.waiting import wait_until
 
 
 def next_of(inbox: queue.Queue, kind: type, timeout: float = 10):
@@ -132,6 +134,37 @@ def test_a_burst_the_store_fails_on_unexpectedly_is_answered_photo_by_photo(tmp_
     try:
         failed = [next_of(inbox, (PhotoTaken, PhotoFailed)) for _ in range(3)]
         assert [a.error for a in failed] == ["storage: index bug"] * 3
+    finally:
+        worker.stop()
+
+
+def test_a_dead_camera_is_logged_once_with_its_fix_then_its_recovery(tmp_path, caplog) -> None:
+    """Probing every few milliseconds, a dead camera still makes one line (reminders are a
+    minute apart), and the line says what it stops and how to fix it."""
+    camera = SimCamera(320, 240, "t")
+    probes = []
+
+    class Counted(SimCamera):
+        def stamp(self, after_ns=None):
+            probes.append(1)
+            return camera.stamp(after_ns)
+
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(Counted(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
+                           probe_interval_s=0.005, camera_fix="publish ok on sim/camera")
+    caplog.set_level(logging.INFO, logger="edge.capture")
+    camera.set_mode("fail")
+    worker.start()
+    try:
+        wait_until(lambda: len(probes) >= 20, "twenty probes of the dead camera")
+        faults = [r for r in caplog.records if "camera_" in r.getMessage()]
+        assert len(faults) == 1 and faults[0].levelno == logging.ERROR
+        assert faults[0].getMessage().startswith("event=camera_fault error=")
+        assert 'stops="in-home deliveries and owner unlocks are refused' in faults[0].getMessage()
+        assert 'fix="publish ok on sim/camera"' in faults[0].getMessage()
+        camera.set_mode("ok")
+        wait_until(lambda: any("event=camera_recovered" in r.getMessage()
+                               for r in caplog.records), "the recovery's line")
     finally:
         worker.stop()
 

@@ -52,6 +52,8 @@ def test_full_quota_alarms_relocks_and_keeps_waiting_photos(tmp_path: Path, clou
         world.apply("door", "open")
         wait_until(lambda: any("event=photo_not_stored" in r.message for r in caplog.records),
                    "the quota to fill")
+        assert all('fix="free space' in r.message for r in caplog.records
+                   if "event=photo_not_stored" in r.message)
         world.apply("door", "close")
         wait_until(lambda: relay.state == 0, "the relay to relock")
         wait_until(lambda: any("outcome=delivered" in r.message for r in caplog.records),

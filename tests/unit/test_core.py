@@ -90,6 +90,20 @@ def test_an_unlock_whose_record_fails_never_happens() -> None:
     assert world.journal[-1] == ("effect", ProveCamera(2, at(1).mono))
 
 
+def test_a_full_disk_is_logged_in_lines_that_say_what_to_do(caplog) -> None:
+    """The unlock's record and the refusal's after it both fail: a line each, no traceback."""
+    world = World()
+    core = core_at(run(waiting(), command("at_door"), rules=RULES, now=at(1))[0], world)
+    world.failing = True
+    core.handle(proof(t=1))
+    said = [r for r in caplog.records if "event=record_not_written" in r.getMessage()]
+    assert said and not any(r.exc_info for r in said)  # the world's failure: no traceback
+    for record in said:
+        assert 'error="[Errno 28] No space left on device"' in record.getMessage()
+        assert "fix=\"free space on the data dir's disk" in record.getMessage()
+        assert "no pass opens the door" in record.getMessage()
+
+
 def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
     world = World()
     unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
