@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
 DROPPED_REPORT_EVERY_S = 60.0
+QUOTA_CHECK_FIX = ("free space on the data dir's disk: the outbox is over its quota and its "
+                   "queued snapshots cannot be dropped to make room")
 
 
 class Housekeeper:
@@ -41,6 +43,7 @@ class Housekeeper:
         self._skew = clock_skew_s
         self._history_retention = history_retention_s
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
+        self._quota_failures = Throttle(DROPPED_REPORT_EVERY_S)
         self._next_prune = 0.0
 
     def on_tick(self, state: State, now: Now) -> list[Input]:
@@ -48,14 +51,14 @@ class Housekeeper:
         synced = self._clock_synced()
         if synced != state.clock_synced:
             inputs.append(ClockChecked(synced))
-        over = self._outbox_over_quota()
+        over = self._outbox_over_quota(now.mono)
         if over is not None and over != ("outbox" in state.storage_full):
             inputs.append(StorageHealth("outbox", not over))
         self._report_dropped(now.mono)
         self._prune(now.wall)
         return inputs
 
-    def _outbox_over_quota(self) -> bool | None:
+    def _outbox_over_quota(self, now: float) -> bool | None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and
         delivery photos are never dropped, but the homeowner hears the disk is filling."""
         if self._quota is None:
@@ -66,8 +69,11 @@ class Housekeeper:
                 log.warning("event=outbox_snapshots_dropped detail=outbox over its quota")
                 over = self._outbox.queued_bytes() > self._quota
             return over
-        except Exception as exc:
-            log.error("event=outbox_quota_check_failed error=%s", exc, exc_info=not expected(exc))
+        except Exception as exc:  # checked every second: said once a minute, with a count
+            if self._quota_failures.due(now):
+                log.error("event=outbox_quota_check_failed error=\"%s\" failures=%s fix=\"%s\"",
+                          exc, self._quota_failures.take(), QUOTA_CHECK_FIX,
+                          exc_info=not expected(exc))
             return None
 
     def _report_dropped(self, now: float) -> None:
