@@ -36,6 +36,7 @@ from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
 from edge.systemd import Notifier, StatusLine, Watchdog
+from edge.throttle import Throttle
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
@@ -44,6 +45,7 @@ from edge.transport.topics import Topics
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 4.0
+UNEXPECTED_REPORT_EVERY_S = 60.0
 
 
 def rules_from(config: Config) -> Rules:
@@ -207,10 +209,13 @@ def _stop_core(core: Core, thread: threading.Thread, hardware: Hardware) -> None
 
 def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes], None]:
     """On the broker link's thread: queue what may be a command, tally what cannot be one."""
+    unexpected = Throttle(UNEXPECTED_REPORT_EVERY_S)  # a flood must not flood the journal
+
     def route(topic: str, payload: bytes) -> None:
         parsed = topics.parse_inbound(topic)
         if parsed is None:
-            log.warning("event=unexpected_topic topic=%s", topic)
+            if unexpected.due(time.monotonic()):
+                log.warning("event=unexpected_topic topic=%s count=%s", topic, unexpected.take())
             return
         kind, name = parsed
         if kind == "cmd":
