@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
 from edge.failures import expected
+from edge.fault_log import FaultLog
 from edge.inbox import Inbox
 from edge.store.db import Database
 from edge.store.history import DeliveryHistory
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
 DROPPED_REPORT_EVERY_S = 60.0
+CLOCK_STOPS = "every pass is refused (clock_unsynced): its times cannot be checked"
+CLOCK_FIX = "enable time sync (timedatectl set-ntp true, or install chrony) and check the network"
 QUOTA_CHECK_FIX = ("free space on the data dir's disk: the outbox is over its quota and its "
                    "queued snapshots cannot be dropped to make room")
 
@@ -30,7 +33,10 @@ class Housekeeper:
     def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
                  photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
                  snapshot_prefix: str, outbox_quota_bytes: int | None,
-                 clock_skew_s: float, history_retention_s: float) -> None:
+                 clock_skew_s: float, history_retention_s: float,
+                 on_fault: Callable[[str, str | None], None] = lambda part, status: None) -> None:
+        """``on_fault``: a part's fault for systemd's STATUS line (the clock), None once it
+        works again."""
         self._inbox = inbox
         self._db = db
         self._outbox = outbox
@@ -42,6 +48,8 @@ class Housekeeper:
         self._quota = outbox_quota_bytes
         self._skew = clock_skew_s
         self._history_retention = history_retention_s
+        self._on_fault = on_fault
+        self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX)
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self._quota_failures = Throttle(DROPPED_REPORT_EVERY_S)
         self._next_prune = 0.0
@@ -51,12 +59,20 @@ class Housekeeper:
         synced = self._clock_synced()
         if synced != state.clock_synced:
             inputs.append(ClockChecked(synced))
+        self._say_clock(synced, now.mono)
         over = self._outbox_over_quota(now.mono)
         if over is not None and over != ("outbox" in state.storage_full):
             inputs.append(StorageHealth("outbox", not over))
         self._report_dropped(now.mono)
         self._prune(now.wall)
         return inputs
+
+    def _say_clock(self, synced: bool, now: float) -> None:
+        said = (self._clock_log.ok(now) if synced
+                else self._clock_log.failed("the kernel says the clock is not synchronised", now))
+        if said is not None:
+            log.log(said.level, said.message)
+            self._on_fault("clock", self._clock_log.status)
 
     def _outbox_over_quota(self, now: float) -> bool | None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and

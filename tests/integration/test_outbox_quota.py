@@ -3,16 +3,10 @@ log and free pages once made a drained outbox look full, and doorbell snapshots 
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from edge.domain.model import Now, State
-from edge.housekeeping import Housekeeper
-from edge.inbox import Inbox
 from edge.store.db import Database
 from edge.store.outbox import Outbox
-from edge.store.photos import PhotoStore
-from edge.store.replay import ReplayStore
 
 
 def on_disk(path: Path) -> int:
@@ -49,27 +43,3 @@ def test_queued_photos_count_their_files_and_dropped_snapshots_stop_counting(tmp
     assert outbox.queued_bytes() == 50_002
     db.close()
     assert Outbox(Database(tmp_path / "doorstep.sqlite")).queued_bytes() == 50_002  # at start
-
-
-def test_a_quota_check_that_keeps_failing_is_said_once_a_minute_with_a_count(
-        tmp_path: Path, caplog) -> None:
-    """Checked at every one-second Tick: a full disk must not write 3,600 lines an hour."""
-    db = Database(tmp_path / "doorstep.sqlite")
-
-    class FullDisk(Outbox):
-        def drop_snapshots(self, topic_prefix: str) -> int:
-            raise sqlite3.OperationalError("database or disk is full")
-
-    outbox = FullDisk(db)
-    outbox.add_event("doorstep/porch-1/events", lambda seq: b"e" * 2000)
-    keeper = Housekeeper(
-        inbox=Inbox(), db=db, outbox=outbox, replay=ReplayStore(db),
-        photos=PhotoStore(tmp_path / "photos"), clock_synced=lambda: True, device_id="porch-1",
-        snapshot_prefix="doorstep/porch-1/snapshots/", outbox_quota_bytes=1000,
-        clock_skew_s=30, history_retention_s=86400)
-    for second in range(121):
-        keeper.on_tick(State(), Now(wall=1e9 + second, mono=float(second)))
-    said = [r.getMessage() for r in caplog.records if "outbox_quota_check_failed" in r.getMessage()]
-    assert [line.split(" failures=")[1].split()[0] for line in said] == ["1", "60", "60"]
-    assert all('fix="free space' in line for line in said)
-    db.close()
