@@ -86,9 +86,26 @@ class Ledger:
         return {"last_delivery": self._topics.last_delivery}[retain.topic]
 
 
+ALARM_FIXES = {  # an alarm is a WARNING in the journal, with what the homeowner can do
+    EventType.ALARM_LOCK_FAULT: "the door may be unlocked: check that it is fully closed and "
+                                "that the bolt moves freely (or turn it by hand); the device "
+                                "keeps re-driving the lock until it reads locked",
+    EventType.ALARM_DOOR_LEFT_OPEN: "close the door: the device relocks once it is closed",
+    EventType.ALARM_CAMERA_FAULT: "see the camera_fault line for its fix; until it works, no "
+                                  "in-home delivery or owner unlock opens the door",
+    EventType.ALARM_STORAGE_FULL: "free space on the data dir's disk, or raise "
+                                  "storage.photos_quota_mb / storage.outbox_quota_mb",
+}
+
+
 def _log_event(emit: Emit, seq: int) -> None:
     details = " ".join(f"{k}={v}" for k, v in emit.fields.items() if k != "courier")
-    log.info("event=%s seq=%s delivery_id=%s %s", emit.type, seq, emit.delivery_id, details)
+    fix = ALARM_FIXES.get(emit.type)
+    if fix is None:
+        log.info("event=%s seq=%s delivery_id=%s %s", emit.type, seq, emit.delivery_id, details)
+    else:
+        log.warning("event=%s seq=%s delivery_id=%s %s fix=\"%s\"", emit.type, seq,
+                    emit.delivery_id, details, fix)
 
 
 def log_unrecorded(record: Record, error: str) -> None:
