@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
 TIMEOUT_S = 30.0
+NETWORK_FIX = ("check that the host in photos.http_url is up and reachable; photos wait on disk "
+               "and are sent again")
+TLS_FIX = ("check photos.http_ca_file (the CA that signed the upload server's certificate), that "
+           "photos.http_url names the host in that certificate, and the clock")
 
 
 class PhotoUploader:
@@ -88,7 +92,8 @@ class PhotoUploader:
         if status is None or status >= 500 or status in RETRYABLE:
             log.warning("event=photo_upload_retry url=%s status=%s", entry.topic, status)
             return retry_after or 0.0
-        log.error("event=photo_upload_rejected url=%s status=%s", entry.topic, status)
+        log.error("event=photo_upload_rejected url=%s status=%s fix=\"%s\"", entry.topic, status,
+                  rejected_fix(status))
         self._on_rejected(entry, status)
         self._outbox.remove([entry.id])
         return None
@@ -110,8 +115,20 @@ class PhotoUploader:
         except urllib.error.HTTPError as exc:
             return exc.code, _seconds(exc.headers.get("Retry-After"))
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            log.warning("event=photo_upload_network_error url=%s error=%s", url, exc)
+            tls = isinstance(getattr(exc, "reason", exc), ssl.SSLError)
+            log.warning("event=photo_upload_network_error url=%s error=%s fix=\"%s\"", url, exc,
+                        TLS_FIX if tls else NETWORK_FIX)
             return None, None
+
+
+def rejected_fix(status: int) -> str:
+    """What to check when the upload server refuses a photo for good (a 4xx)."""
+    if status in (401, 403):
+        return ("the upload server refused it: check photos.http_token_file, and that its token "
+                "may write under photos.http_url")
+    if status == 413:
+        return "the upload server takes smaller bodies than this photo: raise its limit"
+    return "check photos.http_url: the server does not take a PUT there"
 
 
 def _seconds(value: str | None) -> float | None:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.transport.http_upload import NETWORK_FIX, TLS_FIX
 from tests.certs import Authority
+from tests.e2e.conftest import wait_log
 
 TOKEN = "upload-token-for-tests"
 
@@ -121,6 +123,7 @@ def test_every_photo_arrives_once_through_failures(new_device, upload_server, tm
         assert paths == {f"/v1/{device.device_id}/D-1/{photo_id}.jpg"}
     failures = {status for _, status in upload_server.requests if status != 201}
     assert failures == {500, None, 429}  # every fault was met and survived
+    assert f'fix="{NETWORK_FIX}"' in wait_log(device.daemon, "event=photo_upload_network_error")
     assert device.cloud.received.photos == {}  # delivery photos did not go by MQTT
 
 
@@ -133,3 +136,20 @@ def test_a_refused_photo_is_reported_and_kept(new_device, upload_server, tmp_pat
     assert (rejected["photo_id"], rejected["status"]) == (photo["photo_id"], 403)
     kept = device.folder / "data" / "photos" / "deliveries" / "D-reject" / f"{photo['photo_id']}.jpg"
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo["sha256"]
+    assert 'status=403 fix="the upload server refused it: check photos.http_token_file' in (
+        wait_log(device.daemon, "event=photo_upload_rejected"))
+
+
+def test_an_upload_server_we_cannot_trust_is_logged_with_the_tls_fix(
+        new_device, upload_server, tmp_path) -> None:
+    """photos.http_ca_file names another CA: nothing is sent, and the log says what to check."""
+    stranger = Authority(tmp_path / "other-pki", "another-ca")
+    config = http_config(upload_server, tmp_path / "secrets").replace(
+        str(upload_server.ca_file), str(stranger.ca_file))
+    device = new_device(config)
+    device.send("arriving", device.mint("arriving"))
+    device.send("done", device.mint("done"))
+    device.cloud.wait_event("delivery.completed")
+    line = wait_log(device.daemon, "event=photo_upload_network_error")
+    assert "CERTIFICATE_VERIFY_FAILED" in line and f'fix="{TLS_FIX}"' in line
+    assert upload_server.requests == []  # the handshake failed: no photo reached the server
