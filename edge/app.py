@@ -151,7 +151,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         intake=intake, ledger=ledger, lock=hardware.lock,
         effects=DeviceEffects(capture, hardware.signals, code_hash=config.owner.unlock_code_hash,
                               submit=inbox.put),
-        publish_state=link.set_state, clock=clock, heartbeat=Watchdog(notifier).beat,
+        publish_state=_publish_state(status, link), clock=clock,
+        heartbeat=Watchdog(notifier).beat,
         on_tick=housekeeper.on_tick)
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
@@ -191,6 +192,14 @@ def _routes(topics: Topics, inbox: Inbox, hardware: Hardware,
     return SimRouter(topics, hardware.world, on_camera=capture.probe_now,
                      refuse=lambda name: inbox.put_junk(name, Reason.MALFORMED),
                      otherwise=commands)
+
+
+def _publish_state(status: StatusLine, link: MqttLink) -> Callable[[bytes], None]:
+    """The retained `state` goes to the broker, and what it shows failing to systemd's STATUS."""
+    def publish(body: bytes) -> None:
+        status.shown(body)
+        link.set_state(body)
+    return publish
 
 
 def _stopping(notifier: Notifier) -> None:

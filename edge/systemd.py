@@ -3,6 +3,7 @@ Outside systemd (no socket in the environment) every call does nothing."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -42,34 +43,57 @@ class Notifier:
         self.send("STOPPING=1", "STATUS=stopping: relocking, then offline")
 
 
+STATE_FAULTS = {
+    ("lock", "jammed"): "lock jammed: the door may be unlocked; re-driven until it reads locked",
+    ("storage", "full"): "storage full: free space on the data dir's disk",
+}
+
+
 class StatusLine:
     """systemd's STATUS from every part that has one: the broker link's line, then each part
-    that fails (the camera), so `systemctl status doorstep` shows what stops deliveries."""
+    that fails (the camera, the clock, a jammed lock, full storage), so `systemctl status
+    doorstep` shows what stops deliveries. Parts report from their own threads: each change is
+    sent under the lock, so a newer line never goes out before an older one."""
 
     def __init__(self, notifier: Notifier, link: str) -> None:
         self._notifier = notifier
-        self._lock = threading.Lock()  # the link and the camera report from their own threads
+        self._lock = threading.Lock()
         self._link = link
         self._faults: dict[str, str] = {}
 
     @property
     def line(self) -> str:
         with self._lock:
-            return "; ".join([self._link, *self._faults.values()])
+            return self._line()
 
     def link(self, status: str) -> None:
         with self._lock:
             self._link = status
-        self._notifier.status(self.line)
+            self._notifier.status(self._line())
 
     def fault(self, part: str, status: str | None) -> None:
-        """``part`` fails (``status`` says how), or works again (None)."""
+        """``part`` fails (``status`` says how), or works again (None); sent when it changes."""
+        self._update({part: status})
+
+    def shown(self, state: bytes) -> None:
+        """The retained `state` as published: a jammed lock or full storage joins the line."""
+        body = json.loads(state)
+        self._update({field: status if body.get(field) == value else None
+                      for (field, value), status in STATE_FAULTS.items()})
+
+    def _update(self, faults: dict[str, str | None]) -> None:
         with self._lock:
-            if status is None:
-                self._faults.pop(part, None)
-            else:
-                self._faults[part] = status
-        self._notifier.status(self.line)
+            before = dict(self._faults)
+            for part, status in faults.items():
+                if status is None:
+                    self._faults.pop(part, None)
+                else:
+                    self._faults[part] = status
+            if self._faults != before:
+                self._notifier.status(self._line())
+
+    def _line(self) -> str:
+        return "; ".join([self._link, *self._faults.values()])
 
 
 class Watchdog:
