@@ -41,6 +41,11 @@ from edge.store.ledger import log_unrecorded
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
+LOCK_DRIVE_FIX = {  # by target: what the homeowner can do when the relay cannot be driven
+    True: "the door may still be unlocked: check the lock relay's wiring and [hardware.pins] "
+          "lock_relay, or lock it by hand; the device keeps re-driving it",
+    False: "the door stays locked: check the lock relay's wiring and [hardware.pins] lock_relay",
+}
 RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or failing SD card: "
               "until the database can be written, no pass opens the door")
 
@@ -153,9 +158,19 @@ class Core:
         self._show_state(now)
 
     def _drive(self, locked: bool) -> None:
-        self._lock.drive(locked)
-        log.info("event=lock_driven target=%s", "locked" if locked else "unlocked")
-        self.inbox.put(LockSensed(self._lock.sensed()))  # a lock without a sensor reads its relay
+        """Drive the relay and queue what the lock then reads. A relay that cannot be driven
+        does not stop the step: the machine's verify deadline finds the lock not locked, says
+        `alarm.lock_fault` and re-drives it on a backoff (not in a tight loop of failures)."""
+        target = "locked" if locked else "unlocked"
+        try:
+            self._lock.drive(locked)
+            reading = self._lock.sensed()  # a lock without a sensor reads its relay
+        except Exception as exc:
+            log.error("event=lock_drive_failed target=%s error=\"%s\" fix=\"%s\"", target, exc,
+                      LOCK_DRIVE_FIX[locked], exc_info=not expected(exc))
+            return
+        log.info("event=lock_driven target=%s", target)
+        self.inbox.put(LockSensed(reading))
 
     def _relock_for_exit(self) -> None:
         """Drive the lock locked and let the retained state say so before `offline` goes out.

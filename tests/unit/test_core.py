@@ -5,11 +5,12 @@ actions; a record that cannot be written is decided on again by the machine."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from edge.core import Core
 from edge.domain.model import (
-    Capture, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tune,
+    Capture, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -23,11 +24,14 @@ class World:
     def __init__(self) -> None:
         self.journal: list[Any] = []
         self.failing = False
+        self.relay_broken = False
         self.states: list[dict[str, Any]] = []
 
     # the Lock
     def drive(self, locked: bool) -> None:
         self.journal.append(("drive", "locked" if locked else "unlocked"))
+        if self.relay_broken:
+            raise RuntimeError("lgpio: GPIO chip gone")
 
     def sensed(self) -> LockReading:
         drives = [entry[1] for entry in self.journal if entry[0] == "drive"]
@@ -51,10 +55,10 @@ class World:
         raise AssertionError("no broker messages in these tests")
 
 
-def core_at(state: State, world: World, clock: Now = at(1)) -> Core:
+def core_at(state: State, world: World, clock: Now | Callable[[], Now] = at(1)) -> Core:
     return Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
                 effects=world, publish_state=lambda body: world.states.append(json.loads(body)),
-                clock=lambda: clock)
+                clock=clock if callable(clock) else lambda: clock)
 
 
 def waiting() -> State:
@@ -117,6 +121,35 @@ def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
     core.handle(LockSensed(LockReading.LOCKED))
     assert [j for j in world.journal if j[0] == "commit"][-1] == (
         "commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
+
+
+def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff(
+        caplog) -> None:
+    """Not a tight loop of the same failing step: the step stands, the verify deadline says
+    `alarm.lock_fault`, and the lock is re-driven a second, then two, later."""
+    world = World()
+    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
+                   rules=RULES)[0]
+    now = [at(1)]
+    core = core_at(unlocked, world, clock=lambda: now[0])
+    world.relay_broken = True
+    core.handle(command("cancel"))
+    assert [j for j in world.journal if j[0] == "commit"] == [("commit", "cancel-1", [])]
+    assert core.state.lock_target == "locked"
+    for second in (1, 2, 3.9):  # before the verify deadline: nothing is driven again
+        now[0] = at(second)
+        core.handle(Tick())
+    now[0] = at(1 + RULES.lock_verify_s)
+    core.handle(Tick())
+    assert [j for j in world.journal if j[0] == "commit"][-1] == (
+        "commit", None, ["alarm.lock_fault", "lock.changed", "delivery.completed"])
+    for second in (4.5, 5, 6, 7, 8, 9):
+        now[0] = at(second)
+        core.handle(Tick())
+    assert [j for j in world.journal if j[0] == "drive"] == [("drive", "locked")] * 3  # t=1, 5, 7
+    failed = [r for r in caplog.records if "event=lock_drive_failed" in r.getMessage()]
+    assert len(failed) == 3 and "target=locked" in failed[0].getMessage()
+    assert 'fix="the door may still be unlocked' in failed[0].getMessage()
 
 
 def test_outward_actions_follow_the_record() -> None:
