@@ -1,9 +1,9 @@
-"""What the log says while a part of the device fails (the camera): the homeowner reading the
-journal must see what broke, what that stops and how to fix it, without a line at every probe.
-The first failure is logged at once, then a reminder at most every `every_s` with a count
-(sooner when the error changes), and the recovery says how long the fault lasted, as the broker
-link does (transport/link_health.py). No I/O: the caller hands in the monotonic time and logs
-what comes back."""
+"""What the log says while a part of the device fails (the camera, the clock): the homeowner
+reading the journal must see what broke, what that stops and how to fix it, without a line at
+every probe. The first failure is logged at once, then a reminder at most every `every_s` with
+a count (sooner when the error changes), and the recovery says how long the fault lasted, as
+the broker link does (transport/link_health.py). No I/O: the caller hands in the monotonic time
+and logs what comes back."""
 
 from __future__ import annotations
 
