@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from edge.app import run
 from edge.config import load_config
@@ -17,7 +16,7 @@ from edge.systemd import Notifier, StatusLine, Watchdog
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
-from tests.notify_socket import NotifySocket
+from tests.inprocess import InProcessDaemon
 
 
 def test_notifier_speaks_the_datagram_protocol(notify_socket) -> None:
@@ -92,28 +91,16 @@ def test_the_status_line_names_a_dead_camera_until_it_works_again(
         tmp_path: Path, cloud_keys, mosquitto, notify_socket, monkeypatch) -> None:
     """`systemctl status doorstep` shows what stops deliveries, not only the broker."""
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.path)
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-st", port=mosquitto.port,
-        trusted_key=cloud_keys.public, data_dir=tmp_path / "data", protocol="5"))
-    stop = threading.Event()
-    daemon = threading.Thread(target=run, args=(config, stop), daemon=True)
-    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-st")
-    daemon.start()
-    online = f"online via 127.0.0.1:{mosquitto.port}"
-    try:
-        notify_socket.wait_for(f"STATUS={online}")
-        cloud.wait_availability("online")
-        cloud.publish("sim/camera", "fail")
-        notify_socket.wait_for(f"STATUS={online}; camera fault (simulated camera delivers no "
-                               "frames): in-home deliveries and owner unlocks are refused "
-                               "(never unlocked unwatched), and no photos are taken")
+    online = f"STATUS=online via 127.0.0.1:{mosquitto.port}"
+    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-st") as daemon:
+        notify_socket.wait_for(online)
+        daemon.cloud.publish("sim/camera", "fail")
+        notify_socket.wait_for(f"{online}; camera fault (simulated camera delivers no frames): "
+                               "in-home deliveries and owner unlocks are refused (never "
+                               "unlocked unwatched), and no photos are taken")
         notify_socket.history.clear()
-        cloud.publish("sim/camera", "ok")
-        notify_socket.wait_for(f"STATUS={online}")
-    finally:
-        stop.set()
-        daemon.join(timeout=10)
-        cloud.close()
+        daemon.cloud.publish("sim/camera", "ok")
+        notify_socket.wait_for(online)
 
 
 def test_the_status_line_puts_the_link_first_and_each_fault_after_it(notify_socket) -> None:
