@@ -143,7 +143,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         clock_synced=hardware.clock_synced, device_id=config.device_id,
         snapshot_prefix=topics.snapshot(""), clock_skew_s=security.clock_skew_s,
         outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
-        history_retention_s=storage.photo_retention_days * 86400, on_fault=status.fault)
+        history_retention_s=storage.photo_retention_days * 86400)
     core = Core(
         inbox=inbox, rules=rules_from(config),
         state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),

@@ -33,10 +33,7 @@ class Housekeeper:
     def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
                  photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
                  snapshot_prefix: str, outbox_quota_bytes: int | None,
-                 clock_skew_s: float, history_retention_s: float,
-                 on_fault: Callable[[str, str | None], None] = lambda part, status: None) -> None:
-        """``on_fault``: a part's fault for systemd's STATUS line (the clock), None once it
-        works again."""
+                 clock_skew_s: float, history_retention_s: float) -> None:
         self._inbox = inbox
         self._db = db
         self._outbox = outbox
@@ -48,7 +45,6 @@ class Housekeeper:
         self._quota = outbox_quota_bytes
         self._skew = clock_skew_s
         self._history_retention = history_retention_s
-        self._on_fault = on_fault
         self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX)
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self._quota_failures = Throttle(DROPPED_REPORT_EVERY_S)
@@ -70,9 +66,8 @@ class Housekeeper:
     def _say_clock(self, synced: bool, now: float) -> None:
         said = (self._clock_log.ok(now) if synced
                 else self._clock_log.failed("the kernel says the clock is not synchronised", now))
-        if said is not None:
+        if said is not None:  # systemd's STATUS says it from the state (clock: unsynced)
             log.log(said.level, said.message)
-            self._on_fault("clock", self._clock_log.status)
 
     def _outbox_over_quota(self, now: float) -> bool | None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and

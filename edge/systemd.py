@@ -43,8 +43,9 @@ class Notifier:
         self.send("STOPPING=1", "STATUS=stopping: relocking, then offline")
 
 
-STATE_FAULTS = {
+STATE_FAULTS = {  # what the retained `state` shows failing, for the STATUS line
     ("lock", "jammed"): "lock jammed: the door may be unlocked; re-driven until it reads locked",
+    ("clock", "unsynced"): "clock not synchronised: every pass is refused",
     ("storage", "full"): "storage full: free space on the data dir's disk",
 }
 
@@ -76,7 +77,8 @@ class StatusLine:
         self._update({part: status})
 
     def shown(self, state: bytes) -> None:
-        """The retained `state` as published: a jammed lock or full storage joins the line."""
+        """The retained `state` as published: a jammed lock, an unsynchronised clock or full
+        storage joins the line."""
         body = json.loads(state)
         self._update({field: status if body.get(field) == value else None
                       for (field, value), status in STATE_FAULTS.items()})

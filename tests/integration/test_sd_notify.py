@@ -116,14 +116,17 @@ def test_the_status_line_puts_the_link_first_and_each_fault_after_it(notify_sock
     assert status.line == "online via broker:1883"
 
 
-def test_a_jammed_lock_or_full_storage_in_the_state_joins_the_status_line(notify_socket) -> None:
+def test_what_the_state_shows_failing_joins_the_status_line(notify_socket) -> None:
     status = StatusLine(Notifier({"NOTIFY_SOCKET": notify_socket.path}), "online via b:1883")
-    state = {"lock": "locked", "door": "closed", "camera": "ok", "storage": "ok"}
+    state = {"lock": "locked", "door": "closed", "camera": "ok", "clock": "synced", "storage": "ok"}
     status.shown(json.dumps(state).encode())
     assert notify_socket.silent_for(0.2, "STATUS=online via b:1883")  # nothing changed
     status.shown(json.dumps({**state, "lock": "jammed"}).encode())
     assert notify_socket.next() == ("STATUS=online via b:1883; lock jammed: the door may be "
                                     "unlocked; re-driven until it reads locked")
+    status.shown(json.dumps({**state, "clock": "unsynced"}).encode())
+    assert notify_socket.next() == ("STATUS=online via b:1883; clock not synchronised: every "
+                                    "pass is refused")
     status.shown(json.dumps({**state, "storage": "full"}).encode())
     assert notify_socket.next() == ("STATUS=online via b:1883; storage full: free space on the "
                                     "data dir's disk")
