@@ -113,8 +113,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
                             max_bytes=config.mqtt.max_payload_bytes,
                             quality=config.hardware.camera.jpeg_quality,
                             masks=config.privacy.masks, drop_zone=config.delivery.drop_zone,
-                            camera_fix=hardware.camera_fix,
-                            on_fault=lambda fault: status.fault("camera", fault))
+                            camera_fix=hardware.camera_fix)
     uploader = None
     if config.photos.transport == "http":
         from edge.transport.http_upload import PhotoUploader  # noqa: PLC0415 - only then

@@ -65,12 +65,9 @@ class CaptureWorker:
                  probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
                  quality: int = 85, masks: Sequence[Polygon] = (),
                  drop_zone: Zone | None = None, camera_fix: str = "run doorstep doctor",
-                 on_fault: Callable[[str | None], None] = lambda status: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """``on_fault``: the camera's fault for systemd's STATUS line, None once it works."""
         self._camera = camera
         self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix)
-        self._on_fault = on_fault
         self._clock = clock
         self._photos = photos
         self._submit = submit
@@ -125,11 +122,10 @@ class CaptureWorker:
         self._camera_said(self._camera_log.ok(self._clock()))
         self._tell(CameraHealth(True))
 
-    def _camera_said(self, said: Said | None) -> None:
-        """Log what the fault log says, and tell the status line when it said something."""
-        if said is not None:
+    @staticmethod
+    def _camera_said(said: Said | None) -> None:
+        if said is not None:  # systemd's STATUS says it from the state (camera: fault)
             log.log(said.level, said.message)
-            self._on_fault(self._camera_log.status)
 
     def _put(self, job: Job) -> None:
         self._jobs.put((_PRIORITY[type(job)], next(self._order), job))

@@ -28,13 +28,6 @@ class FaultLog:
         self._last_said: float | None = None
         self._last_error: str | None = None
 
-    @property
-    def status(self) -> str | None:
-        """For systemd's STATUS line: None while the part works."""
-        if self._since is None:
-            return None
-        return f"{self._part} fault ({self._last_error}): {self._stops}"
-
     def failed(self, error: str, now: float) -> Said | None:
         self._failures += 1
         if self._since is None:

@@ -45,22 +45,23 @@ class Notifier:
 
 STATE_FAULTS = {  # what the retained `state` shows failing, for the STATUS line
     ("lock", "jammed"): "lock jammed: the door may be unlocked; re-driven until it reads locked",
+    ("camera", "fault"): "camera fault: in-home deliveries and owner unlocks are refused",
     ("clock", "unsynced"): "clock not synchronised: every pass is refused",
     ("storage", "full"): "storage full: free space on the data dir's disk",
 }
 
 
 class StatusLine:
-    """systemd's STATUS from every part that has one: the broker link's line, then each part
-    that fails (the camera, the clock, a jammed lock, full storage), so `systemctl status
-    doorstep` shows what stops deliveries. Parts report from their own threads: each change is
-    sent under the lock, so a newer line never goes out before an older one."""
+    """systemd's STATUS: the broker link's line, then each part the published state shows
+    failing (a jammed lock, the camera, the clock, full storage), so `systemctl status doorstep`
+    shows what stops deliveries. The link and the core report from their own threads: each
+    change is sent under the lock, so a newer line never goes out before an older one."""
 
     def __init__(self, notifier: Notifier, link: str) -> None:
         self._notifier = notifier
         self._lock = threading.Lock()
         self._link = link
-        self._faults: dict[str, str] = {}
+        self._faults: list[str] = []
 
     @property
     def line(self) -> str:
@@ -72,30 +73,19 @@ class StatusLine:
             self._link = status
             self._notifier.status(self._line())
 
-    def fault(self, part: str, status: str | None) -> None:
-        """``part`` fails (``status`` says how), or works again (None); sent when it changes."""
-        self._update({part: status})
-
     def shown(self, state: bytes) -> None:
-        """The retained `state` as published: a jammed lock, an unsynchronised clock or full
-        storage joins the line."""
+        """The retained `state` as published: each part it shows failing joins the line (sent
+        only when that changes)."""
         body = json.loads(state)
-        self._update({field: status if body.get(field) == value else None
-                      for (field, value), status in STATE_FAULTS.items()})
-
-    def _update(self, faults: dict[str, str | None]) -> None:
+        faults = [status for (field, value), status in STATE_FAULTS.items()
+                  if body.get(field) == value]
         with self._lock:
-            before = dict(self._faults)
-            for part, status in faults.items():
-                if status is None:
-                    self._faults.pop(part, None)
-                else:
-                    self._faults[part] = status
-            if self._faults != before:
+            if faults != self._faults:
+                self._faults = faults
                 self._notifier.status(self._line())
 
     def _line(self) -> str:
-        return "; ".join([self._link, *self._faults.values()])
+        return "; ".join([self._link, *self._faults])
 
 
 class Watchdog:

@@ -49,12 +49,3 @@ def test_the_recovery_says_how_long_it_lasted_and_only_once() -> None:
     again = faults.failed("no frames", now=200.0)  # a new fault starts afresh
     assert again is not None and again.message.startswith("event=camera_fault ")
 
-
-def test_the_status_names_the_fault_while_it_lasts() -> None:
-    faults = fault_log()
-    assert faults.status is None
-    faults.failed("no frames", now=100.0)
-    faults.failed("frame counter stopped", now=101.0)
-    assert faults.status == "camera fault (frame counter stopped): unlocks are refused"
-    faults.ok(now=102.0)
-    assert faults.status is None
