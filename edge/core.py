@@ -82,6 +82,7 @@ class Core:
         self._heartbeat = heartbeat
         self._on_tick = on_tick  # housekeeping: it may hand back inputs for the machine
         self._shown: dict[str, Any] | None = None
+        self._calm_until = 0.0  # monotonic: no immediate Tick before this (one just failed)
         self.alive = threading.Event()
 
     def stop(self) -> None:
@@ -101,6 +102,8 @@ class Core:
                     self.handle(item)
                 except Exception:
                     log.exception("event=core_input_failed input=%r", type(item).__name__)
+                    if isinstance(item, Tick):  # a due deadline that fails: again in a second,
+                        self._calm_until = self._now().mono + MAX_WAIT_S  # not in a tight loop
         finally:
             self.alive.clear()
             self._relock_for_exit()
@@ -122,9 +125,18 @@ class Core:
             self.apply(self._intake.admit(item.name, item.payload, now.wall), now)
         else:
             if isinstance(item, Tick):
-                for found in self._on_tick(self.state, now):
-                    self.apply(found, now)
+                self._housekeeping(now)
             self.apply(item, now)
+
+    def _housekeeping(self, now: Now) -> None:
+        """Whatever fails here, the machine's Tick still runs: a relock never waits on it."""
+        try:
+            found = self._on_tick(self.state, now)
+        except Exception:
+            log.exception("event=housekeeping_failed")
+            return
+        for event in found:
+            self.apply(event, now)
 
     def apply(self, event: Input, now: Now) -> None:
         self._carry_out(machine.step(self.state, event, now, self._rules), event, now)
@@ -184,8 +196,12 @@ class Core:
 
     def _next_item(self) -> Any:
         """A due deadline comes before anything queued: however busy the queue (a flood of
-        messages, say), a relock is never starved."""
-        wake = machine.next_wake(self.state, self._now())
+        messages, say), a relock is never starved. A deadline whose step just failed waits a
+        second instead, so it cannot starve the queue either."""
+        now = self._now()
+        wake = machine.next_wake(self.state, now)
+        if wake is not None:
+            wake = max(wake, self._calm_until - now.mono)
         if wake is not None and wake <= 0:
             return Tick()
         try:

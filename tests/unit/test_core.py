@@ -5,10 +5,12 @@ actions; a record that cannot be written is decided on again by the machine."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from edge.core import Core
+from edge.domain import machine
 from edge.domain.model import (
     Capture, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
 )
@@ -150,6 +152,44 @@ def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff
     failed = [r for r in caplog.records if "event=lock_drive_failed" in r.getMessage()]
     assert len(failed) == 3 and "target=locked" in failed[0].getMessage()
     assert 'fix="the door may still be unlocked' in failed[0].getMessage()
+
+
+def past_unlock_timeout() -> tuple[State, Now]:
+    """Unlocked, the door never opened, and the unlock timeout is due: a relock is owed."""
+    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
+                   rules=RULES)[0]
+    return unlocked, at(1 + RULES.unlock_timeout_s + 1)
+
+
+def test_housekeeping_that_fails_does_not_hold_back_a_relock(caplog) -> None:
+    world = World()
+    state, now = past_unlock_timeout()
+    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
+                effects=world, publish_state=lambda body: None, clock=lambda: now,
+                on_tick=lambda state, now: 1 / 0)
+    core.handle(Tick())
+    assert world.journal[0] == ("drive", "locked")
+    assert any("event=housekeeping_failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_deadline_whose_step_fails_does_not_starve_the_queue(monkeypatch) -> None:
+    """A bug in a due deadline's step: retried once a second, and meanwhile what is queued
+    (here the stop) is still taken, instead of the same failing Tick in a tight loop."""
+    world = World()
+    core = core_at(waiting(), world, clock=at(3600 + 10))  # the grant's expiry is due
+    real_step = machine.step
+
+    def step(state: State, event: Any, now: Now, rules: Rules) -> Any:
+        if isinstance(event, Tick):
+            raise RuntimeError("a bug in the deadline's step")
+        return real_step(state, event, now, rules)
+
+    monkeypatch.setattr(machine, "step", step)
+    core.stop()  # queued before the loop starts: it must still be reached
+    loop = threading.Thread(target=core.run, daemon=True)
+    loop.start()
+    loop.join(timeout=10)
+    assert not loop.is_alive(), "the failing deadline starved the queue"
 
 
 def test_outward_actions_follow_the_record() -> None:
