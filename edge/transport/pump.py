@@ -7,14 +7,20 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Protocol
 
+from edge.failures import expected
+from edge.fault_log import FaultLog, Said
 from edge.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 RETRY_REFUSED_S = 30.0
 LOOK_AGAIN_S = 5.0
+OUTBOX_FAULT_STOPS = "events and photos wait in the outbox, unsent"
+OUTBOX_FAULT_FIX = ("check the data dir's disk (full, read-only or a failing SD card); what waits "
+                    "is sent once it can be read again")
 
 
 class Publisher(Protocol):
@@ -31,6 +37,7 @@ class OutboxPump:
         self._stop = threading.Event()
         self._in_flight: dict[int, int] = {}  # paho mid -> outbox entry id
         self._cursor = 0  # highest entry id handed to paho
+        self._faults = FaultLog("outbox", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX)
         self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
         outbox.on_added(self._wake.set)
 
@@ -56,8 +63,18 @@ class OutboxPump:
             self._wake.clear()
             try:
                 self.pump_now()
-            except Exception:
-                log.exception("event=outbox_pump_failed")
+            except Exception as exc:  # noqa: BLE001 - said below; the pump must go on
+                self._say(self._faults.failed(str(exc), time.monotonic()), exc)
+                continue
+            self._say(self._faults.ok(time.monotonic()))
+
+    @staticmethod
+    def _say(said: Said | None, exc: BaseException | None = None) -> None:
+        """One line with the fix while the outbox cannot be read, not one every few seconds;
+        a traceback only for what is no disk error (a bug)."""
+        if said is not None:
+            log.log(said.level, said.message,
+                    exc_info=exc if exc is not None and not expected(exc) else None)
 
     def pump_now(self) -> None:
         """Settle the acknowledgements and fill the window, on the caller's thread (the pump's
