@@ -99,13 +99,13 @@ ALARM_FIXES = {  # an alarm is a WARNING in the journal, with what the homeowner
 
 
 def _log_event(emit: Emit, seq: int) -> None:
-    details = " ".join(f"{k}={v}" for k, v in emit.fields.items() if k != "courier")
+    line = " ".join([f"event={emit.type} seq={seq} delivery_id={emit.delivery_id}",
+                     *(f"{k}={v}" for k, v in emit.fields.items() if k != "courier")])
     fix = ALARM_FIXES.get(emit.type)
     if fix is None:
-        log.info("event=%s seq=%s delivery_id=%s %s", emit.type, seq, emit.delivery_id, details)
+        log.info("%s", line)
     else:
-        log.warning("event=%s seq=%s delivery_id=%s %s fix=\"%s\"", emit.type, seq,
-                    emit.delivery_id, details, fix)
+        log.warning("%s fix=\"%s\"", line, fix)
 
 
 def log_unrecorded(record: Record, error: str) -> None:
