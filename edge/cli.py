@@ -13,6 +13,9 @@ from edge import __version__
 from edge.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
+DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: run as that user "
+                "(sudo -u doorstep), fix the folder's owner, or check that the disk is not "
+                "read-only")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -213,15 +216,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(_summary(config, args.config))
         return 0
+    import sqlite3  # noqa: PLC0415
+
     from edge.app import run  # noqa: PLC0415 - keeps check-config light
     from edge.hardware.backends import HardwareError  # noqa: PLC0415
     from edge.store.db import StoreTooNew  # noqa: PLC0415
 
     try:
         return run(config)
-    except (OSError, HardwareError, StoreTooNew) as exc:
-        print(f"doorstep: cannot start: {exc}", file=sys.stderr)
+    except (OSError, sqlite3.Error, HardwareError, StoreTooNew) as exc:
+        print(f"doorstep: cannot start: {_start_failure(exc, config.storage.data_dir)}",
+              file=sys.stderr)
         return 1
+
+
+def _start_failure(exc: Exception, data_dir: Path) -> str:
+    """Why `run` could not start, with the fix when the data dir is the cause (a folder the
+    daemon's user cannot write, a read-only card)."""
+    import sqlite3  # noqa: PLC0415
+
+    where = getattr(exc, "filename", None)
+    if isinstance(exc, sqlite3.Error):
+        return f"the database in {data_dir}: {exc} ({DATA_DIR_FIX})"
+    if isinstance(exc, OSError) and where is not None and str(where).startswith(str(data_dir)):
+        return f"{exc} ({DATA_DIR_FIX})"
+    return str(exc)
 
 
 if __name__ == "__main__":

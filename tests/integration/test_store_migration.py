@@ -197,3 +197,22 @@ def test_doctor_names_a_newer_database_as_a_failed_check(tmp_path: Path, cloud_k
     assert len(database) == 1 and "written by a newer doorstep" in database[0]
     assert "-> install the newer doorstep again" in database[0]
     assert left_as_it_was(tmp_path / "data")
+
+
+@pytest.mark.parametrize("spoil", ["database is a folder", "data dir under a file"])
+def test_a_data_dir_that_cannot_be_used_stops_the_start_in_one_line_with_the_fix(
+        tmp_path: Path, cloud_keys, capsys, spoil: str) -> None:
+    """A folder the daemon's user cannot write (here: made unusable in ways root cannot
+    bypass) is one line saying what to do, not a traceback."""
+    if spoil == "database is a folder":
+        data_dir = tmp_path / "data"
+        (data_dir / "doorstep.sqlite").mkdir(parents=True)
+    else:
+        (tmp_path / "a-file").write_text("")
+        data_dir = tmp_path / "a-file" / "data"
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-ro", port=1,
+                              trusted_key=cloud_keys.public, data_dir=data_dir)
+    assert main(["run", "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("doorstep: cannot start: ") and said.count("\n") == 1, said
+    assert "storage.data_dir must be a folder the daemon's user can write" in said
