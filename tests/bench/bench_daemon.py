@@ -31,6 +31,7 @@ DEVICE = "porch-bench"
 ROUNDS = 40
 BURST = 20
 BURSTS = 5
+DISK_RUNS = 3
 SETTINGS = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 120\n"
 
 
@@ -192,18 +193,21 @@ def main() -> None:
                     f"{floor_rate:.1f} /s", f"x{ours / floor_rate:.2f}", ">= x0.8")
 
         time.sleep(2)  # let the burst's acknowledgements settle before counting bytes
-        written = proc(pid, "write_bytes")
-        delivery = "D-disk"
-        mark = len(client.got)
-        for cmd in ("arriving", "at_door", "cancel"):
-            client.send(f"{base}/cmd/{cmd}", mint(key, cmd, device_id=DEVICE,
-                                                   delivery_id=delivery, mode="in_home"))
-            client.wait(client.event({"arriving": "delivery.arriving",
-                                      "at_door": "delivery.unlocked",
-                                      "cancel": "delivery.completed"}[cmd], delivery), mark)
-        time.sleep(1)  # the last acknowledgements are removed from the outbox
-        run_bytes = proc(pid, "write_bytes") - written
-        RESULTS.add("disk written, in-home run", f"{run_bytes / 1024:.1f} KiB",
+        runs = []  # where a run's frames fall in the log's 4 KiB pages varies: the median of 3
+        for n in range(DISK_RUNS):
+            written = proc(pid, "write_bytes")
+            delivery = f"D-disk-{n}"
+            mark = len(client.got)
+            for cmd in ("arriving", "at_door", "cancel"):
+                client.send(f"{base}/cmd/{cmd}", mint(key, cmd, device_id=DEVICE,
+                                                       delivery_id=delivery, mode="in_home"))
+                client.wait(client.event({"arriving": "delivery.arriving",
+                                          "at_door": "delivery.unlocked",
+                                          "cancel": "delivery.completed"}[cmd], delivery), mark)
+            time.sleep(1)  # the last acknowledgements are removed from the outbox
+            runs.append(proc(pid, "write_bytes") - written)
+        RESULTS.add(f"disk written, in-home run (median of {DISK_RUNS})",
+                    f"{statistics.median(runs) / 1024:.1f} KiB",
                     "20 KiB (5 durable steps, a 4 KiB page each)", "", "<= 32 KiB")
 
         written, cpu, start = proc(pid, "write_bytes"), cpu_s(pid), time.monotonic()
