@@ -79,14 +79,23 @@ def _on_store(config: Config, command: Callable[[], str]) -> int:
 
     try:
         print(command())
-    except StoreTooNew as exc:
-        print(f"doorstep: {exc}", file=sys.stderr)
-        return 1
-    except (sqlite3.Error, OSError) as exc:
-        print(f"doorstep: cannot use the database in {config.storage.data_dir}: {exc} (run as "
-              "the user the daemon runs as, or with sudo)", file=sys.stderr)
+    except (StoreTooNew, sqlite3.Error, OSError) as exc:
+        print(f"doorstep: {_explained(exc, config.storage.data_dir)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _explained(exc: Exception, data_dir: Path) -> str:
+    """``exc`` in words, with the fix when the data dir is its cause (a folder the daemon's
+    user cannot write, a read-only card)."""
+    import sqlite3  # noqa: PLC0415
+
+    where = getattr(exc, "filename", None)
+    if isinstance(exc, sqlite3.Error):
+        return f"the database in {data_dir}: {exc} ({DATA_DIR_FIX})"
+    if isinstance(exc, OSError) and where is not None and str(where).startswith(str(data_dir)):
+        return f"{exc} ({DATA_DIR_FIX})"
+    return str(exc)
 
 
 def _owner_code() -> int:
@@ -113,11 +122,9 @@ def _owner_code() -> int:
 
 
 def _history(config: Config, since_text: str | None, as_json: bool, html: Path | None) -> int:
-    import sqlite3  # noqa: PLC0415
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
     from edge import history_view  # noqa: PLC0415
-    from edge.store.db import StoreTooNew  # noqa: PLC0415
     from edge.store.history import read_history  # noqa: PLC0415
 
     zone = ZoneInfo(config.policy.timezone) if config.policy.timezone else None
@@ -126,32 +133,26 @@ def _history(config: Config, since_text: str | None, as_json: bool, html: Path |
     except ValueError as exc:
         print(f"doorstep: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    data_dir = config.storage.data_dir
-    try:
+
+    def answer() -> str:
+        data_dir = config.storage.data_dir
         deliveries = read_history(data_dir, since)
-    except StoreTooNew as exc:
-        print(f"doorstep: {exc}", file=sys.stderr)
-        return 1
-    except sqlite3.Error as exc:
-        print(f"doorstep: cannot read the history in {data_dir}: {exc} (run as the user the "
-              "daemon runs as, or with sudo)", file=sys.stderr)
-        return 1
-    if deliveries is None:
-        print(f"no deliveries yet: {data_dir} has no database (the daemon makes it at its "
-              "first start)", file=sys.stderr)
-        deliveries = []
-    if as_json:
-        print(history_view.as_json(deliveries))
-    elif html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(history_view.html_page(deliveries, config.device_id, zone, since),
-                        encoding="utf-8")
-        print(f"{html}: {len(deliveries)} deliveries")
-    elif deliveries:
-        print(history_view.table(deliveries, zone))
-    else:
-        print("no deliveries" + (f" since {since_text}" if since_text else " yet"))
-    return 0
+        if deliveries is None:
+            print(f"no deliveries yet: {data_dir} has no database (the daemon makes it at its "
+                  "first start)", file=sys.stderr)
+            deliveries = []
+        if as_json:
+            return history_view.as_json(deliveries)
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(history_view.html_page(deliveries, config.device_id, zone, since),
+                            encoding="utf-8")
+            return f"{html}: {len(deliveries)} deliveries"
+        if deliveries:
+            return history_view.table(deliveries, zone)
+        return "no deliveries" + (f" since {since_text}" if since_text else " yet")
+
+    return _on_store(config, answer)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,22 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(config)
     except (OSError, sqlite3.Error, HardwareError, StoreTooNew) as exc:
-        print(f"doorstep: cannot start: {_start_failure(exc, config.storage.data_dir)}",
+        print(f"doorstep: cannot start: {_explained(exc, config.storage.data_dir)}",
               file=sys.stderr)
         return 1
-
-
-def _start_failure(exc: Exception, data_dir: Path) -> str:
-    """Why `run` could not start, with the fix when the data dir is the cause (a folder the
-    daemon's user cannot write, a read-only card)."""
-    import sqlite3  # noqa: PLC0415
-
-    where = getattr(exc, "filename", None)
-    if isinstance(exc, sqlite3.Error):
-        return f"the database in {data_dir}: {exc} ({DATA_DIR_FIX})"
-    if isinstance(exc, OSError) and where is not None and str(where).startswith(str(data_dir)):
-        return f"{exc} ({DATA_DIR_FIX})"
-    return str(exc)
 
 
 if __name__ == "__main__":

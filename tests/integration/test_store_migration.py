@@ -216,3 +216,16 @@ def test_a_data_dir_that_cannot_be_used_stops_the_start_in_one_line_with_the_fix
     said = capsys.readouterr().err
     assert said.startswith("doorstep: cannot start: ") and said.count("\n") == 1, said
     assert "storage.data_dir must be a folder the daemon's user can write" in said
+
+
+@pytest.mark.parametrize("command", [["outbox"], ["history"], ["photos", "erase", "--delivery",
+                                                                "D-7"]])
+def test_the_commands_that_read_the_database_say_why_they_cannot_in_one_line(
+        tmp_path: Path, cloud_keys, capsys, command: list[str]) -> None:
+    (tmp_path / "data" / "doorstep.sqlite").mkdir(parents=True)  # no database can open there
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-ro", port=1,
+                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    assert main([*command, "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("doorstep: the database in ") and said.count("\n") == 1, said
+    assert "storage.data_dir must be a folder the daemon's user can write" in said
