@@ -24,7 +24,7 @@ from edge.domain.model import (
     StorageHealth,
 )
 from edge.events import rfc3339
-from edge.fault_log import FaultLog, Said
+from edge.fault_log import FaultLog
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of
 from edge.hardware.jpeg import Polygon, masked_jpeg
@@ -67,7 +67,7 @@ class CaptureWorker:
                  drop_zone: Zone | None = None, camera_fix: str = "run doorstep doctor",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._camera = camera
-        self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix)
+        self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix, log)
         self._clock = clock
         self._photos = photos
         self._submit = submit
@@ -115,17 +115,13 @@ class CaptureWorker:
             self._submit(health)
 
     def _camera_fault(self, exc: CameraError) -> None:
-        self._camera_said(self._camera_log.failed(str(exc), self._clock()))
+        """Said in the journal (systemd's STATUS says it from the state: camera fault)."""
+        self._camera_log.failed(str(exc), self._clock())
         self._tell(CameraHealth(False))
 
     def _camera_works(self) -> None:
-        self._camera_said(self._camera_log.ok(self._clock()))
+        self._camera_log.ok(self._clock())
         self._tell(CameraHealth(True))
-
-    @staticmethod
-    def _camera_said(said: Said | None) -> None:
-        if said is not None:  # systemd's STATUS says it from the state (camera: fault)
-            log.log(said.level, said.message)
 
     def _put(self, job: Job) -> None:
         self._jobs.put((_PRIORITY[type(job)], next(self._order), job))
@@ -187,7 +183,7 @@ class CaptureWorker:
             if previous is None:  # the first frame since start: a second one to compare with
                 previous, stamp = stamp, self._camera.stamp(after_ns)
         except CameraError as exc:
-            self._camera_said(self._camera_log.failed(str(exc), self._clock()))
+            self._camera_log.failed(str(exc), self._clock())
             self._submit(FrameProof(ask.proof_id, None, previous, f"camera: {exc}"))
             return
         self._last = stamp  # judged by the domain: a recovery is told by the next probe

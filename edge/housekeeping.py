@@ -45,7 +45,7 @@ class Housekeeper:
         self._quota = outbox_quota_bytes
         self._skew = clock_skew_s
         self._history_retention = history_retention_s
-        self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX)
+        self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX, log)
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self._quota_failures = Throttle(DROPPED_REPORT_EVERY_S)
         self._next_prune = 0.0
@@ -64,10 +64,11 @@ class Housekeeper:
         return inputs
 
     def _say_clock(self, synced: bool, now: float) -> None:
-        said = (self._clock_log.ok(now) if synced
-                else self._clock_log.failed("the kernel says the clock is not synchronised", now))
-        if said is not None:  # systemd's STATUS says it from the state (clock: unsynced)
-            log.log(said.level, said.message)
+        """Said in the journal (systemd's STATUS says it from the state: clock unsynced)."""
+        if synced:
+            self._clock_log.ok(now)
+        else:
+            self._clock_log.failed("the kernel says the clock is not synchronised", now)
 
     def _outbox_over_quota(self, now: float) -> bool | None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and

@@ -10,8 +10,7 @@ import threading
 import time
 from typing import Protocol
 
-from edge.failures import expected
-from edge.fault_log import FaultLog, Said
+from edge.fault_log import FaultLog
 from edge.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class OutboxPump:
         self._stop = threading.Event()
         self._in_flight: dict[int, int] = {}  # paho mid -> outbox entry id
         self._cursor = 0  # highest entry id handed to paho
-        self._faults = FaultLog("outbox", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX)
+        self._faults = FaultLog("outbox", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
         self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
         outbox.on_added(self._wake.set)
 
@@ -63,18 +62,10 @@ class OutboxPump:
             self._wake.clear()
             try:
                 self.pump_now()
-            except Exception as exc:  # noqa: BLE001 - said below; the pump must go on
-                self._say(self._faults.failed(str(exc), time.monotonic()), exc)
+            except Exception as exc:  # noqa: BLE001 - the disk, most likely: said, not a
+                self._faults.failed(exc, time.monotonic())  # traceback every few seconds
                 continue
-            self._say(self._faults.ok(time.monotonic()))
-
-    @staticmethod
-    def _say(said: Said | None, exc: BaseException | None = None) -> None:
-        """One line with the fix while the outbox cannot be read, not one every few seconds;
-        a traceback only for what is no disk error (a bug)."""
-        if said is not None:
-            log.log(said.level, said.message,
-                    exc_info=exc if exc is not None and not expected(exc) else None)
+            self._faults.ok(time.monotonic())
 
     def pump_now(self) -> None:
         """Settle the acknowledgements and fill the window, on the caller's thread (the pump's
