@@ -1,9 +1,9 @@
-"""What the log says while a part of the device fails (the camera, the clock, the outbox): the homeowner
-reading the journal must see what broke, what that stops and how to fix it, without a line at
-every probe. The first failure is logged at once, then a reminder at most every `every_s` with
-a count (sooner when the error changes), and the recovery says how long the fault lasted, as
-the broker link does (transport/link_health.py). The caller hands in the monotonic time; a
-traceback goes with a line only for what is no disk error (a bug)."""
+"""What the log says while a part of the device fails (the camera, the clock, the outbox): the
+homeowner reading the journal must see what broke, what that stops and how to fix it, without a
+line at every probe. The first failure is logged at once, then a reminder at most every
+`every_s` with a count (sooner when the error changes), and the recovery says how long the
+fault lasted, as the broker link does (transport/link_health.py). The caller hands in the
+monotonic time; a traceback goes with a line only for what is no disk error (a bug)."""
 
 from __future__ import annotations
 
