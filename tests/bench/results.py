@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ class Results:
 
     def write(self) -> Path:
         RESULTS.mkdir(exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = RESULTS / f"{stamp}-{self.name}.json"
         path.write_text(json.dumps({
             "when": stamp, "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
