@@ -6,6 +6,9 @@ Topics are under `--root` (`floor` by default):
   `floor/events` (QoS 1): what an unlock must cost at the very least.
 - `floor/cmd/photo`: render and JPEG-encode a frame of the daemon's size with the same
   renderer, fsync it to a file, publish its bytes on `floor/photos` (QoS 1).
+- `floor/cmd/steps` (payload: how many): that many durable steps, each a 1 KiB record appended
+  to a log and fsynced (about what one step of an in-home run must keep: its events, its notes,
+  the delivery's row), then `floor/steps` (QoS 1): what the disk figure must cost at the least.
 - `floor/cmd/press`: what the protocol asks of a doorbell press at the least (for a figure
   beside the one above, without a goal): the photo as above, a small event record fsynced on its
   own (events are on disk before they are published), then three publishes: the photo
@@ -33,8 +36,18 @@ from edge.crypto.verify import load_public_key
 from edge.hardware.sim_camera import SimCamera
 
 
+STEP_RECORD = b"s" * 1023 + b"\n"
+
+
 def durable(path: Path, data: bytes) -> None:
     with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def append_durably(path: Path, data: bytes) -> None:
+    with open(path, "ab") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -81,6 +94,10 @@ def main() -> int:
             c.publish(f"{root}/events", b"ok", qos=1)
         elif msg.topic == f"{root}/cmd/photo":
             c.publish(f"{root}/photos", photo(), qos=1)
+        elif msg.topic == f"{root}/cmd/steps":
+            for _ in range(int(msg.payload)):
+                append_durably(args.folder / "steps.log", STEP_RECORD)
+            c.publish(f"{root}/steps", b"done", qos=1)
         elif msg.topic == f"{root}/cmd/press":
             jpeg = photo()
             event += 1
