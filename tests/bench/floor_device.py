@@ -39,15 +39,8 @@ from edge.hardware.sim_camera import SimCamera
 STEP_RECORD = b"s" * 1023 + b"\n"
 
 
-def durable(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def append_durably(path: Path, data: bytes) -> None:
-    with open(path, "ab") as handle:
+def durable(path: Path, data: bytes, mode: str = "wb") -> None:
+    with open(path, mode) as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -96,7 +89,7 @@ def main() -> int:
             c.publish(f"{root}/photos", photo(), qos=1)
         elif msg.topic == f"{root}/cmd/steps":
             for _ in range(int(msg.payload)):
-                append_durably(args.folder / "steps.log", STEP_RECORD)
+                durable(args.folder / "steps.log", STEP_RECORD, mode="ab")
             c.publish(f"{root}/steps", b"done", qos=1)
         elif msg.topic == f"{root}/cmd/press":
             jpeg = photo()
