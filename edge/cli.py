@@ -93,7 +93,7 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     where = getattr(exc, "filename", None)
     if isinstance(exc, sqlite3.Error):
         return f"the database in {data_dir}: {exc} ({DATA_DIR_FIX})"
-    if isinstance(exc, OSError) and where is not None and str(where).startswith(str(data_dir)):
+    if isinstance(exc, OSError) and where is not None and Path(where).is_relative_to(data_dir):
         return f"{exc} ({DATA_DIR_FIX})"
     return str(exc)
 
