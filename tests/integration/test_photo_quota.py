@@ -144,3 +144,17 @@ def test_photos_stored_together_fail_alone_when_the_quota_cannot_take_them(tmp_p
     assert isinstance(b, Path) and b.read_bytes() == b"b" * KB and kept.exists()
     assert isinstance(d, Path) and photos.used_bytes == 2 * KB + 10
     assert not list(tmp_path.rglob("*.tmp")) and not (tmp_path / "private").exists()
+
+
+def test_a_burst_that_cannot_be_named_whole_leaves_no_file_behind(tmp_path: Path) -> None:
+    """Naming fails on the burst's second photo (a folder is in its way): the first, already
+    named, is taken back too, so the store holds nothing it reported failed or did not index."""
+    photos = store(tmp_path, quota=10 * KB)
+    blocker = photos.path("second", None)
+    blocker.mkdir(parents=True)
+    (blocker / "keep").write_bytes(b"")
+    saved = photos.save_all([NewPhoto("first", None, b"a" * KB),
+                             NewPhoto("second", None, b"b" * KB)])
+    assert all(isinstance(result, OSError) for result in saved)
+    assert sorted(p.name for p in blocker.parent.iterdir()) == ["second.jpg"]
+    assert photos.used_bytes == 0
