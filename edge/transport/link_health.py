@@ -15,7 +15,9 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-SUMMARY_EVERY_S = 60.0
+from edge.fault_spell import REMIND_EVERY_S, FaultSpell
+
+SUMMARY_EVERY_S = REMIND_EVERY_S
 RETRY_FIRST_S = 1.0
 RETRY_CAP_S = 5.0  # the longest wait before a retry: a broker that is back is used within 5 s
 
@@ -117,14 +119,12 @@ class Report:
 
 
 class OutageLog:
-    """Counts failed attempts since the link was last up and decides what to log."""
+    """Counts failed attempts since the link was last up and decides what to log (when to
+    speak is edge/fault_spell.py's, as for the device's other parts)."""
 
     def __init__(self, broker: str, every_s: float = SUMMARY_EVERY_S) -> None:
         self._broker = broker
-        self._every = every_s
-        self._failures = 0
-        self._since: float | None = None  # monotonic start of the outage
-        self._last_said: float | None = None
+        self._spell = FaultSpell(every_s)
         self._last: Failure | None = None
 
     @property
@@ -132,37 +132,30 @@ class OutageLog:
         """The systemd STATUS line."""
         if self._last is None:
             return f"online via {self._broker}"
+        failures = self._spell.failures
         return (f"locked; broker {self._broker} unreachable ({self._last.cause}: "
-                f"{self._last.detail}), {self._failures} failed attempt"
-                f"{'s' * (self._failures != 1)}; retrying")
+                f"{self._last.detail}), {failures} failed attempt"
+                f"{'s' * (failures != 1)}; retrying")
 
     def disconnected(self, now: float) -> None:
         """The link was up and went down: the outage starts now."""
-        if self._since is None:
-            self._since = now
+        self._spell.began(now)
 
     def failed(self, failure: Failure, now: float) -> Report | None:
-        self._failures += 1
-        if self._since is None:
-            self._since = now
-        changed = self._last is None or failure.cause != self._last.cause
         self._last = failure
-        due = self._last_said is None or now - self._last_said >= self._every
-        if not (changed or due):
+        said = self._spell.failed(failure.cause, now)
+        if said is None:
             return None
-        self._last_said = now
-        first = self._failures == 1
         return Report("warning", (
-            f"event={'broker_unreachable' if first else 'broker_still_unreachable'} "
-            f"broker={self._broker} cause={failure.cause} failures={self._failures} "
-            f"offline_s={now - self._since:.0f} detail=\"{failure.detail}\" "
+            f"event={'broker_unreachable' if said.kind == 'first' else 'broker_still_unreachable'} "
+            f"broker={self._broker} cause={failure.cause} failures={said.failures} "
+            f"offline_s={said.lasted_s:.0f} detail=\"{failure.detail}\" "
             f"fix=\"{failure.fix}\""))
 
     def connected(self, now: float) -> Report:
-        if self._since is None:
-            message = f"event=mqtt_connected broker={self._broker}"
-        else:
-            message = (f"event=mqtt_connected broker={self._broker} "
-                       f"after_failures={self._failures} offline_s={now - self._since:.1f}")
-        self._failures, self._since, self._last_said, self._last = 0, None, None, None
-        return Report("info", message)
+        self._last = None
+        ended = self._spell.ended(now)
+        if ended is None:
+            return Report("info", f"event=mqtt_connected broker={self._broker}")
+        return Report("info", f"event=mqtt_connected broker={self._broker} "
+                              f"after_failures={ended.failures} offline_s={ended.lasted_s:.1f}")
