@@ -26,14 +26,15 @@ from typing import Any, Protocol
 from edge import __version__
 from edge.domain import machine
 from edge.domain.model import (
-    DriveLock, Input, LockSensed, Now, PassRejected, Record, RecordFailed, Rules, State, Tick,
-    Transition,
+    DriveLock, Input, LockReading, LockSensed, Now, PassRejected, Record, RecordFailed, Rules,
+    State, Tick, Transition,
 )
 from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
 from edge.effects import Effects
 from edge.events import rfc3339
 from edge.failures import expected
+from edge.fault_log import FaultLog
 from edge.hardware import Lock
 from edge.inbox import Inbound, Inbox, Junk
 from edge.store.ledger import log_unrecorded
@@ -46,6 +47,10 @@ LOCK_DRIVE_FIX = {  # by target: what the homeowner can do when the relay cannot
           "lock_relay, or lock it by hand; the device keeps re-driving it",
     False: "the door stays locked: check the lock relay's wiring and [hardware.pins] lock_relay",
 }
+DEADLINE_FAULT_STOPS = ("the timers that relock, check the lock and expire grants cannot run: "
+                        "the lock is driven locked as soon as the door reads closed")
+DEADLINE_FAULT_FIX = ("this is a bug in doorstep: restart it (sudo systemctl restart doorstep; "
+                      "a start drives the lock locked first) and report this log")
 RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or failing SD card: "
               "until the database can be written, no pass opens the door")
 
@@ -83,6 +88,8 @@ class Core:
         self._on_tick = on_tick  # housekeeping: it may hand back inputs for the machine
         self._shown: dict[str, Any] | None = None
         self._calm_until = 0.0  # monotonic: no immediate Tick before this (one just failed)
+        self._deadline_log = FaultLog("deadline", DEADLINE_FAULT_STOPS, DEADLINE_FAULT_FIX, log)
+        self._locked_for_fault = False  # driven locked since the lock last read locked
         self.alive = threading.Event()
 
     def stop(self) -> None:
@@ -98,15 +105,39 @@ class Core:
                 item = self._next_item()
                 if item is _STOP:
                     return
-                try:
-                    self.handle(item)
-                except Exception:
-                    log.exception("event=core_input_failed input=%r", type(item).__name__)
-                    if isinstance(item, Tick):  # a due deadline that fails: again in a second,
-                        self._calm_until = self._now().mono + MAX_WAIT_S  # not in a tight loop
+                self.take(item)
         finally:
             self.alive.clear()
             self._relock_for_exit()
+
+    def take(self, item: Input | Inbound | Junk) -> None:
+        """One item as the loop takes it: a step that raises (a bug) is logged, and the loop
+        goes on."""
+        try:
+            self.handle(item)
+        except Exception as exc:
+            if isinstance(item, Tick):
+                self._deadline_failed(exc)
+            else:
+                log.exception("event=core_input_failed input=%r", type(item).__name__)
+        else:
+            if isinstance(item, Tick):
+                self._deadline_log.ok(self._now().mono)
+
+    def _deadline_failed(self, exc: Exception) -> None:
+        """A bug in a due deadline's step. It is said once with its traceback, then reminded
+        a minute, and tried again in a second, not in a tight loop that would starve the
+        queue. The timers that relock cannot be trusted meanwhile, so a lock that does not
+        read locked is driven locked (fail secure), but only once the door reads closed: a
+        bolt thrown into an open door would keep it from closing."""
+        now = self._now()
+        self._calm_until = now.mono + MAX_WAIT_S
+        self._deadline_log.failed(exc, now.mono)
+        if self.state.lock == LockReading.LOCKED:
+            self._locked_for_fault = False  # driven again if an unlock comes meanwhile
+        elif not (self.state.door_open or self._locked_for_fault):
+            self._locked_for_fault = True  # once: a jammed bolt is not hammered every second
+            self._drive(True)
 
     def resume(self) -> None:
         """The first step after a start, with the lock already driven locked."""

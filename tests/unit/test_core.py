@@ -4,15 +4,18 @@ actions; a record that cannot be written is decided on again by the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from edge.core import Core
 from edge.domain import machine
 from edge.domain.model import (
-    Capture, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
+    Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -208,3 +211,73 @@ def test_the_state_is_published_only_when_it_changed() -> None:
     assert len(world.states) == 1
     core.handle(LockSensed(LockReading.UNLOCKED))  # a key turned by hand
     assert [s["lock"] for s in world.states] == ["locked", "unlocked"]
+
+
+def failing_deadlines(monkeypatch) -> None:
+    """A bug in every Tick's step; every other input is stepped as usual."""
+    real_step = machine.step
+
+    def step(state: State, event: Any, now: Now, rules: Rules) -> Any:
+        if isinstance(event, Tick):
+            raise RuntimeError("a bug in the deadline's step")
+        return real_step(state, event, now, rules)
+
+    monkeypatch.setattr(machine, "step", step)
+
+
+def test_a_deadline_that_cannot_be_decided_drives_the_lock_locked_and_says_so_once(
+        monkeypatch, caplog) -> None:
+    """The relock owed by the unlock timeout cannot be decided (a bug): the lock is driven
+    locked anyway, once, and the journal has the traceback and the fix once, then a reminder
+    a minute, not a line a second."""
+    failing_deadlines(monkeypatch)
+    world = World()
+    state, now = past_unlock_timeout()
+    clock = [now]
+    core = core_at(state, world, clock=lambda: clock[0])
+    for second in (0, 1, 2, 30, 61):
+        clock[0] = Now(now.wall + second, now.mono + second)
+        core.take(Tick())
+        with contextlib.suppress(queue.Empty):  # the lock's reading, once driven
+            core.take(core.inbox.get(timeout=0))
+    assert world.journal.count(("drive", "locked")) == 1
+    assert core.state.lock == "locked"
+    faults = [r.getMessage() for r in caplog.records if "event=deadline_" in r.getMessage()]
+    assert len(faults) == 2 and "event=deadline_fault" in faults[0], faults
+    assert 'fix="this is a bug in doorstep: restart it' in faults[0]
+    assert "event=deadline_still_faulty" in faults[1] and "failures=5" in faults[1]
+    assert [r.exc_info is not None for r in caplog.records if "event=deadline_" in r.getMessage()
+            ] == [True, True]
+
+
+def test_a_failing_deadline_never_throws_the_bolt_into_an_open_door(monkeypatch) -> None:
+    """Locked only once the door reads closed: a bolt out would keep the door from closing."""
+    failing_deadlines(monkeypatch)
+    world = World()
+    state, now = past_unlock_timeout()
+    core = core_at(replace(state, door_open=True), world, clock=lambda: now)
+    core.take(Tick())
+    assert ("drive", "locked") not in world.journal
+    core.take(DoorMoved(False))
+    core.take(Tick())
+    assert ("drive", "locked") in world.journal
+
+
+def test_an_unlock_during_a_deadline_fault_is_locked_again(monkeypatch) -> None:
+    """While every deadline fails, the lock may still come to read unlocked (an unlock, a hand
+    on the bolt): it is driven locked again, as the relock timers cannot be relied on."""
+    failing_deadlines(monkeypatch)
+    world = World()
+    state, now = past_unlock_timeout()
+    core = core_at(state, world, clock=lambda: now)
+
+    def settle() -> None:
+        with contextlib.suppress(queue.Empty):
+            core.take(core.inbox.get(timeout=0))
+
+    core.take(Tick())
+    settle()
+    core.take(Tick())  # the lock reads locked
+    core.take(LockSensed(LockReading.UNLOCKED))
+    core.take(Tick())
+    assert [j for j in world.journal if j[0] == "drive"] == [("drive", "locked")] * 2
