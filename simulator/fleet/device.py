@@ -144,7 +144,7 @@ class FleetDevice:
         self._settle()
 
     def give(self, item: Input | Inbound) -> None:
-        self.core.handle(item)
+        self.core.take(item)
         self._settle()
         self.on_stepped(self)
 
@@ -163,7 +163,7 @@ class FleetDevice:
                 item = self.core.inbox.get(timeout=0)
             except queue.Empty:
                 break
-            self.core.handle(item)
+            self.core.take(item)
         self._pump.pump_now()
 
     # --- the Effects port: the camera --------------------------------------------------------
