@@ -138,6 +138,8 @@ class PhotoStore:
         for kind in KINDS:
             folder = self._root / kind
             if folder.exists():
+                for temp in folder.rglob(".*.jpg.tmp"):  # a write a crash cut short
+                    temp.unlink(missing_ok=True)
                 for file in folder.rglob("*.jpg"):
                     stat = file.stat()
                     found.append((stat.st_mtime, kind, str(file.relative_to(self._root)),

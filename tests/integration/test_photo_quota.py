@@ -158,3 +158,13 @@ def test_a_burst_that_cannot_be_named_whole_leaves_no_file_behind(tmp_path: Path
     assert all(isinstance(result, OSError) for result in saved)
     assert sorted(p.name for p in blocker.parent.iterdir()) == ["second.jpg"]
     assert photos.used_bytes == 0
+
+
+def test_a_write_cut_short_by_a_crash_is_cleared_at_the_next_start(tmp_path: Path) -> None:
+    photos = store(tmp_path, quota=10 * KB)
+    kept = photos.save("kept", "D-1", b"k" * KB)
+    torn = kept.with_name(".torn.jpg.tmp")
+    torn.write_bytes(b"half a pho")  # what kill -9 leaves mid-write
+    again = store(tmp_path, quota=10 * KB)
+    assert not torn.exists() and kept.exists()
+    assert again.used_bytes == KB
