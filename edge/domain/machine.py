@@ -421,7 +421,7 @@ def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
         # Opened after a relock began too (the same instant as the unlock timeout, or a latch
         # that did not catch): the lock stays driven locked; the courier is inside all the same.
         outcome = None if delivery.outcome is Outcome.NOT_ENTERED else delivery.outcome
-        opened = replace(delivery, phase=Phase.OPEN, entered=True, due=None, outcome=outcome,
+        opened = replace(delivery, phase=Phase.OPEN, due=None, outcome=outcome,
                          photo_at=now.mono + rules.open_photo_interval_s,
                          alarm_at=None if delivery.alarmed
                          else now.mono + rules.door_open_alarm_s)

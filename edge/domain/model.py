@@ -107,7 +107,6 @@ class Delivery:
     due: float | None = None
     done_requested: bool = False  # the courier said done while the door was open
     outcome: Outcome | None = None  # how a RELOCKING delivery ends once the lock is verified
-    entered: bool = False  # the door was opened during this delivery
     alarmed: bool = False  # alarm.door_left_open was raised (once per delivery)
     alarm_at: float | None = None  # OPEN: when the door counts as left open
     photo_at: float | None = None  # OPEN: the next photo while the door is open

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from edge.domain.model import Delivery, Outcome, Phase
@@ -16,9 +16,16 @@ from edge.store.db import Database
 log = logging.getLogger(__name__)
 
 
+KNOWN = frozenset(field.name for field in fields(Delivery))
+
+
 def _delivery(row: dict[str, Any]) -> Delivery:
+    """A saved delivery. A field this version does not know (an older doorstep's, or a newer
+    one's with the same schema) is left out, not the whole delivery: a delivery that held the
+    door must still be finished `interrupted` after the start."""
     outcome = row.get("outcome")
-    return Delivery(**{**row, "mode": Mode(row["mode"]), "courier": Courier(**row["courier"]),
+    known = {name: value for name, value in row.items() if name in KNOWN}
+    return Delivery(**{**known, "mode": Mode(row["mode"]), "courier": Courier(**row["courier"]),
                        "phase": Phase(row["phase"]), "photos": tuple(row["photos"]),
                        "outcome": None if outcome is None else Outcome(outcome)})
 

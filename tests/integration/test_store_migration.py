@@ -229,3 +229,15 @@ def test_the_commands_that_read_the_database_say_why_they_cannot_in_one_line(
     said = capsys.readouterr().err
     assert said.startswith("doorstep: the database in ") and said.count("\n") == 1, said
     assert "storage.data_dir must be a folder the daemon's user can write" in said
+
+
+def test_a_saved_delivery_with_a_field_this_version_does_not_know_is_still_loaded(
+        tmp_path: Path) -> None:
+    """A delivery saved by another doorstep of the same schema (or by an older one, with a
+    field since removed) is picked up, and finished at the start, not dropped as unreadable."""
+    db = open_store(tmp_path)
+    with db.transaction() as conn:
+        DeliveryJournal.write(conn, (DELIVERY,))
+        conn.execute("UPDATE deliveries SET body = json_insert(body, '$.from_newer', 1)")
+    assert DeliveryJournal(db).load() == (DELIVERY,)
+    db.close()
