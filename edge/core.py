@@ -9,8 +9,8 @@ Transition each step returns, always in the same order:
 5. the retained `state`, when what it shows changed.
 
 paho, gpiozero and the camera worker only enqueue; nothing else decides. Deadlines need no
-timer thread: a due deadline is handled before anything queued, and the loop wakes at least
-every second, so a jump of the wall clock is noticed promptly too.
+timer thread: a due deadline is handled before anything queued, and a Tick comes at least
+every second, however busy the queue, so a jump of the wall clock is noticed promptly too.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Core:
         self._on_tick = on_tick  # housekeeping: it may hand back inputs for the machine
         self._shown: dict[str, Any] | None = None
         self._calm_until = 0.0  # monotonic: no immediate Tick before this (one just failed)
+        self._tick_by = 0.0  # monotonic: the next Tick, at the latest (busy queue or not)
         self._deadline_log = FaultLog("deadline", DEADLINE_FAULT_STOPS, DEADLINE_FAULT_FIX, log)
         self._locked_for_fault = False  # driven locked since the lock last read locked
         self.alive = threading.Event()
@@ -228,17 +229,24 @@ class Core:
     def _next_item(self) -> Any:
         """A due deadline comes before anything queued: however busy the queue (a flood of
         messages, say), a relock is never starved. A deadline whose step just failed waits a
-        second instead, so it cannot starve the queue either."""
+        second instead, so it cannot starve the queue either. And a Tick comes at least once
+        a second however busy the queue is: the housekeeping on it (the clock, the outbox's
+        quota, what the inbox dropped) is not starved by a flood either."""
         now = self._now()
         wake = machine.next_wake(self.state, now)
         if wake is not None:
             wake = max(wake, self._calm_until - now.mono)
-        if wake is not None and wake <= 0:
-            return Tick()
+        wait = min(MAX_WAIT_S if wake is None else wake, self._tick_by - now.mono)
+        if wait <= 0:
+            return self._tick(now)
         try:
-            return self.inbox.get(timeout=MAX_WAIT_S if wake is None else min(MAX_WAIT_S, wake))
+            return self.inbox.get(timeout=wait)
         except queue.Empty:
-            return Tick()
+            return self._tick(self._now())
+
+    def _tick(self, now: Now) -> Tick:
+        self._tick_by = now.mono + MAX_WAIT_S
+        return Tick()
 
     def _show_state(self, now: Now) -> None:
         shown = machine.public_state(self.state, self._rules)

@@ -5,6 +5,7 @@ actions; a record that cannot be written is decided on again by the machine."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import queue
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 from edge.core import Core
 from edge.domain import machine
 from edge.domain.model import (
-    Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
+    CameraHealth, Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -281,3 +282,21 @@ def test_an_unlock_during_a_deadline_fault_is_locked_again(monkeypatch) -> None:
     core.take(LockSensed(LockReading.UNLOCKED))
     core.take(Tick())
     assert [j for j in world.journal if j[0] == "drive"] == [("drive", "locked")] * 2
+
+
+def test_housekeeping_runs_every_second_however_busy_the_queue() -> None:
+    """A flood keeps the queue full: the Tick (and the housekeeping on it: the clock, the
+    outbox's quota, what the inbox dropped) still comes once a second of the clock."""
+    world = World()
+    ticks: list[float] = []
+    times = (at(1 + n * 0.1) for n in itertools.count())  # each look at the clock: 0.1 s on
+    core = Core(inbox=Inbox(), rules=RULES, state=State(), intake=world, ledger=world,
+                lock=world, effects=world, publish_state=lambda body: None,
+                clock=lambda: next(times),
+                on_tick=lambda state, now: ticks.append(now.mono) or [])
+    for _ in range(200):
+        core.inbox.put(CameraHealth(True))  # as busy as a flood, and changes nothing
+    core.stop()
+    core.run()
+    assert len(ticks) >= 5, ticks
+    assert all(later - earlier <= 1.5 for earlier, later in itertools.pairwise(ticks)), ticks
