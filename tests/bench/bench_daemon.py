@@ -119,6 +119,19 @@ def proc(pid: int, name: str) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith(name)) * 1024
 
 
+def written_all(pid: int, quiet_s: float = 0.5, timeout: float = 30) -> None:
+    """Wait until the process has written nothing for ``quiet_s`` (the removals of what the
+    broker acknowledged are done), so the next count starts clean."""
+    deadline = time.monotonic() + timeout
+    written, since = proc(pid, "write_bytes"), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, "the daemon kept writing"
+        time.sleep(0.05)  # polling a counter, bounded by the deadline
+        now = proc(pid, "write_bytes")
+        if now != written:
+            written, since = now, time.monotonic()
+
+
 def cpu_s(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
@@ -222,7 +235,7 @@ def main() -> None:
         RESULTS.add("  (beside the press floor)", f"{ours:.1f} /s", f"{press_rate:.1f} /s",
                     f"x{ours / press_rate:.2f}")
 
-        time.sleep(2)  # let the burst's acknowledgements settle before counting bytes
+        written_all(pid)  # the burst's acknowledgements are removed before bytes are counted
         runs, floor_runs = [], []  # where a run's frames fall in 4 KiB pages varies: median of 3
         for n in range(DISK_RUNS):
             written = proc(pid, "write_bytes")
@@ -234,7 +247,7 @@ def main() -> None:
                 client.wait(client.event({"arriving": "delivery.arriving",
                                           "at_door": "delivery.unlocked",
                                           "cancel": "delivery.completed"}[cmd], delivery), mark)
-            time.sleep(1)  # the last acknowledgements are removed from the outbox
+            written_all(pid)  # the last acknowledgements are removed from the outbox
             runs.append(proc(pid, "write_bytes") - written)
             written, mark = proc(floor.pid, "write_bytes"), len(client.got)
             client.send("floor/cmd/steps", str(DURABLE_STEPS))
