@@ -140,6 +140,17 @@ class Outbox:
                 "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
         return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
 
+    def entries(self, entry_ids: list[int]) -> list[Entry]:
+        """These entries, oldest first; those already gone are left out."""
+        if not entry_ids:
+            return []
+        marks = ", ".join("?" * len(entry_ids))
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                f"SELECT id, topic, payload, file, retain FROM outbox WHERE id IN ({marks}) "
+                "ORDER BY id", entry_ids).fetchall()
+        return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
+
     def is_pending(self, file: Path) -> bool:
         """Is this photo file still waiting to be delivered? (The photo store keeps it.)"""
         with self._db.lock:

@@ -1,6 +1,10 @@
 """Moves outbox entries to the broker in order, a bounded number in flight, and removes each
 entry only when its PUBACK arrives. Unacknowledged entries stay on disk and go again after a
-restart, so delivery is at least once."""
+restart, so delivery is at least once.
+
+A topic the broker refuses (an ACL that forgot `receipts/#`, say) is held: its entries stay on
+disk and are offered again every `RETRY_REFUSED_S`, in order, while every other topic goes on.
+Refused entries must not stall the rest: they would otherwise fill the window for good."""
 
 from __future__ import annotations
 
@@ -8,18 +12,24 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from edge.fault_log import FaultLog
-from edge.store.outbox import Outbox
+from edge.store.outbox import Entry, Outbox
+from edge.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 RETRY_REFUSED_S = 30.0
+REFUSALS_SAID_EVERY_S = 60.0
 LOOK_AGAIN_S = 5.0
 OUTBOX_FAULT_STOPS = "events and photos wait in the outbox, unsent"
 OUTBOX_FAULT_FIX = ("check the data dir's disk (full, read-only or a failing SD card); what waits "
                     "is sent once it can be read again")
+REFUSED_FIX = ("let this device write the topic in the broker's ACL (see "
+               "firmware_config/mosquitto/doorstep.acl); its messages wait on disk until then, "
+               "and the other topics are not held up")
 
 
 class Publisher(Protocol):
@@ -27,15 +37,22 @@ class Publisher(Protocol):
 
 
 class OutboxPump:
-    def __init__(self, outbox: Outbox, publisher: Publisher, window: int = 16) -> None:
+    def __init__(self, outbox: Outbox, publisher: Publisher, window: int = 16,
+                 retry_refused_s: float = RETRY_REFUSED_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._outbox = outbox
         self._publisher = publisher
         self._window = window
+        self._retry_refused_s = retry_refused_s
+        self._clock = clock
         self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._in_flight: dict[int, int] = {}  # paho mid -> outbox entry id
-        self._cursor = 0  # highest entry id handed to paho
+        self._in_flight: dict[int, Entry] = {}  # paho mid -> outbox entry
+        self._cursor = 0  # highest entry id handed to paho, or held back with its topic
+        self._held: dict[str, float] = {}  # a refused topic -> when to offer it again
+        self._parked: dict[str, list[int]] = {}  # a held topic -> its entries' ids, in order
+        self._refusals = Throttle(REFUSALS_SAID_EVERY_S)  # topics are per delivery: one line
         self._faults = FaultLog("outbox", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
         self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
         outbox.on_added(self._wake.set)
@@ -57,8 +74,8 @@ class OutboxPump:
     def _run(self) -> None:
         while not self._stop.is_set():
             # Woken by new rows and acknowledgements; and now and then anyway, for rows that
-            # another process queued (`doorstep photos erase`).
-            self._wake.wait(timeout=LOOK_AGAIN_S)
+            # another process queued (`doorstep photos erase`) and topics held after a refusal.
+            self._wake.wait(timeout=self._next_look())
             self._wake.clear()
             try:
                 self.pump_now()
@@ -67,6 +84,11 @@ class OutboxPump:
                 continue
             self._faults.ok(time.monotonic())
 
+    def _next_look(self) -> float:
+        if not self._held:
+            return LOOK_AGAIN_S
+        return max(0.0, min(LOOK_AGAIN_S, min(self._held.values()) - self._clock()))
+
     def pump_now(self) -> None:
         """Settle the acknowledgements and fill the window, on the caller's thread (the pump's
         own, or a loop that runs many devices without a thread each: simulator/fleet)."""
@@ -74,35 +96,70 @@ class OutboxPump:
         self._fill_window()
 
     def _settle_acks(self) -> None:
-        refused = False
         acknowledged: list[int] = []
         while True:
             try:
                 mid, ok = self._acks.get_nowait()
             except queue.Empty:
                 break
-            entry_id = self._in_flight.pop(mid, None)
-            if entry_id is None:
+            entry = self._in_flight.pop(mid, None)
+            if entry is None:
                 continue  # availability/state publishes are not outbox entries
             if ok:
-                acknowledged.append(entry_id)
+                acknowledged.append(entry.id)
             else:
-                refused = True
+                self._hold(entry)
         if acknowledged:
             self._outbox.remove(acknowledged)  # one transaction for all that came back
-        if refused:
-            # The broker refused (an ACL, a quota): keep the entries on disk, wait, and start
-            # over from the oldest rather than hammering it.
-            self._stop.wait(RETRY_REFUSED_S)
-            self._cursor = 0
-            self._in_flight.clear()
+
+    def _hold(self, entry: Entry) -> None:
+        """The broker refused ``entry`` (an ACL, a quota): it stays on disk, and its topic
+        waits before it is offered again, rather than hammering the broker."""
+        now = self._clock()
+        self._held[entry.topic] = now + self._retry_refused_s
+        self._park(entry)
+        if self._refusals.due(now):
+            log.warning("event=topic_refused topic=%s refused=%s retry_s=%g fix=\"%s\"",
+                        entry.topic, self._refusals.take(), self._retry_refused_s, REFUSED_FIX)
+
+    def _park(self, entry: Entry) -> None:
+        """Set ``entry`` aside with its topic's others, in id order (a refused one may be
+        older than one parked behind it)."""
+        parked = self._parked.setdefault(entry.topic, [])
+        if entry.id not in parked:
+            parked.append(entry.id)
+            parked.sort()
 
     def _fill_window(self) -> None:
+        """The window's room goes first to a held topic whose wait is over (its oldest entries
+        first), then to what is new. An entry whose topic still has entries parked goes behind
+        them, so each topic keeps its order."""
+        now = self._clock()
+        for topic in [t for t, until in self._held.items() if until <= now]:
+            del self._held[topic]
         room = self._window - len(self._in_flight)
-        if room <= 0:
-            return
-        for entry in self._outbox.pending(self._cursor, room):
-            self._cursor = entry.id
+        for topic in [t for t in self._parked if t not in self._held]:
+            if room <= 0:
+                return
+            waiting = self._parked.pop(topic)
+            if waiting[room:]:
+                self._parked[topic] = waiting[room:]
+            self._send(self._outbox.entries(waiting[:room]))
+            room = self._window - len(self._in_flight)
+        while room > 0:
+            batch = self._outbox.pending(self._cursor, room)
+            if not batch:
+                return
+            for entry in batch:
+                self._cursor = entry.id
+                if entry.topic in self._parked:
+                    self._park(entry)
+                else:
+                    self._send([entry])
+            room = self._window - len(self._in_flight)
+
+    def _send(self, entries: list[Entry]) -> None:
+        for entry in entries:
             try:
                 body = entry.body()
             except OSError as exc:
@@ -110,4 +167,4 @@ class OutboxPump:
                           entry.id, entry.topic, exc)
                 self._outbox.remove([entry.id])
                 continue
-            self._in_flight[self._publisher.publish(entry.topic, body, entry.retain)] = entry.id
+            self._in_flight[self._publisher.publish(entry.topic, body, entry.retain)] = entry

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -177,3 +178,51 @@ def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recover
         link.stop()
         pump.stop()
         cloud.close()
+
+
+def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
+        tmp_path: Path, cloud_keys, caplog) -> None:
+    """An ACL that forgot the receipts: twenty refused receipts, more than the window holds,
+    are set aside, and the events behind them still go. Once the ACL lets them through
+    (mosquitto rereads it on SIGHUP), they go too, in order, and leave the disk."""
+    acl = tmp_path / "acl"
+    allowed = ("topic read doorstep/#\ntopic read homeassistant/#\n"
+               "topic write doorstep/porch-1/events\ntopic write doorstep/porch-1/state\n"
+               "topic write doorstep/porch-1/availability\n")
+    acl.write_text(allowed)
+    broker = Mosquitto(tmp_path / "broker", (
+        f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n")).start()
+    caplog.set_level(logging.INFO, logger="edge.transport.pump")
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
+    db = outbox._db
+    for n in range(20):
+        with db.transaction() as conn:
+            Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}", f"r{n}".encode())
+    for n in range(5):
+        outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
+            {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+    refs: list[OutboxPump] = []
+    link = make_link(tmp_path, cloud_keys, broker.port, refs)
+    pump = OutboxPump(outbox, link, window=4, retry_refused_s=0.5)
+    refs.append(pump)
+    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1",
+                          check_contract=False)
+    pump.start()
+    link.start()
+    try:
+        cloud.wait_for(lambda got: len(got.events) >= 5, what="the events behind the receipts")
+        assert [e["id"] for e in cloud.received.events] == [f"e{n}" for n in range(5)]
+        wait_until(lambda: outbox.backlog(0).count == 20, "only the receipts left on disk")
+        assert not cloud.received.receipts
+        said = [r.getMessage() for r in caplog.records if "event=topic_refused" in r.getMessage()]
+        assert len(said) == 1 and "topic=doorstep/porch-1/receipts/D-00 refused=1" in said[0]
+        acl.write_text(allowed + "topic write doorstep/porch-1/receipts/#\n")
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGHUP)
+        cloud.wait_for(lambda got: len(got.receipts) == 20, what="the receipts, once allowed")
+        wait_until(lambda: outbox.backlog(0).count == 0, "an empty outbox")
+    finally:
+        link.stop()
+        pump.stop()
+        cloud.close()
+        broker.stop()
