@@ -4,6 +4,7 @@ checked in constant time. `doorstep owner-code` makes the line for the config.""
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -20,16 +21,30 @@ def hash_code(code: str, salt: bytes | None = None) -> str:
             f"{base64.b64encode(key).decode()}")
 
 
-def check_code(code: str, stored: str) -> bool:
-    """Whether ``code`` is the one ``stored`` was made from; False for a hash it cannot read."""
+def parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
+    """(n, r, p, salt, key) of a line `doorstep owner-code` made; ValueError saying what is
+    wrong with any other (checked when the config is loaded, not at the first unlock)."""
     match = HASH.fullmatch(stored)
     if match is None:
-        return False
+        raise ValueError("not scrypt$n=N,r=R,p=P$SALT$KEY: make it with `doorstep owner-code`")
     n, r, p = (int(match.group(i)) for i in (1, 2, 3))
-    salt, expected = base64.b64decode(match.group(4)), base64.b64decode(match.group(5))
     try:
+        salt, key = (base64.b64decode(match.group(i), validate=True) for i in (4, 5))
+    except binascii.Error as exc:
+        raise ValueError(f"its salt or key is not base64 ({exc}): make it with "
+                         "`doorstep owner-code`") from None
+    if n < 2 or n & (n - 1) or r < 1 or p < 1 or not salt or len(key) < 16:
+        raise ValueError("its scrypt parameters, salt or key are not usable: make it with "
+                         "`doorstep owner-code`")
+    return n, r, p, salt, key
+
+
+def check_code(code: str, stored: str) -> bool:
+    """Whether ``code`` is the one ``stored`` was made from; False for a hash it cannot read."""
+    try:
+        n, r, p, salt, expected = parse_hash(stored)
         key = hashlib.scrypt(code.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
                              maxmem=2**26)
-    except ValueError:  # parameters this machine refuses: no code can match
+    except ValueError:  # a hash it cannot read, or parameters this machine refuses
         return False
     return hmac.compare_digest(key, expected)

@@ -127,6 +127,12 @@ def test_durations_take_integers_and_fractions(folder: Path) -> None:
     (MINIMAL + "[hardware.pins]\ndoorbell = 17\n", "hardware.pins", "used twice"),
     (MINIMAL + "[hardware.pins]\ndoorbell = 40\n", "hardware.pins.doorbell", "27"),
     ('device_id = "p"\n[security]\ntrusted_keys = []\n', "security.trusted_keys", "at least 1"),
+    (MINIMAL + '[owner]\nunlock_code_hash = "123456"\n', "owner.unlock_code_hash",
+     "doorstep owner-code"),
+    (MINIMAL + '[owner]\nunlock_code_hash = "scrypt$n=16384,r=8,p=1$abc$abcd"\n',
+     "owner.unlock_code_hash", "not base64"),  # hand-edited: it once failed only at unlock
+    (MINIMAL + '[owner]\nunlock_code_hash = "scrypt$n=1000,r=8,p=1$c2FsdA==$c2FsdA=="\n',
+     "owner.unlock_code_hash", "not usable"),
 ])
 def test_bad_values_name_the_key(folder: Path, text: str, key: str, problem: str) -> None:
     message = error(folder, text)
