@@ -15,16 +15,20 @@ import logging
 import random
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.fault_log import FaultLog
 from edge.store.outbox import Entry, Outbox
+from edge.transport.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
+RETRY_UNREADABLE_S = 5.0
 TIMEOUT_S = 30.0
 NETWORK_FIX = ("check that the host in photos.http_url is up and reachable; photos wait on disk "
                "and are sent again")
@@ -44,6 +48,7 @@ class PhotoUploader:
         self._rng = rng or random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._faults = FaultLog("photo_upload_queue", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
         self._thread = threading.Thread(target=self._run, name="photo-upload", daemon=True)
         outbox.on_added(self._wake.set)
 
@@ -59,7 +64,13 @@ class PhotoUploader:
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            entries = self._outbox.pending(0, 1, channel="http")
+            try:
+                entries = self._outbox.pending(0, 1, channel="http")
+            except Exception as exc:  # noqa: BLE001 - the disk, most likely: said, and tried
+                self._faults.failed(exc, time.monotonic())  # again, never a dead thread
+                self._stop.wait(RETRY_UNREADABLE_S)
+                continue
+            self._faults.ok(time.monotonic())
             if not entries:
                 self._wake.wait()
                 self._wake.clear()
