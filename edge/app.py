@@ -174,9 +174,15 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     link.start()
     if started is not None:
         started(hardware)
+    threads = {"core": core_thread.is_alive, "camera": capture.alive, "outbox pump": pump.alive,
+               "broker link": link.alive}
+    if uploader is not None:
+        threads["photo uploader"] = uploader.alive
     while not stop.wait(timeout=1.0):
-        if not core_thread.is_alive():
-            log.error("event=core_died detail=exiting so the supervisor restarts us")
+        dead = [name for name, alive in threads.items() if not alive()]
+        if dead:  # a bug ended it: better a restart (locked first) than a device gone quiet
+            log.error("event=part_died part=\"%s\" detail=\"exiting so the supervisor restarts "
+                      "doorstep, which drives the lock locked first\"", ", ".join(dead))
             return 1
     return 0
 

@@ -90,6 +90,9 @@ class CaptureWorker:
         self.probe_now()  # know the camera's health at once, not after the first interval
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def request(self, request: CaptureRequest) -> None:
         self._put(request)
 

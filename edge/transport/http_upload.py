@@ -61,6 +61,9 @@ class PhotoUploader:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():

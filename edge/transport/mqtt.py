@@ -165,6 +165,9 @@ class MqttLink:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     # --- the connection loop (our thread) -------------------------------------------------
 
     def _run(self) -> None:

@@ -66,6 +66,9 @@ class OutboxPump:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def acknowledged(self, mid: int, ok: bool) -> None:
         """Called from paho's thread: only records, the pump thread does the work."""
         self._acks.put((mid, ok))
