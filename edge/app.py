@@ -29,6 +29,7 @@ from edge.inbox import Inbound, Inbox
 from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
 from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
+from edge.store.instance import claim
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
@@ -71,6 +72,12 @@ def run(config: Config, stop: threading.Event | None = None,
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    with claim(config.storage.data_dir):  # before the pins: they may be another's
+        return _run_claimed(config, stop, started)
+
+
+def _run_claimed(config: Config, stop: threading.Event,
+                 started: Callable[[Hardware], None] | None) -> int:
     inbox = Inbox()
     hardware = build_hardware(
         config,

@@ -1,0 +1,39 @@
+"""One daemon per data dir. A second `doorstep run` on the same data dir (the service and a run
+by hand, say) would fight the first for the broker session, the pins and the database. The one
+that runs holds an exclusive flock on `doorstep.pid` there for as long as it runs (the kernel
+lets go when the process ends, however it ends); another is refused before it touches the
+hardware, told which process holds it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+FILE_NAME = "doorstep.pid"
+
+
+class AlreadyRunning(OSError):
+    """Another doorstep runs with this data dir."""
+
+
+def claim(data_dir: Path) -> IO[str]:
+    """The data dir, held until the returned file is closed; AlreadyRunning if it is held."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / FILE_NAME, "a+", encoding="ascii")  # noqa: SIM115 - held open
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise AlreadyRunning(
+            f"another doorstep (pid {holder}) is running with data dir {data_dir}: stop it "
+            "first (sudo systemctl stop doorstep), or give this one its own storage.data_dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
