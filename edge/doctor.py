@@ -12,6 +12,7 @@ from edge.config import Config
 from edge.hardware.backends import build_hardware
 from edge.hardware.jpeg import masked_jpeg
 from edge.store.db import StoreTooNew
+from edge.store.instance import holder
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
 
@@ -57,6 +58,17 @@ def _data_dir(config: Config) -> Check:
 
 
 def _hardware(config: Config) -> list[Check]:
+    """The pins, the camera and the clock, unless a running doorstep holds them: then they
+    are its own, and not touched (a relay opened here could relock a courier's door)."""
+    pid = holder(config.storage.data_dir)
+    if pid is not None:
+        return [Check("gpio", "warn", f"not checked: doorstep (pid {pid}) is running and holds "
+                      "the pins and the camera", "stop it (sudo systemctl stop doorstep) to "
+                      "check them")]
+    return _pins_and_camera(config)
+
+
+def _pins_and_camera(config: Config) -> list[Check]:
     busy_hint = "stop doorstep first (systemctl stop doorstep): one process can hold them"
     try:
         hardware = build_hardware(config, on_door=lambda _: None, on_doorbell=lambda: None,

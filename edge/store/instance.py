@@ -15,7 +15,13 @@ FILE_NAME = "doorstep.pid"
 
 
 class AlreadyRunning(OSError):
-    """Another doorstep runs with this data dir."""
+    """Another doorstep runs with this data dir: ``pid`` (as it wrote it, or "?")."""
+
+    def __init__(self, pid: str, data_dir: Path) -> None:
+        super().__init__(f"another doorstep (pid {pid}) is running with data dir {data_dir}: "
+                         "stop it first (sudo systemctl stop doorstep), or give this one its "
+                         "own storage.data_dir")
+        self.pid = pid
 
 
 def claim(data_dir: Path) -> IO[str]:
@@ -28,12 +34,24 @@ def claim(data_dir: Path) -> IO[str]:
         handle.seek(0)
         holder = handle.read().strip() or "?"
         handle.close()
-        raise AlreadyRunning(
-            f"another doorstep (pid {holder}) is running with data dir {data_dir}: stop it "
-            "first (sudo systemctl stop doorstep), or give this one its own storage.data_dir"
-        ) from None
+        raise AlreadyRunning(holder, data_dir) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def holder(data_dir: Path) -> str | None:
+    """The pid of a doorstep that runs with this data dir, or None. Creates and holds nothing
+    (`doorstep doctor`, perhaps run as root, must leave no file the daemon cannot open)."""
+    try:
+        handle = open(data_dir / FILE_NAME, encoding="ascii")  # noqa: SIM115 - closed below
+    except OSError:
+        return None  # never started here, or not ours to read: the data dir check says so
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "?"
+        return None

@@ -9,6 +9,7 @@ from pathlib import Path
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
 from simulator.daemon import write_sim_config
+from tests.waiting import wait_until
 
 
 def doctor(config: Path) -> tuple[int, dict[str, str]]:
@@ -75,3 +76,30 @@ def test_outbox_status_command(tmp_path: Path, cloud_keys) -> None:
     db.close()
     second = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert "2 waiting (1 photos, 3.0 KiB), oldest" in second.stdout
+
+
+def test_the_pins_of_a_running_doorstep_are_left_alone(tmp_path: Path, cloud_keys,
+                                                       mosquitto) -> None:
+    """The service runs: doctor says so instead of opening its relay, and creates nothing."""
+    from simulator.daemon import DaemonProcess
+
+    config = config_for(tmp_path, cloud_keys, mosquitto.port)
+    daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
+    try:
+        claimed = tmp_path / "data" / "doorstep.pid"
+        wait_until(lambda: claimed.exists() and claimed.read_text(encoding="ascii").strip(),
+                   "the daemon to claim its data dir")
+        status, lines = doctor(config)
+        assert status == 0, lines
+        assert lines["gpio"].startswith("warn")
+        assert f"not checked: doorstep (pid {daemon.process.pid}) is running" in lines["gpio"]
+        assert "camera" not in lines
+    finally:
+        daemon.terminate()
+
+
+def test_doctor_leaves_no_file_in_a_data_dir_no_daemon_has_used(tmp_path: Path, cloud_keys,
+                                                                mosquitto) -> None:
+    (tmp_path / "data").mkdir()
+    doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
+    assert not (tmp_path / "data" / "doorstep.pid").exists()
