@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.config import Config
-from edge.hardware.backends import build_hardware
+from edge.hardware.backends import build_hardware, clock_of
 from edge.hardware.jpeg import masked_jpeg
 from edge.store.db import StoreTooNew
 from edge.store.instance import holder
@@ -68,6 +68,13 @@ def _hardware(config: Config) -> list[Check]:
     return _pins_and_camera(config)
 
 
+def _clock(config: Config) -> Check:
+    synced = clock_of(config)()
+    return Check("clock", "ok" if synced else "FAIL",
+                 "synchronised" if synced else "not synchronised: passes are rejected",
+                 "enable time sync: timedatectl set-ntp true (or install chrony)")
+
+
 def _pins_and_camera(config: Config) -> list[Check]:
     busy_hint = "stop doorstep first (systemctl stop doorstep): one process can hold them"
     try:
@@ -93,10 +100,6 @@ def _pins_and_camera(config: Config) -> list[Check]:
             checks.append(Check("camera", "FAIL", str(exc),
                                 "check the ribbon cable, the config.txt camera lines and group "
                                 f"video; {busy_hint}"))
-        synced = hardware.clock_synced()
-        checks.append(Check("clock", "ok" if synced else "FAIL",
-                            "synchronised" if synced else "not synchronised: passes are rejected",
-                            "enable time sync: timedatectl set-ntp true (or install chrony)"))
         return checks
     finally:
         hardware.close()
@@ -132,7 +135,7 @@ def _outbox(config: Config) -> Check:
 def diagnose(config: Config, source: str) -> list[Check]:
     checks = [Check("config", "ok", f"{source} (device {config.device_id})"), _keys(config),
               _data_dir(config)]
-    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _broker, _outbox]
+    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _clock, _broker, _outbox]
     for step in steps:
         result = step(config)
         checks += result if isinstance(result, list) else [result]

@@ -53,8 +53,8 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
         parts = GpioParts(sim_pins(config.hardware.pins), factory, on_door=on_door,
                           on_doorbell=on_doorbell, on_lock=on_lock)
         world = SimWorld(parts, factory, sim_camera(config))
-        return Hardware(SimLock(parts, world), parts.door, world.camera, lambda: True, world, parts,
-                        Signals(parts.indicator_led, parts.buzzer), SIM_CAMERA_FIX)
+        return Hardware(SimLock(parts, world), parts.door, world.camera, clock_of(config), world,
+                        parts, Signals(parts.indicator_led, parts.buzzer), SIM_CAMERA_FIX)
 
     from edge.hardware.pi_camera import PiCamera  # noqa: PLC0415 - the pi backend only
 
@@ -68,5 +68,10 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                       on_lock=on_lock)
     cam = config.hardware.camera
     camera = PiCamera(cam.width, cam.height, cam.flips)
-    return Hardware(parts.lock, parts.door, camera, kernel_clock_synced, None, parts,
+    return Hardware(parts.lock, parts.door, camera, clock_of(config), None, parts,
                     Signals(parts.indicator_led, parts.buzzer), PI_CAMERA_FIX)
+
+
+def clock_of(config: Config) -> Callable[[], bool]:
+    """Whether the clock is synchronised: the kernel's word on a Pi; the sim's always is."""
+    return (lambda: True) if config.hardware.backend == "sim" else kernel_clock_synced
