@@ -199,14 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "history":
         return _history(config, args.since, args.json, args.html)
     if args.command == "device-key":
-        from edge.crypto.device_key import FILE_NAME, load, public_pem  # noqa: PLC0415
+        from edge.crypto.device_key import (  # noqa: PLC0415
+            FILE_NAME, DeviceKeyError, load, public_pem,
+        )
 
         path = config.storage.data_dir / FILE_NAME
         if not path.exists():
             print(f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
                   "it at its first start", file=sys.stderr)
             return 1
-        print(public_pem(load(path)), end="")
+        try:
+            print(public_pem(load(path)), end="")
+        except (DeviceKeyError, OSError) as exc:
+            print(f"doorstep: {exc}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "doctor":
         from edge.doctor import diagnose  # noqa: PLC0415
@@ -220,12 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     import sqlite3  # noqa: PLC0415
 
     from edge.app import run  # noqa: PLC0415 - keeps check-config light
+    from edge.crypto.device_key import DeviceKeyError  # noqa: PLC0415
     from edge.hardware.backends import HardwareError  # noqa: PLC0415
     from edge.store.db import StoreTooNew  # noqa: PLC0415
 
     try:
         return run(config)
-    except (OSError, sqlite3.Error, HardwareError, StoreTooNew) as exc:
+    except (OSError, sqlite3.Error, HardwareError, StoreTooNew, DeviceKeyError) as exc:
         print(f"doorstep: cannot start: {_explained(exc, config.storage.data_dir)}",
               file=sys.stderr)
         return 1

@@ -106,3 +106,21 @@ def _payload(token: str) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("command", [["run"], ["device-key"]])
+def test_a_device_key_that_cannot_be_read_is_one_line_with_what_to_do(
+        tmp_path: Path, cloud_keys, capsys, command: list[str]) -> None:
+    """A damaged device key (a bad card, a hand edit): no traceback, and the lock is not the
+    worse for it; the line says how to go on."""
+    from edge.cli import main
+    from simulator.daemon import write_sim_config
+
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-key", port=1,
+                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "device_key.pem").write_text("garbage\n")
+    assert main([*command, "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("doorstep: ") and said.count("\n") == 1, said
+    assert "device_key.pem is not a PEM private key: restore it from a backup" in said
