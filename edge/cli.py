@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from edge import __version__
 from edge.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
+FULL_BELOW_BYTES = 64 * 1024  # less room than this: SQLite cannot open its log
 DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: run as that user "
                 "(sudo -u doorstep), fix the folder's owner, or check that the disk is not "
                 "read-only")
@@ -91,11 +93,24 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     import sqlite3  # noqa: PLC0415
 
     where = getattr(exc, "filename", None)
+    full = _disk_full(data_dir)
+    if full and isinstance(exc, (sqlite3.Error, OSError)):
+        return f"{exc} (the disk that holds {data_dir} is full: free space on it)"
     if isinstance(exc, sqlite3.Error):
         return f"the database in {data_dir}: {exc} ({DATA_DIR_FIX})"
     if isinstance(exc, OSError) and where is not None and Path(where).is_relative_to(data_dir):
         return f"{exc} ({DATA_DIR_FIX})"
     return str(exc)
+
+
+def _disk_full(data_dir: Path) -> bool:
+    """No room left where the data dir is (a full card): SQLite then cannot even open its
+    write-ahead log, and says "disk I/O error"."""
+    folder = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+    try:
+        return folder is not None and shutil.disk_usage(folder).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def _owner_code() -> int:

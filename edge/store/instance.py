@@ -24,22 +24,24 @@ class AlreadyRunning(OSError):
         self.pid = pid
 
 
-def claim(data_dir: Path) -> IO[str]:
-    """The data dir, held until the returned file is closed; AlreadyRunning if it is held."""
+def claim(data_dir: Path) -> IO[bytes]:
+    """The data dir, held until the returned file is closed; AlreadyRunning if it is held.
+    The pid is written for that message alone: a full disk that refuses it does not stop a
+    start (the lock is what holds)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(data_dir / FILE_NAME, "a+", encoding="ascii")  # noqa: SIM115 - held open
+    fd = os.open(data_dir / FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "?"
-        handle.close()
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
         raise AlreadyRunning(holder, data_dir) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError:
+        pass  # no room for eight bytes: the lock holds all the same
+    return os.fdopen(fd, "rb", buffering=0)
 
 
 def holder(data_dir: Path) -> str | None:

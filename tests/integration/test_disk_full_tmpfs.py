@@ -86,3 +86,19 @@ def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, clo
         stop.set()
         daemon.join(timeout=10)
         cloud.close()
+
+
+def test_a_start_on_a_full_disk_says_the_disk_is_full(small_disk: Path, tmp_path: Path,
+                                                      cloud_keys, capsys) -> None:
+    """SQLite cannot open its write-ahead log on a disk with no room at all, so the daemon
+    cannot start (its supervisor tries again, and the lock stays unpowered, that is locked):
+    the one line must say the disk is full, not blame the folder's permissions."""
+    from edge.cli import main
+
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-full", port=1,
+                              trusted_key=cloud_keys.public, data_dir=small_disk / "data")
+    fill(small_disk)
+    assert main(["run", "--config", str(config)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith("doorstep: cannot start: ") and said.count("\n") == 1, said
+    assert f"the disk that holds {small_disk / 'data'} is full: free space on it" in said
