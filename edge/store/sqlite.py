@@ -1,7 +1,8 @@
 """One way to open doorstep's SQLite files: WAL, full fsync, usable from the thread that asks.
 
-The files must not keep what they once needed: the write-ahead log is checkpointed at 1 MiB and
-truncated back to it, and a file with many free pages (a drained backlog) is vacuumed.
+The files must not keep what they once needed: the write-ahead log is checkpointed every 256
+pages and truncated back to 1 MiB at most, and a file with many free pages (a drained backlog)
+is vacuumed.
 (Not auto_vacuum: its pointer-map pages would be written with every step.)
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-WAL_PAGES = 256  # checkpoint the log every 256 pages (1 MiB): it never grows to SQLite's 4 MiB
-WAL_KEEP_BYTES = 1024 * 1024
+WAL_PAGES = 256  # checkpoint the log every 256 pages (256 KiB at doorstep's 1 KiB pages)
+WAL_KEEP_BYTES = 1024 * 1024  # a checkpointed log is truncated back to this
 CACHE_KIB = 512  # per connection; SQLite's 2 MiB default grows the daemon as the files grow
 
 
