@@ -39,9 +39,19 @@ PHOTO_STORE_FIX = ("free space on the data dir's disk, or raise storage.photos_q
                    "that wait for the broker are kept until it acknowledges them")
 MAX_REFERENCES = 16
 MAX_BATCH = 8  # photos stored together when a burst is waiting
+MAX_WAITING_PRESSES = 32  # doorbell photos queued at most: a mashed button takes no more
 
 Job = ProveCamera | CaptureRequest | None  # None: a probe
-_PRIORITY = {ProveCamera: 0, CaptureRequest: 1, type(None): 2}  # a door waits on a proof
+
+
+def _priority(job: Job) -> int:
+    """A door waits on a proof; a delivery's photo (its completion waits on it) goes before
+    doorbell snapshots, which anyone outside can ask for; a probe last."""
+    if isinstance(job, ProveCamera):
+        return 0
+    if isinstance(job, CaptureRequest):
+        return 2 if job.purpose is Purpose.DOORBELL else 1
+    return 3
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,8 @@ class CaptureWorker:
         self._order = itertools.count()
         self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
         self._said: dict[type, CameraHealth | StorageHealth] = {}  # the last health told
+        self._presses_lock = threading.Lock()
+        self._presses_waiting = 0  # doorbell photos asked for and not yet reported
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
@@ -94,6 +106,17 @@ class CaptureWorker:
         return self._thread.is_alive()
 
     def request(self, request: CaptureRequest) -> None:
+        """Queue a photo. A doorbell pressed again and again while its photos wait is answered
+        at once without one (the press is still told, with no photo): a flood of presses
+        never buries a delivery's photos, nor fills the card."""
+        if request.purpose is Purpose.DOORBELL:
+            with self._presses_lock:
+                busy = self._presses_waiting >= MAX_WAITING_PRESSES
+                self._presses_waiting += not busy
+            if busy:
+                self._submit(PhotoFailed(request, f"camera busy: {MAX_WAITING_PRESSES} doorbell "
+                                                  "photos already waiting"))
+                return
         self._put(request)
 
     def prove(self, ask: ProveCamera) -> None:
@@ -127,7 +150,7 @@ class CaptureWorker:
         self._tell(CameraHealth(True))
 
     def _put(self, job: Job) -> None:
-        self._jobs.put((_PRIORITY[type(job)], next(self._order), job))
+        self._jobs.put((_priority(job), next(self._order), job))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -210,6 +233,14 @@ class CaptureWorker:
 
     def _take(self, requests: Sequence[CaptureRequest]) -> None:
         """A photo for each request, stored together, then each reported."""
+        try:
+            self._shoot_and_store(requests)
+        finally:
+            presses = sum(request.purpose is Purpose.DOORBELL for request in requests)
+            with self._presses_lock:
+                self._presses_waiting -= presses
+
+    def _shoot_and_store(self, requests: Sequence[CaptureRequest]) -> None:
         shots = []
         for request in requests:
             self._answer_proofs()

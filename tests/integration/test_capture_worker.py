@@ -265,3 +265,33 @@ def test_a_proof_goes_before_photos_already_queued(tmp_path) -> None:
     finally:
         camera.gate.set()
         worker.stop()
+
+
+def test_a_mashed_doorbell_never_buries_a_deliverys_photo(tmp_path: Path) -> None:
+    """A hundred presses while the camera is busy: the first MAX_WAITING_PRESSES wait for a
+    photo, the rest are answered at once without one (the press is still told), and a
+    delivery's confirmation asked for after them all is taken first."""
+    from edge.capture import MAX_WAITING_PRESSES
+
+    photos = PhotoStore(tmp_path)
+    inbox: queue.Queue = queue.Queue()
+    worker = CaptureWorker(SimCamera(320, 240, "t"), photos, inbox.put, probe_interval_s=60)
+    for _ in range(100):  # queued before the worker runs: as if the camera were busy
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))
+    busy = [inbox.get_nowait() for _ in range(inbox.qsize())]
+    assert len(busy) == 100 - MAX_WAITING_PRESSES
+    assert all(isinstance(b, PhotoFailed) and "camera busy" in b.error for b in busy)
+    confirmation = CaptureRequest(Purpose.CONFIRMATION, "D-1")
+    worker.request(confirmation)
+    worker.start()
+    try:
+        first = next_of(inbox, PhotoTaken)
+        assert first.request == confirmation
+        taken = 1 + sum(isinstance(item, PhotoTaken) for item in said_until(
+            inbox, lambda said: sum(isinstance(s, PhotoTaken) for s in said)
+            == MAX_WAITING_PRESSES))
+        assert taken == MAX_WAITING_PRESSES + 1
+        worker.request(CaptureRequest(Purpose.DOORBELL, None))  # room again once they are done
+        assert next_of(inbox, PhotoTaken).request.purpose is Purpose.DOORBELL
+    finally:
+        worker.stop()
