@@ -148,13 +148,17 @@ def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
         _schedule(timers, device)
     started = time.monotonic()
     begun, shown = 0, 0.0
+    planned = round(options.rate * options.duration)  # however late the loop's last turn is
     while True:
         now = time.monotonic()
-        if now - started < options.duration:
-            while begun < options.rate * (now - started) and cloud.start_delivery(now):
-                begun += 1
-        elif cloud.settled() or now - started > options.duration + DRAIN_TIMEOUT_S:
-            break
+        owed = min(planned, options.rate * (now - started))
+        if now - started >= options.duration:
+            owed = planned
+            if (begun >= planned and cloud.settled()) or \
+                    now - started > options.duration + DRAIN_TIMEOUT_S:
+                break
+        while begun < owed and cloud.start_delivery(now):
+            begun += 1
         cloud.expire(now)
         while timers and timers[0][0] <= now:
             _, device_id = heapq.heappop(timers)
