@@ -4,7 +4,9 @@ outbox.
 One photo at a time, oldest first. A 2xx answer removes it from the outbox; 5xx, 408, 429 and
 network failures are retried with exponential backoff and jitter (honouring Retry-After);
 any other 4xx is final: reported (``on_rejected``) and dropped from the outbox, while the
-local copy stays for the homeowner. The same photo may be PUT more than once.
+local copy stays for the homeowner. A photo that fails three times in a row is set aside for
+the longest backoff while the ones behind it go: a server that chokes on one photo does not
+hold back the rest. The same photo may be PUT more than once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
 RETRY_UNREADABLE_S = 5.0
+SET_ASIDE_AFTER = 3  # failed tries in a row before a photo lets the ones behind it go first
 TIMEOUT_S = 30.0
 NETWORK_FIX = ("check that the host in photos.http_url is up and reachable; photos wait on disk "
                "and are sent again")
@@ -48,6 +51,8 @@ class PhotoUploader:
         self._rng = rng or random.Random()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._attempts: dict[int, int] = {}  # outbox id -> failed tries in a row
+        self._set_aside: dict[int, float] = {}  # outbox id -> when it is tried again
         self._faults = FaultLog("photo_upload_queue", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
         self._thread = threading.Thread(target=self._run, name="photo-upload", daemon=True)
         outbox.on_added(self._wake.set)
@@ -68,27 +73,51 @@ class PhotoUploader:
         failures = 0
         while not self._stop.is_set():
             try:
-                entries = self._outbox.pending(0, 1, channel="http")
+                entry = self._next()
             except Exception as exc:  # noqa: BLE001 - the disk, most likely: said, and tried
                 self._faults.failed(exc, time.monotonic())  # again, never a dead thread
                 self._stop.wait(RETRY_UNREADABLE_S)
                 continue
             self._faults.ok(time.monotonic())
-            if not entries:
-                self._wake.wait()
+            if entry is None:
+                self._wake.wait(self._until_set_aside_due())
                 self._wake.clear()
                 continue
             try:
-                delay = self._send(entries[0])
+                delay = self._send(entry)
             except Exception:
-                log.exception("event=photo_upload_crashed id=%s", entries[0].id)
+                log.exception("event=photo_upload_crashed id=%s", entry.id)
                 delay = 1.0
             if delay is None:
                 failures = 0
+                self._attempts.pop(entry.id, None)
+                self._set_aside.pop(entry.id, None)
                 continue
             failures += 1
+            self._attempts[entry.id] = self._attempts.get(entry.id, 0) + 1
+            if self._attempts[entry.id] >= SET_ASIDE_AFTER:
+                # This photo keeps failing: the ones behind it get their turn, and it is
+                # tried again later (a server that fails on one photo must not stop them all).
+                self._attempts[entry.id] = 0
+                self._set_aside[entry.id] = time.monotonic() + self._backoff_max
             backoff = min(self._backoff_max, max(delay, 2.0 ** min(failures, 16) / 2))
             self._stop.wait(backoff * self._rng.uniform(0.5, 1.0))
+
+    def _next(self) -> Entry | None:
+        """The oldest photo waiting that is not set aside (or whose wait is over)."""
+        now = time.monotonic()
+        for entry_id in [i for i, due in self._set_aside.items() if due <= now]:
+            del self._set_aside[entry_id]
+        for entry in self._outbox.pending(0, len(self._set_aside) + 1, channel="http"):
+            if entry.id not in self._set_aside:
+                return entry
+        return None
+
+    def _until_set_aside_due(self) -> float | None:
+        """How long until a photo set aside is tried again (None: nothing is set aside)."""
+        if not self._set_aside:
+            return None
+        return max(0.0, min(self._set_aside.values()) - time.monotonic())
 
     def _send(self, entry: Entry) -> float | None:
         """PUT one photo. None when it is settled, else the seconds to wait before retrying."""
