@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import ssl
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -58,3 +62,16 @@ class Authority:
                                                serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
         return cert_file, key_file
+
+
+def https_server(folder: Path, handler: type) -> tuple[Any, Path]:
+    """A threaded HTTPS server on a free loopback port, serving ``handler`` with a certificate
+    for localhost: (the server, its CA file). Stop it with ``shutdown()``."""
+    authority = Authority(folder / "pki", "upload-ca")
+    cert, key = authority.issue("localhost", server=True)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, authority.ca_file

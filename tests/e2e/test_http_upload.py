@@ -5,15 +5,14 @@ and a photo the server refuses for good is reported and kept on the device."""
 from __future__ import annotations
 
 import hashlib
-import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from edge.transport.http_upload import NETWORK_FIX, TLS_FIX
-from tests.certs import Authority
+from tests.certs import Authority, https_server
 from tests.e2e.conftest import wait_log
 
 TOKEN = "upload-token-for-tests"
@@ -24,9 +23,6 @@ class UploadServer:
     dropped connection or a 429; paths naming D-reject are refused with 403."""
 
     def __init__(self, folder: Path) -> None:
-        ca = Authority(folder / "pki", "upload-ca")
-        self.ca_file = ca.ca_file
-        cert, key = ca.issue("localhost", server=True)
         self.stored: dict[str, bytes] = {}
         self.requests: list[tuple[str, int | None]] = []
         self.changed = threading.Condition()
@@ -68,12 +64,8 @@ class UploadServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd, self.ca_file = https_server(folder, Handler)
         self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def wait_for(self, predicate, timeout: float = 60) -> None:
         with self.changed:

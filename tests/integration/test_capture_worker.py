@@ -11,7 +11,7 @@ from pathlib import Path
 import threading
 import time
 
-from edge.capture import CaptureWorker
+from edge.capture import MAX_WAITING_PRESSES, CaptureWorker
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     CameraHealth, CaptureRequest, FrameProof, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
@@ -271,8 +271,6 @@ def test_a_mashed_doorbell_never_buries_a_deliverys_photo(tmp_path: Path) -> Non
     """A hundred presses while the camera is busy: the first MAX_WAITING_PRESSES wait for a
     photo, the rest are answered at once without one (the press is still told), and a
     delivery's confirmation asked for after them all is taken first."""
-    from edge.capture import MAX_WAITING_PRESSES
-
     photos = PhotoStore(tmp_path)
     inbox: queue.Queue = queue.Queue()
     worker = CaptureWorker(SimCamera(320, 240, "t"), photos, inbox.put, probe_interval_s=60)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.app import run
+from edge.cli import main
 from edge.config import load_config
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
@@ -93,8 +94,6 @@ def test_a_start_on_a_full_disk_says_the_disk_is_full(small_disk: Path, tmp_path
     """SQLite cannot open its write-ahead log on a disk with no room at all, so the daemon
     cannot start (its supervisor tries again, and the lock stays unpowered, that is locked):
     the one line must say the disk is full, not blame the folder's permissions."""
-    from edge.cli import main
-
     config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-full", port=1,
                               trusted_key=cloud_keys.public, data_dir=small_disk / "data")
     fill(small_disk)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
-from simulator.daemon import write_sim_config
+from simulator.daemon import DaemonProcess, write_sim_config
 from tests.waiting import wait_until
 
 
@@ -81,8 +81,6 @@ def test_outbox_status_command(tmp_path: Path, cloud_keys) -> None:
 def test_the_pins_of_a_running_doorstep_are_left_alone(tmp_path: Path, cloud_keys,
                                                        mosquitto) -> None:
     """The service runs: doctor says so instead of opening its relay, and creates nothing."""
-    from simulator.daemon import DaemonProcess
-
     config = config_for(tmp_path, cloud_keys, mosquitto.port)
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:

@@ -3,12 +3,14 @@ and nothing removed from disk before its PUBACK."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import shutil
 import signal
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,29 +36,36 @@ def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
                     on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok))
 
 
-def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
-        tmp_path: Path, cloud_keys, mosquitto: Mosquitto) -> None:
-    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
+@contextlib.contextmanager
+def pumping(tmp_path: Path, cloud_keys, broker: Mosquitto, outbox: Outbox,
+            **pump_options: Any) -> Iterator[tuple[OutboxPump, CloudReceiver]]:
+    """The link and the pump running on ``outbox``, with a cloud that listens."""
     refs: list[OutboxPump] = []
-    link = make_link(tmp_path, cloud_keys, mosquitto.port, refs)
-    pump = OutboxPump(outbox, link, window=4)
+    link = make_link(tmp_path, cloud_keys, broker.port, refs)
+    pump = OutboxPump(outbox, link, **pump_options)
     refs.append(pump)
-    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-1",
-                          check_contract=False)
-    for n in range(30):
-        outbox.add_event("doorstep/porch-1/events",
-                         lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1", check_contract=False)
     pump.start()
     link.start()
     try:
-        cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
-        assert [e["seq"] for e in cloud.received.events] == list(range(1, 31))
-        cloud.wait_for(lambda got: outbox.backlog(0).count == 0, what="an empty outbox")
-        cloud.wait_availability("online")
+        yield pump, cloud
     finally:
         link.stop()
         pump.stop()
         cloud.close()
+
+
+def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
+        tmp_path: Path, cloud_keys, mosquitto: Mosquitto) -> None:
+    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
+    for n in range(30):
+        outbox.add_event("doorstep/porch-1/events",
+                         lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+    with pumping(tmp_path, cloud_keys, mosquitto, outbox, window=4) as (_, cloud):
+        cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
+        assert [e["seq"] for e in cloud.received.events] == list(range(1, 31))
+        cloud.wait_for(lambda got: outbox.backlog(0).count == 0, what="an empty outbox")
+        cloud.wait_availability("online")
 
 
 def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
@@ -151,15 +160,7 @@ def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recover
 
     caplog.set_level(logging.INFO, logger="edge.transport.pump")
     outbox = Unreadable(Database(tmp_path / "doorstep.sqlite"))
-    refs: list[OutboxPump] = []
-    link = make_link(tmp_path, cloud_keys, mosquitto.port, refs)
-    pump = OutboxPump(outbox, link)
-    refs.append(pump)
-    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-1",
-                          check_contract=False)
-    pump.start()
-    link.start()
-    try:
+    with pumping(tmp_path, cloud_keys, mosquitto, outbox) as (_, cloud):
         for n in range(5):
             outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
                 {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
@@ -174,10 +175,6 @@ def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recover
         cloud.wait_for(lambda got: len(got.events) >= 6, what="what waited, sent")
         wait_until(lambda: any("event=outbox_recovered" in r.getMessage()
                                for r in caplog.records), "the recovery's line")
-    finally:
-        link.stop()
-        pump.stop()
-        cloud.close()
 
 
 def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
@@ -193,36 +190,28 @@ def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
     broker = Mosquitto(tmp_path / "broker", (
         f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n")).start()
     caplog.set_level(logging.INFO, logger="edge.transport.pump")
-    outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
-    db = outbox._db
+    db = Database(tmp_path / "doorstep.sqlite")
+    outbox = Outbox(db)
     for n in range(20):
         with db.transaction() as conn:
             Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}", f"r{n}".encode())
     for n in range(5):
         outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
             {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
-    refs: list[OutboxPump] = []
-    link = make_link(tmp_path, cloud_keys, broker.port, refs)
-    pump = OutboxPump(outbox, link, window=4, retry_refused_s=0.5)
-    refs.append(pump)
-    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1",
-                          check_contract=False)
-    pump.start()
-    link.start()
     try:
-        cloud.wait_for(lambda got: len(got.events) >= 5, what="the events behind the receipts")
-        assert [e["id"] for e in cloud.received.events] == [f"e{n}" for n in range(5)]
-        wait_until(lambda: outbox.backlog(0).count == 20, "only the receipts left on disk")
-        assert not cloud.received.receipts
-        said = [r.getMessage() for r in caplog.records if "event=topic_refused" in r.getMessage()]
-        assert len(said) == 1 and "topic=doorstep/porch-1/receipts/D-00 refused=1" in said[0]
-        acl.write_text(allowed + "topic write doorstep/porch-1/receipts/#\n")
-        assert broker.process is not None
-        broker.process.send_signal(signal.SIGHUP)
-        cloud.wait_for(lambda got: len(got.receipts) == 20, what="the receipts, once allowed")
-        wait_until(lambda: outbox.backlog(0).count == 0, "an empty outbox")
+        with pumping(tmp_path, cloud_keys, broker, outbox, window=4,
+                     retry_refused_s=0.5) as (_, cloud):
+            cloud.wait_for(lambda got: len(got.events) >= 5, what="the events behind the receipts")
+            assert [e["id"] for e in cloud.received.events] == [f"e{n}" for n in range(5)]
+            wait_until(lambda: outbox.backlog(0).count == 20, "only the receipts left on disk")
+            assert not cloud.received.receipts
+            said = [r.getMessage() for r in caplog.records
+                    if "event=topic_refused" in r.getMessage()]
+            assert len(said) == 1 and "topic=doorstep/porch-1/receipts/D-00 refused=1" in said[0]
+            acl.write_text(allowed + "topic write doorstep/porch-1/receipts/#\n")
+            assert broker.process is not None
+            broker.process.send_signal(signal.SIGHUP)
+            cloud.wait_for(lambda got: len(got.receipts) == 20, what="the receipts, once allowed")
+            wait_until(lambda: outbox.backlog(0).count == 0, "an empty outbox")
     finally:
-        link.stop()
-        pump.stop()
-        cloud.close()
         broker.stop()

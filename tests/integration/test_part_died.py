@@ -4,7 +4,6 @@ supervisor restarts it, locked first."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from edge.store.db import Database
 from edge.store.outbox import Channel, Entry, Outbox
 from edge.transport import http_upload
 from edge.transport.http_upload import PhotoUploader
-from tests.certs import Authority
+from tests.certs import https_server
 from tests.waiting import wait_until
 
 
@@ -52,15 +50,12 @@ class ChokingServer:
     """An HTTPS upload server that answers 500 for every photo of D-stuck, 201 for the rest."""
 
     def __init__(self, folder: Path) -> None:
-        authority = Authority(folder / "pki", "upload-ca")
-        self.ca_file = authority.ca_file
-        cert, key = authority.issue("localhost", server=True)
         self.stored: list[str] = []
         self.stuck_tries = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            def do_PUT(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 stuck = "D-stuck" in self.path
                 if stuck:
@@ -74,11 +69,7 @@ class ChokingServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.ca_file = https_server(folder, Handler)
 
     def url(self, path: str) -> str:
         return f"https://localhost:{self.httpd.server_address[1]}/{path}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.cli import main
 from edge.crypto.device_key import load_or_create, public_pem
 from edge.domain.model import Emit, EventType, Now, Record
 from edge.store.db import Database
@@ -19,6 +20,7 @@ from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.receipts import Receipts
 from edge.transport.topics import Topics
+from simulator.daemon import write_sim_config
 from simulator.receipts import verify_receipts
 
 TOPICS = Topics("doorstep", "porch-1")
@@ -113,9 +115,6 @@ def test_a_device_key_that_cannot_be_read_is_one_line_with_what_to_do(
         tmp_path: Path, cloud_keys, capsys, command: list[str]) -> None:
     """A damaged device key (a bad card, a hand edit): no traceback, and the lock is not the
     worse for it; the line says how to go on."""
-    from edge.cli import main
-    from simulator.daemon import write_sim_config
-
     config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-key", port=1,
                               trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
     (tmp_path / "data").mkdir()

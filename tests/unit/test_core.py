@@ -16,7 +16,8 @@ from typing import Any
 from edge.core import Core
 from edge.domain import machine
 from edge.domain.model import (
-    CameraHealth, Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules, Sound, State, Tick, Tune,
+    CameraHealth, Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules,
+    Sound, State, Tick, Tune,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -181,14 +182,7 @@ def test_a_deadline_whose_step_fails_does_not_starve_the_queue(monkeypatch) -> N
     (here the stop) is still taken, instead of the same failing Tick in a tight loop."""
     world = World()
     core = core_at(waiting(), world, clock=at(3600 + 10))  # the grant's expiry is due
-    real_step = machine.step
-
-    def step(state: State, event: Any, now: Now, rules: Rules) -> Any:
-        if isinstance(event, Tick):
-            raise RuntimeError("a bug in the deadline's step")
-        return real_step(state, event, now, rules)
-
-    monkeypatch.setattr(machine, "step", step)
+    failing_deadlines(monkeypatch)
     core.stop()  # queued before the loop starts: it must still be reached
     loop = threading.Thread(target=core.run, daemon=True)
     loop.start()
