@@ -151,14 +151,14 @@ class OutboxPump:
             room = self._window - len(self._in_flight)
         while room > 0:
             batch = self._outbox.pending(self._cursor, room)
-            if not batch:
-                return
             for entry in batch:
                 self._cursor = entry.id
                 if entry.topic in self._parked:
                     self._park(entry)
                 else:
                     self._send([entry])
+            if len(batch) < room:
+                return  # nothing more waits
             room = self._window - len(self._in_flight)
 
     def _send(self, entries: list[Entry]) -> None:
