@@ -98,7 +98,7 @@ class PhotoUploader:
             if self._attempts[entry.id] >= SET_ASIDE_AFTER:
                 # This photo keeps failing: the ones behind it get their turn, and it is
                 # tried again later (a server that fails on one photo must not stop them all).
-                self._attempts[entry.id] = 0
+                del self._attempts[entry.id]
                 self._set_aside[entry.id] = time.monotonic() + self._backoff_max
             backoff = min(self._backoff_max, max(delay, 2.0 ** min(failures, 16) / 2))
             self._stop.wait(backoff * self._rng.uniform(0.5, 1.0))
