@@ -93,7 +93,9 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     import sqlite3  # noqa: PLC0415
 
     where = getattr(exc, "filename", None)
-    full = _disk_full(data_dir)
+    from edge.store.instance import AlreadyRunning  # noqa: PLC0415
+
+    full = not isinstance(exc, AlreadyRunning) and _disk_full(data_dir)
     if full and isinstance(exc, (sqlite3.Error, OSError)):
         return f"{exc} (the disk that holds {data_dir} is full: free space on it)"
     if isinstance(exc, sqlite3.Error):

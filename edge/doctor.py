@@ -58,8 +58,8 @@ def _data_dir(config: Config) -> Check:
 
 
 def _hardware(config: Config) -> list[Check]:
-    """The pins, the camera and the clock, unless a running doorstep holds them: then they
-    are its own, and not touched (a relay opened here could relock a courier's door)."""
+    """The pins and the camera, unless a running doorstep holds them: then they are its own,
+    and not touched (a relay opened here could relock a courier's door)."""
     pid = holder(config.storage.data_dir)
     if pid is not None:
         return [Check("gpio", "warn", f"not checked: doorstep (pid {pid}) is running and holds "
