@@ -11,6 +11,7 @@ import re
 import secrets
 
 N, R, P = 2**14, 8, 1  # about 16 MiB and a few tens of ms: slow to guess, quick to check once
+MAX_MEMORY = 2**26  # what a check may take (128 * r * n bytes): 64 MiB, on a Pi with 512 MiB
 HASH = re.compile(r"scrypt\$n=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)")
 
 
@@ -33,7 +34,8 @@ def parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
     except binascii.Error as exc:
         raise ValueError(f"its salt or key is not base64 ({exc}): make it with "
                          "`doorstep owner-code`") from None
-    if n < 2 or n & (n - 1) or r < 1 or p < 1 or not salt or len(key) < 16:
+    if n < 2 or n & (n - 1) or r < 1 or p < 1 or not salt or len(key) < 16 \
+            or 128 * r * n > MAX_MEMORY:
         raise ValueError("its scrypt parameters, salt or key are not usable: make it with "
                          "`doorstep owner-code`")
     return n, r, p, salt, key
@@ -44,7 +46,7 @@ def check_code(code: str, stored: str) -> bool:
     try:
         n, r, p, salt, expected = parse_hash(stored)
         key = hashlib.scrypt(code.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                             maxmem=2**26)
+                             maxmem=MAX_MEMORY + 2**20)
     except ValueError:  # a hash it cannot read, or parameters this machine refuses
         return False
     return hmac.compare_digest(key, expected)

@@ -133,6 +133,8 @@ def test_durations_take_integers_and_fractions(folder: Path) -> None:
      "owner.unlock_code_hash", "not base64"),  # hand-edited: it once failed only at unlock
     (MINIMAL + '[owner]\nunlock_code_hash = "scrypt$n=1000,r=8,p=1$c2FsdA==$c2FsdA=="\n',
      "owner.unlock_code_hash", "not usable"),
+    (MINIMAL + '[owner]\nunlock_code_hash = "scrypt$n=1048576,r=8,p=1$c2FsdA==$'
+     'MDEyMzQ1Njc4OWFiY2RlZg=="\n', "owner.unlock_code_hash", "not usable"),  # 1 GiB
 ])
 def test_bad_values_name_the_key(folder: Path, text: str, key: str, problem: str) -> None:
     message = error(folder, text)
