@@ -29,6 +29,7 @@ from edge.inbox import Inbound, Inbox
 from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
 from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
+from edge.store import reserve
 from edge.store.instance import claim
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
@@ -101,6 +102,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     Each part registers its own stop as it starts; they run in reverse, whatever fails."""
     topics = Topics(config.mqtt.topic_prefix, config.device_id)
     storage, security = config.storage, config.security
+    reserve.release_if_full(storage.data_dir)
     db = open_store(storage.data_dir)
     parts.callback(db.close)
     outbox = Outbox(db)
@@ -149,7 +151,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         clock_synced=hardware.clock_synced, device_id=config.device_id,
         snapshot_prefix=topics.snapshot(""), clock_skew_s=security.clock_skew_s,
         outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
-        history_retention_s=storage.photo_retention_days * 86400)
+        history_retention_s=storage.photo_retention_days * 86400,
+        keep_reserve=lambda: reserve.keep(storage.data_dir))
     core = Core(
         inbox=inbox, rules=rules_from(config),
         state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),

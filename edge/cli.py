@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,6 @@ from edge import __version__
 from edge.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
-FULL_BELOW_BYTES = 64 * 1024  # less room than this: SQLite cannot open its log
 DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: run as that user "
                 "(sudo -u doorstep), fix the folder's owner, or check that the disk is not "
                 "read-only")
@@ -106,13 +104,12 @@ def _explained(exc: Exception, data_dir: Path) -> str:
 
 
 def _disk_full(data_dir: Path) -> bool:
-    """No room left where the data dir is (a full card): SQLite then cannot even open its
-    write-ahead log, and says "disk I/O error"."""
-    folder = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
-    try:
-        return folder is not None and shutil.disk_usage(folder).free < FULL_BELOW_BYTES
-    except OSError:
-        return False
+    """No room left where the data dir is (a full card, and no reserve left to give back):
+    SQLite then cannot even open its write-ahead log, and says "disk I/O error"."""
+    from edge.store.reserve import FULL_BELOW_BYTES, free_bytes  # noqa: PLC0415
+
+    free = free_bytes(data_dir)
+    return free is not None and free < FULL_BELOW_BYTES
 
 
 def _owner_code() -> int:

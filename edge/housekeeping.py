@@ -33,7 +33,8 @@ class Housekeeper:
     def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
                  photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
                  snapshot_prefix: str, outbox_quota_bytes: int | None,
-                 clock_skew_s: float, history_retention_s: float) -> None:
+                 clock_skew_s: float, history_retention_s: float,
+                 keep_reserve: Callable[[], None] = lambda: None) -> None:
         self._inbox = inbox
         self._db = db
         self._outbox = outbox
@@ -45,6 +46,7 @@ class Housekeeper:
         self._quota = outbox_quota_bytes
         self._skew = clock_skew_s
         self._history_retention = history_retention_s
+        self._keep_reserve = keep_reserve  # the room kept for a start on a full disk
         self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX, log)
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)
         self._quota_failures = Throttle(DROPPED_REPORT_EVERY_S)
@@ -110,5 +112,6 @@ class Housekeeper:
                 DeliveryHistory.prune(conn, now - self._history_retention)
                 DeliveryNotes.forget_finished(conn)
             self._db.compact()
+            self._keep_reserve()
         except Exception as exc:
             log.warning("event=prune_failed error=%s", exc, exc_info=not expected(exc))

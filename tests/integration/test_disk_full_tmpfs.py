@@ -7,6 +7,7 @@ import errno
 import logging
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +23,25 @@ from tests.waiting import wait_until
 IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify_s = 1\n"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+def mounted(folder: Path, size: str) -> Iterator[Path]:
+    folder.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    yield from mounted(tmp_path / "disk", "4m")
+
+
+@pytest.fixture
+def roomy_disk(tmp_path: Path):
+    """Room enough for doorstep to keep its reserve (8 MiB free at least)."""
+    yield from mounted(tmp_path / "disk", "16m")
 
 
 def fill(folder: Path) -> Path:
@@ -101,3 +111,40 @@ def test_a_start_on_a_full_disk_says_the_disk_is_full(small_disk: Path, tmp_path
     said = capsys.readouterr().err
     assert said.startswith("doorstep: cannot start: ") and said.count("\n") == 1, said
     assert f"the disk that holds {small_disk / 'data'} is full: free space on it" in said
+
+
+def test_a_restart_on_a_disk_that_filled_up_gives_back_the_reserve_and_runs(
+        roomy_disk: Path, tmp_path: Path, cloud_keys, mosquitto, caplog) -> None:
+    """The first run keeps 1 MiB in the data dir; the disk fills up while doorstep is stopped;
+    the next start gives the reserve back, runs with the lock locked and says what to do."""
+    caplog.set_level(logging.INFO)
+    config = load_config(write_sim_config(
+        tmp_path / "doorstep.toml", device_id="porch-reserve", port=mosquitto.port,
+        trusted_key=cloud_keys.public, data_dir=roomy_disk / "data", protocol="5",
+        extra=IN_HOME))
+    reserve = roomy_disk / "data" / "reserve"
+    cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-reserve")
+    try:
+        for attempt in ("first start", "start on a full disk"):
+            if attempt == "start on a full disk":
+                fill(roomy_disk)
+            stop, started = threading.Event(), []
+            daemon = threading.Thread(target=run, args=(config, stop, started.append),
+                                      daemon=True)
+            daemon.start()
+            try:
+                cloud.wait_availability("online")
+                cloud.wait_state(lock="locked")
+                assert started[0].world.relay_pin.state == 0
+                if attempt == "first start":
+                    wait_until(reserve.exists, "the reserve to be made")
+            finally:
+                stop.set()
+                daemon.join(timeout=10)
+            cloud.forget()
+        assert not reserve.exists()
+        said = [r.getMessage() for r in caplog.records
+                if "event=reserve_released" in r.getMessage()]
+        assert len(said) == 1 and 'fix="free space on the disk that holds the data dir' in said[0]
+    finally:
+        cloud.close()
