@@ -1,8 +1,8 @@
 """Photo upload by HTTPS PUT (docs/protocol.md §5, `photos.transport = "http"`), from the disk
 outbox.
 
-One photo at a time, oldest first. A 2xx answer removes it from the outbox; 5xx, 408, 429 and
-network failures are retried with exponential backoff and jitter (honouring Retry-After);
+One photo at a time, oldest first. A 2xx answer removes it from the outbox; 5xx, 401, 408, 429
+and network failures are retried with exponential backoff and jitter (honouring Retry-After);
 any other 4xx is final: reported (``on_rejected``) and dropped from the outbox, while the
 local copy stays for the homeowner. A photo that fails three times in a row is set aside for
 the longest backoff while the ones behind it go: a server that chokes on one photo does not
@@ -30,6 +30,9 @@ from edge.transport.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
+UNAUTHORISED = 401  # retried too: a token that expired is fixed without losing the photos
+TOKEN_FIX = ("check photos.http_token_file: the upload server does not take its token (it is "
+             "read again at every try; photos wait on disk meanwhile)")
 RETRY_UNREADABLE_S = 5.0
 SET_ASIDE_AFTER = 3  # failed tries in a row before a photo lets the ones behind it go first
 TIMEOUT_S = 30.0
@@ -95,7 +98,7 @@ class PhotoUploader:
                 continue
             failures += 1
             self._attempts[entry.id] = self._attempts.get(entry.id, 0) + 1
-            if self._attempts[entry.id] >= SET_ASIDE_AFTER:
+            if self._attempts[entry.id] >= SET_ASIDE_AFTER and self._others_wait(entry):
                 # This photo keeps failing: the ones behind it get their turn, and it is
                 # tried again later (a server that fails on one photo must not stop them all).
                 del self._attempts[entry.id]
@@ -112,6 +115,11 @@ class PhotoUploader:
             if entry.id not in self._set_aside:
                 return entry
         return None
+
+    def _others_wait(self, entry: Entry) -> bool:
+        """Photos wait besides ``entry``: only then is setting it aside worth its wait."""
+        return any(other.id != entry.id
+                   for other in self._outbox.pending(0, 2, channel="http"))
 
     def _until_set_aside_due(self) -> float | None:
         """How long until a photo set aside is tried again (None: nothing is set aside)."""
@@ -132,6 +140,10 @@ class PhotoUploader:
             log.info("event=photo_uploaded url=%s status=%s", entry.topic, status)
             self._outbox.remove([entry.id])
             return None
+        if status == UNAUTHORISED:  # the token is read again at every try: fixed, it works
+            log.warning("event=photo_upload_retry url=%s status=%s fix=\"%s\"", entry.topic,
+                        status, TOKEN_FIX)
+            return retry_after or 0.0
         if status is None or status >= 500 or status in RETRYABLE:
             log.warning("event=photo_upload_retry url=%s status=%s", entry.topic, status)
             return retry_after or 0.0
@@ -166,7 +178,7 @@ class PhotoUploader:
 
 def rejected_fix(status: int) -> str:
     """What to check when the upload server refuses a photo for good (a 4xx)."""
-    if status in (401, 403):
+    if status == 403:
         return ("the upload server refused it: check photos.http_token_file, and that its token "
                 "may write under photos.http_url")
     if status == 413:

@@ -145,3 +145,22 @@ def test_an_upload_server_we_cannot_trust_is_logged_with_the_tls_fix(
     line = wait_log(device.daemon, "event=photo_upload_network_error")
     assert "CERTIFICATE_VERIFY_FAILED" in line and f'fix="{TLS_FIX}"' in line
     assert upload_server.requests == []  # the handshake failed: no photo reached the server
+
+
+def test_a_token_the_server_does_not_take_is_retried_until_it_is_fixed(
+        new_device, upload_server, tmp_path) -> None:
+    """An expired upload token (401): the photos wait on disk, and once the token file holds
+    one the server takes (it is read again at every try), they arrive; none is dropped."""
+    secrets = tmp_path / "secrets"
+    device = new_device(http_config(upload_server, secrets))
+    token = secrets / "upload-token"
+    token.write_text("an-expired-token\n")
+    device.send("arriving", device.mint("arriving", mode="doorstep"))
+    device.send("done", device.mint("done"))
+    photo = device.cloud.wait_event("delivery.photo", delivery_id="D-1")
+    upload_server.wait_for(lambda: any(status == 401 for _, status in upload_server.requests))
+    assert 'status=401 fix="check photos.http_token_file' in wait_log(
+        device.daemon, "event=photo_upload_retry")
+    token.write_text(TOKEN + "\n")
+    upload_server.wait_for(lambda: photo["sha256"] in upload_server.stored)
+    assert not device.events("photo.upload_rejected")
