@@ -15,6 +15,7 @@ import hashlib
 import http.client
 import logging
 import random
+import sqlite3
 import ssl
 import threading
 import time
@@ -117,9 +118,13 @@ class PhotoUploader:
         return None
 
     def _others_wait(self, entry: Entry) -> bool:
-        """Photos wait besides ``entry``: only then is setting it aside worth its wait."""
-        return any(other.id != entry.id
-                   for other in self._outbox.pending(0, 2, channel="http"))
+        """Photos wait besides ``entry``: only then is setting it aside worth its wait (a queue
+        that cannot be read is said by the next look at it)."""
+        try:
+            waiting = self._outbox.pending(0, 2, channel="http")
+        except (sqlite3.Error, OSError):
+            return False
+        return any(other.id != entry.id for other in waiting)
 
     def _until_set_aside_due(self) -> float | None:
         """How long until a photo set aside is tried again (None: nothing is set aside)."""
