@@ -190,15 +190,16 @@ def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
     broker = Mosquitto(tmp_path / "broker", (
         f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n")).start()
     caplog.set_level(logging.INFO, logger="edge.transport.pump")
-    db = Database(tmp_path / "doorstep.sqlite")
-    outbox = Outbox(db)
-    for n in range(20):
-        with db.transaction() as conn:
-            Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}", f"r{n}".encode())
-    for n in range(5):
-        outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
-            {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
     try:
+        db = Database(tmp_path / "doorstep.sqlite")
+        outbox = Outbox(db)
+        for n in range(20):
+            with db.transaction() as conn:
+                Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}",
+                                     f"r{n}".encode())
+        for n in range(5):
+            outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
+                {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
         with pumping(tmp_path, cloud_keys, broker, outbox, window=4,
                      retry_refused_s=0.5) as (_, cloud):
             cloud.wait_for(lambda got: len(got.events) >= 5, what="the events behind the receipts")
