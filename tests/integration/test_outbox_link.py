@@ -7,22 +7,21 @@ import contextlib
 import json
 import logging
 import signal
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from edge.config import load_config
 from edge.store.db import Database
-from edge.store.outbox import Channel, Entry, Outbox
+from edge.store.outbox import Outbox
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.topics import Topics
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto
+from tests.failing_card import UnreadableOutbox
 from tests.waiting import wait_until
 
 
@@ -149,27 +148,18 @@ def test_only_this_devices_queued_snapshots_are_dropped(tmp_path: Path) -> None:
 def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recovery(
         tmp_path: Path, cloud_keys, mosquitto: Mosquitto, caplog) -> None:
     """A failing card: not a traceback every few seconds, and what waited goes once it reads."""
-    failing, reads = [True], []
-
-    class Unreadable(Outbox):
-        def pending(self, after_id: int, limit: int, channel: Channel = "mqtt") -> list[Entry]:
-            reads.append(after_id)
-            if failing[0]:
-                raise sqlite3.OperationalError("disk I/O error")
-            return super().pending(after_id, limit, channel)
-
     caplog.set_level(logging.INFO, logger="edge.transport.pump")
-    outbox = Unreadable(Database(tmp_path / "doorstep.sqlite"))
+    outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
     with pumping(tmp_path, cloud_keys, mosquitto, outbox) as (_, cloud):
         for n in range(5):
             outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
                 {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
-            wait_until(lambda n=n: len(reads) > n, "the pump to try to read the outbox")
+            wait_until(lambda n=n: len(outbox.reads) > n, "the pump to try to read the outbox")
         said = [r for r in caplog.records if "event=outbox_" in r.getMessage()]
         assert len(said) == 1 and not said[0].exc_info  # a disk error: one line, no traceback
         assert said[0].getMessage().startswith('event=outbox_fault error="disk I/O error"')
         assert 'fix="check the data dir\'s disk' in said[0].getMessage()
-        failing[0] = False
+        outbox.failing = False
         outbox.add_event("doorstep/porch-1/events",
                          lambda seq: json.dumps({"id": "e5", "seq": seq, "type": "t"}).encode())
         cloud.wait_for(lambda got: len(got.events) >= 6, what="what waited, sent")
