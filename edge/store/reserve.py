@@ -7,9 +7,10 @@ the fix), and the file is made again once there is room."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
+
+from edge.store.files import write_all_atomic
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,7 @@ def keep(data_dir: Path) -> None:
     free = free_bytes(data_dir)
     if reserve.exists() or free is None or free < KEEP_ABOVE_BYTES:
         return
-    temp = reserve.with_name(f".{FILE_NAME}.tmp")
     try:
-        with open(temp, "wb", buffering=0) as handle:
-            handle.write(bytes(RESERVE_BYTES))  # real blocks, not a sparse file
-            os.fsync(handle.fileno())
-        os.replace(temp, reserve)
+        write_all_atomic([(reserve, bytes(RESERVE_BYTES))])  # real blocks, not a sparse file
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         log.info("event=reserve_not_made error=\"%s\"", exc)
