@@ -155,13 +155,16 @@ class Core:
             self.apply(parse_owner(item.name, item.payload), now)
         elif isinstance(item, Inbound):
             self.apply(self._intake.admit(item.name, item.payload, now.wall), now)
+        elif isinstance(item, Tick):
+            try:
+                self.apply(item, now)  # a due relock first: never behind an hourly compaction
+            finally:
+                self._housekeeping(now)  # and run even when the deadline's step fails
         else:
-            if isinstance(item, Tick):
-                self._housekeeping(now)
             self.apply(item, now)
 
     def _housekeeping(self, now: Now) -> None:
-        """Whatever fails here, the machine's Tick still runs: a relock never waits on it."""
+        """After the machine's Tick, and whatever fails here, nothing else is held back."""
         try:
             found = self._on_tick(self.state, now)
         except Exception:

@@ -294,3 +294,28 @@ def test_housekeeping_runs_every_second_however_busy_the_queue() -> None:
     core.run()
     assert len(ticks) >= 5, ticks
     assert all(later - earlier <= 1.5 for earlier, later in itertools.pairwise(ticks)), ticks
+
+
+def test_a_due_relock_is_driven_before_the_housekeeping_runs() -> None:
+    """The hourly compaction (and the reserve's first write) run on the Tick: after the relock,
+    never in front of it."""
+    world = World()
+    state, now = past_unlock_timeout()
+    seen: list[list] = []
+    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
+                effects=world, publish_state=lambda body: None, clock=lambda: now,
+                on_tick=lambda state, now: seen.append(list(world.journal)) or [])
+    core.handle(Tick())
+    assert seen and ("drive", "locked") in seen[0]
+
+
+def test_housekeeping_still_runs_while_every_deadline_fails(monkeypatch) -> None:
+    failing_deadlines(monkeypatch)
+    world = World()
+    state, now = past_unlock_timeout()
+    ran: list[Now] = []
+    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
+                effects=world, publish_state=lambda body: None, clock=lambda: now,
+                on_tick=lambda state, now: ran.append(now) or [])
+    core.take(Tick())
+    assert ran == [now]
