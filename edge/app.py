@@ -16,7 +16,7 @@ from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core
-from edge.crypto.device_key import load_or_create, public_pem
+from edge.crypto.device_key import load_or_create, mqtt_client_id, public_pem
 from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
 from edge.domain.model import (
     DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
@@ -141,7 +141,8 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     outbox.added(*announced)
     # The link, the pump and the core refer to each other only through these late-bound
     # callbacks; nothing runs until every part exists.
-    link = MqttLink(config, topics, subscribe_sim=hardware.world is not None,
+    link = MqttLink(config, topics, client_id=mqtt_client_id(config.device_id, device_key),
+                    subscribe_sim=hardware.world is not None,
                     on_message=_routes(topics, inbox, hardware, capture),
                     on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
                     on_status=status.link)
@@ -198,7 +199,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
 
 
 def _routes(topics: Topics, inbox: Inbox, hardware: Hardware,
-            capture: CaptureWorker) -> Callable[[str, bytes], None]:
+            capture: CaptureWorker) -> Callable[[str, bytes, bool], None]:
     commands = _command_router(topics, inbox)
     if hardware.world is None:
         return commands  # the Pi: no simulated world to play
@@ -231,17 +232,19 @@ def _stop_core(core: Core, thread: threading.Thread, hardware: Hardware) -> None
     log.info("event=stopped")
 
 
-def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes], None]:
+def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes, bool], None]:
     """On the broker link's thread: queue what may be a command, tally what cannot be one."""
     unexpected = Throttle(UNEXPECTED_REPORT_EVERY_S)  # a flood must not flood the journal
 
-    def route(topic: str, payload: bytes) -> None:
+    def route(topic: str, payload: bytes, live: bool = True) -> None:
         parsed = topics.parse_inbound(topic)
         if parsed is None:
             if unexpected.due(time.monotonic()):
                 log.warning("event=unexpected_topic topic=%s count=%s", topic, unexpected.take())
             return
         kind, name = parsed
+        if kind == "owner" and not payload:
+            return  # a retained owner command being cleared (ours, under MQTT 3.1.1): no command
         if kind == "cmd":
             junk = screen(name, payload)
         elif kind == "owner":
@@ -252,5 +255,5 @@ def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes], None
             inbox.put_junk(name[:MAX_ECHOED_NAME] if kind == "cmd"
                            else f"{kind}/{name}"[:MAX_ECHOED_NAME], junk)
         else:
-            inbox.put(Inbound(kind, name, payload))
+            inbox.put(Inbound(kind, name, payload, live))
     return route

@@ -1,5 +1,5 @@
 """`doorstep run | check-config | doctor | outbox | history | device-key | photos erase |
-owner-code`: the daemon's command line."""
+owner-code | broker-acl | relay-off`: the daemon's command line."""
 
 from __future__ import annotations
 
@@ -188,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="write one self-contained page with timelines and photos to OUT")
     history.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
     history.add_argument("-v", "--verbose", action="store_true")
+    acl = commands.add_parser("broker-acl", help="print the broker ACL block of this device's "
+                              "homeowner (append it to the mosquitto ACL file)")
+    acl.add_argument("--user", help="the owner's broker user (default: owner.DEVICE_ID)")
+    acl.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+    acl.add_argument("-v", "--verbose", action="store_true")
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
@@ -212,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
                          else _erase(config, args.delivery))
     if args.command == "history":
         return _history(config, args.since, args.json, args.html)
+    if args.command == "broker-acl":
+        from edge.broker_acl import owner_block, owner_user  # noqa: PLC0415
+
+        print(owner_block(config, args.user or owner_user(config.device_id)), end="")
+        return 0
     if args.command == "device-key":
         from edge.crypto.device_key import (  # noqa: PLC0415
             FILE_NAME, DeviceKeyError, load, public_pem,

@@ -152,7 +152,7 @@ class Core:
             for cmd, reason, count in item.tally:
                 self.apply(PassRejected(Rejection(cmd, Reason(reason)), count), now)
         elif isinstance(item, Inbound) and item.kind == "owner":
-            self.apply(parse_owner(item.name, item.payload), now)
+            self.apply(parse_owner(item.name, item.payload, item.live), now)
         elif isinstance(item, Inbound):
             self.apply(self._intake.admit(item.name, item.payload, now.wall), now)
         elif isinstance(item, Tick):

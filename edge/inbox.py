@@ -26,11 +26,13 @@ _JUNK = object()  # wakes the core when the tally goes from empty to something
 
 @dataclass(frozen=True)
 class Inbound:
-    """A message from the broker: kind is "cmd" or "sim", name the rest of the topic."""
+    """A message from the broker: kind is "cmd", "owner" or "sim", name the rest of the topic.
+    ``live``: sent while the device listened, not a retained or session-queued copy."""
 
     kind: str
     name: str
     payload: bytes
+    live: bool = True
 
 
 @dataclass(frozen=True)

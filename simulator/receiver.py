@@ -80,9 +80,10 @@ class CloudReceiver:
         if self.violations:
             raise ContractError("\n".join(self.violations))
 
-    def publish(self, suffix: str, payload: str | bytes, timeout: float = 10) -> None:
+    def publish(self, suffix: str, payload: str | bytes, timeout: float = 10,
+                retain: bool = False) -> None:
         """Publish QoS 1 to `{prefix}/{device_id}/{suffix}` and wait for the broker's PUBACK."""
-        info = self._client.publish(f"{self.base}/{suffix}", payload, qos=1)
+        info = self._client.publish(f"{self.base}/{suffix}", payload, qos=1, retain=retain)
         info.wait_for_publish(timeout)
 
     def _connected(self, client: mqtt.Client, *_: Any) -> None:

@@ -6,6 +6,8 @@ published retained on `device_key`. Both fixed-layout DER, so no ASN.1 library i
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -33,6 +35,14 @@ def _pem(kind: str, der: bytes) -> str:
 
 def public_pem(key: Ed25519PrivateKey) -> str:
     return _pem("PUBLIC KEY", ED25519_SPKI_PREFIX + key.public_key().public_bytes_raw())
+
+
+def mqtt_client_id(device_id: str, key: Ed25519PrivateKey) -> str:
+    """The device's MQTT client id: its name, then a tag only its private key can make. A fixed,
+    guessable id let any principal of the broker take the device's session (knocking it off,
+    taking the messages queued for it); this one is stable across restarts, and secret."""
+    tag = hmac.new(key.private_bytes_raw(), b"doorstep mqtt client id", hashlib.sha256)
+    return f"doorstep-{device_id}-{tag.hexdigest()[:16]}"
 
 
 def load_or_create(data_dir: Path) -> Ed25519PrivateKey:

@@ -52,9 +52,13 @@ class OwnerRejected:
 OwnerInput = OwnerLock | OwnerInHome | OwnerSnapshot | OwnerUnlock | OwnerRejected
 
 
-def parse_owner(name: str, payload: bytes) -> OwnerInput:
-    """`owner/NAME` with ``payload``, as a domain input (a rejection when it is none)."""
+def parse_owner(name: str, payload: bytes, live: bool = True) -> OwnerInput:
+    """`owner/NAME` with ``payload``, as a domain input (a rejection when it is none). An owner
+    command carries no signature and no time, so only a live one acts: a copy the broker kept
+    (retained, or queued while the device was away) is `stale`, whatever it says."""
     cmd = f"owner/{name}"[:64]
+    if not live:
+        return OwnerRejected(Rejection(cmd, Reason.STALE))
 
     def malformed() -> OwnerRejected:
         return OwnerRejected(Rejection(cmd, Reason.MALFORMED))

@@ -43,6 +43,7 @@ class Reason(StrEnum):
     OWNER_UNLOCK_DISABLED = "owner_unlock_disabled"
     LOCKED_OUT = "locked_out"
     BAD_CODE = "bad_code"
+    STALE = "stale"  # a retained or session-queued owner command: never acted on
     # doorstep's own, where the contract is silent
     LOCK_FAULT = "lock_fault"
     UNKNOWN_COMMAND = "unknown_command"
@@ -114,8 +115,14 @@ def claimed_jti(claims: Any) -> str | None:
     return None
 
 
+MAX_TIMESTAMP = 1e11  # the year 5138: a time claim past it is no time at all
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A time claim: a real number of seconds since 1970, neither negative nor absurd (1e300 or
+    an infinity would make a grant that never ends)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value < MAX_TIMESTAMP)
 
 
 def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
@@ -125,6 +132,8 @@ def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
     if not all(_is_number(claims.get(name)) for name in ("iat", "exp")):
         return False
     if "nbf" in claims and not _is_number(claims["nbf"]):
+        return False
+    if claims["exp"] <= claims["iat"]:  # a pass that ends before it begins
         return False
     if claims["cmd"] != cmd or not ID_PATTERN.fullmatch(claims["delivery_id"]):
         return False
@@ -165,8 +174,8 @@ def check_claims(
     if now >= claims["exp"] + skew:
         return reject(Reason.EXPIRED)
     nbf = claims.get("nbf")
-    if nbf is not None and now < nbf - skew:
-        return reject(Reason.NOT_YET_VALID)
+    if now < max(claims["iat"], nbf or 0) - skew:  # issued in the device's future: its window
+        return reject(Reason.NOT_YET_VALID)          # [nbf or iat, exp] has not begun
     limit = policy.max_grant_lifetime_s if cmd == "arriving" else policy.max_command_lifetime_s
     if claims["exp"] - claims["iat"] > limit:
         return reject(Reason.LIFETIME_TOO_LONG)

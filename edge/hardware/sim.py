@@ -127,16 +127,17 @@ class SimRouter:
     message on. Only the sim backend builds one: a Pi never routes `sim/*`."""
 
     def __init__(self, topics: Topics, world: SimWorld, *, on_camera: Callable[[], None],
-                 refuse: Callable[[str], None], otherwise: Callable[[str, bytes], None]) -> None:
+                 refuse: Callable[[str], None],
+                 otherwise: Callable[[str, bytes, bool], None]) -> None:
         self._prefix = topics.sim("")
         self._world = world
         self._on_camera = on_camera  # a camera changed: look at it now, not at the next probe
         self._refuse = refuse
         self._otherwise = otherwise
 
-    def __call__(self, topic: str, payload: bytes) -> None:
+    def __call__(self, topic: str, payload: bytes, live: bool = True) -> None:
         if not topic.startswith(self._prefix):
-            self._otherwise(topic, payload)
+            self._otherwise(topic, payload, live)
             return
         name = topic[len(self._prefix):]
         text = payload.decode("utf-8", errors="replace").strip()

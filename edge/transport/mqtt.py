@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.config import Config, mqtt_password
 from edge.throttle import Throttle
@@ -67,8 +68,8 @@ class MqttLink:
     attempt is ours, so its cause is logged and a broker that is back is used within 5 s.
     """
 
-    def __init__(self, config: Config, topics: Topics, *, subscribe_sim: bool,
-                 on_message: Callable[[str, bytes], None],
+    def __init__(self, config: Config, topics: Topics, *, client_id: str, subscribe_sim: bool,
+                 on_message: Callable[[str, bytes, bool], None],  # topic, payload, live
                  on_ack: Callable[[int, bool], None],
                  on_status: Callable[[str], None] = lambda status: None,
                  backoff: Backoff | None = None, connect_timeout_s: float = CONNECT_TIMEOUT_S,
@@ -95,7 +96,7 @@ class MqttLink:
         persistent = config.mqtt.session_expiry_s > 0
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"doorstep-{config.device_id}",  # fixed: the broker keeps our session
+            client_id=client_id,  # fixed: the broker keeps our session
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
             clean_session=None if self._v5 else not persistent,
         )
@@ -229,12 +230,22 @@ class MqttLink:
         if reason.is_failure:
             self._refusal = failure_of_refusal(reason, self._config.mqtt.username is not None)
             return
-        topics = [(self._topics.commands, QOS), (self._topics.owner, QOS)]
+        topics: list[tuple[str, Any]] = [(self._topics.commands, QOS),
+                                         (self._topics.owner, self._live_only())]
         if self._subscribe_sim:
             topics.append((self._topics.simulator, QOS))
         if self._config.homeassistant.enabled:
             topics.append((self._config.homeassistant.status_topic, QOS))
         client.subscribe(topics)
+
+    def _live_only(self) -> Any:
+        """How owner commands are subscribed: only while we listen. At QoS 0 the broker keeps
+        none for us while we are offline (an UNLOCK sent then must not open the door at the
+        next start); over MQTT 5 it also sends no retained one and none of our own."""
+        if not self._v5:
+            return 0
+        return SubscribeOptions(qos=0, noLocal=True,
+                                retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
 
     def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
                     properties: Any) -> None:
@@ -274,7 +285,20 @@ class MqttLink:
             if message.payload == b"online":  # Home Assistant (re)started: tell it again
                 self._announce_to_home_assistant()
             return
-        self._on_message(message.topic, bytes(message.payload))
+        # Live: sent while we listen, not kept by the broker (retained) nor queued in our
+        # session before this connection's subscriptions were in place.
+        live = self.online and not message.retain
+        if message.retain and message.topic.startswith(self._topics.owner_base):
+            self._clear_retained(message.topic)
+        self._on_message(message.topic, bytes(message.payload), live)
+
+    def _clear_retained(self, topic: str) -> None:
+        """An owner command the broker keeps (retained) would be sent to us at every start and
+        every reconnect: ask the broker to forget it (an empty retained payload). Where the ACL
+        does not let the device write it, the broker refuses and the core still rejects it."""
+        log.warning("event=owner_command_retained topic=%s fix=\"owner commands must not be "
+                    "published retained; it is ignored and cleared\"", topic)
+        self._client.publish(topic, b"", qos=QOS, retain=True)
 
     def _announce_to_home_assistant(self) -> None:
         """The retained discovery message; with Home Assistant off, an empty one removes any

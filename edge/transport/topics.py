@@ -47,6 +47,10 @@ class Topics:
         return f"{self.base}/owner/#"
 
     @property
+    def owner_base(self) -> str:
+        return f"{self.base}/owner/"
+
+    @property
     def device_key(self) -> str:
         return f"{self.base}/device_key"
 

@@ -84,9 +84,10 @@ class Device:
 def new_device(tmp_path: Path, cloud_keys: Any, mosquitto: Any) -> Iterator[Any]:
     made: list[Device] = []
 
-    def make(extra_config: str = "", start: bool = True, more_keys: str = "") -> Device:
+    def make(extra_config: str = "", start: bool = True, more_keys: str = "",
+             protocol: str = "5") -> Device:
         device = Device(tmp_path / f"device{len(made)}", cloud_keys, mosquitto, extra_config,
-                        more_keys)
+                        more_keys, protocol)
         made.append(device)
         return device.start() if start else device
 

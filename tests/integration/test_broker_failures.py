@@ -36,7 +36,8 @@ class Link:
             trusted_key=keys.public, data_dir=tmp_path / "data", protocol="5", extra=extra,
             mqtt_extra=mqtt_extra))
         self.statuses: list[str] = []
-        self.link = MqttLink(config, Topics("doorstep", "porch-1"), subscribe_sim=False,
+        self.link = MqttLink(config, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
+                             subscribe_sim=False,
                              on_message=lambda *a: None, on_ack=lambda *a: None,
                              on_status=self.statuses.append,
                              backoff=Backoff(rng=random.Random(1), **FAST), **options)

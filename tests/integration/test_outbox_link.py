@@ -30,8 +30,9 @@ def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
     config = load_config(write_sim_config(
         tmp_path / "doorstep.toml", device_id="porch-1", port=port, trusted_key=cloud_keys.public,
         data_dir=tmp_path / "data", protocol="5"))
-    return MqttLink(config, Topics("doorstep", "porch-1"), subscribe_sim=True,
-                    on_message=lambda topic, payload: (messages or []).append((topic, payload)),
+    return MqttLink(config, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
+                    subscribe_sim=True,
+                    on_message=lambda topic, payload, live: (messages or []).append((topic, payload)),
                     on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok))
 
 

@@ -4,6 +4,8 @@ device cannot read another device's commands."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.cli import main
 from edge.config import load_config
 from edge.transport.mqtt import probe_broker
 from simulator.daemon import DaemonProcess, write_sim_config
@@ -23,12 +26,25 @@ def pki(tmp_path: Path) -> dict:
     ca, rogue = Authority(tmp_path / "ca", "doorstep-ca"), Authority(tmp_path / "rogue", "rogue")
     return {"ca": ca, "rogue": rogue, "server": ca.issue("server", server=True),
             "porch-1": ca.issue("porch-1"), "porch-2": ca.issue("porch-2"),
-            "cloud": ca.issue("cloud"), "homeassistant": ca.issue("homeassistant")}
+            "cloud": ca.issue("cloud"), "owner.porch-1": ca.issue("owner.porch-1"),
+            "owner.porch-2": ca.issue("owner.porch-2")}
+
+
+def owner_blocks(tmp_path: Path, cloud_keys) -> str:
+    """What `doorstep broker-acl` prints for each of the two households."""
+    printed = io.StringIO()
+    for device_id in ("porch-1", "porch-2"):
+        config = write_sim_config(tmp_path / f"{device_id}.toml", device_id=device_id, port=1,
+                                  trusted_key=cloud_keys.public, data_dir=tmp_path / device_id)
+        with contextlib.redirect_stdout(printed):
+            assert main(["broker-acl", "--config", str(config)]) == 0
+    return printed.getvalue()
 
 
 @pytest.fixture
-def broker(tmp_path: Path, pki: dict):
-    running = tls_broker(tmp_path / "broker", pki["ca"], *pki["server"])
+def broker(tmp_path: Path, pki: dict, cloud_keys):
+    running = tls_broker(tmp_path / "broker", pki["ca"], *pki["server"],
+                         acl_extra=owner_blocks(tmp_path, cloud_keys))
     yield running
     running.stop()
 
@@ -149,7 +165,7 @@ def test_home_assistant_sends_owner_commands_and_never_passes(pki, broker) -> No
     clients = Clients(pki, broker)
     try:
         clients.connect("porch-1", "doorstep/porch-1/cmd/#", "doorstep/porch-1/owner/#")
-        home, cloud = clients.connect("homeassistant"), clients.connect("cloud")
+        home, cloud = clients.connect("owner.porch-1"), clients.connect("cloud")
         home.publish("doorstep/porch-1/cmd/at_door", b"forged", qos=1).wait_for_publish(10)
         cloud.publish("doorstep/porch-1/owner/lock", b"UNLOCK", qos=1).wait_for_publish(10)
         home.publish("doorstep/porch-1/owner/lock", b"LOCK", qos=1).wait_for_publish(10)
@@ -164,7 +180,7 @@ def test_home_assistant_sends_owner_commands_and_never_passes(pki, broker) -> No
 def test_a_device_announces_only_itself_to_home_assistant(pki, broker) -> None:
     clients = Clients(pki, broker)
     try:
-        clients.connect("homeassistant", "homeassistant/#")
+        clients.connect("owner.porch-2", "homeassistant/#")
         porch2 = clients.connect("porch-2", "homeassistant/status")
         porch2.publish("homeassistant/device/doorstep_porch-1/config", b"{}", qos=1,
                        retain=True).wait_for_publish(10)
@@ -175,9 +191,41 @@ def test_a_device_announces_only_itself_to_home_assistant(pki, broker) -> None:
         home = clients.made[0]
         home.publish("homeassistant/status", b"online", qos=1).wait_for_publish(10)
         clients.wait(lambda got: "homeassistant/status" in got.get("porch-2", []) and any(
-            "doorstep_porch-2" in topic for topic in got.get("homeassistant", [])))
+            "doorstep_porch-2" in topic for topic in got.get("owner.porch-2", [])))
         assert clients.got["porch-2"] == ["homeassistant/status"]  # Home Assistant's, once
-        assert [t for t in clients.got["homeassistant"] if "/device/" in t] == [
+        assert [t for t in clients.got["owner.porch-2"] if "/device/" in t] == [
             "homeassistant/device/doorstep_porch-2/config"]
+    finally:
+        clients.close()
+
+
+def test_one_households_owner_can_neither_read_nor_command_another_device(pki,
+                                                                         broker) -> None:
+    # The shared `homeassistant` login of the old ACL reached every door on the broker.
+    clients = Clients(pki, broker)
+    try:
+        device_topics = ["doorstep/porch-1/owner/#", "doorstep/porch-2/owner/#"]
+        clients.connect("porch-1", device_topics[0])
+        clients.connect("porch-2", device_topics[1])
+        for device in ("porch-1", "porch-2"):  # what each device announces, retained
+            publisher = clients.made[0 if device == "porch-1" else 1]
+            for name in ("state", "image/latest", "last_delivery"):
+                publisher.publish(f"doorstep/{device}/{name}", name.encode(), qos=1,
+                                  retain=True).wait_for_publish(10)
+        owner_a = clients.connect("owner.porch-1", "doorstep/+/state", "doorstep/+/image/latest",
+                                  "doorstep/+/last_delivery", "doorstep/+/events")
+        refused = owner_a.publish("doorstep/porch-2/owner/lock", b'{"action": "UNLOCK", '
+                                  b'"code": "123456"}', qos=1)
+        refused.wait_for_publish(10)
+        owner_a.publish("doorstep/porch-1/owner/lock", b"LOCK", qos=1).wait_for_publish(10)
+        clients.made[1].publish("doorstep/porch-2/events", b"{}", qos=1).wait_for_publish(10)
+        clients.made[0].publish("doorstep/porch-1/events", b"{}", qos=1).wait_for_publish(10)
+        # porch-1's own lock and event come after porch-2's: once here, porch-2's would be too.
+        clients.wait(lambda got: "doorstep/porch-1/owner/lock" in got.get("porch-1", [])
+                     and "doorstep/porch-1/events" in got.get("owner.porch-1", []))
+        assert "porch-2" not in clients.got  # no command reached device B
+        assert sorted(clients.got["owner.porch-1"]) == [
+            "doorstep/porch-1/events", "doorstep/porch-1/image/latest",
+            "doorstep/porch-1/last_delivery", "doorstep/porch-1/state"]
     finally:
         clients.close()

@@ -20,6 +20,7 @@ from edge.domain.model import (
 from edge.domain.owner import (
     OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock, parse_owner,
 )
+from edge.domain.passes import Reason, Rejection
 from tests.unit.helpers import (
     at, command, emitted, flat, frame_at, grant, proof, rejections, run, taken,
 )
@@ -266,3 +267,10 @@ def unlocked_for(rules: Rules) -> State:
                            st.none() | st.text(max_size=14) | st.integers(), max_size=3)))
 def test_any_owner_message_is_parsed_or_refused_never_raised(name: str, payload: bytes) -> None:
     parse_owner(name, payload)
+
+
+def test_an_owner_command_that_is_not_live_is_stale_whatever_it_says() -> None:
+    for name, payload in (("lock", b'{"action": "UNLOCK", "code": "123456"}'),
+                          ("in_home", b"ON"), ("lock", b"LOCK"), ("snapshot", b"PRESS")):
+        assert parse_owner(name, payload, live=False) == OwnerRejected(
+            Rejection(f"owner/{name}", Reason.STALE))

@@ -66,9 +66,9 @@ def test_malformed_grant_claims(overrides: dict[str, object]) -> None:
 
 def test_checks_run_in_table_order() -> None:
     # Wrong device AND unsynced AND expired: the earliest check in the table names the reason.
-    body = claims(aud="porch-2", exp=NOW - 100)
+    body = claims(aud="porch-2", exp=NOW - 100, iat=NOW - 110)
     assert reason(body, synced=False) == "wrong_device"
-    assert reason(claims(exp=NOW - 100), synced=False) == "clock_unsynced"
+    assert reason(claims(exp=NOW - 100, iat=NOW - 110), synced=False) == "clock_unsynced"
     assert reason(claims(exp=NOW - 100, iat=NOW - 1000)) == "expired"
 
 
@@ -81,8 +81,8 @@ def test_unsynchronised_clock_rejects_everything_else_valid() -> None:
 
 
 def test_expiry_has_clock_skew_leeway() -> None:
-    assert reason(claims(exp=NOW - 29)) is None
-    assert reason(claims(exp=NOW - 30)) == "expired"
+    assert reason(claims(exp=NOW - 29, iat=NOW - 60)) is None
+    assert reason(claims(exp=NOW - 30, iat=NOW - 60)) == "expired"
 
 
 def test_not_before_has_clock_skew_leeway() -> None:
@@ -109,3 +109,23 @@ def test_grant_lifetime_limit() -> None:
 def test_rejection_echoes_only_a_well_formed_jti() -> None:
     assert check_claims(claims(aud="x"), "at_door", POLICY, NOW, True).jti == "j-1"
     assert check_claims(claims(jti=5), "at_door", POLICY, NOW, True).jti is None
+
+
+def test_a_pass_issued_in_the_devices_future_is_not_yet_valid() -> None:
+    # Five years ahead with a minute's lifetime: before, it unlocked at once.
+    five_years = 5 * 365 * 86400
+    assert reason(claims(iat=NOW + five_years, exp=NOW + five_years + 60)) == "not_yet_valid"
+    assert reason(claims(iat=NOW + 29, exp=NOW + 60)) is None  # within the clock skew
+    assert reason(claims(iat=NOW + 31, exp=NOW + 60)) == "not_yet_valid"
+
+
+@pytest.mark.parametrize("times", [
+    {"iat": 1e300, "exp": 1e300},  # a grant that would never expire
+    {"iat": NOW + 10, "exp": NOW - 10},  # a negative lifetime
+    {"iat": NOW, "exp": NOW},  # no lifetime at all
+    {"iat": -5.0, "exp": NOW + 50},
+    {"iat": NOW - 10, "exp": 1e12},
+])
+def test_absurd_or_backwards_times_are_malformed(times: dict[str, float]) -> None:
+    assert reason(claims(**times)) == "malformed"
+    assert reason(claims("arriving", **times), "arriving") == "malformed"
