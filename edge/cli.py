@@ -135,6 +135,36 @@ def _owner_code() -> int:
     return 0
 
 
+def _relay_off(config: Config) -> int:
+    """Drive the lock relay locked with nothing else running: systemd's ExecStopPost, after
+    every stop and every crash, so a strike is never left energised."""
+    pins = config.hardware.pins
+    if config.hardware.backend == "sim":
+        print("relay-off: the sim backend has no relay to drive")
+        return 0
+    from edge.hardware.backends import HardwareError, open_gpio  # noqa: PLC0415
+
+    try:
+        factory = open_gpio(config.hardware.gpio_chip, config.storage.data_dir)
+    except HardwareError as exc:
+        print(f"doorstep: relay-off: {exc}", file=sys.stderr)
+        return 1
+    import lgpio  # noqa: PLC0415 - there now: the factory above imported it
+    from gpiozero import GPIOZeroError  # noqa: PLC0415
+
+    from edge.hardware.pi_gpio import relay_off  # noqa: PLC0415
+
+    try:
+        relay_off(pins.lock_relay, pins.lock_relay_active_high, factory)
+    except (lgpio.error, GPIOZeroError) as exc:  # the line is busy, or the chip is gone
+        print(f"doorstep: relay-off: GPIO {pins.lock_relay}: {exc} (is doorstep still "
+              "running? it drives the relay itself while it runs)", file=sys.stderr)
+        return 1
+    level = "high" if pins.lock_relay_active_high is False else "low"
+    print(f"relay-off: GPIO {pins.lock_relay} driven {level}: the lock relay is de-energised")
+    return 0
+
+
 def _history(config: Config, since_text: str | None, as_json: bool, html: Path | None) -> int:
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
@@ -197,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
                        ("outbox", "show what waits to be sent to the cloud"),
-                       ("device-key", "print the public key that signs this device's receipts")):
+                       ("device-key", "print the public key that signs this device's receipts"),
+                       ("relay-off", "drive the lock relay locked, needing nothing else "
+                                     "(systemd runs it after every stop)")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
@@ -244,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         checks = diagnose(config, str(args.config))
         print("\n".join(check.line() for check in checks))
         return 1 if any(check.status == "FAIL" for check in checks) else 0
+    if args.command == "relay-off":
+        return _relay_off(config)
     if args.command == "check-config":
         print(_summary(config, args.config))
         return 0

@@ -194,6 +194,25 @@ class CameraConfig(Section):
     rotation: Literal[0, 180] = Field(0, description="180 for a camera mounted upside down")
     hflip: Flag = False
     vflip: Flag = False
+    sensor_width: int | None = Field(
+        None, strict=True, ge=160, le=9152,
+        description="the sensor mode's width; none = the smallest mode that sees the whole "
+        "field of view (libcamera alone may pick a cropped one for small photos)")
+    sensor_height: int | None = Field(None, strict=True, ge=120, le=6944)
+    max_frame_interval_s: Seconds = Field(
+        0.1, ge=0.02, le=1.0,
+        description="frames come at least this often (FrameDurationLimits): a proof's fresh "
+        "frame never waits on a long exposure")
+    capture_timeout_s: Seconds = Field(
+        2.0, ge=0.2, le=30.0,
+        description="a frame that does not come within this is a camera fault, and the camera "
+        "is opened afresh (a loose cable, a frontend timeout)")
+
+    @model_validator(mode="after")
+    def _sensor_size_whole(self) -> CameraConfig:
+        if (self.sensor_width is None) != (self.sensor_height is None):
+            raise ValueError("sensor_width and sensor_height go together (or neither)")
+        return self
 
     @property
     def flips(self) -> tuple[bool, bool]:

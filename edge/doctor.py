@@ -7,17 +7,23 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from edge.config import Config
 from edge.hardware.backends import build_hardware, clock_of
+from edge.hardware.clock import TIMESYNCD_FLAG
+from edge.hardware import DEVICE_TREE
 from edge.hardware.jpeg import masked_jpeg
 from edge.store.db import StoreTooNew
 from edge.store.instance import holder
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
+from edge.unit_file import UnitFile
 
 BACKLOG_WARN_COUNT = 100
 BACKLOG_WARN_AGE_S = 3600
+INSTALLED_UNIT = Path("/etc/systemd/system/doorstep.service")
+CLOCK_CALLS = ("@clock", "@privileged", "adjtimex")  # a deny-list entry naming any refuses it
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,59 @@ def _clock(config: Config) -> Check:
     return Check("clock", "ok" if synced else "FAIL",
                  "synchronised" if synced else "not synchronised: passes are rejected",
                  "enable time sync: timedatectl set-ntp true (or install chrony)")
+
+
+def service_checks(unit_path: Path, timesync_flag: Path = TIMESYNCD_FLAG,
+                   device_tree: Path = DEVICE_TREE) -> list[Check]:
+    """What the service will meet that doctor, run outside its sandbox, would not: each
+    setting of the installed unit that would stop it, named, with the fix."""
+    try:
+        unit = UnitFile.read(unit_path)
+    except OSError as exc:
+        return [Check("service", "FAIL", f"{unit_path}: {exc.strerror or exc}",
+                      "reinstall the unit: sudo make install")]
+    fix = "install the shipped unit (sudo make install) or mend the setting in a drop-in"
+    checks = []
+    if not any("relay-off" in line for line in unit.all("ExecStopPost")):
+        checks.append(Check("service", "FAIL", f"{unit_path}: ExecStopPost= does not run "
+                            "`doorstep relay-off`: after a crash while unlocked the strike "
+                            "stays energised until the next start", fix))
+    if _refuses_adjtimex(unit) and not timesync_flag.exists():
+        checks.append(Check(
+            "service", "FAIL", f"{unit_path}: ProtectClock=/SystemCallFilter= refuse the clock "
+            f"check's adjtimex read, and systemd-timesyncd has not written {timesync_flag}: "
+            "every pass would be rejected clock_unsynced",
+            "use systemd-timesyncd (sudo timedatectl set-ntp true); with chrony, add a drop-in "
+            "with ProtectClock=no and SystemCallFilter=adjtimex (the unit keeps no "
+            "CAP_SYS_TIME, so the clock still cannot be set)"))
+    if unit.get("ProcSubset") == "pid" and not (device_tree / "system").exists():
+        checks.append(Check("service", "FAIL", f"{unit_path}: ProcSubset=pid hides /proc's "
+                            f"board information and {device_tree} is missing: gpiozero cannot "
+                            "tell which Pi this is", "drop ProcSubset=pid in a drop-in"))
+    if unit.get("WorkingDirectory") is None and "LG_WD=" not in " ".join(unit.all("Environment")):
+        checks.append(Check("service", "warn", f"{unit_path}: no WorkingDirectory=: lgpio's "
+                            "notify FIFO goes to the data dir instead of the read-only /", fix))
+    return checks or [Check("service", "ok", f"{unit_path}: relay-off after every stop; clock, "
+                            "GPIO and board checks work under its sandbox")]
+
+
+def _refuses_adjtimex(unit: UnitFile) -> bool:
+    """Whether the unit's filters refuse adjtimex: ProtectClock=, or a deny entry that names it
+    that no later allow entry gives back (systemd reads the entries in order)."""
+    refused = unit.flag("ProtectClock")
+    for value in unit.all("SystemCallFilter"):
+        names = value.lstrip("~").split()
+        if value.startswith("~") and any(name in CLOCK_CALLS for name in names):
+            refused = True
+        elif not value.startswith("~") and "adjtimex" in names and not unit.flag("ProtectClock"):
+            refused = False
+    return refused
+
+
+def _service(config: Config) -> list[Check]:
+    """The installed unit's settings ($DOORSTEP_UNIT, else the one install.sh writes)."""
+    path = Path(os.environ.get("DOORSTEP_UNIT", INSTALLED_UNIT))
+    return service_checks(path) if path.exists() or "DOORSTEP_UNIT" in os.environ else []
 
 
 def _pins_and_camera(config: Config) -> list[Check]:
@@ -135,7 +194,8 @@ def _outbox(config: Config) -> Check:
 def diagnose(config: Config, source: str) -> list[Check]:
     checks = [Check("config", "ok", f"{source} (device {config.device_id})"), _keys(config),
               _data_dir(config)]
-    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _clock, _broker, _outbox]
+    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _clock, _service, _broker,
+                                                            _outbox]
     for step in steps:
         result = step(config)
         checks += result if isinstance(result, list) else [result]

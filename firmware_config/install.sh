@@ -43,7 +43,9 @@ install_packages() {
   [ "${DOORSTEP_WITH_MOSQUITTO:-0}" = 1 ] && wanted="$wanted mosquitto"
   for pkg in $wanted; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
   [ -z "$missing" ] && return
-  apt-get update && apt-get install -y $missing
+  # Without recommends: on Raspberry Pi OS Lite, python3-picamera2's recommendations pull in a
+  # desktop's worth of Qt and OpenGL that a doorbell never uses.
+  apt-get update && apt-get install -y --no-install-recommends $missing
 }
 
 create_user() {

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from edge.domain.camera import FrameStamp
 from edge.domain.model import LockReading
+
+
+DEVICE_TREE = Path("/sys/firmware/devicetree/base")  # the Pi's; /proc/device-tree links here
 
 
 class CameraError(Exception):

@@ -3,8 +3,10 @@ picamera2). Callbacks given here only enqueue into the core loop."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from edge.config import Config
@@ -56,20 +58,39 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
         return Hardware(SimLock(parts, world), parts.door, world.camera, clock_of(config), world,
                         parts, Signals(parts.indicator_led, parts.buzzer), SIM_CAMERA_FIX)
 
-    from edge.hardware.pi_camera import PiCamera  # noqa: PLC0415 - the pi backend only
+    from edge.hardware.pi_camera import CameraSetup, PiCamera  # noqa: PLC0415 - pi only
 
-    try:
-        from gpiozero.pins.lgpio import LGPIOFactory  # noqa: PLC0415 - lgpio exists on a Pi
-
-        factory = LGPIOFactory(chip=config.hardware.gpio_chip)
-    except Exception as exc:  # ImportError off the Pi, or no /dev/gpiochip access
-        raise HardwareError(f"cannot open the GPIO chip with lgpio: {exc}") from exc
+    factory = open_gpio(config.hardware.gpio_chip, config.storage.data_dir)
     parts = GpioParts(config.hardware.pins, factory, on_door=on_door, on_doorbell=on_doorbell,
                       on_lock=on_lock)
     cam = config.hardware.camera
-    camera = PiCamera(cam.width, cam.height, cam.flips)
+    camera = PiCamera(CameraSetup(
+        (cam.width, cam.height), cam.flips,
+        None if cam.sensor_width is None or cam.sensor_height is None
+        else (cam.sensor_width, cam.sensor_height),
+        cam.max_frame_interval_s, cam.capture_timeout_s))
     return Hardware(parts.lock, parts.door, camera, clock_of(config), None, parts,
                     Signals(parts.indicator_led, parts.buzzer), PI_CAMERA_FIX)
+
+
+def prepare_lgpio(fallback: Path) -> None:
+    """Before lgpio is imported: its notify FIFO goes to ``fallback`` when the working
+    directory cannot take it (a service's read-only root). lgpio then makes ``fallback``
+    the working directory."""
+    if "LG_WD" not in os.environ and not os.access(".", os.W_OK):
+        fallback.mkdir(parents=True, exist_ok=True)
+        os.environ["LG_WD"] = str(fallback)
+
+
+def open_gpio(chip: int | None, data_dir: Path) -> Any:
+    """The Pi's GPIO chip through lgpio, or HardwareError saying why not."""
+    prepare_lgpio(data_dir)
+    try:
+        from edge.hardware.pi_gpio import DoorLGPIOFactory  # noqa: PLC0415 - imports lgpio
+
+        return DoorLGPIOFactory(chip)
+    except Exception as exc:  # ImportError off the Pi, or no /dev/gpiochip access
+        raise HardwareError(f"cannot open GPIO chip {chip} with lgpio: {exc}") from exc
 
 
 def clock_of(config: Config) -> Callable[[], bool]:

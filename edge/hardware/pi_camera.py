@@ -1,39 +1,85 @@
 """The Raspberry Pi camera through picamera2, imported only here and only when used:
-picamera2 exists on Raspberry Pi OS alone (apt python3-picamera2)."""
+picamera2 exists on Raspberry Pi OS alone (apt python3-picamera2).
+
+Read against picamera2 0.3.38: ``capture_request()`` waits forever by default, so every wait
+here has a deadline, after which the queued job is cancelled (``cancel_all_and_flush``) and the
+camera closed, to be opened afresh at the next frame; a camera whose configure or start failed
+is closed too. libcamera restarts its request sequence at every start, so the frame numbers
+given out here go on counting across reopenings: the freshness proof compares them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from edge.domain.camera import FrameStamp
 from edge.hardware import CameraError, Frame
 
+FASTEST_FRAME_US = 33_333  # 30 fps: FrameDurationLimits' lower end
+
+
+@dataclass(frozen=True)
+class CameraSetup:
+    size: tuple[int, int]
+    flips: tuple[bool, bool] = (False, False)
+    sensor_size: tuple[int, int] | None = None  # None: the whole field of view
+    max_frame_interval_s: float = 0.1
+    capture_timeout_s: float = 2.0
+
+
+def full_view_mode(modes: Sequence[dict[str, Any]], resolution: tuple[int, int],
+                   size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest sensor mode that sees the sensor's whole area and is at least ``size``
+    (else the largest that sees it all): left to itself, libcamera picks a cropped mode for
+    small photos (1536x864 on the IMX708), which narrows what the doorbell sees."""
+    whole = [tuple(mode["size"]) for mode in modes
+             if tuple(mode.get("crop_limits", (0, 0, 0, 0)))[2:] == tuple(resolution)]
+    if not whole:
+        return resolution
+    big_enough = [s for s in whole if s[0] >= size[0] and s[1] >= size[1]]
+    pick = min(big_enough, key=lambda s: s[0] * s[1]) if big_enough else max(
+        whole, key=lambda s: s[0] * s[1])
+    return int(pick[0]), int(pick[1])
+
 
 class PiCamera:
-    def __init__(self, width: int, height: int,
-                 flips: tuple[bool, bool] = (False, False)) -> None:
-        self._size = (width, height)
-        self._flips = flips
+    def __init__(self, setup: CameraSetup) -> None:
+        self._setup = setup
         self._camera: Any = None
         self._lock = threading.Lock()
+        self._base = 0  # added to libcamera's sequence, which restarts at every camera start
+        self._next = 0  # the least number the next frame may carry
 
     def _open(self) -> Any:
         from libcamera import Transform  # noqa: PLC0415 - Pi only, see module docstring
         from picamera2 import Picamera2  # noqa: PLC0415
 
+        setup = self._setup
         camera = Picamera2()
-        hflip, vflip = self._flips
-        camera.configure(camera.create_still_configuration(
-            main={"size": self._size}, transform=Transform(hflip=hflip, vflip=vflip)))
-        camera.start()
+        try:
+            sensor = setup.sensor_size or full_view_mode(
+                camera.sensor_modes, camera.sensor_resolution, setup.size)
+            hflip, vflip = setup.flips
+            camera.configure(camera.create_still_configuration(
+                main={"size": setup.size}, sensor={"output_size": sensor},
+                transform=Transform(hflip=hflip, vflip=vflip),
+                controls={"FrameDurationLimits": (
+                    FASTEST_FRAME_US, int(setup.max_frame_interval_s * 1e6))}))
+            camera.start()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error counts
+                camera.close()
+            raise
+        self._base = self._next  # this start's frames come after every earlier one
         return camera
 
     def capture(self, after_ns: int | None = None) -> Frame:
         """A frame whose exposure began after ``after_ns`` when given (picamera2's `flush`,
-        on the same monotonic clock as SensorTimestamp), stamped by the sensor; its number
-        is libcamera's request sequence, which advances with every frame."""
+        on the same monotonic clock as SensorTimestamp), stamped by the sensor."""
         stamp, image = self._read(after_ns, picture=True)
         return Frame(image.convert("RGB"), stamp.sequence, stamp.sensor_ns)
 
@@ -49,29 +95,34 @@ class PiCamera:
                 request = self._request(after_ns)
                 try:
                     sensor_ns = int(request.get_metadata()["SensorTimestamp"])
-                    libcamera_request = getattr(request, "request", None)
-                    sequence = int(getattr(libcamera_request, "sequence", sensor_ns))
+                    sequence = self._base + int(request.request.sequence)
                     image = request.make_image("main") if picture else None
                 finally:
                     request.release()  # buffers must always go back to libcamera
+                self._next = max(self._next, sequence + 1)
                 return FrameStamp(sequence, sensor_ns), image
             except Exception as exc:  # any failure of the stack means: no frame
-                self._close_locked()
+                self._close_locked(cancel=isinstance(exc, TimeoutError))
+                if isinstance(exc, TimeoutError):
+                    raise CameraError(f"picamera2: no frame within "
+                                      f"{self._setup.capture_timeout_s:g} s") from exc
                 raise CameraError(f"picamera2: {exc}") from exc
 
     def _request(self, after_ns: int | None) -> Any:
+        """The next request, or TimeoutError (picamera2's) after the deadline."""
+        wait = self._setup.capture_timeout_s
         if after_ns is None:
-            return self._camera.capture_request()
-        try:
-            return self._camera.capture_request(flush=after_ns)
-        except TypeError:  # a picamera2 older than `flush`: the core still checks the time
-            return self._camera.capture_request()
+            return self._camera.capture_request(wait=wait)
+        return self._camera.capture_request(wait=wait, flush=after_ns)
 
-    def _close_locked(self) -> None:
+    def _close_locked(self, cancel: bool = False) -> None:
         camera, self._camera = self._camera, None
-        if camera is not None:
-            with contextlib.suppress(Exception):  # closing a broken camera: the first error counts
-                camera.close()
+        if camera is None:
+            return
+        with contextlib.suppress(Exception):  # closing a broken camera: the first error counts
+            if cancel:  # the timed-out job is still queued: picamera2 would wait on it
+                camera.cancel_all_and_flush()
+            camera.close()
 
     def close(self) -> None:
         with self._lock:

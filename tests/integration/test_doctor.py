@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from edge.doctor import service_checks
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
 from simulator.daemon import DaemonProcess, write_sim_config
@@ -101,3 +103,38 @@ def test_doctor_leaves_no_file_in_a_data_dir_no_daemon_has_used(tmp_path: Path, 
     (tmp_path / "data").mkdir()
     doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
     assert not (tmp_path / "data" / "doorstep.pid").exists()
+
+
+SHIPPED_UNIT = Path(__file__).parents[2] / "systemd" / "doorstep.service"
+UNIT_BEFORE = Path(__file__).parents[1] / "pi" / "unit-before-issue-22.service"
+
+
+def test_doctor_names_each_setting_of_an_old_unit_that_stops_the_service(tmp_path: Path) -> None:
+    # The unit doorstep shipped before issue 22: doctor, outside its sandbox, said all ok.
+    checks = service_checks(UNIT_BEFORE, timesync_flag=tmp_path / "no-flag",
+                            device_tree=tmp_path / "no-tree")
+    failed = " ".join(check.detail for check in checks if check.status == "FAIL")
+    for setting in ("ExecStopPost=", "ProtectClock=/SystemCallFilter=", "ProcSubset=pid"):
+        assert setting in failed, failed
+    assert any("WorkingDirectory=" in c.detail for c in checks if c.status == "warn")
+
+
+def test_doctor_passes_the_shipped_unit_on_a_pi_with_timesyncd(tmp_path: Path) -> None:
+    flag = tmp_path / "synchronized"
+    flag.touch()
+    tree = tmp_path / "tree"
+    (tree / "system").mkdir(parents=True)
+    checks = service_checks(SHIPPED_UNIT, timesync_flag=flag, device_tree=tree)
+    assert [check.status for check in checks] == ["ok"], checks
+    # With chrony instead, the clock is the one thing it names.
+    [clock] = service_checks(SHIPPED_UNIT, timesync_flag=tmp_path / "none", device_tree=tree)
+    assert clock.status == "FAIL" and "clock_unsynced" in clock.detail and "chrony" in clock.fix
+
+
+def test_doctor_reads_the_installed_unit(tmp_path: Path, cloud_keys, mosquitto) -> None:
+    result = subprocess.run([sys.executable, "-m", "edge", "doctor", "--config",
+                             str(config_for(tmp_path, cloud_keys, mosquitto.port))],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DOORSTEP_UNIT": str(UNIT_BEFORE)})
+    assert result.returncode == 1
+    assert "FAIL  service" in result.stdout and "ExecStopPost=" in result.stdout

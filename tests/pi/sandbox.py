@@ -1,0 +1,154 @@
+"""The shipped unit's restrictions reproduced around a child process, as systemd would apply
+them on the Pi: the unit's system call filter (SystemCallFilter= lines in order, plus
+ProtectClock='s @clock filter), loaded with libseccomp; the working directory the unit gives
+(read-only when it gives none, as ProtectSystem=strict makes /); and /proc as ProcSubset=pid
+shows it, in a mount namespace. Group contents come from this machine's systemd-analyze, so the
+filter is systemd's own list, not one written here.
+
+Needs root (mount namespaces), util-linux's unshare and libseccomp; tests skip without them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.unit_file import UnitFile
+
+ROOT = Path(__file__).parents[2]
+UNIT = ROOT / "systemd" / "doorstep.service"
+SCMP_ACT_ALLOW = 0x7FFF0000
+
+
+def scmp_act_errno(number: int) -> int:
+    return 0x00050000 | (number & 0xFFFF)
+
+
+def available() -> str | None:
+    """Why the sandbox cannot be built here, or None."""
+    if os.geteuid() != 0:
+        return "needs root for mount namespaces"
+    if shutil.which("unshare") is None or shutil.which("systemd-analyze") is None:
+        return "needs util-linux's unshare and systemd-analyze"
+    if ctypes.util.find_library("seccomp") is None:
+        return "needs libseccomp"
+    return None
+
+
+@functools.cache
+def _groups() -> dict[str, list[str]]:
+    """systemd's syscall groups, as this machine's systemd-analyze lists them."""
+    text = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True,
+                          check=True).stdout
+    groups: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.split()[0], [])
+        elif current is not None and line.strip() and not line.strip().startswith("#"):
+            current.append(line.strip())
+    return groups
+
+
+def expand(names: list[str]) -> set[str]:
+    out: set[str] = set()
+    for name in names:
+        if name.startswith("@"):
+            out |= expand(_groups().get(name, []))
+        else:
+            out.add(name)
+    return out
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the unit lets the process call: an allow-list (or a deny-list) of syscall names,
+    and the extra deny-list ProtectClock= adds."""
+
+    allow_mode: bool
+    names: frozenset[str]
+    clock_denied: frozenset[str]
+
+
+def policy_of(unit: UnitFile) -> Policy:
+    allow_mode: bool | None = None
+    names: set[str] = set()
+    for value in unit.all("SystemCallFilter"):
+        negated = value.startswith("~")
+        listed = expand(value.lstrip("~").split())
+        if allow_mode is None:
+            allow_mode = not negated
+        if allow_mode:
+            names = names - listed if negated else names | listed
+        else:
+            names = names | listed if negated else names - listed
+    clock = expand(["@clock"]) if unit.flag("ProtectClock") else set()
+    return Policy(bool(allow_mode), frozenset(names), frozenset(clock))
+
+
+def _load_filter(default: int, rule: int, names: frozenset[str]) -> None:
+    lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                     ctypes.c_uint]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    ctx = lib.seccomp_init(default)
+    for name in sorted(names):
+        number = lib.seccomp_syscall_resolve_name(name.encode())
+        if number >= 0:  # a name this architecture does not have is skipped, as systemd does
+            lib.seccomp_rule_add(ctx, rule, number, 0)
+    if lib.seccomp_load(ctx) != 0:
+        raise OSError("seccomp_load failed")
+
+
+def apply(policy: Policy) -> None:
+    """In the child: load the unit's filters (errors are EPERM, as SystemCallErrorNumber=)."""
+    eperm = scmp_act_errno(errno.EPERM)  # one filter: a first one would forbid loading more
+    if policy.allow_mode:
+        _load_filter(eperm, SCMP_ACT_ALLOW, policy.names - policy.clock_denied)
+    else:
+        _load_filter(SCMP_ACT_ALLOW, eperm, policy.names | policy.clock_denied)
+
+
+def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
+                   device_tree: Path | None = None, extra_mounts: str = "",
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a child Python under ``unit_path``'s restrictions. ``state_dir``
+    stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is shown at
+    /sys/firmware/devicetree/base, as on a Pi."""
+    unit = UnitFile.read(unit_path)
+    policy = policy_of(unit)
+    work = unit.get("WorkingDirectory")
+    readonly = state_dir.parent / "readonly-root"
+    readonly.mkdir(exist_ok=True)
+    cwd = state_dir if work in ("/var/lib/doorstep", "%S/doorstep") else readonly
+    mounts = [f"mount --bind {readonly} {readonly}",
+              f"mount -o remount,ro,bind {readonly}"]
+    if unit.get("ProcSubset") == "pid":
+        mounts.append("mount -t proc -o subset=pid proc /proc")
+    else:
+        mounts.append("mount -t proc proc /proc")
+    if device_tree is not None:
+        mounts += ["mount -t tmpfs tmpfs /sys/firmware", "mkdir -p /sys/firmware/devicetree",
+                   f"cp -r {device_tree} /sys/firmware/devicetree/base"]
+    if extra_mounts:
+        mounts.append(extra_mounts)
+    child = ("import sys\nsys.path.insert(0, %r)\nfrom tests.pi.sandbox import Policy, apply\n"
+             "apply(Policy(%r, frozenset(%r), frozenset(%r)))\n" % (
+                 str(ROOT), policy.allow_mode, sorted(policy.names), sorted(policy.clock_denied))
+             + script)
+    command = " && ".join(mounts) + f" && cd {shlex.quote(str(cwd))} && exec " + shlex.join(
+        [sys.executable, "-c", child])
+    return subprocess.run(["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c",
+                           command], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
