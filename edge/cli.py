@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -244,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "photos":
+        from edge.domain.passes import ID_PATTERN  # noqa: PLC0415
+
+        if not ID_PATTERN.fullmatch(args.delivery):
+            print(f"doorstep: {args.delivery!r} is no delivery id (1 to 64 of A-Z a-z 0-9 _ -)",
+                  file=sys.stderr)
+            return EXIT_CONFIG
     if args.command in ("outbox", "photos"):
         return _on_store(config, lambda: _outbox_status(config) if args.command == "outbox"
                          else _erase(config, args.delivery))
@@ -283,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import sqlite3  # noqa: PLC0415
 
+    os.umask(0o077)  # the data dir holds the device key and photos: ours alone, unit or not
     from edge.app import run  # noqa: PLC0415 - keeps check-config light
     from edge.crypto.device_key import DeviceKeyError  # noqa: PLC0415
     from edge.hardware.backends import HardwareError  # noqa: PLC0415

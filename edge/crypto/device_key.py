@@ -52,7 +52,8 @@ def load_or_create(data_dir: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     seed = key.private_bytes_raw()
     temp = path.with_name(f".{FILE_NAME}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temp.unlink(missing_ok=True)  # a crash's leftover, or a planted link: never written through
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(_pem("PRIVATE KEY", PKCS8_PREFIX + seed))
         handle.flush()

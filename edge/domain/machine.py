@@ -297,6 +297,8 @@ def _unlock_refusal(state: State, delivery: Delivery, p: Pass, now: Now,
         return Reason.WRONG_STATE
     if state.lock == LockReading.JAMMED:
         return Reason.LOCK_FAULT  # a lock that failed to relock is not opened again
+    if state.door_open:  # nothing to unlock for; the relock and its proof would be no proof
+        return Reason.DOOR_OPEN
     return None
 
 

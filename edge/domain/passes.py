@@ -46,6 +46,7 @@ class Reason(StrEnum):
     STALE = "stale"  # a retained or session-queued owner command: never acted on
     # doorstep's own, where the contract is silent
     LOCK_FAULT = "lock_fault"
+    DOOR_OPEN = "door_open"  # at_door while the door already stands open
     UNKNOWN_COMMAND = "unknown_command"
     STORAGE_ERROR = "storage_error"
 

@@ -9,15 +9,23 @@ import time
 from pathlib import Path
 
 from edge.domain.model import Emit, EventType
+from edge.domain.passes import ID_PATTERN
 from edge.events import render_event
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
 from edge.transport.topics import Topics
 
 
+class BadDeliveryId(ValueError):
+    """Not a delivery id as the wire allows them: never a path (`../../victim`)."""
+
+
 def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str]:
     """Erase the photos of ``delivery_id``; returns the photo ids that were erased."""
-    folders = [data_dir / "photos" / kind / delivery_id for kind in ("deliveries", "private")]
+    if not ID_PATTERN.fullmatch(delivery_id):
+        raise BadDeliveryId(f"{delivery_id!r} is no delivery id: 1 to 64 of A-Z a-z 0-9 _ -")
+    photos = data_dir / "photos"
+    folders = [photos / kind / delivery_id for kind in ("deliveries", "private")]
     files = sorted(f for folder in folders if folder.is_dir() for f in folder.glob("*.jpg"))
     photo_ids = [f.stem for f in files]
     db = open_store(data_dir)
@@ -29,6 +37,11 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
                 emit = Emit(EventType.PHOTO_ERASED, delivery_id, {"photo_ids": photo_ids})
                 Outbox.queue_event(conn, topics.events, lambda seq: render_event(
                     emit, seq, topics.device_id, time.time()))
+                # The retained image/latest may be one of them: the broker (and Home Assistant)
+                # would keep showing it. It becomes the newest photo left, or nothing.
+                newest = _newest_shared(photos, set(files))
+                Outbox.queue_retained(conn, topics.image_latest, payload=None if newest
+                                      else b"", file=newest)
     finally:
         db.close()
     for file in files:
@@ -37,3 +50,11 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
     return photo_ids
+
+
+def _newest_shared(photos: Path, leaving: set[Path]) -> Path | None:
+    """The newest photo that may be shown (never a confidential delivery's), but ``leaving``;
+    photo ids begin with their capture time, so the greatest name is the newest."""
+    found = [*photos.glob("snapshots/*.jpg"), *photos.glob("deliveries/*/*.jpg")]
+    kept = [path for path in found if path not in leaving]
+    return max(kept, key=lambda path: path.stem, default=None)

@@ -29,7 +29,8 @@ def claim(data_dir: Path) -> IO[bytes]:
     The pid is written for that message alone: a full disk that refuses it does not stop a
     start (the lock is what holds)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / FILE_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    # O_NOFOLLOW: a link planted in the data dir must not make us truncate its target.
+    fd = os.open(data_dir / FILE_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

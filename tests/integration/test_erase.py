@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from edge.store.db import open_store
-from edge.store.erase import erase_delivery
+from edge.cli import main
+from edge.store.erase import BadDeliveryId, erase_delivery
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.transport.topics import Topics
@@ -35,9 +38,37 @@ def test_erase_takes_the_files_and_whatever_would_still_send_them(tmp_path: Path
     assert not (tmp_path / "photos" / "private" / "D-1").exists()
     db = open_store(tmp_path)
     rows = Outbox(db).pending(0, 10) + Outbox(db).pending(0, 10, channel="http")
-    assert [r.topic for r in rows] == [TOPICS.photo("D-2", "p3"), TOPICS.events]
+    assert [r.topic for r in rows] == [TOPICS.photo("D-2", "p3"), TOPICS.events,
+                                       TOPICS.image_latest]
+    assert rows[2].file == other  # the erased latest image gives way to the newest left
     erased = json.loads(rows[1].payload)
     assert (erased["type"], erased["delivery_id"], erased["photo_ids"]) == (
         "photo.erased", "D-1", ["p1", "p2"])
     db.close()
     assert erase_delivery(tmp_path, TOPICS, "D-1") == []  # nothing left: nothing said
+
+
+def test_erasing_the_only_photos_clears_the_retained_latest_image(tmp_path: Path) -> None:
+    # Before, the broker (and Home Assistant) kept showing the erased photo.
+    PhotoStore(tmp_path / "photos").save("p1", "D-1", b"one")
+    assert erase_delivery(tmp_path, TOPICS, "D-1") == ["p1"]
+    db = open_store(tmp_path)
+    try:
+        latest = [r for r in Outbox(db).pending(0, 10) if r.topic == TOPICS.image_latest]
+    finally:
+        db.close()
+    assert [(r.payload, r.file, r.retain) for r in latest] == [(b"", None, True)]
+
+
+@pytest.mark.parametrize("bad", ["../../victim", "D-1/../../x", "", "x" * 65, "D 1"])
+def test_a_delivery_id_that_is_a_path_erases_nothing(tmp_path: Path, bad: str) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.jpg").write_bytes(b"mine")
+    data = tmp_path / "data"
+    PhotoStore(data / "photos").save("p1", "D-1", b"one")
+    with pytest.raises(BadDeliveryId):
+        erase_delivery(data, TOPICS, bad)
+    assert (victim / "keep.jpg").exists()
+    status = main(["photos", "erase", "--delivery", bad, "--config", "/nonexistent.toml"])
+    assert status == 2 and (victim / "keep.jpg").exists()

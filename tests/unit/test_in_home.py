@@ -172,6 +172,16 @@ def test_a_jammed_lock_is_not_opened_again() -> None:
     assert rejections(actions) == ["lock_fault"] and drives(actions) == []
 
 
+def test_a_door_that_already_stands_open_is_not_unlocked() -> None:
+    # Before: unlocked, relocked 8 s later, not_entered, no photos and no alarm.
+    state = go(waiting(), DoorMoved(True))[0]
+    state, actions = go(state, command("at_door"), proof())
+    assert rejections(actions) == ["door_open"] and drives(actions) == []
+    state, actions = go(state, DoorMoved(False), command("at_door", jti="j-again"), proof(t=1),
+                        t=1)
+    assert drives(actions) == [False]  # closed again, the courier's next at_door opens it
+
+
 # --- the happy path -------------------------------------------------------------------------
 
 
