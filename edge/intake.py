@@ -51,7 +51,7 @@ class PassIntake:
             return PassRejected(Rejection(name, exc.reason, claimed_jti(exc.claims)))
         checked = check_claims(claims, name, self._policy, now, self._clock_synced())
         if isinstance(checked, Rejection):
-            return PassRejected(checked)
+            return PassRejected(checked, signed=True)
         if self._replay.seen(checked.jti):
             return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
         return PassVerified(replace(checked, signer=self._signers[signed_by]))

@@ -41,7 +41,11 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     # A step decided again because its record failed is still that step (a Tick still flushes).
     original = event.original if isinstance(event, RecordFailed) else event
     repeat = original.count if isinstance(original, PassRejected) else 1
-    windows, actions = rejections.coalesce(state.rejection_windows, actions, now.mono, repeat)
+    windows = state.rejection_windows
+    signed = isinstance(original, PassVerified) or (
+        isinstance(original, PassRejected) and original.signed)
+    if not signed:  # the cloud's own passes are always answered; junk is coalesced
+        windows, actions = rejections.coalesce(windows, actions, now.mono, repeat)
     if isinstance(original, Tick):
         windows, summaries = rejections.flush(windows, now.mono)
         actions += summaries

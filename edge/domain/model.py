@@ -207,6 +207,10 @@ class State:
 class PassRejected:
     rejection: Rejection
     count: int = 1  # the same rejection, tallied this many times (junk from a flood)
+    # Its signature verified: the cloud sent it, and hears every refusal of it at once. Only
+    # what could not be verified (or a replay, which anyone who saw a pass can send) is
+    # coalesced, so a flood of junk cannot bury the answers the cloud waits for.
+    signed: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from edge.domain.machine import next_wake, step
 from edge.domain.model import PassRejected, Rules, State, Tick
 from edge.domain.passes import Rejection
 from edge.domain.rejections import SAID_PER_WINDOW, WINDOW_S
-from tests.unit.helpers import at, emitted, flat, grant, run
+from tests.unit.helpers import at, command, emitted, flat, grant, run
 
 
 def junk(cmd: str = "junk", reason: str = "unknown_command") -> PassRejected:
@@ -59,3 +59,16 @@ def test_a_delivery_is_not_held_up_by_a_storm() -> None:
     state, _ = flood(State(), 50_000, t=0)
     state, actions = run(state, grant(), now=at(1))
     assert [e.type for e in emitted(actions)] == ["delivery.arriving"]
+
+
+def test_every_refusal_of_a_signed_pass_is_answered_at_once_with_its_jti() -> None:
+    # Twenty mixed bad passes in a row used to leave six of them unanswered.
+    state, _ = flood(State(), 100, t=0, reason="malformed")  # junk first: its window is full
+    answered = []
+    for n, reason in enumerate(["malformed", "wrong_device", "expired", "malformed"] * 5):
+        state, actions = run(state, PassRejected(Rejection("at_door", reason, f"j-{n}"),
+                                                 signed=True), now=at(1))
+        answered += [e.fields["jti"] for e in emitted(actions, "command.rejected")]
+    assert answered == [f"j-{n}" for n in range(20)]
+    state, actions = run(state, command("at_door", delivery_id="nobody"), now=at(1))
+    assert [e.fields["reason"] for e in emitted(actions)] == ["unknown_delivery"]
