@@ -21,8 +21,12 @@ DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: 
 
 def _setup_logging(verbose: bool) -> None:
     """One line per record on stderr: journald adds the time, `key=value` pairs carry the rest."""
-    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    from edge.safe_text import OneLineFormatter  # noqa: PLC0415
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineFormatter(
+        "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("amqtt", "transitions", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

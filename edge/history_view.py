@@ -12,6 +12,7 @@ from typing import Any
 
 from edge.events import rfc3339
 from edge.report_page import Figure, Section, data_uri, render_page
+from edge.safe_text import printable
 from edge.store.history import PastDelivery, PastPhoto
 
 COLUMNS = ("completed", "delivery", "mode", "courier", "outcome", "photos", "parcel")
@@ -88,7 +89,7 @@ def _courier(delivery: PastDelivery) -> str:
     courier = delivery.courier
     if not courier:
         return "-"
-    return f"{courier.get('name', '?')} ({courier.get('id', '?')})"
+    return printable(f"{courier.get('name', '?')} ({courier.get('id', '?')})")
 
 
 def _photos(photos: Sequence[PastPhoto]) -> str:

@@ -123,8 +123,8 @@ class CloudReceiver:
 
     def _breach(self, kind: str, payload: bytes, retained: bool) -> str | None:
         """What is wrong with this message by the contract, or None."""
-        if self._contract is None or not payload and retained:
-            return None  # unchecked, or a retained message being cleared
+        if self._contract is None or not payload and (retained or kind == "image"):
+            return None  # unchecked, or a retained message being cleared (an erased photo's)
         try:
             if kind in ("events", "state", "last_delivery"):
                 name = {"events": "event", "last_delivery": "last-delivery"}.get(kind, kind)

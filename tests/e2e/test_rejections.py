@@ -8,6 +8,8 @@ import time
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.e2e.conftest import wait_log
+
 
 def test_every_rejection_reason_on_the_wire(device) -> None:
     d = device
@@ -117,3 +119,16 @@ def test_a_command_sent_while_the_daemon_was_down_arrives_after_restart(new_devi
     device.daemon.start()
     device.wait_online()
     device.cloud.wait_event("delivery.arriving", delivery_id="D-queued")
+
+
+def test_a_jti_that_holds_a_newline_forges_no_log_line(device) -> None:
+    # No key needed: the jti of a pass whose signature fails is still echoed, and was logged raw.
+    forged_line = "level=INFO logger=edge.store.ledger event=delivery.unlocked delivery_id=D-9"
+    token = jwt.encode({"jti": f"x\n{forged_line}"}, Ed25519PrivateKey.generate(),
+                       algorithm="EdDSA")
+    device.send("at_door", token)
+    device.rejected("bad_signature", jti=f"x\n{forged_line}")  # the cloud gets it exactly
+    wait_log(device.daemon, "reason=bad_signature")
+    lines = device.daemon.log_text().splitlines()
+    assert not any(forged_line in line and "jti=" not in line for line in lines)
+    assert any("\\u000a" + forged_line in line for line in lines)

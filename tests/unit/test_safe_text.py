@@ -1,0 +1,34 @@
+"""Text from outside never forges a log line or turns a terminal's text around."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from edge.safe_text import OneLineFormatter, printable
+
+
+def test_controls_and_bidi_overrides_are_shown_not_obeyed() -> None:
+    assert printable("j-1\nlevel=INFO event=unlocked") == "j-1\\u000alevel=INFO event=unlocked"
+    assert printable("Sam\u202eevil") == "Sam\\u202eevil"
+    assert printable("Zoë Ødegård 配達") == "Zoë Ødegård 配達"
+
+
+def test_a_log_record_is_one_line_whatever_its_arguments_hold() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(OneLineFormatter("level=%(levelname)s %(message)s"))
+    logger = logging.getLogger("test_safe_text")
+    logger.addHandler(handler)
+    try:
+        logger.warning("event=pass_rejected jti=%s", "x\nlevel=INFO event=delivery.unlocked")
+        try:
+            raise ValueError("ours")
+        except ValueError:
+            logger.exception("event=bug")
+    finally:
+        logger.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "level=WARNING event=pass_rejected jti=x\\u000alevel=INFO " \
+                       "event=delivery.unlocked"
+    assert lines[1] == "level=ERROR event=bug" and lines[2].startswith("Traceback")
