@@ -58,6 +58,8 @@ def rules_from(config: Config) -> Rules:
                  confirmation_photos=config.photos.confirmation_count,
                  owner_unlock=config.owner.unlock_code_hash is not None,
                  drop_zone=config.delivery.drop_zone is not None,
+                 lock_sensed=config.hardware.backend == "sim"  # the sim's bolt always has one
+                 or config.hardware.pins.lock_sensor is not None,
                  policy=config.policy.policy())
 
 

@@ -101,7 +101,13 @@ class DeliveryCompleted(_Event):
 
 
 class Alarm(_Event):
-    type: Literal["alarm.door_left_open", "alarm.lock_fault", "alarm.camera_fault"]
+    type: Literal["alarm.door_left_open", "alarm.lock_fault", "alarm.camera_fault",
+                  "alarm.forced_entry"]
+
+
+class DoorMoved(_Event):
+    type: Literal["door.opened", "door.closed"]
+    delivery_id: None
 
 
 class StorageFull(_Event):
@@ -147,7 +153,7 @@ class PhotoUploadRejected(_Event):
 
 Event = Annotated[
     CommandRejected | DeliveryArriving | DeliveryStep | DeliveryPhoto | DeliveryCompleted
-    | Alarm | StorageFull | DoorbellPressed | LockChanged | OwnerSession | OwnerInHome
+    | Alarm | DoorMoved | StorageFull | DoorbellPressed | LockChanged | OwnerSession | OwnerInHome
     | PhotoErased | PhotoUploadRejected,
     Field(discriminator="type")]
 

@@ -419,10 +419,10 @@ def _relock(state: State, delivery: Delivery, outcome: Outcome, now: Now, rules:
 
 
 def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
-    state = replace(state, door_open=is_open)
+    was_open, state = state.door_open, replace(state, door_open=is_open)
     delivery = holder(state)
     if delivery is None:
-        return state, []
+        return state, _unheld_door(state, is_open, was_open, rules)
     if is_open and delivery.phase in (Phase.UNLOCKED, Phase.CLOSED, Phase.RELOCKING):
         # Opened after a relock began too (the same instant as the unlock timeout, or a latch
         # that did not catch): the lock stays driven locked; the courier is inside all the same.
@@ -444,6 +444,20 @@ def _on_door(state: State, is_open: bool, now: Now, rules: Rules) -> Result:
             return state, actions + relock
         return _put(state, closed), actions
     return state, []
+
+
+def _unheld_door(state: State, is_open: bool, was_open: bool, rules: Rules) -> list[Action]:
+    """The door moved with nobody let in: the homeowner's own comings and goings, told as
+    `door.opened` / `door.closed`. Opened while the bolt's own sensor reads locked, it was
+    forced (without a sensor, "locked" is only what the relay was told: no alarm)."""
+    if is_open == was_open:
+        return []
+    if not is_open:
+        return [Emit(EventType.DOOR_CLOSED, None)]
+    actions: list[Action] = [Emit(EventType.DOOR_OPENED, None)]
+    if rules.lock_sensed and state.lock == LockReading.LOCKED:
+        actions.append(Emit(EventType.ALARM_FORCED_ENTRY, None))
+    return actions
 
 
 def _on_lock(state: State, reading: LockReading, now: Now, rules: Rules) -> Result:

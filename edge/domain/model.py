@@ -46,6 +46,9 @@ class EventType(StrEnum):
     PHOTO_ERASED = "photo.erased"
     PHOTO_UPLOAD_REJECTED = "photo.upload_rejected"
     ALARM_STORAGE_FULL = "alarm.storage_full"
+    DOOR_OPENED = "door.opened"  # outside any delivery or owner unlock
+    DOOR_CLOSED = "door.closed"
+    ALARM_FORCED_ENTRY = "alarm.forced_entry"  # opened while the bolt's sensor reads locked
 
 
 class Phase(StrEnum):
@@ -129,6 +132,7 @@ class Rules:
     owner_unlock: bool = False  # `[owner] unlock_code_hash` is set
     drop_zone: bool = False  # `[delivery] drop_zone` is set: look for the parcel
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
+    lock_sensed: bool = False  # a sensor reads the bolt (else "locked" is only the relay's state)
     policy: Policy = Policy()  # the homeowner's rules for in-home deliveries (`[policy]`)
 
 

@@ -91,6 +91,8 @@ ALARM_FIXES = {  # an alarm is a WARNING in the journal, with what the homeowner
                                 "that the bolt moves freely (or turn it by hand); the device "
                                 "keeps re-driving the lock until it reads locked",
     EventType.ALARM_DOOR_LEFT_OPEN: "close the door: the device relocks once it is closed",
+    EventType.ALARM_FORCED_ENTRY: "the door opened while its bolt read locked, with no "
+                                  "delivery or owner unlock: check the door and the camera",
     EventType.ALARM_CAMERA_FAULT: "see the camera_fault line for its fix; until it works, no "
                                   "in-home delivery or owner unlock opens the door",
     EventType.ALARM_STORAGE_FULL: "free space on the data dir's disk, or raise "

@@ -286,3 +286,18 @@ def test_with_a_drop_zone_the_mat_is_looked_at_on_arriving_and_the_verdict_is_to
     _, actions = run(state, photo, rules=rules)
     assert emitted(actions, "delivery.completed")[0].fields["parcel_visible"] is True
     assert Capture(CaptureRequest(Purpose.REFERENCE, "D-1")) not in run(State(), grant())[1]
+
+
+def test_the_door_moving_outside_any_delivery_is_told_and_a_forced_one_raises_an_alarm() -> None:
+    # Before: no event at all, only the door field of the state.
+    sensed = Rules(lock_sensed=True)
+    state, actions = run(State(lock="locked"), DoorMoved(True), rules=sensed)
+    assert [e.type for e in emitted(actions)] == ["door.opened", "alarm.forced_entry"]
+    state, actions = run(state, DoorMoved(False), rules=sensed)
+    assert [e.type for e in emitted(actions)] == ["door.closed"]
+    state, _ = run(state, LockSensed("unlocked"), rules=sensed)  # a key or thumb turn
+    state, actions = run(state, DoorMoved(True), rules=sensed)
+    assert [e.type for e in emitted(actions)] == ["door.opened"]  # the homeowner going out
+    # Without a bolt sensor "locked" is only the relay: no alarm for a door opened by key.
+    _, actions = run(State(lock="locked"), DoorMoved(True), rules=Rules())
+    assert [e.type for e in emitted(actions)] == ["door.opened"]

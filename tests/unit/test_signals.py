@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from edge.domain.machine import public_state, step
 from edge.domain.model import (
-    DoorMoved, Indicate, Led, LockSensed, Rules, Sound, State, Tick, Tune,
+    DoorMoved, Indicate, Led, LockSensed, PassRejected, Rules, Sound, State, Tick, Tune,
 )
+from edge.domain.passes import Rejection
 from tests.unit.helpers import at, command, grant, proof, run
 
 RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
@@ -72,7 +73,7 @@ def test_a_lock_that_fails_to_relock_blinks_fast() -> None:
 
 
 def test_only_a_refusal_that_is_said_beeps_never_its_later_summary() -> None:
-    state, actions = go(State(), *(command("at_door", delivery_id="D-unknown", jti=f"j{n}")
+    state, actions = go(State(), *(PassRejected(Rejection("at_door", "bad_signature", f"j{n}"))
                                    for n in range(8)))
     assert signals(actions).count(Sound(Tune.REFUSED)) == 5  # the rest are counted, not said
     state, actions = go(state, Tick(), t=61)
