@@ -46,6 +46,31 @@ def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+class PacketTooLarge(OSError):
+    """The broker began a packet larger than MAX_INBOUND_PACKET."""
+
+
+class BoundedClient(mqtt.Client):
+    """paho's client, refusing any inbound packet over MAX_INBOUND_PACKET before reading its
+    body, whatever the protocol version. MQTT 5 lets the broker know our limit (CONNECT's
+    Maximum Packet Size) and it drops what is larger; MQTT 3.1.1 has no such word, and paho
+    would read a 100 MB owner/lock into memory. Here the connection is dropped instead (and
+    reconnected); owner commands are QoS 0, so the broker does not send that one again.
+
+    paho reads a packet's length, then its body through ``_sock_recv``: the one place to stop."""
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        packet = self._in_packet
+        if packet["have_remaining"] and packet["remaining_length"] > MAX_INBOUND_PACKET:
+            log.warning("event=inbound_too_large bytes=%s limit=%s detail=\"dropped unread, with "
+                        "the connection, which is made again\" fix=\"only the cloud and the "
+                        "homeowner may write to this device; check who sent it\"",
+                        packet["remaining_length"], MAX_INBOUND_PACKET)
+            raise PacketTooLarge(f"the broker sent a {packet['remaining_length']}-byte packet; "
+                                 f"at most {MAX_INBOUND_PACKET} are read")
+        return super()._sock_recv(bufsize)
+
+
 def _authenticate(client: mqtt.Client, config: Config) -> None:
     """Credentials and TLS. The broker's certificate must chain to ca_file and match the host:
     paho checks the hostname by default, and nothing here turns that off."""
@@ -94,7 +119,7 @@ class MqttLink:
         self._ended: str | None = None  # the reason a session ended, from on_disconnect
         self._v5 = config.mqtt.protocol == "5"
         persistent = config.mqtt.session_expiry_s > 0
-        client = mqtt.Client(
+        client = BoundedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,  # fixed: the broker keeps our session
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,

@@ -14,6 +14,7 @@ from paho.mqtt.properties import Properties
 
 from edge.crypto.device_key import load, mqtt_client_id
 from edge.crypto.owner_code import hash_code
+from tests.e2e.conftest import wait_log
 
 CODE = "246810"
 UNLOCK = f'{{"action": "UNLOCK", "code": "{CODE}"}}'
@@ -146,3 +147,14 @@ def test_an_owner_unlock_queued_before_this_connection_subscribed_is_stale(
     device.rejected("stale", cmd="owner/lock")
     heard_live(device)
     assert device.events("owner.unlocked") == []
+
+
+def test_an_oversized_owner_command_is_never_read_into_memory_under_mqtt_3(new_device) -> None:
+    # MQTT 3.1.1 cannot tell the broker a size limit: paho read a 100 MB owner/lock whole.
+    device = new_device(OWNER_UNLOCK, protocol="3.1.1")
+    device.cloud.publish("owner/lock", b"{" + b" " * 1_000_000 + b"}")
+    line = wait_log(device.daemon, "event=inbound_too_large")
+    assert "limit=65536" in line and "bytes=100" in line, line  # the payload and its topic
+    device.cloud.wait_for(lambda got: got.availability[-2:] == ["offline", "online"],
+                          what="the device back online after dropping the connection")
+    heard_live(device)  # connected again, and owner commands still work
