@@ -166,6 +166,9 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
     crashed_open = holder(state) is not None
     state = replace(state, lock_target=LockReading.LOCKED, lock_source="startup",
                     lock=LockReading.UNLOCKED if crashed_open else state.lock)
+    until = state.settings.locked_out_until
+    if until is not None and now.wall < until:  # the lockout goes on, on this run's clock too
+        state = replace(state, locked_out_mono=now.mono + min(until - now.wall, LOCKOUT_S))
     before = replace(before, lock=state.lock)  # what the lock was left at is no news yet
     actions: list[Action] = []
     for delivery in state.deliveries:
@@ -610,8 +613,7 @@ def _owner_unlock(state: State, request: OwnerUnlock, now: Now, rules: Rules) ->
 
     if not rules.owner_unlock:
         return reject(Reason.OWNER_UNLOCK_DISABLED)
-    until = state.settings.locked_out_until
-    if until is not None and now.wall < until:
+    if _locked_out(state, now):
         return reject(Reason.LOCKED_OUT)
     if not request.well_formed:
         return _wrong_code(state, now)
@@ -638,6 +640,14 @@ def _on_code_checked(state: State, check_id: int, ok: bool, now: Now, rules: Rul
         ProveCamera(proof_id, not_before=now.mono)]
 
 
+def _locked_out(state: State, now: Now) -> bool:
+    """Either clock says the lockout still runs: the monotonic one within this run (a forward
+    step of the wall clock does not end it), the wall clock's kept end after a restart."""
+    until = state.settings.locked_out_until
+    mono = state.locked_out_mono
+    return (until is not None and now.wall < until) or (mono is not None and now.mono < mono)
+
+
 def _wrong_code(state: State, now: Now) -> Result:
     """Counted towards a lockout: 5 wrong codes within 10 minutes lock owner unlock out for
     15 minutes, across restarts (the count is in the settings)."""
@@ -646,6 +656,7 @@ def _wrong_code(state: State, now: Now) -> Result:
     settings = replace(state.settings, wrong_codes=recent)
     if len(recent) >= WRONG_CODES_ALLOWED:
         settings = replace(settings, wrong_codes=(), locked_out_until=now.wall + LOCKOUT_S)
+        state = replace(state, locked_out_mono=now.mono + LOCKOUT_S)
     return replace(state, settings=settings), [_rejected(Rejection("owner/lock", Reason.BAD_CODE))]
 
 

@@ -201,6 +201,10 @@ class State:
     lock_source: str | None = None
     snapshot_at: float | None = None  # monotonic: the last owner snapshot (rate limit)
     code_check: int | None = None  # an owner code being checked (the number of CheckCode)
+    # The owner lockout's end on the monotonic clock: a wall clock stepped forward (by hand, or
+    # a bad time server) cannot end it early. The wall-clock end in the settings carries it
+    # across a restart.
+    locked_out_mono: float | None = None
     checks_asked: int = 0
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from edge.domain.machine import public_state, resume, step
 from edge.domain.model import (
     Capture, CaptureRequest, CheckCode, CodeChecked, ConsumeJti, DoorMoved, DriveLock,
-    FrameProof, LockSensed, Phase, PhotoTaken, ProveCamera, Purpose, Retain, Rules, SharePhoto,
+    FrameProof, LockSensed, Now, Phase, PhotoTaken, ProveCamera, Purpose, Retain, Rules, SharePhoto,
     State, Tick,
 )
 from edge.domain.owner import (
@@ -213,6 +213,29 @@ def test_five_wrong_codes_in_ten_minutes_lock_owner_unlock_out_for_fifteen() -> 
     state, actions = checked(state, ok=True, t=240 + 901)
     assert [a for a in actions if isinstance(a, ProveCamera)]
     assert state.settings.wrong_codes == ()
+
+
+def test_a_wall_clock_stepped_forward_does_not_end_the_lockout() -> None:
+    # The lockout ran on the wall clock alone: a jump of an hour ended it at once.
+    state = State()
+    for n in range(5):
+        state = checked(state, ok=False, t=n)[0]
+    jumped = Now(wall=at(10).wall + 3600, mono=at(10).mono)
+    t = step(state, OwnerUnlock("123456"), jumped, OWNER)
+    assert rejections(flat(t)) == ["locked_out"]
+    later = Now(wall=at(4 + 901).wall + 3600, mono=at(4 + 901).mono)
+    assert rejections(flat(step(state, OwnerUnlock("123456"), later, OWNER))) == []
+
+
+def test_a_lockout_goes_on_after_a_restart_whatever_the_new_monotonic_clock() -> None:
+    state = State()
+    for n in range(5):
+        state = checked(state, ok=False, t=n)[0]
+    restarted = State(settings=state.settings)  # the settings are what a restart keeps
+    boot = Now(wall=at(100).wall, mono=5.0)  # a new boot: the monotonic clock starts again
+    state = resume(restarted, boot, OWNER).state
+    jumped = Now(wall=boot.wall + 3600, mono=boot.mono + 10)
+    assert rejections(flat(step(state, OwnerUnlock("123456"), jumped, OWNER))) == ["locked_out"]
 
 
 def test_wrong_codes_older_than_ten_minutes_do_not_count() -> None:
