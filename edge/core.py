@@ -3,7 +3,9 @@ Transition each step returns, always in the same order:
 
 1. a relock, at once: not even the disk stands between that decision and the relay;
 2. the step's durable record, in one transaction (if it fails, the machine decides again
-   with RecordFailed: a pass that could not be marked as used opens nothing);
+   with RecordFailed: a pass that could not be marked as used opens nothing; what stands,
+   a relock and the outcome it reached, is owed: kept in memory and written with the next
+   record the disk takes, so the report is true once there is room again);
 3. an unlock, only now that its pass is on disk;
 4. the outward actions (photos, a fresh-frame proof), through the Effects port;
 5. the retained `state`, when what it shows changed.
@@ -20,6 +22,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -42,6 +45,7 @@ from edge.store.ledger import log_unrecorded
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
+MAX_OWED_EVENTS = 1000  # a disk full for days must not fill the memory instead
 LOCK_DRIVE_FIX = {  # by target: what the homeowner can do when the relay cannot be driven
     True: "the door may still be unlocked: check the lock relay's wiring and [hardware.pins] "
           "lock_relay, or lock it by hand; the device keeps re-driving it",
@@ -55,6 +59,19 @@ RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or fail
               "until the database can be written, no pass opens the door")
 
 _STOP = object()
+
+
+def owing(owed: Record, record: Record) -> Record:
+    """``record`` after what is owed: its events, photos and retained messages in order, and
+    the newest deliveries and settings (each record carries them whole)."""
+    if not owed:
+        return record
+    return Record(
+        consume=record.consume,
+        deliveries=record.deliveries if record.deliveries is not None else owed.deliveries,
+        photos=owed.photos + record.photos, events=owed.events + record.events,
+        retained=owed.retained + record.retained,
+        settings=record.settings if record.settings is not None else owed.settings)
 
 
 class Admits(Protocol):
@@ -91,6 +108,7 @@ class Core:
         self._tick_by = 0.0  # monotonic: the next Tick, at the latest (busy queue or not)
         self._deadline_log = FaultLog("deadline", DEADLINE_FAULT_STOPS, DEADLINE_FAULT_FIX, log)
         self._locked_for_fault = False  # driven locked since the lock last read locked
+        self._owed = Record()  # decided and standing, not yet on disk (a full disk)
         self.alive = threading.Event()
 
     def stop(self) -> None:
@@ -182,14 +200,17 @@ class Core:
         if t.lock == DriveLock(True):
             self._drive(True)
         try:
-            self._ledger.commit(t.record, now)
+            self._ledger.commit(owing(self._owed, t.record), now)
+            if self._owed:
+                log.info("event=owed_record_written events=%s", len(self._owed.events))
+                self._owed = Record()
         except Exception as exc:
             # A full disk or a failing card (OSError, sqlite3.Error) is one line; anything else
             # is a bug and gets its traceback. Either way the machine decides what still holds.
             log.error("event=record_not_written error=\"%s\" fix=\"%s\"", exc, RECORD_FIX,
                       exc_info=not expected(exc))
             if event is None or isinstance(event, RecordFailed):
-                log_unrecorded(t.record, str(exc))
+                self._owe(t.record, str(exc))
             else:
                 self._carry_out(machine.step(self.state, RecordFailed(event, str(exc)), now,
                                              self._rules), RecordFailed(event, str(exc)), now)
@@ -203,6 +224,20 @@ class Core:
             except Exception:  # one failing part must not stop the rest
                 log.exception("event=action_failed action=%r", action)
         self._show_state(now)
+
+    def _owe(self, record: Record, error: str) -> None:
+        """What the machine decided stands (a relock, the outcome it reached), but the disk
+        took none of it: kept, to go with the next record the disk takes. A used pass is not
+        owed: the machine refused what needed it."""
+        owed = owing(self._owed, replace(record, consume=None))
+        if len(owed.events) > MAX_OWED_EVENTS:
+            dropped = owed.events[:-MAX_OWED_EVENTS]
+            log_unrecorded(Record(events=dropped), error)
+            owed = replace(owed, events=owed.events[-MAX_OWED_EVENTS:])
+        if owed:
+            log.warning("event=record_owed events=%s detail=\"kept in memory, written as soon "
+                        "as the disk takes it\"", len(owed.events))
+        self._owed = owed
 
     def _drive(self, locked: bool) -> None:
         """Drive the relay and queue what the lock then reads. A relay that cannot be driven

@@ -130,6 +130,25 @@ def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
         "commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
 
 
+def test_the_outcome_a_full_disk_kept_from_the_record_is_written_once_there_is_room() -> None:
+    # Before: the door relocked but the completion was lost, and after space came back (and a
+    # restart) the delivery was reported interrupted although it was delivered.
+    world = World()
+    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
+                   rules=RULES)[0]
+    core = core_at(unlocked, world)
+    world.failing = True
+    core.handle(command("cancel"))
+    core.handle(LockSensed(LockReading.LOCKED))  # relocked: completed, but not on disk
+    assert core.state.deliveries == () and not [j for j in world.journal if j[0] == "commit"]
+    world.failing = False
+    core.handle(Tick())  # the first record the disk takes carries what was owed, in order
+    assert [j for j in world.journal if j[0] == "commit"] == [
+        ("commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])]
+    core.handle(Tick())
+    assert len([j for j in world.journal if j[0] == "commit"]) == 1  # owed once, not again
+
+
 def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff(
         caplog) -> None:
     """Not a tight loop of the same failing step: the step stands, the verify deadline says
