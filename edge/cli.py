@@ -1,5 +1,5 @@
 """`doorstep run | check-config | doctor | outbox | history | device-key | photos erase |
-owner-code | broker-acl | relay-off`: the daemon's command line."""
+owner-code | broker-acl | relay-off | repair`: the daemon's command line."""
 
 from __future__ import annotations
 
@@ -98,6 +98,10 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     where = getattr(exc, "filename", None)
     from edge.store.instance import AlreadyRunning  # noqa: PLC0415
 
+    from edge.failures import DAMAGED_FIX, damaged  # noqa: PLC0415
+
+    if damaged(exc):
+        return f"the database in {data_dir}: {exc}: {DAMAGED_FIX}"
     full = not isinstance(exc, AlreadyRunning) and _disk_full(data_dir)
     if full and isinstance(exc, (sqlite3.Error, OSError)):
         return f"{exc} (the disk that holds {data_dir} is full: free space on it)"
@@ -137,6 +141,27 @@ def _owner_code() -> int:
         return EXIT_CONFIG
     print(f'unlock_code_hash = "{hash_code(code)}"')
     print("# put this line under [owner] in doorstep.toml", file=sys.stderr)
+    return 0
+
+
+def _repair(config: Config) -> int:
+    import time  # noqa: PLC0415
+
+    from edge.store.db import FILE_NAME  # noqa: PLC0415
+    from edge.store.instance import AlreadyRunning, claim  # noqa: PLC0415
+    from edge.store.repair import repair  # noqa: PLC0415
+
+    data_dir = config.storage.data_dir
+    if not (data_dir / FILE_NAME).exists():
+        print(f"doorstep: no database in {data_dir}: nothing to repair", file=sys.stderr)
+        return 1
+    try:
+        with claim(data_dir):  # never under a running daemon
+            repaired = repair(data_dir, time.time())
+    except AlreadyRunning as exc:
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(repaired.lines()))
     return 0
 
 
@@ -234,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                        ("outbox", "show what waits to be sent to the cloud"),
                        ("device-key", "print the public key that signs this device's receipts"),
                        ("relay-off", "drive the lock relay locked, needing nothing else "
-                                     "(systemd runs it after every stop)")):
+                                     "(systemd runs it after every stop)"),
+                       ("repair", "set a damaged database aside and copy what can be read "
+                                  "into a new one (stop doorstep first)")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
         sub.add_argument("-v", "--verbose", action="store_true")
@@ -290,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if any(check.status == "FAIL" for check in checks) else 0
     if args.command == "relay-off":
         return _relay_off(config)
+    if args.command == "repair":
+        return _repair(config)
     if args.command == "check-config":
         print(_summary(config, args.config))
         return 0

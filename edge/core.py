@@ -30,13 +30,13 @@ from edge import __version__
 from edge.domain import machine
 from edge.domain.model import (
     DriveLock, Input, LockReading, LockSensed, Now, PassRejected, Record, RecordFailed, Rules,
-    State, Tick, Transition,
+    State, StorageHealth, Tick, Transition,
 )
 from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
 from edge.effects import Effects
 from edge.events import rfc3339
-from edge.failures import expected
+from edge.failures import DAMAGED_FIX, damaged, expected
 from edge.fault_log import FaultLog
 from edge.hardware import Lock
 from edge.inbox import Inbound, Inbox, Junk
@@ -207,14 +207,15 @@ class Core:
         except Exception as exc:
             # A full disk or a failing card (OSError, sqlite3.Error) is one line; anything else
             # is a bug and gets its traceback. Either way the machine decides what still holds.
-            log.error("event=record_not_written error=\"%s\" fix=\"%s\"", exc, RECORD_FIX,
-                      exc_info=not expected(exc))
-            if event is None or isinstance(event, RecordFailed):
-                self._owe(t.record, str(exc))
-            else:
+            log.error("event=record_not_written error=\"%s\" fix=\"%s\"", exc,
+                      DAMAGED_FIX if damaged(exc) else RECORD_FIX, exc_info=not expected(exc))
+            if event is not None and not isinstance(event, RecordFailed):
                 self._carry_out(machine.step(self.state, RecordFailed(event, str(exc)), now,
                                              self._rules), RecordFailed(event, str(exc)), now)
+                if damaged(exc) and "database" not in self.state.storage_full:
+                    self.apply(StorageHealth("database", ok=False), now)  # its record is owed
                 return
+            self._owe(t.record, str(exc))
         self.state = t.state
         if t.lock == DriveLock(False):
             self._drive(False)

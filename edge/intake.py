@@ -6,6 +6,7 @@ domain), then replay against the durable jti store.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -52,6 +53,11 @@ class PassIntake:
         checked = check_claims(claims, name, self._policy, now, self._clock_synced())
         if isinstance(checked, Rejection):
             return PassRejected(checked, signed=True)
-        if self._replay.seen(checked.jti):
+        try:
+            seen = self._replay.seen(checked.jti, checked.iat)
+        except sqlite3.Error as exc:  # a damaged database: answered all the same, never opened
+            return PassRejected(Rejection(name, Reason.STORAGE_ERROR, checked.jti), signed=True,
+                                error=str(exc))
+        if seen:
             return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
         return PassVerified(replace(checked, signer=self._signers[signed_by]))

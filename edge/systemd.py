@@ -48,6 +48,7 @@ STATE_FAULTS = {  # what the retained `state` shows failing, for the STATUS line
     ("camera", "fault"): "camera fault: in-home deliveries and owner unlocks are refused",
     ("clock", "unsynced"): "clock not synchronised: every pass is refused",
     ("storage", "full"): "storage full: free space on the data dir's disk",
+    ("storage", "fault"): "database damaged: every pass is refused; run doorstep repair",
 }
 
 

@@ -105,6 +105,10 @@ class Alarm(_Event):
                   "alarm.forced_entry"]
 
 
+class StorageFault(_Event):
+    type: Literal["alarm.storage_fault"]
+
+
 class DoorMoved(_Event):
     type: Literal["door.opened", "door.closed"]
     delivery_id: None
@@ -153,8 +157,8 @@ class PhotoUploadRejected(_Event):
 
 Event = Annotated[
     CommandRejected | DeliveryArriving | DeliveryStep | DeliveryPhoto | DeliveryCompleted
-    | Alarm | DoorMoved | StorageFull | DoorbellPressed | LockChanged | OwnerSession | OwnerInHome
-    | PhotoErased | PhotoUploadRejected,
+    | Alarm | DoorMoved | StorageFull | StorageFault | DoorbellPressed | LockChanged
+    | OwnerSession | OwnerInHome | PhotoErased | PhotoUploadRejected,
     Field(discriminator="type")]
 
 
@@ -172,7 +176,7 @@ class State(_Strict):
     door: Literal["open", "closed"]
     camera: Literal["ok", "fault"]
     clock: Literal["synced", "unsynced"]
-    storage: Literal["ok", "full"]
+    storage: Literal["ok", "full", "fault"]
     in_home_enabled: bool
     indicator: Literal["off", "on", "blinking_fast"] = Field(
         description="what the indicator LED shows: on while unlocked, blinking on a lock fault")

@@ -118,7 +118,10 @@ def _unrecorded(state: State, failed: RecordFailed, now: Now, rules: Rules) -> R
 
 def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
     match event:
-        case PassRejected(rejection, _):
+        case PassRejected(rejection, error=str(error)):  # the database could not be read
+            state, said = _on_storage(state, "database", ok=False)
+            return state, [_rejected(rejection, detail=error), *said]
+        case PassRejected(rejection):
             return state, [_rejected(rejection)]
         case PassVerified(pass_):
             return _on_pass(state, pass_, now, rules)
@@ -228,7 +231,8 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "door": "open" if state.door_open else "closed",
         "camera": "ok" if state.camera_ok else "fault",
         "clock": "synced" if state.clock_synced else "unsynced",
-        "storage": "full" if state.storage_full else "ok",
+        "storage": "fault" if "database" in state.storage_full else (
+            "full" if state.storage_full else "ok"),
         "in_home_enabled": in_home_enabled(state, rules),
         "indicator": str(signals.led(state)),
         "delivery": None if current is None
@@ -724,6 +728,8 @@ def _on_storage(state: State, area: str, ok: bool) -> Result:
     if ok:
         return state, []
     current = current_delivery(state)
+    if area == "database":
+        return state, [Emit(EventType.ALARM_STORAGE_FAULT, current.id if current else None)]
     return state, [Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None,
                         {"area": area})]
 

@@ -46,6 +46,7 @@ class EventType(StrEnum):
     PHOTO_ERASED = "photo.erased"
     PHOTO_UPLOAD_REJECTED = "photo.upload_rejected"
     ALARM_STORAGE_FULL = "alarm.storage_full"
+    ALARM_STORAGE_FAULT = "alarm.storage_fault"  # the database is damaged
     DOOR_OPENED = "door.opened"  # outside any delivery or owner unlock
     DOOR_CLOSED = "door.closed"
     ALARM_FORCED_ENTRY = "alarm.forced_entry"  # opened while the bolt's sensor reads locked
@@ -219,6 +220,7 @@ class PassRejected:
     # what could not be verified (or a replay, which anyone who saw a pass can send) is
     # coalesced, so a flood of junk cannot bury the answers the cloud waits for.
     signed: bool = False
+    error: str | None = None  # storage_error: what the database said (the pass was not checked)
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ class UploadRejected:
 
 @dataclass(frozen=True)
 class StorageHealth:
-    area: Literal["photos", "outbox"]
+    area: Literal["photos", "outbox", "database"]  # "database": damaged, not full
     ok: bool
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.events import render_event, render_retained
+from edge.failures import DAMAGED_FIX
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
 from edge.store.history import DeliveryHistory
@@ -95,6 +96,7 @@ ALARM_FIXES = {  # an alarm is a WARNING in the journal, with what the homeowner
                                   "delivery or owner unlock: check the door and the camera",
     EventType.ALARM_CAMERA_FAULT: "see the camera_fault line for its fix; until it works, no "
                                   "in-home delivery or owner unlock opens the door",
+    EventType.ALARM_STORAGE_FAULT: DAMAGED_FIX,
     EventType.ALARM_STORAGE_FULL: "free space on the data dir's disk, or raise "
                                   "storage.photos_quota_mb / storage.outbox_quota_mb",
 }

@@ -7,13 +7,20 @@ import sqlite3
 from edge.store.db import Database
 
 
+HORIZON = "replay_horizon"  # a counters row: set by `doorstep repair` when used passes were lost
+
+
 class ReplayStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def seen(self, jti: str) -> bool:
+    def seen(self, jti: str, iat: float = float("inf")) -> bool:
+        """Used before, or issued before a repair that could not read every used pass (it may
+        have been used: counted as used)."""
         with self._db.lock:
-            row = self._db.conn.execute("SELECT 1 FROM used_jti WHERE jti = ?", (jti,)).fetchone()
+            row = self._db.conn.execute("SELECT 1 FROM used_jti WHERE jti = ? UNION ALL "
+                                        "SELECT 1 FROM counters WHERE name = ? AND value > ?",
+                                        (jti, HORIZON, iat)).fetchone()
         return row is not None
 
     @staticmethod
