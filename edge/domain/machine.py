@@ -265,6 +265,8 @@ def _on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
             return reject(refusal)
         if delivery is not None:
             return reject(Reason.DUPLICATE_DELIVERY)
+        if len(state.deliveries) >= rules.max_active_deliveries:  # a flood of valid grants
+            return reject(Reason.TOO_MANY_DELIVERIES)
         return _arrive(state, p, rules)
     if delivery is None:
         return reject(Reason.UNKNOWN_DELIVERY)

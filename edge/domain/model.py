@@ -134,6 +134,7 @@ class Rules:
     drop_zone: bool = False  # `[delivery] drop_zone` is set: look for the parcel
     lock_retry_max_s: float = 60.0  # backoff ceiling for re-driving a jammed lock
     lock_sensed: bool = False  # a sensor reads the bolt (else "locked" is only the relay's state)
+    max_active_deliveries: int = 64  # more waiting grants are refused `too_many_deliveries`
     policy: Policy = Policy()  # the homeowner's rules for in-home deliveries (`[policy]`)
 
 

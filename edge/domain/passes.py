@@ -47,6 +47,7 @@ class Reason(StrEnum):
     # doorstep's own, where the contract is silent
     LOCK_FAULT = "lock_fault"
     DOOR_OPEN = "door_open"  # at_door while the door already stands open
+    TOO_MANY_DELIVERIES = "too_many_deliveries"  # an arriving past Rules.max_active_deliveries
     UNKNOWN_COMMAND = "unknown_command"
     STORAGE_ERROR = "storage_error"
 

@@ -36,11 +36,24 @@ class DeliveryJournal:
 
     @staticmethod
     def write(conn: sqlite3.Connection, deliveries: tuple[Delivery, ...]) -> None:
-        """Make the stored set ``deliveries``, inside the caller's transaction: all rows
-        anew (a few, in one page; no index on the id, which would be one more page to write)."""
-        conn.execute("DELETE FROM deliveries")
-        conn.executemany("INSERT INTO deliveries (id, position, body) VALUES (?, ?, ?)",
-                         [(d.id, n, json.dumps(asdict(d))) for n, d in enumerate(deliveries)])
+        """Make the stored set ``deliveries``, inside the caller's transaction, writing only the
+        rows that changed: a step that moves one delivery rewrites one row, not all of them.
+        A new delivery goes after every kept one (``position`` only orders them)."""
+        stored = dict(conn.execute("SELECT id, body FROM deliveries").fetchall())
+        wanted = {d.id: json.dumps(asdict(d)) for d in deliveries}
+        gone = [(delivery_id,) for delivery_id in stored if delivery_id not in wanted]
+        if gone:
+            conn.executemany("DELETE FROM deliveries WHERE id = ?", gone)
+        changed = [(body, delivery_id) for delivery_id, body in wanted.items()
+                   if delivery_id in stored and stored[delivery_id] != body]
+        if changed:
+            conn.executemany("UPDATE deliveries SET body = ? WHERE id = ?", changed)
+        new = [(delivery_id, body) for delivery_id, body in wanted.items()
+               if delivery_id not in stored]
+        if new:
+            last = conn.execute("SELECT COALESCE(MAX(position), -1) FROM deliveries").fetchone()[0]
+            conn.executemany("INSERT INTO deliveries (id, position, body) VALUES (?, ?, ?)",
+                             [(d, last + 1 + n, body) for n, (d, body) in enumerate(new)])
 
     def load(self) -> tuple[Delivery, ...]:
         """The saved deliveries, oldest accepted first; an unreadable row is logged and left

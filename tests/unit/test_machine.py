@@ -301,3 +301,12 @@ def test_the_door_moving_outside_any_delivery_is_told_and_a_forced_one_raises_an
     # Without a bolt sensor "locked" is only the relay: no alarm for a door opened by key.
     _, actions = run(State(lock="locked"), DoorMoved(True), rules=Rules())
     assert [e.type for e in emitted(actions)] == ["door.opened"]
+
+
+def test_active_deliveries_are_capped() -> None:
+    rules = Rules(max_active_deliveries=3)
+    state = State()
+    for n in range(3):
+        state = run(state, grant(delivery_id=f"D-{n}", jti=f"g-{n}"), rules=rules)[0]
+    state, actions = run(state, grant(delivery_id="D-9", jti="g-9"), rules=rules)
+    assert rejections(actions) == ["too_many_deliveries"] and len(state.deliveries) == 3
