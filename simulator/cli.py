@@ -44,14 +44,16 @@ def _verify(args: argparse.Namespace) -> int:
 
     verdict = verify_receipts(args.key.read_bytes(),
                               [path.read_text(encoding="ascii") for path in args.receipts],
-                              args.photos)
+                              args.photos, last_number=args.last, from_first=args.from_first)
     for receipt in verdict.receipts:
         print(f"{receipt['delivery_id']}: {receipt['outcome']}, {len(receipt['events'])} events, "
               f"{len(receipt['photos'])} photos, issued {receipt['issued_at']}")
     for problem in verdict.problems:
         print(f"PROBLEM {problem}")
+    local = (f", {len(verdict.photos_local)} kept on the device (confidential: only their "
+             "hashes are on record)") if verdict.photos_local else ""
     print(f"{'ok' if verdict.ok else 'NOT OK'}: {len(args.receipts)} receipts, "
-          f"{verdict.photos_checked} photos checked")
+          f"{verdict.photos_checked} photos checked{local}")
     return 0 if verdict.ok else 1
 
 
@@ -205,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the device's public key (PEM, from its retained device_key)")
     verify.add_argument("receipts", type=Path, nargs="+", help="receipt files, oldest first")
     verify.add_argument("--photos", type=Path, help="a folder of <photo_id>.jpg to check")
+    verify.add_argument("--from-first", action="store_true",
+                        help="the receipts start at the device's first: number 1")
+    verify.add_argument("--last", type=int, metavar="N",
+                        help="the device's latest receipt number (`receipt` in its retained "
+                        "last_delivery): fewer means the last ones are missing")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")

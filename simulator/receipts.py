@@ -23,6 +23,7 @@ class Verdict:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     photos_checked: int = 0
+    photos_local: list[str] = field(default_factory=list)  # kept on the device by design
 
     @property
     def ok(self) -> bool:
@@ -31,10 +32,14 @@ class Verdict:
 
 def verify_receipts(public_pem: bytes, receipts: list[str],
                     photos: Path | Mapping[str, bytes] | None = None,
-                    first_prev: str | None = None) -> Verdict:
+                    first_prev: str | None = None, last_number: int | None = None,
+                    from_first: bool = False) -> Verdict:
     """Check ``receipts`` (compact JWS, oldest first) and the photos they list (a folder of
     `<photo_id>.jpg`, or the bytes by photo id). ``first_prev``: what the first one's `prev`
-    must be (unknown when None: a chain may be checked from its middle)."""
+    must be (unknown when None: a chain may be checked from its middle). ``from_first``: the
+    receipts claim to start at the device's first (number 1, prev null); ``last_number``: the
+    number the device's retained `last_delivery` gives its latest receipt. Every receipt's
+    number follows the one before it, so a receipt taken out anywhere shows."""
     if isinstance(photos, Path):
         folder = photos
         photos = {f.stem: f.read_bytes() for f in folder.glob("*.jpg")}
@@ -44,6 +49,7 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
         verdict.problems.append("the device key is not an Ed25519 public key")
         return verdict
     previous: str | None = None
+    numbers: list[int] = []
     for number, token in enumerate(receipts, 1):
         token = token.strip()
         try:
@@ -59,12 +65,30 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
             verdict.problems.append(f"{name}: the chain is broken: prev is {payload.get('prev')}, "
                                     f"the receipt before it hashes to {expected}")
         previous = hashlib.sha256(token.encode()).hexdigest()
+        if isinstance(payload.get("number"), int):
+            if numbers and payload["number"] != numbers[-1] + 1:
+                verdict.problems.append(f"{name}: receipts {numbers[-1] + 1} to "
+                                        f"{payload['number'] - 1} are missing")
+            numbers.append(payload["number"])
         for photo in payload.get("photos", []):
             data = photos.get(photo["photo_id"]) if photos is not None else None
+            if data is None and photo.get("local_only"):
+                verdict.photos_local.append(photo["photo_id"])  # confidential: hash only
+                continue
             if data is None:
-                continue  # confidential, or not sent: only the hash is on record
+                if photos is not None:
+                    verdict.problems.append(f"{name}: photo {photo['photo_id']} is missing "
+                                            "(it was sent; nothing to check it against)")
+                continue
             verdict.photos_checked += 1
             if hashlib.sha256(data).hexdigest() != photo["sha256"]:
                 verdict.problems.append(f"{name}: photo {photo['photo_id']} is not the photo "
                                         "the receipt lists (its sha256 differs)")
+    if from_first and numbers and numbers[0] != 1:
+        verdict.problems.append(f"receipts 1 to {numbers[0] - 1} are missing (the first one "
+                                f"given is number {numbers[0]})")
+    if last_number is not None and (not numbers or numbers[-1] < last_number):
+        have = numbers[-1] if numbers else 0
+        verdict.problems.append(f"receipts {have + 1} to {last_number} are missing (the "
+                                f"device's last_delivery says its latest is {last_number})")
     return verdict

@@ -192,6 +192,9 @@ class LastDelivery(_Strict):
     mode: Mode
     photos: list[PhotoId]
     parcel_visible: bool | SkipJsonSchema[None] = None
+    receipt: int | SkipJsonSchema[None] = Field(
+        None, ge=1, description="the number of this delivery's receipt: a verifier holding "
+        "fewer receipts knows the last ones are missing")
     ts: Timestamp
 
 
@@ -209,6 +212,8 @@ class ReceiptPhoto(_Strict):
     captured_at: Timestamp
     purpose: PhotoPurpose
     frame: int | None
+    local_only: bool | SkipJsonSchema[None] = Field(
+        None, description="kept on the device (a confidential delivery): no copy was sent")
 
 
 class Receipt(_Strict):
@@ -223,6 +228,9 @@ class Receipt(_Strict):
     events: list[ReceiptEvent] = Field(description="the delivery's events, in seq order")
     photos: list[ReceiptPhoto]
     prev: Sha256 | None = Field(description="sha256 of the previous receipt's JWS text")
+    number: int | SkipJsonSchema[None] = Field(
+        None, ge=1, description="1 for the device's first receipt, one more for each after it: "
+        "a missing first, middle or last receipt shows")
 
 
 # --- passes (§2) ----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class Ledger:
             return
         rows = size = 0
         seqs: list[int] = []
+        receipts: dict[str | None, int] = {}  # delivery id -> its receipt number
         with self._db.transaction() as conn:
             if record.consume is not None:
                 ReplayStore.record(conn, record.consume.jti, record.consume.exp)
@@ -68,13 +69,17 @@ class Ledger:
                     notes = DeliveryNotes.take(conn, emit.delivery_id)
                     DeliveryHistory.add(conn, emit, notes, now.wall)
                     if self._receipts is not None:
-                        receipt = self._receipts.issue(conn, emit, notes, now.wall)
+                        receipt, number = self._receipts.issue(conn, emit, notes, now.wall)
+                        receipts[emit.delivery_id] = number
                         size += Outbox.queue_message(
                             conn, self._topics.receipt(emit.delivery_id), receipt.encode("ascii"))
                         rows += 1
             for retain in record.retained:
+                fields = retain.fields
+                if retain.topic == "last_delivery" and fields.get("delivery_id") in receipts:
+                    fields = {**fields, "receipt": receipts[fields.get("delivery_id")]}
                 more, n = Outbox.queue_retained(conn, self._topic(retain),
-                                                render_retained(retain.fields, now.wall))
+                                                render_retained(fields, now.wall))
                 size, rows = size + n, rows + more
         self._outbox.added(rows, size)
         for emit, seq in zip(record.events, seqs, strict=True):

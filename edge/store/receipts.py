@@ -23,7 +23,7 @@ from edge.events import rfc3339
 from edge.store.notes import Notes
 
 HEADER = {"alg": "EdDSA", "typ": "JWT"}
-RECEIPT_PHOTO_FIELDS = ("photo_id", "sha256", "captured_at", "purpose", "frame")
+RECEIPT_PHOTO_FIELDS = ("photo_id", "sha256", "captured_at", "purpose", "frame", "local_only")
 
 
 def _b64(data: bytes) -> str:
@@ -43,9 +43,12 @@ class Receipts:
         self._device_id = device_id
 
     def issue(self, conn: sqlite3.Connection, completed: Emit, notes: Notes,
-              wall: float) -> str:
-        """The signed receipt of the delivery ``completed`` ends, as the next link of the chain."""
+              wall: float) -> tuple[str, int]:
+        """The signed receipt of the delivery ``completed`` ends, as the next link of the chain,
+        and its number (1 for the device's first)."""
         prev = conn.execute("SELECT value FROM settings WHERE name = 'last_receipt'").fetchone()
+        counted = conn.execute("SELECT value FROM settings WHERE name = 'receipts'").fetchone()
+        number = int(counted[0]) + 1 if counted else 1
         jws = sign(self._key, {
             "device_id": self._device_id, "delivery_id": completed.delivery_id,
             "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],
@@ -54,7 +57,9 @@ class Receipts:
             "events": [{"id": e["id"], "sha256": e["sha256"]} for e in notes.events],
             "photos": [{key: p.get(key) for key in RECEIPT_PHOTO_FIELDS} for p in notes.photos],
             "prev": prev[0] if prev else None,
+            "number": number,
         })
-        conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES ('last_receipt', ?)",
-                     (hashlib.sha256(jws.encode("ascii")).hexdigest(),))
-        return jws
+        conn.executemany("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+                         [("last_receipt", hashlib.sha256(jws.encode("ascii")).hexdigest()),
+                          ("receipts", str(number))])
+        return jws, number

@@ -14,7 +14,7 @@ import pytest
 
 from edge.cli import main
 from edge.crypto.device_key import load_or_create, public_pem
-from edge.domain.model import Emit, EventType, Now, Record
+from edge.domain.model import Emit, EventType, Now, Record, Retain
 from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
@@ -48,7 +48,9 @@ def deliver(ledger: Ledger, delivery_id: str, photo: bytes, wall: float) -> None
                      "sensor_ns": 4200}),
                  Emit(EventType.DELIVERY_COMPLETED, delivery_id, {
                      "outcome": "delivered", "mode": "doorstep", "photos": [f"{delivery_id}-p"]})):
-        ledger.commit(Record(events=(emit,)), now)
+        last = (Retain("last_delivery", {"delivery_id": delivery_id, "outcome": "delivered"}),)
+        ledger.commit(Record(events=(emit,), retained=last if emit.type is
+                             EventType.DELIVERY_COMPLETED else ()), now)
 
 
 def queued(db: Database) -> list[tuple[str, bytes]]:
@@ -72,7 +74,8 @@ def test_a_completed_delivery_is_signed_listing_the_exact_bytes_of_its_events(se
                               for e in events]
     assert body["photos"] == [{"photo_id": "D-1-p", "sha256": hashlib.sha256(b"jpeg one")
                                .hexdigest(), "captured_at": "2026-11-29T01:00:00.000Z",
-                               "purpose": "confirmation", "frame": 42}]
+                               "purpose": "confirmation", "frame": 42, "local_only": False}]
+    assert body["number"] == 1
 
 
 def test_receipts_chain_and_the_checker_names_each_kind_of_forgery(setup, tmp_path) -> None:
@@ -99,6 +102,34 @@ def test_receipts_chain_and_the_checker_names_each_kind_of_forgery(setup, tmp_pa
     (photos / "D-2-p.jpg").write_bytes(b"another picture")
     assert "D-2-p is not the photo" in verify_receipts(key, receipts, photos).problems[0]
     assert "chain is broken" in verify_receipts(key, [receipts[0], receipts[2]]).problems[0]
+
+
+def test_a_receipt_taken_from_the_start_the_middle_or_the_end_shows(setup, tmp_path) -> None:
+    # Before, dropping the first or the last receipt left a chain that checked ok.
+    db, ledger, key = setup
+    for n in range(4):
+        deliver(ledger, f"D-{n}", b"jpeg %d" % n, 1.8e9 + 60 * n)
+    receipts = [p.decode() for t, p in queued(db) if "/receipts/" in t]
+    last = [json.loads(p) for t, p in queued(db) if t.endswith("/last_delivery")][-1]
+    assert [json.loads(_payload(r))["number"] for r in receipts] == [1, 2, 3, 4]
+    assert last["receipt"] == 4
+    assert verify_receipts(key, receipts, from_first=True, last_number=4).ok
+    assert "receipts 1 to 1 are missing" in verify_receipts(
+        key, receipts[1:], from_first=True, last_number=4).problems[0]
+    assert "receipts 4 to 4 are missing" in verify_receipts(
+        key, receipts[:3], from_first=True, last_number=4).problems[0]
+    middle = verify_receipts(key, [receipts[0], receipts[2], receipts[3]]).problems
+    assert any("receipts 2 to 2 are missing" in problem for problem in middle)
+
+
+def test_the_checker_names_each_photo_it_was_not_given(setup, tmp_path) -> None:
+    db, ledger, key = setup
+    deliver(ledger, "D-1", b"jpeg one", 1.8e9)
+    receipts = [p.decode() for t, p in queued(db) if "/receipts/" in t]
+    empty = tmp_path / "none-received"
+    empty.mkdir()
+    verdict = verify_receipts(key, receipts, empty)
+    assert not verdict.ok and "photo D-1-p is missing" in verdict.problems[0]
 
 
 def _payload(token: str) -> bytes:
