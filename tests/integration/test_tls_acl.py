@@ -229,3 +229,44 @@ def test_one_households_owner_can_neither_read_nor_command_another_device(pki,
             "doorstep/porch-1/last_delivery", "doorstep/porch-1/state"]
     finally:
         clients.close()
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
+        tmp_path, cloud_keys, pki, broker, protocol: str) -> None:
+    # The household's own owner publishes it retained: the device rejects it stale at its
+    # start and (the shipped ACL lets it write its own owner/#) clears it from the broker.
+    from edge.crypto.owner_code import hash_code
+
+    tls = (f'\n[mqtt.tls]\nca_file = "{pki["ca"].ca_file}"\ncert_file = "{pki["porch-1"][0]}"\n'
+           f'key_file = "{pki["porch-1"][1]}"\n[delivery]\nin_home_enabled = true\n'
+           f'[owner]\nunlock_code_hash = "{hash_code("246810")}"\n')
+    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-1", host="localhost",
+                              port=broker.port, trusted_key=cloud_keys.public,
+                              data_dir=tmp_path / "data", protocol=protocol, extra=tls)
+    clients = Clients(pki, broker)
+    owner = clients.connect("owner.porch-1")
+    owner.publish("doorstep/porch-1/owner/lock", b'{"action": "UNLOCK", "code": "246810"}',
+                  qos=1, retain=True).wait_for_publish(10)
+    owner.disconnect()
+    cloud = CloudReceiver("localhost", broker.port, "doorstep", "porch-1", protocol="5",
+                          tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"])))
+    daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
+    try:
+        cloud.wait_availability("online", timeout=30)
+        if protocol == "3.1.1":  # MQTT 5 asks the broker not to send it at all
+            cloud.wait_event("command.rejected", reason="stale", cmd="owner/lock")
+            # cleared: a new subscriber gets only the live LOCK below, no retained UNLOCK first
+            # (watched with the device's own identity: only it may read its owner/#)
+            watcher = clients.connect("porch-1", "doorstep/porch-1/owner/lock")
+            watcher.publish("doorstep/porch-1/owner/lock", b"LOCK", qos=1).wait_for_publish(10)
+            clients.wait(lambda got: got.get("porch-1"))
+            assert clients.got["porch-1"] == ["doorstep/porch-1/owner/lock"]
+        assert [e for e in cloud.received.events if e["type"] == "owner.unlocked"] == []
+        assert cloud.wait_state()["lock"] == "locked"
+        assert daemon.terminate() == 0
+    finally:
+        clients.close()
+        cloud.close()
+        if daemon.process.poll() is None:
+            daemon.kill()
