@@ -30,7 +30,7 @@ from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
 from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
 from edge.store import reserve
-from edge.store.instance import claim
+from edge.store.instance import claim, refuse_links
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
@@ -75,6 +75,7 @@ def run(config: Config, stop: threading.Event | None = None,
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    refuse_links(config.storage.data_dir)
     with claim(config.storage.data_dir):  # before the pins: they may be another's
         return _run_claimed(config, stop, started)
 

@@ -45,6 +45,31 @@ def claim(data_dir: Path) -> IO[bytes]:
     return os.fdopen(fd, "rb", buffering=0)
 
 
+class LinkInDataDir(OSError):
+    """A symbolic link where doorstep keeps its own files."""
+
+
+def refuse_links(data_dir: Path) -> None:
+    """The data dir holds no symbolic link among its files and photo folders: one could make
+    doorstep prune, truncate or overwrite a file that is not its own. Checked at every start,
+    before anything there is opened."""
+    if not data_dir.is_dir():
+        return  # the first start makes it
+    photos = data_dir / "photos"
+    places = [*data_dir.iterdir()]
+    if photos.is_dir() and not photos.is_symlink():
+        places += photos.iterdir()
+    for kind in ("deliveries", "private"):
+        folder = photos / kind
+        if folder.is_dir() and not folder.is_symlink():
+            places += folder.iterdir()
+    for path in places:
+        if path.is_symlink():
+            raise LinkInDataDir(f"{path} is a symbolic link: doorstep never follows links in its "
+                                "data dir (one could make it delete or overwrite another file); "
+                                "remove it, and keep the data dir's files in the data dir")
+
+
 def holder(data_dir: Path) -> str | None:
     """The pid of a doorstep that runs with this data dir, or None. Creates and holds nothing
     (`doorstep doctor`, perhaps run as root, must leave no file the daemon cannot open)."""

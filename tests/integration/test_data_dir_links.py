@@ -30,3 +30,18 @@ def test_the_device_key_is_never_written_through_a_planted_link(tmp_path: Path) 
     load_or_create(data)
     assert not stolen.exists() and (data / FILE_NAME).is_file()
     assert not (data / FILE_NAME).is_symlink()
+
+
+def test_a_start_refuses_a_link_among_its_photo_folders(tmp_path: Path) -> None:
+    # A linked photos/snapshots had its target's files pruned as if they were snapshots.
+    elsewhere = tmp_path / "family-pictures"
+    elsewhere.mkdir()
+    (elsewhere / "holiday.jpg").write_bytes(b"precious")
+    data = tmp_path / "data"
+    (data / "photos").mkdir(parents=True)
+    (data / "photos" / "snapshots").symlink_to(elsewhere)
+    with pytest.raises(instance.LinkInDataDir, match="snapshots is a symbolic link"):
+        instance.refuse_links(data)
+    (data / "photos" / "snapshots").unlink()
+    instance.refuse_links(data)  # a plain tree is fine
+    assert (elsewhere / "holiday.jpg").exists()
