@@ -115,18 +115,28 @@ def test_a_full_disk_is_logged_in_lines_that_say_what_to_do(caplog) -> None:
         assert "no pass opens the door" in record.getMessage()
 
 
-def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
-    world = World()
+def cancelled_on_a_full_disk(world: World) -> Core:
+    """An unlocked in-home delivery, cancelled while the disk takes nothing."""
     unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
                    rules=RULES)[0]
     core = core_at(unlocked, world)
     world.failing = True
     core.handle(command("cancel"))
+    return core
+
+
+def commits(world: World) -> list[Any]:
+    return [entry for entry in world.journal if entry[0] == "commit"]
+
+
+def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
+    world = World()
+    core = cancelled_on_a_full_disk(world)
     assert world.journal[0] == ("drive", "locked")
     assert core.state.lock_target == "locked"
     world.failing = False
     core.handle(LockSensed(LockReading.LOCKED))
-    assert [j for j in world.journal if j[0] == "commit"][-1] == (
+    assert commits(world)[-1] == (
         "commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
 
 
@@ -134,19 +144,15 @@ def test_the_outcome_a_full_disk_kept_from_the_record_is_written_once_there_is_r
     # Before: the door relocked but the completion was lost, and after space came back (and a
     # restart) the delivery was reported interrupted although it was delivered.
     world = World()
-    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
-                   rules=RULES)[0]
-    core = core_at(unlocked, world)
-    world.failing = True
-    core.handle(command("cancel"))
+    core = cancelled_on_a_full_disk(world)
     core.handle(LockSensed(LockReading.LOCKED))  # relocked: completed, but not on disk
-    assert core.state.deliveries == () and not [j for j in world.journal if j[0] == "commit"]
+    assert core.state.deliveries == () and not commits(world)
     world.failing = False
     core.handle(Tick())  # the first record the disk takes carries what was owed, in order
-    assert [j for j in world.journal if j[0] == "commit"] == [
+    assert commits(world) == [
         ("commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])]
     core.handle(Tick())
-    assert len([j for j in world.journal if j[0] == "commit"]) == 1  # owed once, not again
+    assert len(commits(world)) == 1  # owed once, not again
 
 
 def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff(
