@@ -144,6 +144,12 @@ def _owner_code() -> int:
     return 0
 
 
+def private_files() -> None:
+    """What the daemon writes (the device key, photos, the database) is its own, whatever
+    umask the unit or the shell gave it."""
+    os.umask(0o077)
+
+
 def _repair(config: Config) -> int:
     import time  # noqa: PLC0415
 
@@ -155,6 +161,7 @@ def _repair(config: Config) -> int:
     if not (data_dir / FILE_NAME).exists():
         print(f"doorstep: no database in {data_dir}: nothing to repair", file=sys.stderr)
         return 1
+    private_files()
     try:
         with claim(data_dir):  # never under a running daemon
             repaired = repair(data_dir, time.time())
@@ -324,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import sqlite3  # noqa: PLC0415
 
-    os.umask(0o077)  # the data dir holds the device key and photos: ours alone, unit or not
+    private_files()
     from edge.app import run  # noqa: PLC0415 - keeps check-config light
     from edge.crypto.device_key import DeviceKeyError  # noqa: PLC0415
     from edge.hardware.backends import HardwareError  # noqa: PLC0415
