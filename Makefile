@@ -51,10 +51,12 @@ $(ASYNCAPI_SCHEMA): | $(STAMP)
 contract: $(STAMP)
 	$(PY) -m edge.contract docs/contract
 
-# ruff and mypy --strict (with pydantic's plugin) on the daemon and the simulator.
+# ruff and mypy --strict (with pydantic's plugin) on the daemon and the simulator, and the
+# layers' import contracts (pyproject.toml [tool.importlinter]).
 lint: $(STAMP)
 	$(PY) -m ruff check edge simulator
 	$(PY) -m mypy edge simulator
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_core

@@ -42,7 +42,7 @@ from edge.throttle import Throttle
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

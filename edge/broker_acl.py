@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from edge.config import Config
 from edge.transport.homeassistant import discovery_topic
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 
 def owner_user(device_id: str) -> str:

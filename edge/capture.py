@@ -23,7 +23,7 @@ from edge.domain.model import (
     CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
     StorageHealth,
 )
-from edge.events import rfc3339
+from edge.contract.events import rfc3339
 from edge.fault_log import FaultLog
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of

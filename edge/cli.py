@@ -67,7 +67,7 @@ def _outbox_status(config: Config) -> str:
 
 def _erase(config: Config, delivery_id: str) -> str:
     from edge.store.erase import erase_delivery  # noqa: PLC0415
-    from edge.transport.topics import Topics  # noqa: PLC0415
+    from edge.contract.topics import Topics  # noqa: PLC0415
 
     erased = erase_delivery(config.storage.data_dir,
                             Topics(config.mqtt.topic_prefix, config.device_id), delivery_id)

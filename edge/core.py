@@ -35,7 +35,7 @@ from edge.domain.model import (
 from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
 from edge.effects import Effects
-from edge.events import rfc3339
+from edge.contract.events import rfc3339
 from edge.failures import DAMAGED_FIX, damaged, expected
 from edge.fault_log import FaultLog
 from edge.hardware import Lock

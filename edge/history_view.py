@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from edge.events import rfc3339
+from edge.contract.events import rfc3339
 from edge.report_page import Figure, Section, data_uri, render_page
 from edge.safe_text import printable
 from edge.store.history import PastDelivery, PastPhoto

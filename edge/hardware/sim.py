@@ -15,7 +15,7 @@ from edge.config import Config, PinMap
 from edge.domain.model import LockReading
 from edge.hardware.gpio import GpioLock, GpioParts
 from edge.hardware.sim_camera import SimCamera
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

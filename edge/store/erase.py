@@ -10,10 +10,10 @@ from pathlib import Path
 
 from edge.domain.model import Emit, EventType
 from edge.domain.passes import ID_PATTERN
-from edge.events import render_event
+from edge.contract.events import render_event
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 
 class BadDeliveryId(ValueError):

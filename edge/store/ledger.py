@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
-from edge.events import render_event, render_retained
+from edge.contract.events import render_event, render_retained
 from edge.failures import DAMAGED_FIX
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
@@ -21,7 +21,7 @@ from edge.store.outbox import Channel, Outbox
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

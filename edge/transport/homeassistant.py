@@ -13,7 +13,7 @@ from typing import Any
 from edge import PROJECT_URL, __version__
 from edge.config import Config
 from edge.domain.model import Outcome
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 # An event entity reads the device's own `events` topic: this renders {"event_type": ...} for
 # the events it shows and {} (ignored by Home Assistant) for every other.

@@ -26,7 +26,7 @@ from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.link_health import (
     SUMMARY_EVERY_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
 )
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from edge.domain.model import SharePhoto
 from edge.store.outbox import Channel
 from edge.store.photos import PhotoStore
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 
 class PhotoRoutes:

@@ -34,7 +34,7 @@ from edge.domain.model import (
     State, Tick,
 )
 from edge.domain.passes import PassPolicy, Signer
-from edge.events import rfc3339
+from edge.contract.events import rfc3339
 from edge.inbox import Inbound, Inbox
 from edge.intake import PassIntake
 from edge.store.db import open_store
@@ -45,7 +45,7 @@ from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from simulator.cloud import mint
 from tests.bench.results import Results
 

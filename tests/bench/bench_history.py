@@ -20,7 +20,7 @@ from edge.domain.model import Emit, EventType, Now, Record
 from edge.store.db import open_store
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from tests.bench.results import Results
 
 DELIVERIES = 1000

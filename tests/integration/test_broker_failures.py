@@ -17,7 +17,7 @@ import pytest
 from edge.config import load_config
 from edge.transport.link_health import Backoff
 from edge.transport.mqtt import MqttLink
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from simulator.broker import free_port
 from simulator.daemon import write_sim_config
 from tests.brokers import Mosquitto, tls_broker

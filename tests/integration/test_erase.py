@@ -13,7 +13,7 @@ from edge.cli import main
 from edge.store.erase import BadDeliveryId, erase_delivery
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 TOPICS = Topics("doorstep", "porch-1")
 

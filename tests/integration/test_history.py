@@ -24,7 +24,7 @@ from edge.store.history import DeliveryHistory, read_history
 from edge.store.ledger import Ledger
 from edge.store.notes import DeliveryNotes
 from edge.store.outbox import Outbox
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 COURIER = {"id": "c7", "name": "Sam"}
 T0 = 1.8e9

@@ -12,7 +12,7 @@ from edge.domain.model import Emit, EventType, Now, Record
 from edge.store.db import Database
 from edge.store.ledger import ALARM_FIXES, Ledger
 from edge.store.outbox import Outbox
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 
 @pytest.mark.parametrize("alarm", sorted(ALARM_FIXES))

@@ -17,7 +17,7 @@ from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto

@@ -19,7 +19,7 @@ from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.receipts import Receipts
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 from simulator.receipts import verify_receipts
 

@@ -18,7 +18,7 @@ from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.replay import ReplayStore
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 
 DELIVERY = Delivery("D-7", Mode.IN_HOME, Courier("c", "Sam"), False, 2e9)

@@ -11,7 +11,7 @@ import pytest
 from edge.config import Config
 from edge.crypto.owner_code import hash_code
 from edge.transport.homeassistant import discovery, discovery_payload, discovery_topic
-from edge.transport.topics import Topics
+from edge.contract.topics import Topics
 
 BASE = "doorstep/porch-1"
 

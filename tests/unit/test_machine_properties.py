@@ -22,7 +22,7 @@ from edge.domain.model import (
 from edge.domain import signals
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerUnlock
 from edge.domain.passes import Courier, Pass, Rejection
-from edge.events import render_event
+from edge.contract.events import render_event
 from edge.contract.schemas import Contract
 from tests.unit.helpers import flat
 
