@@ -1,5 +1,5 @@
 """gpiozero on lgpio, made to hold a door lock on a Raspberry Pi (read against gpiozero 2.0.1 and
-lgpio 0.2.2; docs/pi.md and the README's Pi section say why each part is here).
+lgpio 0.2.2; the README's Pi section says why each part is here).
 
 - lgpio makes a notify FIFO in its working directory when it is imported; under the service's
   read-only root it cannot, and the GPIO never opens. ``edge.hardware.backends`` points it
