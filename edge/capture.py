@@ -33,6 +33,8 @@ from edge.store.photos import NewPhoto, PhotoStore
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_S = 5.0
+CLOSE_PROBE_S = 0.25  # while someone is let in: the camera is looked at four times a second
+MAX_FRAME_AGE_S = 1.0  # ... and a newest frame older than this is a fault
 CAMERA_FAULT_STOPS = ("in-home deliveries and owner unlocks are refused (never unlocked "
                       "unwatched), and no photos are taken")
 PHOTO_STORE_FIX = ("free space on the data dir's disk, or raise storage.photos_quota_mb; photos "
@@ -75,13 +77,17 @@ class CaptureWorker:
                  probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
                  quality: int = 85, masks: Sequence[Polygon] = (),
                  drop_zone: Zone | None = None, camera_fix: str = "run doorstep doctor",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 now_ns: Callable[[], int] = time.monotonic_ns) -> None:
         self._camera = camera
         self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix, log)
         self._clock = clock
+        self._now_ns = now_ns  # the sensor's clock (CLOCK_MONOTONIC on a Pi), to age a frame
         self._photos = photos
         self._submit = submit
         self._probe_interval = probe_interval_s
+        self._idle_interval = probe_interval_s
+        self._close = False  # watching closely: the door is unlocked or open
         # Masked and fitted here, before hashing: every copy of a photo is masked and has one
         # sha256, and the unmasked picture never leaves memory.
         self._max_bytes = max_bytes
@@ -92,7 +98,7 @@ class CaptureWorker:
         self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._last: FrameStamp | None = None  # the latest frame seen, to judge the next one
-        self._said: dict[type, CameraHealth | StorageHealth] = {}  # the last health told
+        self._said: dict[tuple[type, str | None], bool] = {}  # each part's last health told
         self._presses_lock = threading.Lock()
         self._presses_waiting = 0  # doorbell photos asked for and not yet reported
         self._stop = threading.Event()
@@ -123,6 +129,14 @@ class CaptureWorker:
         """Capture a fresh frame for an unlock waiting on it; goes before queued photos."""
         self._put(ask)
 
+    def watch(self, close: bool) -> None:
+        """While someone is let in, look at the camera four times a second and hold its newest
+        frame to a second's age (the 2017 attack kept a stale picture showing while a courier
+        went back in); afterwards, back to the idle probe."""
+        self._close = close
+        self._probe_interval = CLOSE_PROBE_S if close else self._idle_interval
+        self.probe_now()
+
     def probe_now(self) -> None:
         """Check the camera at once (after `sim/camera`), rather than at the next idle probe."""
         self._put(None)
@@ -136,14 +150,15 @@ class CaptureWorker:
     def _tell(self, health: CameraHealth | StorageHealth) -> None:
         """Say the camera's or the photo store's health when it changes (this worker is the
         only one who says either): a burst of photos is not a burst of no-change steps."""
-        if self._said.get(type(health)) != health:
-            self._said[type(health)] = health
+        part = (type(health), getattr(health, "area", None))
+        if self._said.get(part) != health.ok:  # a fault's new detail is no news
+            self._said[part] = health.ok
             self._submit(health)
 
-    def _camera_fault(self, exc: CameraError) -> None:
+    def _camera_fault(self, exc: CameraError, frame_age_s: float | None = None) -> None:
         """Said in the journal (systemd's STATUS says it from the state: camera fault)."""
         self._camera_log.failed(str(exc), self._clock())
-        self._tell(CameraHealth(False))
+        self._tell(CameraHealth(False, str(exc), frame_age_s))
 
     def _camera_works(self) -> None:
         self._camera_log.ok(self._clock())
@@ -223,11 +238,18 @@ class CaptureWorker:
             raise CameraError(stuck)
 
     def _probe(self) -> None:
-        """Read the frame counter only: is the camera alive and advancing?"""
+        """Read the frame counter only: is the camera alive and advancing? Watched closely,
+        the newest frame must also be younger than a second."""
+        age = None
         try:
-            self._judged(self._camera.stamp())
+            stamp = self._camera.stamp()
+            age = max(0.0, (self._now_ns() - stamp.sensor_ns) / NS)
+            self._judged(stamp)
+            if self._close and age > MAX_FRAME_AGE_S:
+                raise CameraError(f"the newest frame is {age:.1f} s old while the door is "
+                                  "unlocked or open")
         except CameraError as exc:
-            self._camera_fault(exc)
+            self._camera_fault(exc, round(age, 3) if age is not None and self._close else None)
             return
         self._camera_works()
 

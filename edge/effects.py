@@ -13,7 +13,7 @@ from typing import Protocol, assert_never
 from edge.capture import CaptureWorker
 from edge.crypto.owner_code import check_code
 from edge.domain.model import (
-    Capture, CheckCode, CodeChecked, Indicate, Input, Outward, ProveCamera, Sound,
+    Capture, CheckCode, CodeChecked, Indicate, Input, Outward, ProveCamera, Sound, Watch,
 )
 from edge.hardware.signals import Signals
 
@@ -45,6 +45,8 @@ class DeviceEffects:
                 self._signals.show(action)
             case Sound(tune):
                 self._signals.play(tune)
+            case Watch(close):
+                self._capture.watch(close)
             case _:
                 assert_never(action)
 

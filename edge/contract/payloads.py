@@ -103,6 +103,11 @@ class DeliveryCompleted(_Event):
 class Alarm(_Event):
     type: Literal["alarm.door_left_open", "alarm.lock_fault", "alarm.camera_fault",
                   "alarm.forced_entry"]
+    detail: str | SkipJsonSchema[None] = Field(
+        None, description="alarm.camera_fault: what the camera worker saw")
+    frame_age_s: float | SkipJsonSchema[None] = Field(
+        None, ge=0, description="alarm.camera_fault while someone is let in: how old the "
+        "newest frame was")
 
 
 class StorageFault(_Event):

@@ -23,7 +23,7 @@ from edge.domain.model import (
     ClockChecked, CodeChecked, ConsumeJti, Delivery, DoorbellPressed, DoorMoved, DriveLock, Emit,
     EventType, FrameProof, Input, LockReading, LockSensed, Now, Outcome, Outward, PassRejected,
     PassVerified, PendingUnlock, Phase, PhotoFailed, PhotoTaken, ProveCamera, Purpose, Record,
-    RecordFailed, Retain, Rules, SharePhoto, Sound, State, StorageHealth, Tick, Transition,
+    RecordFailed, Retain, Rules, SharePhoto, Sound, State, StorageHealth, Tick, Transition, Watch,
     UploadRejected,
 )
 from edge.domain.owner import (
@@ -84,6 +84,9 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     shown = signals.indicate(after)
     if shown != signals.indicate(before):
         outward.append(shown)
+    held = holder(after) is not None
+    if held != (holder(before) is not None):  # someone let in, or the door relocked
+        outward.append(Watch(held))
     return Transition(after, record, locks[0] if locks else None, tuple(outward))
 
 
@@ -135,8 +138,8 @@ def _step(state: State, event: Input, now: Now, rules: Rules) -> Result:
             return _on_door(state, is_open, now, rules)
         case LockSensed(reading):
             return _on_lock(state, reading, now, rules)
-        case CameraHealth(ok):
-            return _on_camera(state, ok)
+        case CameraHealth():
+            return _on_camera(state, event)
         case ClockChecked(synced):
             return replace(state, clock_synced=synced), []
         case StorageHealth(area, ok):
@@ -349,7 +352,7 @@ def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result
     unproven = _unproven(proof, pending, now, rules)
     if unproven is not None:
         return _unwatched(state, pending, unproven)
-    state, _ = _on_camera(state, True)  # a fresh frame is better news than the last probe
+    state, _ = _on_camera(state, CameraHealth(True))  # a fresh frame is better news than the last probe
     p = pending.pass_
     if p is None:
         return _owner_unlocked(state, now, rules)
@@ -382,7 +385,7 @@ def _unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
     counts as faulty until a probe sees frames flowing again."""
     rejection = _rejected(Rejection(pending.cmd, Reason.CAMERA_UNAVAILABLE, pending.jti),
                           None if pending.pass_ is None else pending.delivery_id, detail=why)
-    state, alarm = _on_camera(state, False)
+    state, alarm = _on_camera(state, CameraHealth(False, why))
     return state, [rejection, *alarm]
 
 
@@ -712,14 +715,17 @@ def _for_owner(action: Capture | Retain) -> bool:
 # --- the world and time -------------------------------------------------------------------
 
 
-def _on_camera(state: State, ok: bool) -> Result:
-    if ok == state.camera_ok:
+def _on_camera(state: State, health: CameraHealth) -> Result:
+    if health.ok == state.camera_ok:
         return state, []
-    state = replace(state, camera_ok=ok)
-    if ok:
+    state = replace(state, camera_ok=health.ok)
+    if health.ok:
         return state, []
     current = current_delivery(state)
-    return state, [Emit(EventType.ALARM_CAMERA_FAULT, current.id if current else None)]
+    said = {name: value for name, value in (("detail", health.detail),
+                                            ("frame_age_s", health.frame_age_s))
+            if value is not None}
+    return state, [Emit(EventType.ALARM_CAMERA_FAULT, current.id if current else None, said)]
 
 
 def _on_storage(state: State, area: str, ok: bool) -> Result:
@@ -770,7 +776,7 @@ def _delivery_timers(state: State, delivery: Delivery, now: Now, rules: Rules) -
         return _lock_failed(state, delivery, now, rules)
     # CONFIRMING: the camera never answered. The courier is done all the same, and a camera
     # that gives no frame is a fault (the worker reports it healthy again once it recovers).
-    state, alarm = _on_camera(state, False)
+    state, alarm = _on_camera(state, CameraHealth(False, "no confirmation photo came back"))
     state, done = _complete(state, delivery, Outcome.DELIVERED)
     return state, alarm + done
 

@@ -279,6 +279,8 @@ class DoorMoved:
 @dataclass(frozen=True)
 class CameraHealth:
     ok: bool
+    detail: str | None = None  # why not, as the camera worker saw it
+    frame_age_s: float | None = None  # how old the newest frame was, when that is why
 
 
 @dataclass(frozen=True)
@@ -434,7 +436,15 @@ class Sound:
 Action = (
     ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
 )
-Outward = Capture | ProveCamera | CheckCode | Indicate | Sound  # what the Effects port does
+@dataclass(frozen=True)
+class Watch:
+    """Watch the camera closely (``close``) while someone is let in: a frame older than a
+    second is a camera fault, raised while the door is unlocked or open, not found later."""
+
+    close: bool
+
+
+Outward = Capture | ProveCamera | CheckCode | Indicate | Sound | Watch  # the Effects port's
 
 
 @dataclass(frozen=True)

@@ -187,3 +187,17 @@ def test_a_camera_frozen_as_soon_as_the_device_is_online_never_watches_an_unlock
     assert device.rejected("camera_unavailable", jti="frozen-1")["delivery_id"] == "D-1"
     device.cloud.wait_state(camera="fault", lock="locked")
     assert device.events("delivery.unlocked") == []
+
+
+def test_a_camera_that_freezes_while_the_courier_is_inside_raises_an_alarm_at_once(
+        new_device) -> None:
+    # The unlocked window is watched the whole time (four looks a second, a frame never
+    # older than a second), not only at the unlock.
+    device = in_home(new_device)
+    unlock(device)
+    device.sim("door", "open")
+    device.sim("camera", "freeze")
+    alarm = device.cloud.wait_event("alarm.camera_fault", delivery_id="D-1")
+    assert "frame_age_s" in alarm and "frame counter stopped" in alarm["detail"]
+    device.sim("door", "close")  # the sequence still ends: relocked, whatever the camera does
+    device.cloud.wait_state(lock="locked", delivery=None)

@@ -178,7 +178,8 @@ def test_a_failing_or_frozen_camera_is_a_fault_until_frames_advance(tmp_path: Pa
         assert next_of(inbox, CameraHealth) == CameraHealth(True)
         camera.set_mode("freeze")
         worker.probe_now()
-        assert next_of(inbox, CameraHealth) == CameraHealth(False)
+        frozen = next_of(inbox, CameraHealth)
+        assert not frozen.ok and "frame counter stopped" in (frozen.detail or "")
         worker.request(CaptureRequest(Purpose.DOORBELL, None))
         assert "frame counter stopped" in next_of(inbox, PhotoFailed).error
         camera.set_mode("fail")
@@ -291,5 +292,35 @@ def test_a_mashed_doorbell_never_buries_a_deliverys_photo(tmp_path: Path) -> Non
         assert taken == MAX_WAITING_PRESSES + 1
         worker.request(CaptureRequest(Purpose.DOORBELL, None))  # room again once they are done
         assert next_of(inbox, PhotoTaken).request.purpose is Purpose.DOORBELL
+    finally:
+        worker.stop()
+
+
+class LaggingCamera(SimCamera):
+    """Frames whose counter advances but whose sensor time lags ``lag_s`` behind: a pipeline
+    handing out stale buffers."""
+
+    def __init__(self, lag_s: float) -> None:
+        super().__init__(64, 48, "lag")
+        self.lag_ns = int(lag_s * NS)
+
+    def stamp(self, after_ns=None):
+        stamp = super().stamp(after_ns)
+        return type(stamp)(stamp.sequence, stamp.sensor_ns - self.lag_ns)
+
+
+def test_while_someone_is_let_in_a_frame_older_than_a_second_is_a_fault(tmp_path: Path) -> None:
+    inbox: queue.Queue = queue.Queue()
+    camera = LaggingCamera(lag_s=2.5)
+    worker = CaptureWorker(camera, PhotoStore(tmp_path), inbox.put, probe_interval_s=60)
+    worker.start()
+    try:
+        assert next_of(inbox, CameraHealth) == CameraHealth(True)  # idle: frames advance
+        worker.watch(True)  # the door is unlocked: the newest frame must be fresh
+        health = next_of(inbox, CameraHealth)
+        assert not health.ok and health.frame_age_s is not None and health.frame_age_s >= 2.5
+        assert "s old while the door is unlocked or open" in (health.detail or "")
+        camera.lag_ns = 0
+        assert next_of(inbox, CameraHealth) == CameraHealth(True)  # probed 4 times a second
     finally:
         worker.stop()

@@ -17,7 +17,7 @@ from edge.core import Core
 from edge.domain import machine
 from edge.domain.model import (
     CameraHealth, Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules,
-    Sound, State, Tick, Tune,
+    Sound, State, Tick, Tune, Watch,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -84,7 +84,8 @@ def test_the_unlock_comes_only_after_its_record() -> None:
     core = core_at(run(waiting(), command("at_door"), rules=RULES, now=at(1))[0], world)
     core.handle(proof(t=1))
     assert world.journal == [("commit", "at_door-1", ["delivery.unlocked"]),
-                             ("drive", "unlocked"), ("effect", Sound(Tune.UNLOCKED))]
+                             ("drive", "unlocked"), ("effect", Sound(Tune.UNLOCKED)),
+                             ("effect", Watch(True))]
     assert core.state.lock_target == "unlocked"
     assert world.states[-1]["delivery"]["phase"] == "unlocked"
 

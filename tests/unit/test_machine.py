@@ -206,7 +206,7 @@ def test_a_photo_that_never_comes_back_completes_the_delivery_and_flags_the_came
     assert actions == []
     state, actions = run(state, Tick(), now=at(RULES.photo_timeout_s))
     assert emitted(actions) == [
-        Emit("alarm.camera_fault", "D-1"),
+        Emit("alarm.camera_fault", "D-1", {"detail": "no confirmation photo came back"}),
         Emit("delivery.completed", "D-1", {"outcome": "delivered", "mode": "doorstep",
                                            "photos": ["b"]})]
     assert state.deliveries == () and not state.camera_ok

@@ -6,7 +6,7 @@ from __future__ import annotations
 from edge.domain.machine import step
 from edge.domain.model import (
     Capture, CaptureRequest, CodeChecked, ConsumeJti, DoorMoved, DriveLock, EventType, LockSensed, Phase,
-    PhotoTaken, ProveCamera, Purpose, RecordFailed, Rules, SharePhoto, Sound, State, Tune,
+    PhotoTaken, ProveCamera, Purpose, RecordFailed, Rules, SharePhoto, Sound, State, Tune, Watch,
 )
 from edge.domain.owner import OwnerUnlock
 from edge.domain.passes import Reason
@@ -28,7 +28,8 @@ def test_an_unlock_step_records_the_pass_and_its_event_then_unlocks() -> None:
     assert t.record.consume == ConsumeJti("at_door-1", at(60).wall)
     assert [e.type for e in t.record.events] == [EventType.DELIVERY_UNLOCKED]
     assert t.record.deliveries == t.state.deliveries and t.lock == DriveLock(False)
-    assert t.actions == (Sound(Tune.UNLOCKED),)  # two short beeps: the courier may push
+    assert t.actions == (Sound(Tune.UNLOCKED), Watch(True))  # two short beeps: the courier
+    # may push; and the camera is watched closely while the door is held
 
 
 def test_asking_for_a_proof_is_an_outward_action_with_nothing_to_record() -> None:
