@@ -152,7 +152,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     pump = OutboxPump(outbox, link)
     housekeeper = Housekeeper(
         inbox=inbox, db=db, outbox=outbox, replay=replay, photos=photos,
-        clock_synced=hardware.clock_synced, device_id=config.device_id,
+        clock=hardware.clock, device_id=config.device_id,
         snapshot_prefix=topics.snapshot(""), clock_skew_s=security.clock_skew_s,
         outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
         history_retention_s=storage.photo_retention_days * 86400,

@@ -75,9 +75,10 @@ def _hardware(config: Config) -> list[Check]:
 
 
 def _clock(config: Config) -> Check:
-    synced = clock_of(config)()
-    return Check("clock", "ok" if synced else "FAIL",
-                 "synchronised" if synced else "not synchronised: passes are rejected",
+    sync = clock_of(config)()
+    return Check("clock", "ok" if sync.synced else "FAIL",
+                 "synchronised" if sync.synced else f"not synchronised ({sync.how}): passes "
+                 "are rejected",
                  "enable time sync: timedatectl set-ntp true (or install chrony)")
 
 

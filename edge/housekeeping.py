@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
 from edge.failures import expected
+from edge.hardware.clock import ClockSync
 from edge.fault_log import FaultLog
 from edge.inbox import Inbox
 from edge.store.db import Database
@@ -31,7 +32,7 @@ QUOTA_CHECK_FIX = ("free space on the data dir's disk: the outbox is over its qu
 
 class Housekeeper:
     def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
-                 photos: PhotoStore, clock_synced: Callable[[], bool], device_id: str,
+                 photos: PhotoStore, clock: Callable[[], ClockSync], device_id: str,
                  snapshot_prefix: str, outbox_quota_bytes: int | None,
                  clock_skew_s: float, history_retention_s: float,
                  keep_reserve: Callable[[], None] = lambda: None) -> None:
@@ -40,7 +41,7 @@ class Housekeeper:
         self._outbox = outbox
         self._replay = replay
         self._photos = photos
-        self._clock_synced = clock_synced
+        self._clock = clock
         self._device_id = device_id
         self._snapshot_prefix = snapshot_prefix
         self._quota = outbox_quota_bytes
@@ -54,10 +55,10 @@ class Housekeeper:
 
     def on_tick(self, state: State, now: Now) -> list[Input]:
         inputs: list[Input] = []
-        synced = self._clock_synced()
-        if synced != state.clock_synced:
-            inputs.append(ClockChecked(synced))
-        self._say_clock(synced, now.mono)
+        sync = self._clock()
+        if sync.synced != state.clock_synced:
+            inputs.append(ClockChecked(sync.synced))
+        self._say_clock(sync, now.mono)
         over = self._outbox_over_quota(now.mono)
         if over is not None and over != ("outbox" in state.storage_full):
             inputs.append(StorageHealth("outbox", not over))
@@ -65,12 +66,13 @@ class Housekeeper:
         self._prune(now.wall)
         return inputs
 
-    def _say_clock(self, synced: bool, now: float) -> None:
-        """Said in the journal (systemd's STATUS says it from the state: clock unsynced)."""
-        if synced:
+    def _say_clock(self, sync: ClockSync, now: float) -> None:
+        """Said in the journal (systemd's STATUS says it from the state: clock unsynced), with
+        who said so: the kernel, or why it could not be asked (the unit's sandbox)."""
+        if sync.synced:
             self._clock_log.ok(now)
         else:
-            self._clock_log.failed("the kernel says the clock is not synchronised", now)
+            self._clock_log.failed(f"not synchronised: {sync.how}", now)
 
     def _outbox_over_quota(self, now: float) -> bool | None:
         """Over quota (a broker away for long): queued doorbell snapshots go first; events and

@@ -352,7 +352,8 @@ def _on_proof(state: State, proof: FrameProof, now: Now, rules: Rules) -> Result
     unproven = _unproven(proof, pending, now, rules)
     if unproven is not None:
         return _unwatched(state, pending, unproven)
-    state, _ = _on_camera(state, CameraHealth(True))  # a fresh frame is better news than the last probe
+    # A fresh frame is better news than the last probe.
+    state, _ = _on_camera(state, CameraHealth(True))
     p = pending.pass_
     if p is None:
         return _owner_unlocked(state, now, rules)

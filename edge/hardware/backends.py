@@ -12,7 +12,7 @@ from typing import Any
 from edge.config import Config
 from edge.domain.model import LockReading
 from edge.hardware import Camera, DoorSensor, Lock
-from edge.hardware.clock import kernel_clock_synced
+from edge.hardware.clock import ClockSync, clock_sync
 from edge.hardware.gpio import GpioParts
 from edge.hardware.signals import Signals
 
@@ -31,11 +31,14 @@ class Hardware:
     lock: Lock
     door: DoorSensor
     camera: Camera
-    clock_synced: Callable[[], bool]
+    clock: Callable[[], ClockSync]
     world: Any  # SimWorld on the sim backend, else None
     parts: GpioParts
     signals: Signals
     camera_fix: str  # what the homeowner can do when this camera fails, for the log
+
+    def clock_synced(self) -> bool:
+        return self.clock().synced
 
     def close(self) -> None:
         self.camera.close()
@@ -93,6 +96,10 @@ def open_gpio(chip: int | None, data_dir: Path) -> Any:
         raise HardwareError(f"cannot open GPIO chip {chip} with lgpio: {exc}") from exc
 
 
-def clock_of(config: Config) -> Callable[[], bool]:
-    """Whether the clock is synchronised: the kernel's word on a Pi; the sim's always is."""
-    return (lambda: True) if config.hardware.backend == "sim" else kernel_clock_synced
+SIM_CLOCK = ClockSync(True, "the sim backend's clock is always synchronised")
+
+
+def clock_of(config: Config) -> Callable[[], ClockSync]:
+    """Whether the clock is synchronised, and who says so: the kernel's word on a Pi (or
+    systemd-timesyncd's, under the unit's sandbox); the sim's always is."""
+    return (lambda: SIM_CLOCK) if config.hardware.backend == "sim" else clock_sync

@@ -40,16 +40,14 @@ def clock_sync(flag: Path = TIMESYNCD_FLAG) -> ClockSync:
     except (OSError, AttributeError) as exc:
         state, error = -1, getattr(exc, "errno", None) or errno.ENOSYS
     if state != -1:
-        return ClockSync(state != TIME_ERROR, "the kernel (adjtimex)")
-    blocked = f"adjtimex refused ({errno.errorcode.get(error, error)})"
+        return ClockSync(state != TIME_ERROR, "the kernel says so (adjtimex)")
+    blocked = (f"adjtimex refused ({errno.errorcode.get(error, error)}: the service's "
+               "ProtectClock= or SystemCallFilter=)")
     try:
         flagged = flag.exists()
     except OSError:
         flagged = False
     if flagged:
-        return ClockSync(True, f"systemd-timesyncd ({flag}); {blocked}")
-    return ClockSync(False, f"{blocked}, and no {flag} from systemd-timesyncd")
+        return ClockSync(True, f"systemd-timesyncd says so ({flag}); {blocked}")
+    return ClockSync(False, f"{blocked}, and systemd-timesyncd has not written {flag}")
 
-
-def kernel_clock_synced() -> bool:
-    return clock_sync().synced

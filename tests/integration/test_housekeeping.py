@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.domain.model import ClockChecked, Now, State
+from edge.hardware.clock import ClockSync
 from edge.housekeeping import Housekeeper
 from edge.inbox import Inbox
 from edge.store.db import Database
@@ -21,7 +22,8 @@ from edge.store.replay import ReplayStore
 def housekeeper(tmp_path: Path, db: Database, outbox: Outbox, **given: Any) -> Housekeeper:
     settings: dict[str, Any] = dict(
         inbox=Inbox(), db=db, outbox=outbox, replay=ReplayStore(db),
-        photos=PhotoStore(tmp_path / "photos"), clock_synced=lambda: True, device_id="porch-1",
+        photos=PhotoStore(tmp_path / "photos"), clock=lambda: ClockSync(True, "test"),
+        device_id="porch-1",
         snapshot_prefix="doorstep/porch-1/snapshots/", outbox_quota_bytes=None,
         clock_skew_s=30, history_retention_s=86400)
     return Housekeeper(**{**settings, **given})
@@ -37,15 +39,16 @@ def test_an_unsynchronised_clock_is_said_with_its_fix_then_its_recovery(tmp_path
     caplog.set_level(logging.INFO)
     db = Database(tmp_path / "doorstep.sqlite")
     synced = [False]
-    keeper = housekeeper(tmp_path, db, Outbox(db), clock_synced=lambda: synced[0])
+    keeper = housekeeper(tmp_path, db, Outbox(db),
+                         clock=lambda: ClockSync(synced[0], "the kernel says so (adjtimex)"))
     state = State(clock_synced=False)
     for second in range(90):
         assert keeper.on_tick(state, at(second)) == []  # the state already says unsynced
     synced[0] = True
     assert keeper.on_tick(state, at(90)) == [ClockChecked(True)]
     said = [r.getMessage() for r in caplog.records if "event=clock_" in r.getMessage()]
-    assert said[0].startswith('event=clock_fault error="the kernel says the clock is not '
-                              'synchronised" stops="every pass is refused (clock_unsynced)')
+    assert said[0].startswith('event=clock_fault error="not synchronised: the kernel says so '
+                              '(adjtimex)" stops="every pass is refused (clock_unsynced)')
     assert 'fix="enable time sync (timedatectl set-ntp true' in said[0]
     assert said[1].startswith("event=clock_still_faulty ") and " failures=61 " in said[1]
     assert said[2] == "event=clock_recovered failures=90 faulty_s=90.0" and len(said) == 3
