@@ -83,3 +83,21 @@ def test_without_a_drop_zone_nothing_is_claimed(new_device) -> None:
     device.send("arriving", device.mint("arriving"))
     device.send("done", device.mint("done"))
     assert "parcel_visible" not in device.cloud.wait_event("delivery.completed")
+
+
+def test_what_the_daemon_writes_is_its_own_whatever_umask_it_was_given(new_device) -> None:
+    # Started from a shell with the usual umask 022 (not the unit's 0077): photos and the
+    # database were readable by every user of the Pi.
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        device = new_device()
+    finally:
+        os.umask(previous)
+    device.sim("doorbell", "press")
+    photo_id = device.cloud.wait_event("doorbell.pressed")["photo_id"]
+    data = device.folder / "data"
+    photo = data / "photos" / "snapshots" / f"{photo_id}.jpg"
+    for path in (photo, data / "doorstep.sqlite", data / "device_key.pem"):
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is {oct(path.stat().st_mode)}"
