@@ -16,6 +16,7 @@ from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
 from edge.core import Core
+from edge.executor import Ports
 from edge.crypto.device_key import load_or_create, mqtt_client_id, public_pem
 from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
 from edge.domain.model import (
@@ -161,10 +162,12 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         inbox=inbox, rules=rules_from(config),
         state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),
                     clock_synced=hardware.clock_synced(), settings=SettingsStore(db).load()),
-        intake=intake, ledger=ledger, lock=hardware.lock,
-        effects=DeviceEffects(capture, hardware.signals, code_hash=config.owner.unlock_code_hash,
-                              submit=inbox.put),
-        publish_state=_publish_state(status, link), clock=clock,
+        ports=Ports(intake=intake, ledger=ledger, lock=hardware.lock,
+                    effects=DeviceEffects(capture, hardware.signals,
+                                          code_hash=config.owner.unlock_code_hash,
+                                          submit=inbox.put),
+                    publish_state=_publish_state(status, link)),
+        clock=clock,
         heartbeat=Watchdog(notifier).beat,
         on_tick=housekeeper.on_tick)
 

@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 from edge.app import clock
 from edge.capture import new_photo_id
 from edge.core import Core
+from edge.executor import Ports
 from edge.crypto.device_key import load_or_create, public_pem
 from edge.domain.camera import FrameStamp
 from edge.domain.machine import next_wake
@@ -92,8 +93,9 @@ class FleetDevice:
         self.client.on_publish = self._acknowledged
         self._pump = OutboxPump(outbox, self)
         self._lock = FleetLock()
-        self.core = Core(inbox=Inbox(), rules=RULES, state=State(), intake=intake, ledger=ledger,
-                         lock=self._lock, effects=self, publish_state=self._publish_state,
+        self.core = Core(inbox=Inbox(), rules=RULES, state=State(),
+                         ports=Ports(intake=intake, ledger=ledger, lock=self._lock, effects=self,
+                                     publish_state=self._publish_state),
                          clock=clock)
         self._key_pem = public_pem(key).encode("ascii")
 

@@ -14,10 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 from edge.core import Core
+from edge.executor import Ports
 from edge.domain import machine
 from edge.domain.model import (
-    CameraHealth, Capture, DoorMoved, LockReading, LockSensed, Now, ProveCamera, Record, Rules,
-    Sound, State, Tick, Tune, Watch,
+    CameraHealth, Capture, DoorMoved, Indicate, Led, LockReading, LockSensed, Now, ProveCamera,
+    Record, Rules, Sound, State, Tick, Tune, Watch,
 )
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
@@ -62,10 +63,15 @@ class World:
         raise AssertionError("no broker messages in these tests")
 
 
-def core_at(state: State, world: World, clock: Now | Callable[[], Now] = at(1)) -> Core:
-    return Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
-                effects=world, publish_state=lambda body: world.states.append(json.loads(body)),
-                clock=clock if callable(clock) else lambda: clock)
+def ports(world: World) -> Ports:
+    return Ports(intake=world, ledger=world, lock=world, effects=world,
+                 publish_state=lambda body: world.states.append(json.loads(body)))
+
+
+def core_at(state: State, world: World, clock: Now | Callable[[], Now] = at(1),
+            **more: Any) -> Core:
+    return Core(inbox=Inbox(), rules=RULES, state=state, ports=ports(world),
+                clock=clock if callable(clock) else lambda: clock, **more)
 
 
 def waiting() -> State:
@@ -85,7 +91,10 @@ def test_the_unlock_comes_only_after_its_record() -> None:
     core.handle(proof(t=1))
     assert world.journal == [("commit", "at_door-1", ["delivery.unlocked"]),
                              ("drive", "unlocked"), ("effect", Sound(Tune.UNLOCKED)),
-                             ("effect", Watch(True))]
+                             ("effect", Watch(True)),
+                             # what the lock then reads is the machine's next input, at once
+                             ("commit", None, ["lock.changed"]),
+                             ("effect", Indicate(Led.ON, door_alarm=False))]
     assert core.state.lock_target == "unlocked"
     assert world.states[-1]["delivery"]["phase"] == "unlocked"
 
@@ -195,9 +204,7 @@ def past_unlock_timeout() -> tuple[State, Now]:
 def test_housekeeping_that_fails_does_not_hold_back_a_relock(caplog) -> None:
     world = World()
     state, now = past_unlock_timeout()
-    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
-                effects=world, publish_state=lambda body: None, clock=lambda: now,
-                on_tick=lambda state, now: 1 / 0)
+    core = core_at(state, world, now, on_tick=lambda state, now: 1 / 0)
     core.handle(Tick())
     assert world.journal[0] == ("drive", "locked")
     assert any("event=housekeeping_failed" in r.getMessage() for r in caplog.records)
@@ -310,10 +317,8 @@ def test_housekeeping_runs_every_second_however_busy_the_queue() -> None:
     world = World()
     ticks: list[float] = []
     times = (at(1 + n * 0.1) for n in itertools.count())  # each look at the clock: 0.1 s on
-    core = Core(inbox=Inbox(), rules=RULES, state=State(), intake=world, ledger=world,
-                lock=world, effects=world, publish_state=lambda body: None,
-                clock=lambda: next(times),
-                on_tick=lambda state, now: ticks.append(now.mono) or [])
+    core = core_at(State(), world, lambda: next(times),
+                   on_tick=lambda state, now: ticks.append(now.mono) or [])
     for _ in range(200):
         core.inbox.put(CameraHealth(True))  # as busy as a flood, and changes nothing
     core.stop()
@@ -328,9 +333,8 @@ def test_a_due_relock_is_driven_before_the_housekeeping_runs() -> None:
     world = World()
     state, now = past_unlock_timeout()
     seen: list[list] = []
-    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
-                effects=world, publish_state=lambda body: None, clock=lambda: now,
-                on_tick=lambda state, now: seen.append(list(world.journal)) or [])
+    core = core_at(state, world, now,
+                   on_tick=lambda state, now: seen.append(list(world.journal)) or [])
     core.handle(Tick())
     assert seen and ("drive", "locked") in seen[0]
 
@@ -340,8 +344,6 @@ def test_housekeeping_still_runs_while_every_deadline_fails(monkeypatch) -> None
     world = World()
     state, now = past_unlock_timeout()
     ran: list[Now] = []
-    core = Core(inbox=Inbox(), rules=RULES, state=state, intake=world, ledger=world, lock=world,
-                effects=world, publish_state=lambda body: None, clock=lambda: now,
-                on_tick=lambda state, now: ran.append(now) or [])
+    core = core_at(state, world, now, on_tick=lambda state, now: ran.append(now) or [])
     core.take(Tick())
     assert ran == [now]
