@@ -249,9 +249,10 @@ class _Claims(BaseModel):
     iss: str
     aud: str = Field(description="the device_id the pass is for")
     jti: str = Field(min_length=1, max_length=128)
-    iat: float
-    exp: float
-    nbf: float | SkipJsonSchema[None] = None
+    iat: float = Field(ge=0, lt=1e11, description="seconds since 1970; not in the device's "
+                       "future (beyond the clock skew)")
+    exp: float = Field(ge=0, lt=1e11, description="after iat")
+    nbf: float | SkipJsonSchema[None] = Field(None, ge=0, lt=1e11)
     delivery_id: DeliveryId
 
 

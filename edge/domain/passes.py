@@ -135,8 +135,6 @@ def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
         return False
     if "nbf" in claims and not _is_number(claims["nbf"]):
         return False
-    if claims["exp"] <= claims["iat"]:  # a pass that ends before it begins
-        return False
     if claims["cmd"] != cmd or not ID_PATTERN.fullmatch(claims["delivery_id"]):
         return False
     if not 1 <= len(claims["jti"]) <= MAX_JTI_LENGTH:
@@ -167,6 +165,8 @@ def check_claims(
         return Rejection(cmd=cmd, reason=reason, jti=jti)
 
     if not isinstance(claims, dict) or not _well_formed(claims, cmd):
+        return reject(Reason.MALFORMED)
+    if claims["exp"] <= claims["iat"]:  # a pass that ends before it begins (no schema says it)
         return reject(Reason.MALFORMED)
     if claims["aud"] != policy.device_id:
         return reject(Reason.WRONG_DEVICE)
