@@ -29,6 +29,7 @@ from edge.inbox import Inbound, Inbox, Junk
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
+MAX_FOLLOW_UPS = 64  # inputs one step may lead to (a reading, a failed record): a bug's bound
 DEADLINE_FAULT_STOPS = ("the timers that relock, check the lock and expire grants cannot run: "
                         "the lock is driven locked as soon as the door reads closed")
 DEADLINE_FAULT_FIX = ("this is a bug in doorstep: restart it (sudo systemctl restart doorstep; "
@@ -143,11 +144,16 @@ class Core:
         """Carry out ``t``, then the steps of the inputs it produced, in order, before anything
         queued."""
         self.state, produced = self._executor.carry_out(self.state, t, event, now)
-        while produced:
+        for _ in range(MAX_FOLLOW_UPS):
+            if not produced:
+                return
             event, produced = produced[0], produced[1:]
             self.state, more = self._executor.carry_out(
                 self.state, machine.step(self.state, event, now, self._rules), event, now)
             produced = more + produced
+        if produced:
+            log.error("event=follow_ups_cut count=%s detail=\"a step kept producing inputs (a "
+                      "bug); the rest are dropped and the loop goes on\"", MAX_FOLLOW_UPS)
 
     def _relock_for_exit(self) -> None:
         """Drive the lock locked and let the retained state say so before `offline` goes out.
