@@ -51,10 +51,10 @@ $(ASYNCAPI_SCHEMA): | $(STAMP)
 contract: $(STAMP)
 	$(PY) -m edge.contract docs/contract
 
-# ruff and mypy --strict (with pydantic's plugin) on the daemon and the simulator, and the
-# layers' import contracts (pyproject.toml [tool.importlinter]).
+# ruff on the daemon, the simulator and the tests; mypy --strict (with pydantic's plugin) on
+# the daemon and the simulator; the layers' import contracts (pyproject [tool.importlinter]).
 lint: $(STAMP)
-	$(PY) -m ruff check edge simulator
+	$(PY) -m ruff check edge simulator tests
 	$(PY) -m mypy edge simulator
 	$(VENV)/bin/lint-imports
 

@@ -6,31 +6,38 @@ from __future__ import annotations
 
 import logging
 import signal
-from pathlib import Path
 import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 
 from edge import __version__
 from edge.capture import CaptureWorker
 from edge.config import Config
+from edge.contract.topics import Topics
 from edge.core import Core
-from edge.executor import Ports
 from edge.crypto.device_key import load_or_create, mqtt_client_id, public_pem
 from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
 from edge.domain.model import (
-    DoorbellPressed, DoorMoved, LockSensed, Now, Rules, State, UploadRejected,
+    DoorbellPressed,
+    DoorMoved,
+    LockSensed,
+    Now,
+    Rules,
+    State,
+    UploadRejected,
 )
 from edge.domain.passes import PassPolicy, Reason
 from edge.effects import DeviceEffects
+from edge.executor import Ports
 from edge.hardware.backends import Hardware, build_hardware
 from edge.housekeeping import Housekeeper
 from edge.inbox import Inbound, Inbox
 from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
+from edge.store import reserve
 from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
-from edge.store import reserve
 from edge.store.instance import claim, refuse_links
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
@@ -43,7 +50,6 @@ from edge.throttle import Throttle
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
-from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ generated `user` block, appended to the shipped ACL file.
 from __future__ import annotations
 
 from edge.config import Config
-from edge.transport.homeassistant import discovery_topic
 from edge.contract.topics import Topics
+from edge.transport.homeassistant import discovery_topic
 
 
 def owner_user(device_id: str) -> str:

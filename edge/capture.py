@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.contract.events import rfc3339
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.model import (
-    CameraHealth, CaptureRequest, FrameProof, Input, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
+    CameraHealth,
+    CaptureRequest,
+    FrameProof,
+    Input,
+    PhotoFailed,
+    PhotoTaken,
+    ProveCamera,
+    Purpose,
     StorageHealth,
 )
-from edge.contract.events import rfc3339
 from edge.fault_log import FaultLog
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of

@@ -66,8 +66,8 @@ def _outbox_status(config: Config) -> str:
 
 
 def _erase(config: Config, delivery_id: str) -> str:
-    from edge.store.erase import erase_delivery  # noqa: PLC0415
     from edge.contract.topics import Topics  # noqa: PLC0415
+    from edge.store.erase import erase_delivery  # noqa: PLC0415
 
     erased = erase_delivery(config.storage.data_dir,
                             Topics(config.mqtt.topic_prefix, config.device_id), delivery_id)
@@ -96,9 +96,8 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     import sqlite3  # noqa: PLC0415
 
     where = getattr(exc, "filename", None)
-    from edge.store.instance import AlreadyRunning  # noqa: PLC0415
-
     from edge.failures import DAMAGED_FIX, damaged  # noqa: PLC0415
+    from edge.store.instance import AlreadyRunning  # noqa: PLC0415
 
     if damaged(exc):
         return f"the database in {data_dir}: {exc}: {DAMAGED_FIX}"
@@ -302,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "device-key":
         from edge.crypto.device_key import (  # noqa: PLC0415
-            FILE_NAME, DeviceKeyError, load, public_pem,
+            FILE_NAME,
+            DeviceKeyError,
+            load,
+            public_pem,
         )
 
         path = config.storage.data_dir / FILE_NAME

@@ -14,11 +14,17 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic_core import ErrorDetails
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-    ValidationInfo, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from edge.crypto.owner_code import parse_hash
 from edge.crypto.verify import KeyFileError, load_public_key

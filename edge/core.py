@@ -18,7 +18,15 @@ from typing import Any
 
 from edge.domain import machine
 from edge.domain.model import (
-    Input, LockReading, LockSensed, Now, PassRejected, Rules, State, Tick, Transition,
+    Input,
+    LockReading,
+    LockSensed,
+    Now,
+    PassRejected,
+    Rules,
+    State,
+    Tick,
+    Transition,
 )
 from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config import Config
+from edge.hardware import DEVICE_TREE
 from edge.hardware.backends import build_hardware, clock_of
 from edge.hardware.clock import TIMESYNCD_FLAG
-from edge.hardware import DEVICE_TREE
 from edge.hardware.jpeg import masked_jpeg
 from edge.store.db import StoreTooNew
 from edge.store.instance import holder

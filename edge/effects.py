@@ -13,7 +13,15 @@ from typing import Protocol, assert_never
 from edge.capture import CaptureWorker
 from edge.crypto.owner_code import check_code
 from edge.domain.model import (
-    Capture, CheckCode, CodeChecked, Indicate, Input, Outward, ProveCamera, Sound, Watch,
+    Capture,
+    CheckCode,
+    CodeChecked,
+    Indicate,
+    Input,
+    Outward,
+    ProveCamera,
+    Sound,
+    Watch,
 )
 from edge.hardware.signals import Signals
 

@@ -27,7 +27,15 @@ from edge import __version__
 from edge.contract.events import rfc3339
 from edge.domain import machine
 from edge.domain.model import (
-    DriveLock, Input, LockSensed, Now, Record, RecordFailed, Rules, State, StorageHealth,
+    DriveLock,
+    Input,
+    LockSensed,
+    Now,
+    Record,
+    RecordFailed,
+    Rules,
+    State,
+    StorageHealth,
     Transition,
 )
 from edge.effects import Effects

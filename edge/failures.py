@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 
-
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
 DAMAGED_FIX = ("the database is damaged (a failing SD card, or power lost mid-write): stop "
                "doorstep and run 'doorstep repair' (it keeps the device key and photos and "

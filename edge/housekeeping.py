@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
 from edge.failures import expected
-from edge.hardware.clock import ClockSync
 from edge.fault_log import FaultLog
+from edge.hardware.clock import ClockSync
 from edge.inbox import Inbox
 from edge.store.db import Database
 from edge.store.history import DeliveryHistory

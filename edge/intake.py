@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge.crypto.verify import MAX_PASS_BYTES, SignatureError, verify_signature
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import (
-    COMMANDS, PassPolicy, Reason, Rejection, Signer, check_claims, claimed_jti,
+    COMMANDS,
+    PassPolicy,
+    Reason,
+    Rejection,
+    Signer,
+    check_claims,
+    claimed_jti,
 )
 from edge.store.replay import ReplayStore
 

@@ -7,8 +7,8 @@ import asyncio
 import logging
 import socket
 import threading
-from typing import Any
 from types import TracebackType
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ __all__ = ["Mosquitto", "tls_broker"]
 SHIPPED = Path(__file__).parents[1] / "firmware_config" / "mosquitto"
 
 
-def tls_broker(folder: Path, ca: Authority, cert: Path, key: Path, acl_extra: str = "") -> Mosquitto:
+def tls_broker(folder: Path, ca: Authority, cert: Path, key: Path,
+               acl_extra: str = "") -> Mosquitto:
     """mosquitto running the shipped TLS listener and ACL, with certificates made by a test;
     ``acl_extra`` is appended to the ACL (the owner blocks `doorstep broker-acl` prints)."""
     folder.mkdir(parents=True, exist_ok=True)

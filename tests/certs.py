@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import ssl
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 class Authority:
@@ -46,10 +47,8 @@ class Authority:
                    .not_valid_before(start).not_valid_after(end))
         if server:
             san: list[x509.GeneralName] = [x509.DNSName(hostname)]
-            try:
+            with contextlib.suppress(ValueError):  # a name, not an address
                 san = [x509.IPAddress(ipaddress.ip_address(hostname))]
-            except ValueError:
-                pass
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
             usage = ExtendedKeyUsageOID.SERVER_AUTH
         else:

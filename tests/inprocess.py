@@ -27,7 +27,7 @@ class InProcessDaemon:
                                                           self._hardware.append), daemon=True)
         self.cloud = CloudReceiver(broker.host, broker.port, "doorstep", device_id)
 
-    def __enter__(self) -> "InProcessDaemon":
+    def __enter__(self) -> InProcessDaemon:
         self._thread.start()
         self.cloud.wait_availability("online")
         return self

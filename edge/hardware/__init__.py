@@ -9,7 +9,6 @@ from typing import Any, Protocol
 from edge.domain.camera import FrameStamp
 from edge.domain.model import LockReading
 
-
 DEVICE_TREE = Path("/sys/firmware/devicetree/base")  # the Pi's; /proc/device-tree links here
 
 

@@ -16,7 +16,6 @@ from edge.hardware.clock import ClockSync, clock_sync
 from edge.hardware.gpio import GpioParts
 from edge.hardware.signals import Signals
 
-
 PI_CAMERA_FIX = ("check the camera's ribbon cable, the camera lines in config.txt and that the "
                  "doorstep user is in group video; doorstep doctor tests the camera")
 SIM_CAMERA_FIX = "the simulated camera was told to fail or freeze: publish ok on sim/camera"
@@ -51,7 +50,11 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
                    on_lock: Callable[[LockReading], None]) -> Hardware:
     if config.hardware.backend == "sim":
         from edge.hardware.sim import (  # noqa: PLC0415 - the sim backend only
-            SimLock, SimWorld, sim_camera, sim_factory, sim_pins,
+            SimLock,
+            SimWorld,
+            sim_camera,
+            sim_factory,
+            sim_pins,
         )
 
         factory = sim_factory()

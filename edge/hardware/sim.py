@@ -12,10 +12,10 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from edge.config import Config, PinMap
+from edge.contract.topics import Topics
 from edge.domain.model import LockReading
 from edge.hardware.gpio import GpioLock, GpioParts
 from edge.hardware.sim_camera import SimCamera
-from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

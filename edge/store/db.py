@@ -13,12 +13,12 @@ a plain table, whose rows may fill a page, where a WITHOUT ROWID row spills past
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
-import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 

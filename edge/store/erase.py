@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from edge.contract.events import render_event
+from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType
 from edge.domain.passes import ID_PATTERN
-from edge.contract.events import render_event
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
-from edge.contract.topics import Topics
 
 
 class BadDeliveryId(ValueError):

@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.contract.events import render_event, render_retained
+from edge.contract.topics import Topics
+from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
 from edge.failures import DAMAGED_FIX
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
@@ -21,7 +22,6 @@ from edge.store.outbox import Channel, Outbox
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
-from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.domain.model import Emit
 from edge.contract.events import rfc3339
+from edge.domain.model import Emit
 from edge.store.notes import Notes
 
 HEADER = {"alg": "EdDSA", "typ": "JWT"}

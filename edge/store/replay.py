@@ -6,7 +6,6 @@ import sqlite3
 
 from edge.store.db import Database
 
-
 HORIZON = "replay_horizon"  # a counters row: set by `doorstep repair` when used passes were lost
 
 

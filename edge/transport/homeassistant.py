@@ -12,8 +12,8 @@ from typing import Any
 
 from edge import PROJECT_URL, __version__
 from edge.config import Config
-from edge.domain.model import Outcome
 from edge.contract.topics import Topics
+from edge.domain.model import Outcome
 
 # An event entity reads the device's own `events` topic: this renders {"event_type": ...} for
 # the events it shows and {} (ignored by Home Assistant) for every other.

@@ -21,12 +21,18 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.config import Config, mqtt_password
+from edge.contract.topics import Topics
 from edge.throttle import Throttle
 from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.link_health import (
-    SUMMARY_EVERY_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
+    SUMMARY_EVERY_S,
+    Backoff,
+    Failure,
+    OutageLog,
+    failure_of,
+    failure_of_closed,
+    failure_of_refusal,
 )
-from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

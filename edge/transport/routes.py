@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.contract.topics import Topics
 from edge.domain.model import SharePhoto
 from edge.store.outbox import Channel
 from edge.store.photos import PhotoStore
-from edge.contract.topics import Topics
 
 
 class PhotoRoutes:

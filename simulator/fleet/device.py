@@ -19,23 +19,33 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from PIL import Image, ImageDraw
 
 from edge.app import clock
 from edge.capture import new_photo_id
+from edge.contract.events import rfc3339
+from edge.contract.topics import Topics
 from edge.core import Core
-from edge.executor import Ports
 from edge.crypto.device_key import load_or_create, public_pem
 from edge.domain.camera import FrameStamp
 from edge.domain.machine import next_wake
 from edge.domain.model import (
-    Capture, DoorMoved, FrameProof, Input, LockReading, Outward, PhotoTaken, ProveCamera, Rules,
-    State, Tick,
+    Capture,
+    DoorMoved,
+    FrameProof,
+    Input,
+    LockReading,
+    Outward,
+    PhotoTaken,
+    ProveCamera,
+    Rules,
+    State,
+    Tick,
 )
 from edge.domain.passes import PassPolicy, Signer
-from edge.contract.events import rfc3339
+from edge.executor import Ports
 from edge.inbox import Inbound, Inbox
 from edge.intake import PassIntake
 from edge.store.db import open_store
@@ -46,7 +56,6 @@ from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
-from edge.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

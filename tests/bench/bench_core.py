@@ -21,17 +21,26 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edge.contract.topics import Topics
 from edge.crypto.verify import verify_signature
 from edge.domain.machine import step
 from edge.domain.model import (
-    CameraHealth, ConsumeJti, Delivery, Emit, EventType, Now, PassVerified, Record, Rules, State,
+    CameraHealth,
+    ConsumeJti,
+    Delivery,
+    Emit,
+    EventType,
+    Now,
+    PassVerified,
+    Record,
+    Rules,
+    State,
 )
 from edge.domain.passes import Courier, Mode, Pass, PassPolicy, check_claims
 from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
-from edge.contract.topics import Topics
 from simulator.cloud import mint
 from tests.bench.results import Results
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
 from edge.store.db import open_store
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
-from edge.contract.topics import Topics
 from tests.bench.results import Results
 
 DELIVERIES = 1000

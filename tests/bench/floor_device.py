@@ -35,7 +35,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.crypto.verify import load_public_key
 from edge.hardware.sim_camera import SimCamera
 
-
 STEP_RECORD = b"s" * 1023 + b"\n"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ class Device:
                                    self.device_id)
         self.daemon = DaemonProcess(self.config, folder / "daemon.log")
 
-    def start(self) -> "Device":
+    def start(self) -> Device:
         self.daemon.start()
         self.wait_online()
         return self

@@ -26,7 +26,7 @@ def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(tmp_path, cloud_k
         assert "is the broker running?" in line
         notify_socket.wait_for("READY=1")
         deadline = time.monotonic() + 10
-        while not any(f"unreachable (refused" in m for m in notify_socket.lines()):
+        while not any("unreachable (refused" in m for m in notify_socket.lines()):
             notify_socket.next(max(0.01, deadline - time.monotonic()))
 
         broker.start()

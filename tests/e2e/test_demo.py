@@ -12,7 +12,8 @@ from jsonschema import Draft202012Validator
 EVENT_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "contract" / "event.schema.json"
 
 
-def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(tmp_path: Path) -> None:
+def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(
+        tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = subprocess.run([sys.executable, "-m", "simulator.cli", "demo", "--out", str(out),
                              "--pace", "0"], capture_output=True, text=True, timeout=120)

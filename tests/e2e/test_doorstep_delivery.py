@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -72,12 +73,12 @@ def test_confidential_delivery_photos_never_leave_the_device(device) -> None:
 
 
 def test_cancel_and_expiry(device) -> None:
-    import time
 
     device.send("arriving", device.mint("arriving", delivery_id="D-c"))
     device.cloud.wait_event("delivery.arriving", delivery_id="D-c")
     device.send("cancel", device.mint("cancel", delivery_id="D-c"))
-    assert device.cloud.wait_event("delivery.completed", delivery_id="D-c")["outcome"] == "cancelled"
+    completed = device.cloud.wait_event("delivery.completed", delivery_id="D-c")
+    assert completed["outcome"] == "cancelled"
 
     device.send("arriving", device.mint("arriving", delivery_id="D-x", lifetime_s=2,
                                         now=time.time() - 1))
@@ -104,6 +105,7 @@ def test_a_small_outbox_quota_is_not_filled_by_what_was_already_sent(new_device)
     device = new_device("outbox_quota_mb = 0.25\n")  # extra keys land in [storage]
     for press in range(40):
         device.sim("doorbell", "press")
-        device.cloud.wait_for(lambda got: len(got.photos) > press, what=f"snapshot {press + 1}")
+        device.cloud.wait_for(lambda got, press=press: len(got.photos) > press,
+                              what=f"snapshot {press + 1}")
     assert device.events("alarm.storage_full") == []
     device.cloud.wait_state(storage="ok")

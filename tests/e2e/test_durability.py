@@ -81,7 +81,7 @@ def kill_9_during_photo_bursts(tmp_path: Path, cloud_keys, mosquitto, runs: int,
         cloud.publish("cmd/arriving", mint(cloud_keys.private, "arriving", device_id="porch-k",
                                            delivery_id="D-burst"))
         cloud.wait_event("delivery.arriving")
-        for run in range(runs):
+        for _run in range(runs):
             for _ in range(5):
                 cloud.publish("sim/doorbell", "press")
             time.sleep(rng.uniform(0, 0.3))  # a random instant to crash at, not synchronisation

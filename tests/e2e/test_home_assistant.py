@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def write_home_assistant_config(folder: Path, broker_port: int, http_port: int) 
     (folder / "configuration.yaml").write_text(
         f"http:\n  server_port: {http_port}\n  server_host: 127.0.0.1\napi:\n"
         "logger:\n  default: warning\n")
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     entry = {"created_at": now, "modified_at": now, "data": {"broker": "127.0.0.1",
              "port": broker_port}, "disabled_by": None, "discovery_keys": {}, "domain": "mqtt",
              "entry_id": uuid.uuid4().hex, "minor_version": 1, "options": {},
@@ -122,7 +122,7 @@ def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device,
                         "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n")
     http_port = free_port()
     token = write_home_assistant_config(tmp_path / "ha", mosquitto.port, http_port)
-    log = open(tmp_path / "ha.log", "wb")
+    log = open(tmp_path / "ha.log", "wb")  # noqa: SIM115 - Home Assistant's, for its lifetime
     hass = subprocess.Popen([str(python), "-m", "homeassistant", "-c", str(tmp_path / "ha"),
                              "--skip-pip-packages", "mqtt"], stdout=log, stderr=subprocess.STDOUT)
     ha = HomeAssistant(http_port, token)

@@ -31,7 +31,7 @@ class UploadServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+            def do_PUT(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 sha = hashlib.sha256(body).hexdigest()
                 status: int | None
@@ -110,7 +110,7 @@ def test_every_photo_arrives_once_through_failures(new_device, upload_server, tm
 
     upload_server.wait_for(lambda: set(photos.values()) <= set(upload_server.stored))
     assert len(upload_server.stored) == len(photos)  # exactly once, after dedupe by sha256
-    for photo_id, sha in photos.items():
+    for photo_id in photos:
         paths = {p for p, status in upload_server.requests if status == 201 and photo_id in p}
         assert paths == {f"/v1/{device.device_id}/D-1/{photo_id}.jpg"}
     failures = {status for _, status in upload_server.requests if status != 201}
@@ -126,7 +126,8 @@ def test_a_refused_photo_is_reported_and_kept(new_device, upload_server, tmp_pat
     photo = device.cloud.wait_event("delivery.photo", delivery_id="D-reject")
     rejected = device.cloud.wait_event("photo.upload_rejected", delivery_id="D-reject", timeout=30)
     assert (rejected["photo_id"], rejected["status"]) == (photo["photo_id"], 403)
-    kept = device.folder / "data" / "photos" / "deliveries" / "D-reject" / f"{photo['photo_id']}.jpg"
+    folder = device.folder / "data" / "photos" / "deliveries" / "D-reject"
+    kept = folder / f"{photo['photo_id']}.jpg"
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo["sha256"]
     assert 'status=403 fix="the upload server refused it: check photos.http_token_file' in (
         wait_log(device.daemon, "event=photo_upload_rejected"))

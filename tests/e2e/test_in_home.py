@@ -1,6 +1,12 @@
-"""In-home deliveries through the real daemon process (docs/protocol.md §2-§3), with short timers."""
+"""In-home deliveries through the real daemon process (docs/protocol.md §2-§3), with short
+timers."""
 
 from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 IN_HOME = """
 [delivery]
@@ -73,7 +79,8 @@ def test_each_gate_refuses_without_moving_the_lock(new_device) -> None:
     device.send("at_door", at_door)
     device.rejected("replayed")
     device.send("cancel", device.mint("cancel"))  # not racing the unlock timeout: end D-1 now
-    assert device.cloud.wait_event("delivery.completed", delivery_id="D-1")["outcome"] == "cancelled"
+    completed = device.cloud.wait_event("delivery.completed", delivery_id="D-1")
+    assert completed["outcome"] == "cancelled"
     device.cloud.wait_state(lock="locked")
 
     device.sim("camera", "fail")
@@ -142,10 +149,7 @@ def test_sigterm_while_unlocked_relocks_before_exit(new_device) -> None:
 
 
 def test_a_flood_of_messages_cannot_hold_the_door_unlocked(new_device, mosquitto) -> None:
-    import threading
 
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
 
     device = in_home(new_device)
     unlock(device)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -29,7 +30,8 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
     for delivery_id in ("D-1", "D-2"):
         device.send("arriving", device.mint("arriving", delivery_id=delivery_id))
         device.send("done", device.mint("done", delivery_id=delivery_id))
-        device.cloud.wait_for(lambda got: delivery_id in got.receipts, what=f"receipt {delivery_id}")
+        device.cloud.wait_for(lambda got, delivery_id=delivery_id: delivery_id in got.receipts,
+                              what=f"receipt {delivery_id}")
         if delivery_id == "D-1":
             device.daemon.kill()  # the chain's head is in the database, not in memory
             device.daemon.start()
@@ -88,7 +90,6 @@ def test_without_a_drop_zone_nothing_is_claimed(new_device) -> None:
 def test_what_the_daemon_writes_is_its_own_whatever_umask_it_was_given(new_device) -> None:
     # Started from a shell with the usual umask 022 (not the unit's 0077): photos and the
     # database were readable by every user of the Pi.
-    import os
 
     previous = os.umask(0o022)
     try:

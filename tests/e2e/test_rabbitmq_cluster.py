@@ -5,9 +5,10 @@ both nodes with the cloud on the first: every delivery completes, nothing is los
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -108,7 +108,8 @@ def test_an_unusable_data_dir_is_one_clear_startup_error(new_device) -> None:
     blocker.write_text("a file where the data folder should be")
     device.daemon.start()
     assert device.daemon.process.wait(timeout=30) == 1
-    assert f"doorstep: cannot start: [Errno 17] File exists: '{blocker}'" in device.daemon.log_text()
+    said = f"doorstep: cannot start: [Errno 17] File exists: '{blocker}'"
+    assert said in device.daemon.log_text()
 
 
 def test_a_command_sent_while_the_daemon_was_down_arrives_after_restart(new_device) -> None:

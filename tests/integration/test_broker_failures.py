@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from edge.config import load_config
-from edge.transport.link_health import Backoff
-from edge.transport.mqtt import MqttLink
 from edge.contract.topics import Topics
+from edge.transport.link_health import Backoff
+from edge.transport.mqtt import MqttLink, probe_broker
 from simulator.broker import free_port
 from simulator.daemon import write_sim_config
 from tests.brokers import Mosquitto, tls_broker
@@ -42,7 +42,7 @@ class Link:
                              on_status=self.statuses.append,
                              backoff=Backoff(rng=random.Random(1), **FAST), **options)
 
-    def __enter__(self) -> "Link":
+    def __enter__(self) -> Link:
         self.link.start()
         return self
 
@@ -179,7 +179,6 @@ def wait_until(condition, timeout: float = 15) -> None:
 
 
 def test_doctor_names_a_refused_login_too(tmp_path, cloud_keys, password_broker) -> None:
-    from edge.transport.mqtt import probe_broker
 
     config = load_config(write_sim_config(
         tmp_path / "doorstep.toml", device_id="porch-1", port=password_broker.port,

@@ -6,15 +6,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
-from pathlib import Path
-
 import threading
 import time
+from pathlib import Path
 
 from edge.capture import MAX_WAITING_PRESSES, CaptureWorker
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
-    CameraHealth, CaptureRequest, FrameProof, PhotoFailed, PhotoTaken, ProveCamera, Purpose,
+    CameraHealth,
+    CaptureRequest,
+    FrameProof,
+    PhotoFailed,
+    PhotoTaken,
+    ProveCamera,
+    Purpose,
 )
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore

@@ -9,6 +9,8 @@ import typing
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel
 
 from edge.config import Config, ConfigError, load_config
@@ -75,9 +77,11 @@ def test_the_shipped_pin_maps_load(folder: Path, board: str) -> None:
 
 
 def test_camera_rotation_is_both_flips(folder: Path) -> None:
-    config = load_config(write(folder, MINIMAL + "[hardware.camera]\nrotation = 180\nhflip = true\n"))
+    config = load_config(write(folder, MINIMAL +
+                               "[hardware.camera]\nrotation = 180\nhflip = true\n"))
     assert config.hardware.camera.flips == (False, True)
-    assert "hardware.camera.rotation" in error(folder, MINIMAL + "[hardware.camera]\nrotation = 90\n")
+    assert "hardware.camera.rotation" in error(folder,
+                                               MINIMAL + "[hardware.camera]\nrotation = 90\n")
 
 
 def test_defaults(folder: Path) -> None:
@@ -98,8 +102,8 @@ def test_paths_expand_environment_variables(folder: Path, monkeypatch) -> None:
     (folder / "creds").mkdir()
     (folder / "creds" / "doorstep_mqtt-password").write_text("s3cret\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(folder / "creds"))
-    config = load_config(write(folder, MINIMAL + '[mqtt]\nusername = "porch-1"\n'
-                               'password_file = "${CREDENTIALS_DIRECTORY}/doorstep_mqtt-password"\n'))
+    password = 'password_file = "${CREDENTIALS_DIRECTORY}/doorstep_mqtt-password"\n'
+    config = load_config(write(folder, MINIMAL + '[mqtt]\nusername = "porch-1"\n' + password))
     assert config.mqtt.password_file == folder / "creds" / "doorstep_mqtt-password"
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     message = error(folder, MINIMAL + '[mqtt]\npassword_file = "$CREDENTIALS_DIRECTORY/x"\n')
@@ -176,8 +180,6 @@ def test_a_key_that_is_not_ed25519_is_refused(folder: Path) -> None:
 
 
 def test_a_public_key_of_another_kind_is_named(folder: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -210,10 +212,12 @@ def test_check_config_cli_summarises_a_good_config(folder: Path) -> None:
 
 
 def test_privacy_masks_are_checked_and_a_bad_one_is_named(folder: Path) -> None:
-    good = load_config(write(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [0.5, 0], [0.5, 1]]]\n"))
+    good = load_config(write(folder,
+                             MINIMAL + "[privacy]\nmasks = [[[0, 0], [0.5, 0], [0.5, 1]]]\n"))
     assert good.privacy.masks == [[(0.0, 0.0), (0.5, 0.0), (0.5, 1.0)]]
     assert good.privacy.confidential_retention_days == 7
-    two = error(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [1, 1], [0, 1]], [[0, 0], [1, 1]]]\n")
+    two = error(folder,
+                MINIMAL + "[privacy]\nmasks = [[[0, 0], [1, 1], [0, 1]], [[0, 0], [1, 1]]]\n")
     assert "privacy.masks[1]" in two and "at least 3 points" in two
     outside = error(folder, MINIMAL + "[privacy]\nmasks = [[[0, 0], [1.5, 0], [0, 1]]]\n")
     assert "privacy.masks[0][1][0]" in outside and "less than or equal to 1" in outside

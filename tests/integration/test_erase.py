@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from edge.store.db import open_store
 from edge.cli import main
+from edge.contract.topics import Topics
+from edge.store.db import open_store
 from edge.store.erase import BadDeliveryId, erase_delivery
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
-from edge.contract.topics import Topics
 
 TOPICS = Topics("doorstep", "porch-1")
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
 from edge.history_view import html_page, parse_since, table
 from edge.store.db import FILE_NAME, open_store
@@ -24,7 +25,6 @@ from edge.store.history import DeliveryHistory, read_history
 from edge.store.ledger import Ledger
 from edge.store.notes import DeliveryNotes
 from edge.store.outbox import Outbox
-from edge.contract.topics import Topics
 
 COURIER = {"id": "c7", "name": "Sam"}
 T0 = 1.8e9

@@ -19,6 +19,7 @@ from edge.domain.passes import PassPolicy, Signer
 from edge.intake import PassIntake, screen
 from edge.store.db import Database
 from edge.store.replay import ReplayStore
+from simulator.cloud import mint
 
 NAMES = st.one_of(st.sampled_from(["arriving", "at_door", "done", "cancel"]), st.text(max_size=80))
 JSON = st.recursive(
@@ -58,7 +59,8 @@ def test_any_bytes_on_any_command_topic_are_rejected_not_raised(intake, name, pa
 
 @FUZZ
 @given(name=NAMES, claims=CLAIMS, header=st.dictionaries(st.text(max_size=8), JSON, max_size=3))
-def test_signed_passes_with_any_claims_never_raise(intake, cloud_keys, name, claims, header) -> None:
+def test_signed_passes_with_any_claims_never_raise(intake, cloud_keys, name, claims,
+                                                   header) -> None:
     token = signed(cloud_keys.private, json.dumps({"alg": "EdDSA", **header}).encode(),
                    json.dumps(claims).encode())
     assert isinstance(intake.admit(name, token, time.time()), (PassRejected, PassVerified))
@@ -92,7 +94,6 @@ def test_what_the_screen_turns_away_the_full_checks_would_reject_the_same(intake
 
 
 def test_a_real_pass_is_never_screened_out(cloud_keys) -> None:
-    from simulator.cloud import mint
 
     for cmd in ("arriving", "at_door", "done", "cancel"):
         token = mint(cloud_keys.private, cmd, device_id="porch-1", delivery_id="D-1")

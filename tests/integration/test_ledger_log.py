@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
 from edge.store.db import Database
 from edge.store.ledger import ALARM_FIXES, Ledger
 from edge.store.outbox import Outbox
-from edge.contract.topics import Topics
 
 
 @pytest.mark.parametrize("alarm", sorted(ALARM_FIXES))

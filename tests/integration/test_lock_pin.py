@@ -31,5 +31,5 @@ def test_relay_pin_and_state_agree_through_an_in_home_delivery(tmp_path: Path, c
         agree("locked", 0, door="closed", delivery=None)
         # The relay went high once and low once after its initial low: exactly one unlock.
         levels = [s.state for s in relay.states]
-        transitions = [b for a, b in zip(levels, levels[1:]) if a != b]
+        transitions = [b for a, b in zip(levels, levels[1:], strict=False) if a != b]
         assert transitions == [1, 0], levels

@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-
 from edge.config import load_config
+from edge.contract.topics import Topics
 from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.transport.mqtt import MqttLink
 from edge.transport.pump import OutboxPump
-from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto
@@ -32,7 +31,8 @@ def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
         data_dir=tmp_path / "data", protocol="5"))
     return MqttLink(config, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
                     subscribe_sim=True,
-                    on_message=lambda topic, payload, live: (messages or []).append((topic, payload)),
+                    on_message=lambda topic, payload, live: (messages or []).append(
+                        (topic, payload)),
                     on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok))
 
 
@@ -60,7 +60,8 @@ def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
     outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     for n in range(30):
         outbox.add_event("doorstep/porch-1/events",
-                         lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+                         lambda seq, n=n: json.dumps(
+                             {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
     with pumping(tmp_path, cloud_keys, mosquitto, outbox, window=4) as (_, cloud):
         cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
         assert [e["seq"] for e in cloud.received.events] == list(range(1, 31))

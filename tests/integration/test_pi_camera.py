@@ -25,7 +25,7 @@ IMX708_MODES = [  # picamera2's sensor_modes on a Camera Module 3
 
 
 class Request:
-    def __init__(self, camera: "Picamera2", sequence: int) -> None:
+    def __init__(self, camera: Picamera2, sequence: int) -> None:
         self.camera = camera
         self.request = types.SimpleNamespace(sequence=sequence)
         self.sensor_ns = 1_000_000 + 1000 * len(camera.flushes)
@@ -41,7 +41,7 @@ class Request:
 
 
 class Picamera2:
-    instances: list["Picamera2"] = []
+    instances: list[Picamera2] = []
     hung = False  # the next camera's frames never come (a loose ribbon cable)
     fail_start = False
 

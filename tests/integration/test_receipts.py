@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
+from edge.contract.topics import Topics
 from edge.crypto.device_key import load_or_create, public_pem
 from edge.domain.model import Emit, EventType, Now, Record, Retain
 from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.receipts import Receipts
-from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 from simulator.receipts import verify_receipts
 
@@ -31,7 +31,8 @@ COURIER = {"id": "c7", "name": "Sam"}
 def setup(tmp_path: Path):
     db = Database(tmp_path / "doorstep.sqlite")
     key = load_or_create(tmp_path)
-    ledger = Ledger(db, Outbox(db), topics=TOPICS, photo_target=lambda share: ("", tmp_path, "mqtt"),
+    ledger = Ledger(db, Outbox(db), topics=TOPICS,
+                    photo_target=lambda share: ("", tmp_path, "mqtt"),
                     receipts=Receipts(key, "porch-1"))
     return db, ledger, public_pem(key).encode()
 

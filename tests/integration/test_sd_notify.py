@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-
 from edge.app import run
 from edge.config import load_config
 from edge.systemd import Notifier, StatusLine, Watchdog

@@ -37,7 +37,7 @@ class Pin:
     def pulses(self) -> list[float]:
         """The length of each completed high pulse since the mark, in seconds."""
         states = list(self.mock.states)[self.since:]
-        return [low.timestamp for high, low in zip(states, states[1:])
+        return [low.timestamp for high, low in zip(states, states[1:], strict=False)
                 if high.state and not low.state]
 
     def quiet_after(self, count: int) -> bool:

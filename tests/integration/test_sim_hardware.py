@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.config import load_config
+from edge.hardware import CameraError
 from edge.hardware.backends import build_hardware
 from simulator.daemon import write_sim_config
 
@@ -57,7 +58,6 @@ def test_the_bolt_follows_the_relay_unless_jammed(hardware) -> None:
 
 
 def test_camera_fail_and_recover(hardware) -> None:
-    from edge.hardware import CameraError
 
     first = hardware.camera.capture()
     assert first.image.size == (640, 480) and first.image.mode == "RGB"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
+from edge.contract.topics import Topics
 from edge.domain.model import ConsumeJti, Delivery, Emit, EventType, Now, Record, SharePhoto
 from edge.domain.passes import Courier, Mode
 from edge.store.db import SCHEMA_VERSION, Database, open_store
@@ -18,7 +19,6 @@ from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.replay import ReplayStore
-from edge.contract.topics import Topics
 from simulator.daemon import write_sim_config
 
 DELIVERY = Delivery("D-7", Mode.IN_HOME, Courier("c", "Sam"), False, 2e9)

@@ -15,11 +15,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.cli import main
 from edge.config import load_config
+from edge.crypto.owner_code import hash_code
 from edge.transport.mqtt import probe_broker
+from simulator.cloud import mint
 from simulator.daemon import DaemonProcess, write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import tls_broker
 from tests.certs import Authority
+
 
 @pytest.fixture
 def pki(tmp_path: Path) -> dict:
@@ -65,7 +68,6 @@ def test_a_device_with_a_good_certificate_works_end_to_end(tmp_path, cloud_keys,
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)
-        from simulator.cloud import mint
 
         cloud.publish("cmd/arriving", mint(cloud_keys.private, "arriving", device_id="porch-1",
                                            delivery_id="D-tls"))
@@ -236,7 +238,6 @@ def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
         tmp_path, cloud_keys, pki, broker, protocol: str) -> None:
     # The household's own owner publishes it retained: the device rejects it stale at its
     # start and (the shipped ACL lets it write its own owner/#) clears it from the broker.
-    from edge.crypto.owner_code import hash_code
 
     tls = (f'\n[mqtt.tls]\nca_file = "{pki["ca"].ca_file}"\ncert_file = "{pki["porch-1"][0]}"\n'
            f'key_file = "{pki["porch-1"][1]}"\n[delivery]\nin_home_enabled = true\n'

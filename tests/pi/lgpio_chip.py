@@ -75,7 +75,7 @@ class SimulatedChip:
 def install() -> SimulatedChip:
     """Import the real lgpio (its notify FIFO goes to the working directory) and put the
     simulated chip where its C extension was."""
-    import lgpio
+    import lgpio  # noqa: PLC0415 - only here: importing it makes a FIFO in the cwd
 
     chip = SimulatedChip()
     lgpio._lgpio = chip

@@ -143,9 +143,10 @@ def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
                    f"cp -r {device_tree} /sys/firmware/devicetree/base"]
     if extra_mounts:
         mounts.append(extra_mounts)
-    child = ("import sys\nsys.path.insert(0, %r)\nfrom tests.pi.sandbox import Policy, apply\n"
-             "apply(Policy(%r, frozenset(%r), frozenset(%r)))\n" % (
-                 str(ROOT), policy.allow_mode, sorted(policy.names), sorted(policy.clock_denied))
+    child = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+             "from tests.pi.sandbox import Policy, apply\n"
+             f"apply(Policy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
+             f"frozenset({sorted(policy.clock_denied)!r})))\n"
              + script)
     command = " && ".join(mounts) + f" && cd {shlex.quote(str(cwd))} && exec " + shlex.join(
         [sys.executable, "-c", child])

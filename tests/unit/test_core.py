@@ -14,12 +14,26 @@ from dataclasses import replace
 from typing import Any
 
 from edge.core import Core
-from edge.executor import Ports
 from edge.domain import machine
 from edge.domain.model import (
-    CameraHealth, Capture, DoorMoved, Indicate, Led, LockReading, LockSensed, Now, ProveCamera,
-    Record, Rules, Sound, State, Tick, Tune, Watch,
+    CameraHealth,
+    Capture,
+    DoorMoved,
+    Indicate,
+    Led,
+    LockReading,
+    LockSensed,
+    Now,
+    ProveCamera,
+    Record,
+    Rules,
+    Sound,
+    State,
+    Tick,
+    Tune,
+    Watch,
 )
+from edge.executor import Ports
 from edge.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
 
@@ -68,7 +82,10 @@ def ports(world: World) -> Ports:
                  publish_state=lambda body: world.states.append(json.loads(body)))
 
 
-def core_at(state: State, world: World, clock: Now | Callable[[], Now] = at(1),
+ONE_SECOND_IN = at(1)
+
+
+def core_at(state: State, world: World, clock: Now | Callable[[], Now] = ONE_SECOND_IN,
             **more: Any) -> Core:
     return Core(inbox=Inbox(), rules=RULES, state=state, ports=ports(world),
                 clock=clock if callable(clock) else lambda: clock, **more)

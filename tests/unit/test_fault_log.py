@@ -47,7 +47,8 @@ def test_a_different_error_is_said_at_once(caplog) -> None:
     faults = fault_log()
     faults.failed("no frames", now=100.0)
     faults.failed("frame counter stopped", now=101.0)
-    assert len(caplog.records) == 2 and 'error="frame counter stopped"' in caplog.records[1].getMessage()
+    assert len(caplog.records) == 2
+    assert 'error="frame counter stopped"' in caplog.records[1].getMessage()
 
 
 def test_the_recovery_says_how_long_it_lasted_and_only_once(caplog) -> None:
@@ -68,5 +69,6 @@ def test_a_traceback_comes_only_with_a_bug_not_with_a_failing_disk(caplog) -> No
     disk, bug = fault_log(), fault_log()
     disk.failed(sqlite3.OperationalError("disk I/O error"), now=1.0)
     bug.failed(KeyError("cursor"), now=1.0)
-    assert not caplog.records[0].exc_info and 'error="disk I/O error"' in caplog.records[0].getMessage()
+    assert not caplog.records[0].exc_info
+    assert 'error="disk I/O error"' in caplog.records[0].getMessage()
     assert caplog.records[1].exc_info is not None and caplog.records[1].exc_info[1] is not None

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from edge.config import Config
+from edge.contract.topics import Topics
 from edge.crypto.owner_code import hash_code
 from edge.transport.homeassistant import discovery, discovery_payload, discovery_topic
-from edge.contract.topics import Topics
 
 BASE = "doorstep/porch-1"
 

@@ -1,4 +1,5 @@
-"""The in-home sequence of docs/protocol.md §3 with a fake clock: gates, timers, relocking, races."""
+"""The in-home sequence of docs/protocol.md §3 with a fake clock: gates, timers, relocking,
+races."""
 
 from __future__ import annotations
 
@@ -8,11 +9,32 @@ import pytest
 
 from edge.domain.machine import holder, next_wake, public_state, resume
 from edge.domain.model import (
-    CameraHealth, Capture, CaptureRequest, ConsumeJti, DoorMoved, DriveLock, Emit, FrameProof,
-    LockSensed, Phase, ProveCamera, Purpose, Rules, State, Tick,
+    CameraHealth,
+    Capture,
+    CaptureRequest,
+    ConsumeJti,
+    DoorMoved,
+    DriveLock,
+    FrameProof,
+    LockSensed,
+    Phase,
+    ProveCamera,
+    Purpose,
+    Rules,
+    State,
+    Tick,
 )
 from tests.unit.helpers import (
-    at, command, emitted, flat, frame_at, grant, proof, rejections, run, taken,
+    at,
+    command,
+    emitted,
+    flat,
+    frame_at,
+    grant,
+    proof,
+    rejections,
+    run,
+    taken,
 )
 
 RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
@@ -82,7 +104,8 @@ def test_no_fresh_frame_no_unlock(answer: FrameProof, detail: str) -> None:
     state, actions = go(asked(), answer, t=4.2)
     assert drives(actions) == [] and not any(isinstance(a, ConsumeJti) for a in actions)
     rejected = emitted(actions, "command.rejected")[0]
-    assert rejected.fields["reason"] == "camera_unavailable" and rejected.fields["jti"] == "at_door-1"
+    assert rejected.fields["reason"] == "camera_unavailable"
+    assert rejected.fields["jti"] == "at_door-1"
     assert rejected.fields["detail"].startswith(detail)
     assert types(actions) == ["command.rejected", "alarm.camera_fault"]
     assert state.unlock_pending is None and not state.camera_ok and phase(state) is Phase.WAITING

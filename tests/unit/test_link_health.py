@@ -12,10 +12,16 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.transport.link_health import (
-    RETRY_CAP_S, Backoff, Failure, OutageLog, failure_of, failure_of_closed, failure_of_refusal,
-)
 from edge.throttle import Throttle
+from edge.transport.link_health import (
+    RETRY_CAP_S,
+    Backoff,
+    Failure,
+    OutageLog,
+    failure_of,
+    failure_of_closed,
+    failure_of_refusal,
+)
 
 REFUSED = Failure("refused", "nothing accepts connections on h:1", "is the broker running?")
 TLS = Failure("tls", "certificate verify failed: unable to get local issuer certificate", "ca")
@@ -94,7 +100,8 @@ def test_a_new_cause_is_said_at_once() -> None:
     outage = OutageLog("h:1")
     outage.failed(REFUSED, now=0.0)
     changed = outage.failed(TLS, now=2.0)
-    assert changed is not None and "cause=tls" in changed.message and "failures=2" in changed.message
+    assert changed is not None
+    assert "cause=tls" in changed.message and "failures=2" in changed.message
 
 
 def test_recovery_says_how_many_attempts_failed_and_for_how_long() -> None:

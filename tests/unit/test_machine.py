@@ -6,15 +6,44 @@ from dataclasses import replace
 
 import pytest
 
-from edge.domain.machine import current_delivery, next_wake, public_state, resume, step
+from edge.domain.machine import current_delivery, next_wake, public_state, resume
 from edge.domain.model import (
-    CameraHealth, Capture, CaptureRequest, ClockChecked, ConsumeJti, Delivery, DoorbellPressed,
-    DoorMoved, Emit, LockSensed, Now, PassRejected, PassVerified, Phase, PhotoFailed, PhotoTaken,
-    Indicate, Led, Purpose, Rules, SharePhoto, State, StorageHealth, Tick,
+    CameraHealth,
+    Capture,
+    CaptureRequest,
+    ClockChecked,
+    ConsumeJti,
+    Delivery,
+    DoorbellPressed,
+    DoorMoved,
+    Emit,
+    Indicate,
+    Led,
+    LockSensed,
+    PassRejected,
+    Phase,
+    PhotoFailed,
+    PhotoTaken,
+    Purpose,
+    Rules,
+    SharePhoto,
+    State,
+    StorageHealth,
+    Tick,
 )
 from edge.domain.passes import Rejection
 from tests.unit.helpers import (
-    NOW, RULES, active, at, command, emitted, flat, grant, rejections, run, taken,
+    NOW,
+    RULES,
+    active,
+    at,
+    command,
+    emitted,
+    flat,
+    grant,
+    rejections,
+    run,
+    taken,
 )
 
 # --- arriving -----------------------------------------------------------------------------

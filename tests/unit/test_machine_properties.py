@@ -11,19 +11,42 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.contract.events import render_event
+from edge.contract.schemas import Contract
+from edge.domain import signals
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.machine import holder, next_wake, public_state, resume, step
 from edge.domain.model import (
-    Action, CameraHealth, Capture, ConsumeJti, DoorbellPressed, DoorMoved, DriveLock, Emit,
-    CodeChecked, FrameProof, Input, LockSensed, Now, PassRejected, PassVerified, Phase,
-    Indicate, Led, PhotoFailed, PhotoTaken, ProveCamera, RecordFailed, Rules, Sound, State, Tick,
+    Action,
+    CameraHealth,
+    Capture,
+    CodeChecked,
+    ConsumeJti,
+    DoorbellPressed,
+    DoorMoved,
+    DriveLock,
+    Emit,
+    FrameProof,
+    Indicate,
+    Input,
+    Led,
+    LockSensed,
+    Now,
+    PassRejected,
+    PassVerified,
+    Phase,
+    PhotoFailed,
+    PhotoTaken,
+    ProveCamera,
+    RecordFailed,
+    Rules,
+    Sound,
+    State,
+    Tick,
     Tune,
 )
-from edge.domain import signals
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerUnlock
 from edge.domain.passes import Courier, Pass, Rejection
-from edge.contract.events import render_event
-from edge.contract.schemas import Contract
 from tests.unit.helpers import flat
 
 CONTRACT = Contract()
@@ -160,7 +183,8 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             assert world.unlocks_by_jti[p.jti] == 1, "never two unlocks per pass"
             world.unlocks_by_grant[p.delivery_id] = world.unlocks_by_grant.get(p.delivery_id, 0) + 1
             assert world.unlocks_by_grant[p.delivery_id] == 1, "one unlock per delivery grant"
-        for arriving in (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving"):
+        arrivals = (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving")
+        for arriving in arrivals:
             world.unlocks_by_grant[arriving.delivery_id] = 0
         for emit in (a for a in actions if isinstance(a, Emit)):  # as the wire will carry it
             CONTRACT.check("event", json.loads(render_event(emit, 1, "porch-1", world.wall)))

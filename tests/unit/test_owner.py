@@ -13,16 +13,46 @@ from hypothesis import strategies as st
 
 from edge.domain.machine import public_state, resume, step
 from edge.domain.model import (
-    Capture, CaptureRequest, CheckCode, CodeChecked, ConsumeJti, DoorMoved, DriveLock,
-    FrameProof, LockSensed, Now, Phase, PhotoTaken, ProveCamera, Purpose, Retain, Rules, SharePhoto,
-    State, Tick,
+    Capture,
+    CaptureRequest,
+    CheckCode,
+    CodeChecked,
+    ConsumeJti,
+    DoorMoved,
+    DriveLock,
+    FrameProof,
+    LockSensed,
+    Now,
+    Phase,
+    PhotoTaken,
+    ProveCamera,
+    Purpose,
+    Retain,
+    Rules,
+    SharePhoto,
+    State,
+    Tick,
 )
 from edge.domain.owner import (
-    OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock, parse_owner,
+    OwnerInHome,
+    OwnerLock,
+    OwnerRejected,
+    OwnerSnapshot,
+    OwnerUnlock,
+    parse_owner,
 )
 from edge.domain.passes import Reason, Rejection
 from tests.unit.helpers import (
-    at, command, emitted, flat, frame_at, grant, proof, rejections, run, taken,
+    at,
+    command,
+    emitted,
+    flat,
+    frame_at,
+    grant,
+    proof,
+    rejections,
+    run,
+    taken,
 )
 
 RULES = Rules(in_home_enabled=True)

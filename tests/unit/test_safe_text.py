@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import UTC
 
+from edge.history_view import table
 from edge.safe_text import OneLineFormatter, printable
+from edge.store.history import PastDelivery
 
 
 def test_controls_and_bidi_overrides_are_shown_not_obeyed() -> None:
@@ -36,10 +39,7 @@ def test_a_log_record_is_one_line_whatever_its_arguments_hold() -> None:
 
 def test_doorstep_history_prints_a_couriers_name_as_text_not_as_terminal_commands() -> None:
     # A name from a pass, printed raw: a newline forged a row, U+202E turned the line around.
-    from datetime import UTC
 
-    from edge.history_view import table
-    from edge.store.history import PastDelivery
 
     past = PastDelivery("D-1", "doorstep", "delivered",
                         {"id": "c1", "name": "Sam\nD-2 delivered\u202eevil"}, False, None,

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from edge.domain.machine import public_state, step
 from edge.domain.model import (
-    DoorMoved, Indicate, Led, LockSensed, PassRejected, Rules, Sound, State, Tick, Tune,
+    DoorMoved,
+    Indicate,
+    Led,
+    LockSensed,
+    PassRejected,
+    Rules,
+    Sound,
+    State,
+    Tick,
+    Tune,
 )
 from edge.domain.passes import Rejection
 from tests.unit.helpers import at, command, grant, proof, run

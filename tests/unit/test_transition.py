@@ -5,8 +5,25 @@ from __future__ import annotations
 
 from edge.domain.machine import step
 from edge.domain.model import (
-    Capture, CaptureRequest, CodeChecked, ConsumeJti, DoorMoved, DriveLock, EventType, LockSensed, Phase,
-    PhotoTaken, ProveCamera, Purpose, RecordFailed, Rules, SharePhoto, Sound, State, Tune, Watch,
+    Capture,
+    CaptureRequest,
+    CodeChecked,
+    ConsumeJti,
+    DoorMoved,
+    DriveLock,
+    EventType,
+    LockSensed,
+    Phase,
+    PhotoTaken,
+    ProveCamera,
+    Purpose,
+    RecordFailed,
+    Rules,
+    SharePhoto,
+    Sound,
+    State,
+    Tune,
+    Watch,
 )
 from edge.domain.owner import OwnerUnlock
 from edge.domain.passes import Reason
