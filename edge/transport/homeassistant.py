@@ -60,8 +60,11 @@ def discovery(config: Config, topics: Topics) -> dict[str, Any]:
             "camera": component("camera", "binary_sensor", dev_cla="problem",
                                 stat_t=topics.state,
                                 val_tpl="{{ 'OFF' if value_json.camera == 'ok' else 'ON' }}"),
-            "doorbell": component("doorbell", "event", dev_cla="doorbell", evt_typ=["press"],
-                                  stat_t=topics.events, val_tpl=DOORBELL_TEMPLATE),
+            # `press` is the contract's (§8) and what a press fires; Home Assistant also wants a
+            # doorbell to declare its standard `ring`, or refuses it from 2027.4.
+            "doorbell": component("doorbell", "event", dev_cla="doorbell",
+                                  evt_typ=["press", "ring"], stat_t=topics.events,
+                                  val_tpl=DOORBELL_TEMPLATE),
             "delivery": component("delivery", "event",
                                   evt_typ=[*map(str, Outcome), "arriving", "unlocked"],
                                   stat_t=topics.events, val_tpl=DELIVERY_TEMPLATE),

@@ -32,11 +32,22 @@ HA_VENV = Path(__file__).parents[2] / ".venv-ha"
 CODE = "246810"
 
 
+def python_313() -> str | None:
+    """A Python 3.13 that runs: pyenv's shim on PATH fails unless 3.13 is its chosen version,
+    so pyenv's own installs are tried too."""
+    found = [shutil.which("python3.13"),
+             *map(str, sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13")))]
+    for candidate in filter(None, found):
+        if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
 def home_assistant_python() -> Path:
     python = HA_VENV / "bin" / "python"
     if (HA_VENV / "bin" / "hass").exists():
         return python
-    base = shutil.which("python3.13")
+    base = python_313()
     if base is None:
         pytest.skip("Home Assistant needs Python 3.13, which this machine lacks")
     subprocess.run([base, "-m", "venv", str(HA_VENV)], check=True)
@@ -140,6 +151,15 @@ def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device,
         assert set(kinds) >= {"lock", "switch", "button", "image", "event", "sensor",
                               "binary_sensor"}, entities
         lock, switch = kinds["lock"], kinds["switch"]
+        every = ha.call("/template",
+                        {"template": "{{ integration_entities('mqtt') | list | tojson }}"})
+        doorbell = next(e for e in every if e.startswith("event.")
+                        and ha.call(f"/states/{e}")["attributes"].get("device_class") == "doorbell")
+        attributes = ha.call(f"/states/{doorbell}")["attributes"]
+        assert attributes["event_types"] == ["press", "ring"]  # ring: HA's, from 2027.4
+        device.sim("doorbell", "press")
+        ha.until(lambda: ha.call(f"/states/{doorbell}")["attributes"].get("event_type")
+                 == "press", "the doorbell's press in Home Assistant")
         ha.until(lambda: ha.state(lock) == "locked", "lock state")
         ha.until(lambda: ha.state(switch) == "on", "in-home switch state")
 
