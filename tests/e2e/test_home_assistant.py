@@ -157,10 +157,10 @@ def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device,
                         and ha.call(f"/states/{e}")["attributes"].get("device_class") == "doorbell")
         attributes = ha.call(f"/states/{doorbell}")["attributes"]
         assert attributes["event_types"] == ["press", "ring"]  # ring: HA's, from 2027.4
-        device.sim("doorbell", "press")
+        ha.until(lambda: ha.state(lock) == "locked", "lock state")
+        device.sim("doorbell", "press")  # once HA follows the device's topics
         ha.until(lambda: ha.call(f"/states/{doorbell}")["attributes"].get("event_type")
                  == "press", "the doorbell's press in Home Assistant")
-        ha.until(lambda: ha.state(lock) == "locked", "lock state")
         ha.until(lambda: ha.state(switch) == "on", "in-home switch state")
 
         ha.call("/services/switch/turn_off", {"entity_id": switch})
