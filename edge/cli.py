@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return _owner_code()
     _setup_logging(args.verbose)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=args.command != "relay-off")
     except ConfigError as exc:
         if args.command == "doctor":
             print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")

@@ -386,7 +386,11 @@ def _check_files(config: Config, file: Path) -> None:
         raise ConfigError(f"{file}: photos.http_ca_file: no such file {ca}")
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, check_files: bool = True) -> Config:
+    """The config at ``path``, or ConfigError naming the file, the key and the problem.
+    ``check_files=False``: the files it names (keys, secrets, certificates) are not opened,
+    for `doorstep relay-off`, which must work after a stop when systemd has already taken
+    the credentials away."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -399,7 +403,8 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(f"{path}: {_key_name(first['loc'])}: {_problem(first)}") from None
-    _check_files(config, path)
+    if check_files:
+        _check_files(config, path)
     return config
 
 

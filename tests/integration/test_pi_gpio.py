@@ -59,3 +59,19 @@ def test_relay_off_drives_the_relay_locked_with_nothing_else(folder: Path, cloud
               f"assert main(['relay-off', '--config', {str(config)!r}]) == 0\n")
     report = run_on_chip(script, folder)
     assert report["history"]["17"] == [0] and report["mode"]["17"] == "output"
+
+
+def test_relay_off_needs_none_of_the_files_the_config_names(folder: Path, cloud_keys) -> None:
+    # After a stop systemd has taken $CREDENTIALS_DIRECTORY away: a config check of the MQTT
+    # password would have stopped relay-off before it drove the relay.
+    config = write_sim_config(folder / "doorstep.toml", device_id="porch-1", port=1,
+                              trusted_key=cloud_keys.public, data_dir=folder / "data",
+                              mqtt_extra='username = "porch-1"\n'
+                                         'password_file = "${CREDENTIALS_DIRECTORY}/gone"\n')
+    config.write_text(config.read_text().replace('backend = "sim"',
+                                                 'backend = "pi"\ngpio_chip = 0'))
+    script = ("from pathlib import Path\nimport edge.hardware\n"
+              "edge.hardware.DEVICE_TREE = Path('tree')\nfrom edge.cli import main\n"
+              f"assert main(['relay-off', '--config', {str(config)!r}]) == 0\n")
+    report = run_on_chip(script, folder, env={"CREDENTIALS_DIRECTORY": str(folder / "nothing")})
+    assert report["history"]["17"] == [0] and report["mode"]["17"] == "output"
