@@ -80,7 +80,11 @@ class GpioParts:
         return device
 
     def close(self) -> None:
-        """Close every device; the relay last, so the lock ends de-energised. Safe twice."""
+        """Every output driven off first (the relay de-energised, the LED dark, the buzzer
+        quiet: on a Pi they stay driven at that level), then every device closed; the relay
+        last. Safe twice."""
         for device in reversed(self._devices):
+            if isinstance(device, OutputDevice):
+                device.off()
             device.close()
         self._devices.clear()

@@ -75,3 +75,17 @@ def test_relay_off_needs_none_of_the_files_the_config_names(folder: Path, cloud_
               f"assert main(['relay-off', '--config', {str(config)!r}]) == 0\n")
     report = run_on_chip(script, folder, env={"CREDENTIALS_DIRECTORY": str(folder / "nothing")})
     assert report["history"]["17"] == [0] and report["mode"]["17"] == "output"
+
+
+def test_a_stop_leaves_the_led_dark_and_the_buzzer_quiet(folder: Path) -> None:
+    # Kept driven on a Pi once closed: an LED or buzzer on at the stop would have stayed on.
+    script = ("from pathlib import Path\n"
+              "from edge.config import PinMap\nfrom edge.hardware.gpio import GpioParts\n"
+              "from edge.hardware.pi_gpio import DoorLGPIOFactory\n"
+              "factory = DoorLGPIOFactory(0, device_tree=Path('tree'))\n"
+              "parts = GpioParts(PinMap(indicator_led=24, buzzer=25), factory, on_door=print,\n"
+              "                  on_doorbell=print, on_lock=print)\n"
+              "parts.indicator_led.on(); parts.buzzer.on()\n"
+              "parts.close()\nfactory.close()\n")
+    report = run_on_chip(script, folder)
+    assert report["history"]["24"][-1] == 0 and report["history"]["25"][-1] == 0
