@@ -193,7 +193,8 @@ class FleetDevice:
             self.core.inbox.put(PhotoTaken(action.request, photo_id,
                                            hashlib.sha256(self._jpeg).hexdigest(),
                                            len(self._jpeg), rfc3339(moment), frame))
-        # Indicate, Sound: no LED or buzzer on a fleet device; CheckCode: no owner code
+        # Indicate, Sound: no LED or buzzer on a fleet device; Watch: its camera never stops;
+        # CheckCode: no owner code
 
 
 def _picture(device_id: str) -> bytes:
