@@ -1,14 +1,17 @@
 """Erasing a delivery's photos for real (docs/protocol.md §9): the local files, any outbox row
-that would still send one (the retained `image/latest` included), and a `photo.erased` event
-that tells the cloud, all from a process of its own while the daemon runs (the database is
-shared; the daemon's photo index forgets files it no longer finds)."""
+that would still send one, the retained messages that show or name them (`image/latest`, and
+`last_delivery` when it is this delivery's), and a `photo.erased` event that tells the cloud,
+all from a process of its own while the daemon runs (the database is shared; the daemon's
+photo index forgets files it no longer finds)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from pathlib import Path
 
-from edge.contract.events import render_event
+from edge.contract.events import render_event, render_retained
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType
 from edge.domain.passes import ID_PATTERN
@@ -42,6 +45,7 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
                 newest = _newest_shared(photos, set(files))
                 Outbox.queue_retained(conn, topics.image_latest, payload=None if newest
                                       else b"", file=newest)
+                _last_delivery_without(conn, topics, delivery_id, set(photo_ids))
     finally:
         db.close()
     for file in files:
@@ -50,6 +54,26 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
     return photo_ids
+
+
+def _last_delivery_without(conn: sqlite3.Connection, topics: Topics, delivery_id: str,
+                           erased: set[str]) -> None:
+    """When the retained `last_delivery` is this delivery's, it is published again without
+    the erased photos' ids (as it was made at the completion: from the history, with the
+    receipt's number, the completion's time)."""
+    latest = conn.execute(
+        "SELECT delivery_id, completed, body FROM history ORDER BY id DESC LIMIT 1").fetchone()
+    if latest is None or latest[0] != delivery_id:
+        return
+    body = json.loads(latest[2])
+    fields = {"delivery_id": delivery_id, "mode": body["mode"], "outcome": body["outcome"],
+              "photos": [p["photo_id"] for p in body["photos"] if p["photo_id"] not in erased]}
+    if body.get("parcel_visible") is not None:
+        fields["parcel_visible"] = body["parcel_visible"]
+    receipts = conn.execute("SELECT value FROM settings WHERE name = 'receipts'").fetchone()
+    if receipts is not None:
+        fields["receipt"] = int(receipts[0])
+    Outbox.queue_retained(conn, topics.last_delivery, render_retained(fields, latest[1]))
 
 
 def _newest_shared(photos: Path, leaving: set[Path]) -> Path | None:

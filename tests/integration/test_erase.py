@@ -10,8 +10,11 @@ import pytest
 
 from edge.cli import main
 from edge.contract.topics import Topics
+from edge.domain.model import Emit, EventType
 from edge.store.db import open_store
 from edge.store.erase import BadDeliveryId, erase_delivery
+from edge.store.history import DeliveryHistory
+from edge.store.notes import Notes
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 
@@ -72,3 +75,27 @@ def test_a_delivery_id_that_is_a_path_erases_nothing(tmp_path: Path, bad: str) -
     assert (victim / "keep.jpg").exists()
     status = main(["photos", "erase", "--delivery", bad, "--config", "/nonexistent.toml"])
     assert status == 2 and (victim / "keep.jpg").exists()
+
+
+def test_the_last_delivery_names_no_erased_photo(tmp_path: Path) -> None:
+    # Before, the retained last_delivery still listed the erased photos' ids.
+    photos = PhotoStore(tmp_path / "photos")
+    photos.save("p1", "D-1", b"one")
+    db = open_store(tmp_path)
+    notes = Notes(photos=[{"photo_id": "p1"}, {"photo_id": "p-kept-elsewhere"}])
+    completed = Emit(EventType.DELIVERY_COMPLETED, "D-1", {"outcome": "delivered",
+                                                           "mode": "doorstep"})
+    with db.transaction() as conn:
+        DeliveryHistory.add(conn, completed, notes, 1.8e9)
+        conn.execute("INSERT INTO settings (name, value) VALUES ('receipts', '7')")
+    db.close()
+    erase_delivery(tmp_path, TOPICS, "D-1")
+    db = open_store(tmp_path)
+    try:
+        [last] = [r for r in Outbox(db).pending(0, 10) if r.topic == TOPICS.last_delivery]
+    finally:
+        db.close()
+    body = json.loads(last.payload)
+    assert last.retain and body["photos"] == ["p-kept-elsewhere"]
+    assert (body["delivery_id"], body["outcome"], body["receipt"]) == ("D-1", "delivered", 7)
+    assert body["ts"].startswith("2027-01-15")  # the completion's time, not the erasure's
