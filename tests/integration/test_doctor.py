@@ -138,3 +138,17 @@ def test_doctor_reads_the_installed_unit(tmp_path: Path, cloud_keys, mosquitto) 
                             env={**os.environ, "DOORSTEP_UNIT": str(UNIT_BEFORE)})
     assert result.returncode == 1
     assert "FAIL  service" in result.stdout and "ExecStopPost=" in result.stdout
+
+
+def test_doctor_reads_the_syscall_filter_by_systemds_own_groups(tmp_path: Path) -> None:
+    # @system-service alone leaves adjtimex out: an allow-list refuses it without any `~`.
+    tree = tmp_path / "tree"
+    (tree / "system").mkdir(parents=True)
+    unit = tmp_path / "plain.service"
+    unit.write_text("[Service]\nExecStopPost=/x relay-off\nWorkingDirectory=/var/lib/doorstep\n"
+                    "SystemCallFilter=@system-service\n")
+    [clock] = service_checks(unit, timesync_flag=tmp_path / "none", device_tree=tree)
+    assert clock.status == "FAIL" and "adjtimex" in clock.detail
+    unit.write_text(unit.read_text() + "SystemCallFilter=adjtimex\n")  # the chrony drop-in
+    assert [c.status for c in service_checks(unit, timesync_flag=tmp_path / "none",
+                                             device_tree=tree)] == ["ok"]

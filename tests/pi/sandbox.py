@@ -13,16 +13,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
-import functools
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from edge.unit_file import UnitFile
+from edge.unit_file import SyscallPolicy, UnitFile, syscall_policy
 
 ROOT = Path(__file__).parents[2]
 UNIT = ROOT / "systemd" / "doorstep.service"
@@ -44,57 +42,6 @@ def available() -> str | None:
     return None
 
 
-@functools.cache
-def _groups() -> dict[str, list[str]]:
-    """systemd's syscall groups, as this machine's systemd-analyze lists them."""
-    text = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True, text=True,
-                          check=True).stdout
-    groups: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        if line.startswith("@"):
-            current = groups.setdefault(line.split()[0], [])
-        elif current is not None and line.strip() and not line.strip().startswith("#"):
-            current.append(line.strip())
-    return groups
-
-
-def expand(names: list[str]) -> set[str]:
-    out: set[str] = set()
-    for name in names:
-        if name.startswith("@"):
-            out |= expand(_groups().get(name, []))
-        else:
-            out.add(name)
-    return out
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What the unit lets the process call: an allow-list (or a deny-list) of syscall names,
-    and the extra deny-list ProtectClock= adds."""
-
-    allow_mode: bool
-    names: frozenset[str]
-    clock_denied: frozenset[str]
-
-
-def policy_of(unit: UnitFile) -> Policy:
-    allow_mode: bool | None = None
-    names: set[str] = set()
-    for value in unit.all("SystemCallFilter"):
-        negated = value.startswith("~")
-        listed = expand(value.lstrip("~").split())
-        if allow_mode is None:
-            allow_mode = not negated
-        if allow_mode:
-            names = names - listed if negated else names | listed
-        else:
-            names = names | listed if negated else names - listed
-    clock = expand(["@clock"]) if unit.flag("ProtectClock") else set()
-    return Policy(bool(allow_mode), frozenset(names), frozenset(clock))
-
-
 def _load_filter(default: int, rule: int, names: frozenset[str]) -> None:
     lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
     lib.seccomp_init.restype = ctypes.c_void_p
@@ -111,7 +58,7 @@ def _load_filter(default: int, rule: int, names: frozenset[str]) -> None:
         raise OSError("seccomp_load failed")
 
 
-def apply(policy: Policy) -> None:
+def apply(policy: SyscallPolicy) -> None:
     """In the child: load the unit's filters (errors are EPERM, as SystemCallErrorNumber=)."""
     eperm = scmp_act_errno(errno.EPERM)  # one filter: a first one would forbid loading more
     if policy.allow_mode:
@@ -127,7 +74,8 @@ def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
     stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is shown at
     /sys/firmware/devicetree/base, as on a Pi."""
     unit = UnitFile.read(unit_path)
-    policy = policy_of(unit)
+    policy = syscall_policy(unit)
+    assert policy is not None, "systemd-analyze lists no syscall groups"
     work = unit.get("WorkingDirectory")
     readonly = state_dir.parent / "readonly-root"
     readonly.mkdir(exist_ok=True)
@@ -144,8 +92,8 @@ def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
     if extra_mounts:
         mounts.append(extra_mounts)
     child = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-             "from tests.pi.sandbox import Policy, apply\n"
-             f"apply(Policy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
+             "from edge.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
+             f"apply(SyscallPolicy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
              f"frozenset({sorted(policy.clock_denied)!r})))\n"
              + script)
     command = " && ".join(mounts) + f" && cd {shlex.quote(str(cwd))} && exec " + shlex.join(
