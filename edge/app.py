@@ -248,7 +248,7 @@ def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes, bool]
     """On the broker link's thread: queue what may be a command, tally what cannot be one."""
     unexpected = Throttle(UNEXPECTED_REPORT_EVERY_S)  # a flood must not flood the journal
 
-    def route(topic: str, payload: bytes, live: bool = True) -> None:
+    def route(topic: str, payload: bytes, live: bool) -> None:
         parsed = topics.parse_inbound(topic)
         if parsed is None:
             if unexpected.due(time.monotonic()):

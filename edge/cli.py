@@ -283,15 +283,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.command == "photos":
-        from edge.domain.passes import ID_PATTERN  # noqa: PLC0415
+        from edge.store.erase import BadDeliveryId  # noqa: PLC0415
 
-        if not ID_PATTERN.fullmatch(args.delivery):
-            print(f"doorstep: {args.delivery!r} is no delivery id (1 to 64 of A-Z a-z 0-9 _ -)",
-                  file=sys.stderr)
+        try:
+            return _on_store(config, lambda: _erase(config, args.delivery))
+        except BadDeliveryId as exc:  # refused before anything is opened
+            print(f"doorstep: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-    if args.command in ("outbox", "photos"):
-        return _on_store(config, lambda: _outbox_status(config) if args.command == "outbox"
-                         else _erase(config, args.delivery))
+    if args.command == "outbox":
+        return _on_store(config, lambda: _outbox_status(config))
     if args.command == "history":
         return _history(config, args.since, args.json, args.html)
     if args.command == "broker-acl":

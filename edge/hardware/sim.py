@@ -135,7 +135,7 @@ class SimRouter:
         self._refuse = refuse
         self._otherwise = otherwise
 
-    def __call__(self, topic: str, payload: bytes, live: bool = True) -> None:
+    def __call__(self, topic: str, payload: bytes, live: bool) -> None:
         if not topic.startswith(self._prefix):
             self._otherwise(topic, payload, live)
             return

@@ -17,6 +17,7 @@ from edge.domain.model import Emit, EventType
 from edge.domain.passes import ID_PATTERN
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
+from edge.store.receipts import issued
 
 
 class BadDeliveryId(ValueError):
@@ -70,9 +71,9 @@ def _last_delivery_without(conn: sqlite3.Connection, topics: Topics, delivery_id
               "photos": [p["photo_id"] for p in body["photos"] if p["photo_id"] not in erased]}
     if body.get("parcel_visible") is not None:
         fields["parcel_visible"] = body["parcel_visible"]
-    receipts = conn.execute("SELECT value FROM settings WHERE name = 'receipts'").fetchone()
-    if receipts is not None:
-        fields["receipt"] = int(receipts[0])
+    count = issued(conn)  # its receipt was issued with it: the latest one
+    if count:
+        fields["receipt"] = count
     Outbox.queue_retained(conn, topics.last_delivery, render_retained(fields, latest[1]))
 
 

@@ -26,6 +26,12 @@ HEADER = {"alg": "EdDSA", "typ": "JWT"}
 RECEIPT_PHOTO_FIELDS = ("photo_id", "sha256", "captured_at", "purpose", "frame", "local_only")
 
 
+def issued(conn: sqlite3.Connection) -> int:
+    """How many receipts this device has issued: the number of the latest (0 for none)."""
+    row = conn.execute("SELECT value FROM settings WHERE name = 'receipts'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -47,8 +53,7 @@ class Receipts:
         """The signed receipt of the delivery ``completed`` ends, as the next link of the chain,
         and its number (1 for the device's first)."""
         prev = conn.execute("SELECT value FROM settings WHERE name = 'last_receipt'").fetchone()
-        counted = conn.execute("SELECT value FROM settings WHERE name = 'receipts'").fetchone()
-        number = int(counted[0]) + 1 if counted else 1
+        number = issued(conn) + 1
         jws = sign(self._key, {
             "device_id": self._device_id, "delivery_id": completed.delivery_id,
             "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],

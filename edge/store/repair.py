@@ -45,7 +45,7 @@ def repair(data_dir: Path, now: float) -> Repaired:
         if Path(f"{path}{suffix}").exists():
             os.replace(f"{path}{suffix}", f"{aside}{suffix}")
     report = Repaired(aside)
-    old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True)
+    old = sqlite3.connect(f"{aside.resolve().as_uri()}?mode=ro", uri=True)  # any path, quoted
     db = open_store(data_dir)
     try:
         for table in TABLES:
