@@ -1,8 +1,9 @@
 """Is the system clock synchronised? Unknown counts as not synchronised.
 
 First asked of the kernel with adjtimex(2) in read-only mode, as chrony and systemd-timesyncd
-both report through it. The service's sandbox may refuse that call: systemd's ProtectClock=
-and its @clock/@privileged filters block adjtimex even for a read (EPERM). Then the flag file
+both report through it. The service's sandbox refuses that call even for a read (EPERM): the
+unit's @system-service allow-list leaves adjtimex out, and ProtectClock= and ~@privileged deny
+it. Then the flag file
 systemd-timesyncd keeps once it has synchronised the kernel's clock answers instead, so the
 unit keeps its clock protections (without CAP_SYS_TIME the kernel refuses a write anyway).
 """
