@@ -82,7 +82,6 @@ def run(config: Config, stop: threading.Event | None = None,
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    refuse_links(config.storage.data_dir)
     with claim(config.storage.data_dir):  # before the pins: they may be another's
         return _run_claimed(config, stop, started)
 
@@ -112,6 +111,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     Each part registers its own stop as it starts; they run in reverse, whatever fails."""
     topics = Topics(config.mqtt.topic_prefix, config.device_id)
     storage, security = config.storage, config.security
+    refuse_links(storage.data_dir)  # once the lock is locked, before anything there is opened
     reserve.release_if_full(storage.data_dir)
     db = open_store(storage.data_dir)
     parts.callback(db.close)
