@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CAMERA_STAMP := $(VENV)/.camera-test
 
 # The official AsyncAPI 3.0 JSON Schema, which docs/contract/asyncapi.json is tested against:
 # fetched once with npm where npm is installed (the test says it skipped otherwise).
@@ -18,12 +19,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,sim,lint]'
 	touch $(STAMP)
 
-# The test suite's system tools: mosquitto (a real broker) and systemd-analyze (unit checks),
-# and, where apt can get it, headless Chromium (the history page's test skips without it).
+# picamera2 for the camera tests, after system-tools (its python-prctl builds against libcap-dev).
+$(CAMERA_STAMP): $(STAMP) | system-tools
+	$(PY) -m pip install --quiet -e '.[camera-test]'
+	touch $(CAMERA_STAMP)
+
+# The test suite's system tools: mosquitto (a real broker), systemd-analyze (unit checks) and
+# libcap-dev (to build picamera2's python-prctl), and, where apt can get it, headless Chromium
+# (the history page's test skips without it).
 system-tools:
 	@missing=""; optional=""; \
 	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	test -e /usr/include/sys/capability.h || missing="$$missing libcap-dev"; \
 	command -v chromium >/dev/null 2>&1 || optional="chromium"; \
 	if [ -n "$$missing$$optional" ]; then apt-get update; fi; \
 	if [ -n "$$missing" ]; then \
@@ -35,7 +43,7 @@ system-tools:
 demo: $(STAMP)
 	$(VENV)/bin/doorstep-sim demo
 
-test: $(STAMP) system-tools $(ASYNCAPI_SCHEMA)
+test: $(STAMP) system-tools $(CAMERA_STAMP) $(ASYNCAPI_SCHEMA)
 	$(PY) -m pytest
 
 $(ASYNCAPI_SCHEMA): | $(STAMP)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +47,11 @@ def full_view_mode(modes: Sequence[dict[str, Any]], resolution: tuple[int, int],
 
 
 class PiCamera:
-    def __init__(self, setup: CameraSetup) -> None:
+    def __init__(self, setup: CameraSetup, allocator: Callable[[], Any] | None = None) -> None:
+        """``allocator`` makes picamera2's buffer allocator for each opening; None is picamera2's
+        default (dma-heap buffers, as on Raspberry Pi OS)."""
         self._setup = setup
+        self._allocator = allocator
         self._camera: Any = None
         self._lock = threading.Lock()
         self._base = 0  # added to libcamera's sequence, which restarts at every camera start
@@ -59,7 +62,7 @@ class PiCamera:
         from picamera2 import Picamera2  # noqa: PLC0415
 
         setup = self._setup
-        camera = Picamera2()
+        camera = Picamera2(allocator=self._allocator() if self._allocator else None)
         try:
             sensor = setup.sensor_size or full_view_mode(
                 camera.sensor_modes, camera.sensor_resolution, setup.size)
