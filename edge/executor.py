@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from edge import __version__
 from edge.contract.events import rfc3339
-from edge.domain import machine
+from edge.domain.machine.view import public_state
 from edge.domain.model import (
     DriveLock,
     Input,
@@ -161,7 +161,7 @@ class Executor:
         self._owed = owed
 
     def _show_state(self, state: State, now: Now) -> None:
-        shown = machine.public_state(state, self._rules)
+        shown = public_state(state, self._rules)
         if shown == self._shown:
             return
         self._shown = shown

@@ -1,5 +1,6 @@
 """`python -m edge.contract [--check] [DIR]`: write the contract's files into DIR (default
-docs/contract), or with --check say which ones differ from what the code generates."""
+docs/contract) and the lifecycle diagram into DIR/../protocol.md, or with --check say which
+ones differ from what the code generates."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from edge.contract import asyncapi, schemas
+from edge.contract import asyncapi, lifecycle, schemas
 
 
 def files() -> dict[str, str]:
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     stale = [name for name, text in files().items()
              if not (args.folder / name).is_file()
              or (args.folder / name).read_text(encoding="utf-8") != text]
+    protocol = args.folder.parent / "protocol.md"  # its lifecycle diagram
+    document = protocol.read_text(encoding="utf-8")
+    if lifecycle.updated(document) != document:
+        stale.append(f"../{protocol.name}")
     if args.check:
         for name in stale:
             print(f"{args.folder / name} is out of date: run make contract", file=sys.stderr)
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args.folder.mkdir(parents=True, exist_ok=True)
     for name, text in files().items():
         (args.folder / name).write_text(text, encoding="utf-8")
+    protocol.write_text(lifecycle.updated(document), encoding="utf-8")
     print(f"wrote {len(files())} files to {args.folder} ({len(stale)} changed)")
     return 0
 

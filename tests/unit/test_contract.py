@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
+from edge.contract import lifecycle
 from edge.contract.__main__ import files
 from edge.contract.schemas import Contract, ContractError
 from edge.domain.passes import _well_formed
@@ -32,6 +33,12 @@ def test_the_committed_contract_is_what_the_code_generates(name: str, text: str)
     committed = ROOT / "docs" / "contract" / name
     assert committed.is_file() and committed.read_text(encoding="utf-8") == text, (
         f"docs/contract/{name} is out of date: run make contract")
+
+
+def test_the_lifecycle_diagram_is_drawn_from_the_machines_table() -> None:
+    document = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    assert lifecycle.render() in document, "the lifecycle in docs/protocol.md: make contract"
+    assert lifecycle.updated(document) == document
 
 
 def test_a_well_formed_event_passes() -> None:

@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from edge.domain.machine import holder, next_wake, public_state, resume
+from edge.domain.machine import next_wake, resume
+from edge.domain.machine.common import holder
+from edge.domain.machine.view import public_state
 from edge.domain.model import (
     CameraHealth,
     Capture,

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from edge.domain.machine import current_delivery, next_wake, public_state, resume
+from edge.domain.machine import next_wake, resume
+from edge.domain.machine.view import current_delivery, public_state
 from edge.domain.model import (
     CameraHealth,
     Capture,

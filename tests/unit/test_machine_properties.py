@@ -15,7 +15,9 @@ from edge.contract.events import render_event
 from edge.contract.schemas import Contract
 from edge.domain import signals
 from edge.domain.camera import NS, FrameStamp, not_advanced
-from edge.domain.machine import holder, next_wake, public_state, resume, step
+from edge.domain.machine import next_wake, resume, step
+from edge.domain.machine.common import holder
+from edge.domain.machine.view import public_state
 from edge.domain.model import (
     Action,
     CameraHealth,

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.domain.machine import public_state, resume, step
+from edge.domain.machine import resume, step
+from edge.domain.machine.view import public_state
 from edge.domain.model import (
     Capture,
     CaptureRequest,

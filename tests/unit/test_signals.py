@@ -3,7 +3,8 @@ LED and the buzzer, from the state and the recorded events, with the fake clock.
 
 from __future__ import annotations
 
-from edge.domain.machine import public_state, step
+from edge.domain.machine import step
+from edge.domain.machine.view import public_state
 from edge.domain.model import (
     DoorMoved,
     Indicate,

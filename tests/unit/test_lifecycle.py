@@ -1,0 +1,41 @@
+"""The declared lifecycle: every phase has its row, a trigger a phase does not list is a typed
+error, and the courier hears it as `wrong_state`."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.domain.machine.lifecycle import COMPLETED, TRANSITIONS, NotInPhase, Trigger, fire
+from edge.domain.model import Delivery, Now, Phase, Rules, State
+from edge.domain.passes import Courier, Mode
+
+
+def delivery(phase: Phase) -> Delivery:
+    return Delivery("D-1", Mode.IN_HOME, Courier("c-1", "Sam"), confidential=False,
+                    expires_at=1_000.0, phase=phase, due=5.0)
+
+
+def test_every_phase_has_a_row_and_every_edge_leads_somewhere_known() -> None:
+    assert set(TRANSITIONS) == set(Phase)
+    for edges in TRANSITIONS.values():
+        for edge in edges.values():
+            assert edge.to and all(to in (*Phase, COMPLETED) for to in edge.to)
+
+
+@pytest.mark.parametrize("phase, trigger", [(Phase.CONFIRMING, Trigger.DONE),
+                                            (Phase.RELOCKING, Trigger.DONE),
+                                            (Phase.WAITING, Trigger.DOOR_OPENED),
+                                            (Phase.OPEN, Trigger.LOCK_VERIFIED)])
+def test_a_trigger_the_table_does_not_list_is_a_typed_error(phase, trigger) -> None:
+    d = delivery(phase)
+    with pytest.raises(NotInPhase) as caught:
+        fire(State(deliveries=(d,)), d, trigger, Now(0.0, 10.0), Rules())
+    assert (caught.value.phase, caught.value.trigger) == (phase, trigger)
+
+
+def test_done_twice_while_the_door_is_open_is_not_in_the_table() -> None:
+    d = delivery(Phase.OPEN)
+    state, _ = fire(State(deliveries=(d,)), d, Trigger.DONE, Now(0.0, 10.0), Rules())
+    [requested] = state.deliveries
+    with pytest.raises(NotInPhase):
+        fire(state, requested, Trigger.DONE, Now(0.0, 10.0), Rules())
