@@ -164,10 +164,12 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
         history_retention_s=storage.photo_retention_days * 86400,
         keep_reserve=lambda: reserve.keep(storage.data_dir))
+    journal = DeliveryJournal(db)
     core = Core(
         inbox=inbox, rules=rules_from(config),
-        state=State(deliveries=DeliveryJournal(db).load(), door_open=hardware.door.is_open(),
-                    clock_synced=hardware.clock_synced(), settings=SettingsStore(db).load()),
+        state=State(deliveries=journal.load(), owner_hold=journal.load_owner_hold(),
+                    door_open=hardware.door.is_open(), clock_synced=hardware.clock_synced(),
+                    settings=SettingsStore(db).load()),
         ports=Ports(intake=intake, ledger=ledger, lock=hardware.lock,
                     effects=DeviceEffects(capture, hardware.signals,
                                           code_hash=config.owner.unlock_code_hash,

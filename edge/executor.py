@@ -86,6 +86,7 @@ def owing(owed: Record, record: Record) -> Record:
     return Record(
         consume=record.consume,
         deliveries=record.deliveries if record.deliveries is not None else owed.deliveries,
+        owner_hold=record.owner_hold if record.deliveries is not None else owed.owner_hold,
         photos=owed.photos + record.photos, events=owed.events + record.events,
         retained=owed.retained + record.retained,
         settings=record.settings if record.settings is not None else owed.settings)

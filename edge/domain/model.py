@@ -62,9 +62,6 @@ class Phase(StrEnum):
 
 
 HOLDING_PHASES = (Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)
-# The homeowner's own unlock holds the door like a delivery and follows the same relock rules;
-# its id cannot be a delivery's (`/` is not allowed in one), and it says nothing of deliveries.
-OWNER_SESSION = "owner/session"
 
 
 class Outcome(StrEnum):
@@ -117,6 +114,24 @@ class Delivery:
     parcel_visible: bool | None = None  # the drop zone changed since `arriving` (a heuristic)
 
 
+
+@dataclass(frozen=True)
+class OwnerHold:
+    """The homeowner's own unlock, holding the door: the relock rules of an in-home delivery
+    (unlock timeout, relock after the door closes, verification, the door-left-open alarm),
+    and none of a delivery's events, photos or receipt (docs/protocol.md §8)."""
+
+    phase: Phase = Phase.UNLOCKED
+    due: float | None = None  # monotonic, as a delivery's
+    outcome: Outcome | None = None
+    alarmed: bool = False
+    alarm_at: float | None = None
+    photo_at: float | None = None  # never set: the owner's own door takes no photos
+    done_requested: bool = False  # never set: the owner says no `done`
+
+
+Hold = Delivery | OwnerHold  # who holds the door, from its unlock until the lock is verified
+
 @dataclass(frozen=True)
 class Rules:
     """The homeowner's delivery settings that the machine needs (config `[delivery]`)."""
@@ -158,8 +173,8 @@ class PendingUnlock:
         return self.pass_.jti if self.pass_ is not None else None
 
     @property
-    def delivery_id(self) -> str:
-        return self.pass_.delivery_id if self.pass_ is not None else OWNER_SESSION
+    def delivery_id(self) -> str | None:
+        return self.pass_.delivery_id if self.pass_ is not None else None
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,7 @@ class Settings:
 @dataclass(frozen=True)
 class State:
     deliveries: tuple[Delivery, ...] = ()  # active deliveries, oldest accepted first
+    owner_hold: OwnerHold | None = None  # the homeowner's own unlock holds the door
     lock: LockReading = LockReading.LOCKED  # the sensor, or a failed verification
     lock_target: LockReading = LockReading.LOCKED  # what the relay is driven to
     door_open: bool = False
@@ -454,7 +470,8 @@ class Record:
     (before the events that announce them) and its events."""
 
     consume: ConsumeJti | None = None
-    deliveries: tuple[Delivery, ...] | None = None  # None: unchanged
+    deliveries: tuple[Delivery, ...] | None = None  # None: unchanged (with the owner's hold)
+    owner_hold: OwnerHold | None = None  # written with the deliveries, whole, when they are
     photos: tuple[SharePhoto, ...] = ()
     events: tuple[Emit, ...] = ()
     retained: tuple[Retain, ...] = ()

@@ -23,7 +23,9 @@ def led(state: State) -> Led:
 
 
 def indicate(state: State) -> Indicate:
-    door_alarm = state.door_open and any(d.alarmed for d in state.deliveries)
+    owner = state.owner_hold
+    door_alarm = state.door_open and (any(d.alarmed for d in state.deliveries)
+                                      or (owner is not None and owner.alarmed))
     return Indicate(led(state), door_alarm)
 
 

@@ -48,7 +48,7 @@ class Ledger:
             if record.consume is not None:
                 ReplayStore.record(conn, record.consume.jti, record.consume.exp)
             if record.deliveries is not None:
-                DeliveryJournal.write(conn, record.deliveries)
+                DeliveryJournal.write(conn, record.deliveries, record.owner_hold)
             if record.settings is not None:
                 SettingsStore.write(conn, record.settings)
             for photo in record.photos:  # before the events that announce them

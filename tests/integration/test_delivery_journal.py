@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from edge.domain.model import Delivery, Phase
+from edge.domain.model import Delivery, Outcome, OwnerHold, Phase
 from edge.domain.passes import Courier, Mode
 from edge.store.db import open_store
 from edge.store.deliveries import DeliveryJournal
@@ -33,3 +33,26 @@ def test_a_step_writes_only_the_deliveries_it_changed(tmp_path: Path) -> None:
     assert journal.load() == moved
     db.close()
     assert DeliveryJournal(open_store(tmp_path)).load() == moved
+
+
+def test_the_owners_hold_is_kept_beside_the_deliveries_and_read_back(tmp_path: Path) -> None:
+    db = open_store(tmp_path)
+    hold = OwnerHold(phase=Phase.RELOCKING, due=12.5, outcome=Outcome.CANCELLED)
+    with db.transaction() as conn:
+        DeliveryJournal.write(conn, (delivery(1),), hold)
+    db.close()
+    journal = DeliveryJournal(open_store(tmp_path))
+    assert journal.load() == (delivery(1),) and journal.load_owner_hold() == hold
+
+
+def test_an_owner_session_saved_by_an_older_doorstep_reads_as_the_owners_hold(
+        tmp_path: Path) -> None:
+    # Before the hold had a type of its own, it was saved as a delivery named owner/session.
+    db = open_store(tmp_path)
+    session = replace(delivery(0), id="owner/session", mode=Mode.IN_HOME, phase=Phase.OPEN,
+                      alarm_at=40.0)
+    with db.transaction() as conn:
+        DeliveryJournal.write(conn, (session, delivery(1)))
+    journal = DeliveryJournal(db)
+    assert journal.load() == (delivery(1),)
+    assert journal.load_owner_hold() == OwnerHold(phase=Phase.OPEN, alarm_at=40.0)

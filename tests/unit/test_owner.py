@@ -213,6 +213,7 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     [opened] = emitted(actions, "lock.changed")  # the owner's session is no delivery either
     assert (opened.delivery_id, opened.fields["source"]) == (None, "owner")
     assert public_state(state, OWNER)["delivery"] is None  # the owner's session is no delivery
+    assert state.deliveries == () and state.owner_hold is not None  # it holds, as the owner
 
     state, actions = run(state, DoorMoved(True), DoorMoved(False), rules=OWNER, now=at(5))
     assert emitted(actions) == [] and not any(isinstance(a, Capture) for a in actions)
@@ -221,7 +222,22 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     t = step(state, LockSensed("locked"), at(7.1), OWNER)
     assert [e.type for e in emitted(flat(t))] == ["owner.relocked"]
     assert [e.delivery_id for e in emitted(flat(t), "lock.changed")] == [None]
-    assert t.record.retained == () and t.state.deliveries == ()
+    assert t.record.retained == () and t.state.deliveries == () and t.state.owner_hold is None
+
+
+def test_the_owners_hold_is_recorded_and_a_restart_ends_it_saying_only_the_relock() -> None:
+    t = step(checked(State())[0], proof(t=0.1), at(0.1), OWNER)  # the door opens for them
+    assert t.record.deliveries == () and t.record.owner_hold == t.state.owner_hold
+    state, _ = run(t.state, LockSensed("unlocked"), DoorMoved(True), rules=OWNER, now=at(1))
+    _, actions = run(state, Tick(), rules=OWNER, now=at(1 + OWNER.door_open_alarm_s))
+    [alarm] = emitted(actions, "alarm.door_left_open")  # the alarm is an alarm, for anyone
+    assert alarm.delivery_id is None and not any(isinstance(a, Capture) for a in actions)
+    after = resume(replace(state, door_open=False), at(2), OWNER)
+    assert after.state.owner_hold is None and after.record.owner_hold is None
+    assert after.record.events == ()  # no delivery to finish: the homeowner's hold just ends
+    relocked = step(after.state, LockSensed("locked"), at(2.1), OWNER)
+    assert [(e.type, e.delivery_id, e.fields["source"]) for e in relocked.record.events] == [
+        ("lock.changed", None, "startup")]
 
 
 def test_an_owner_who_does_not_open_the_door_is_relocked_after_the_timeout() -> None:

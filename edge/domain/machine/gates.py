@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.domain import policy
 from edge.domain.machine.common import holder, in_home_enabled
-from edge.domain.model import Delivery, LockReading, Now, Phase, Rules, State
+from edge.domain.model import Delivery, LockReading, Now, OwnerHold, Phase, Rules, State
 from edge.domain.passes import Pass, Reason
 
 
@@ -23,10 +23,10 @@ def unlock_refusal(state: State, delivery: Delivery, p: Pass, now: Now,
         return ruled_out
     current = holder(state)
     pending = state.unlock_pending
-    claimed = current.id if current is not None else (
-        pending.delivery_id if pending is not None else None)
-    if claimed is not None and claimed != delivery.id:
-        return Reason.BUSY
+    if current is not None and (isinstance(current, OwnerHold) or current.id != delivery.id):
+        return Reason.BUSY  # someone else holds the door
+    if current is None and pending is not None and pending.delivery_id != delivery.id:
+        return Reason.BUSY  # someone else's unlock waits for its camera proof
     if not state.camera_ok:
         return None  # its proof decides next: camera_unavailable, or the gates below
     if delivery.phase is not Phase.WAITING or pending is not None:

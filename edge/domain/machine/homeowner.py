@@ -9,20 +9,17 @@ from edge.domain.machine import proof
 from edge.domain.machine.common import Result, holder, rejected
 from edge.domain.machine.lifecycle import Trigger, fire, listed
 from edge.domain.model import (
-    OWNER_SESSION,
     Action,
     Capture,
     CaptureRequest,
     CheckCode,
-    Delivery,
     DriveLock,
     Emit,
     EventType,
     LockReading,
     Now,
-    Phase,
+    OwnerHold,
     Purpose,
-    Retain,
     Rules,
     State,
 )
@@ -33,7 +30,7 @@ from edge.domain.owner import (
     WRONG_CODES_ALLOWED,
     OwnerUnlock,
 )
-from edge.domain.passes import Courier, Mode, Reason, Rejection
+from edge.domain.passes import Reason, Rejection
 
 OWNER_CMD = "owner/lock"
 
@@ -46,7 +43,7 @@ def owner_lock(state: State, now: Now, rules: Rules) -> Result:
     if pending is not None:
         state = replace(state, unlock_pending=None)
         actions.append(rejected(Rejection(pending.cmd, Reason.WRONG_STATE, pending.jti),
-                                None if pending.pass_ is None else pending.delivery_id))
+                                pending.delivery_id))
     delivery = holder(state)
     if delivery is not None and listed(delivery, Trigger.OWNER_LOCK):
         state, relock = fire(state, delivery, Trigger.OWNER_LOCK, now, rules)
@@ -120,45 +117,14 @@ def _wrong_code(state: State, now: Now) -> Result:
 
 
 def owner_unlocked(state: State, now: Now, rules: Rules) -> Result:
-    """The camera is watching: the owner's session holds the door, with the relock rules of an
+    """The camera is watching: the homeowner holds the door, with the relock rules of an
     in-home delivery (unlock timeout, relock after the door closes, verification)."""
     current = holder(state)
     if current is not None:  # a delivery took the door while the camera answered
         return state, [rejected(Rejection(OWNER_CMD, Reason.BUSY))]
     if state.lock == LockReading.JAMMED:
         return state, [rejected(Rejection(OWNER_CMD, Reason.LOCK_FAULT))]
-    session = Delivery(OWNER_SESSION, Mode.IN_HOME, Courier("owner", "owner"), confidential=True,
-                       expires_at=now.wall + rules.unlock_timeout_s, phase=Phase.UNLOCKED,
-                       due=now.mono + rules.unlock_timeout_s)
-    state = replace(state, deliveries=(*state.deliveries, session),
+    state = replace(state, owner_hold=OwnerHold(due=now.mono + rules.unlock_timeout_s),
                     lock_target=LockReading.UNLOCKED, lock_source="owner")
-    return state, [DriveLock(False), Emit(EventType.DELIVERY_UNLOCKED, OWNER_SESSION)]
+    return state, [DriveLock(False), Emit(EventType.OWNER_UNLOCKED, None)]
 
-
-def owner_wording(result: Result) -> Result:
-    """The owner's session goes through the in-home sequence, but it is no delivery: it says
-    `owner.unlocked` and `owner.relocked` (alarms stay alarms), and takes no photos."""
-    state, actions = result
-    said: list[Action] = []
-    for action in actions:
-        if isinstance(action, Emit) and action.delivery_id == OWNER_SESSION:
-            if action.type in _RENAMED:
-                said.append(Emit(_RENAMED[action.type], None, action.fields))
-        elif isinstance(action, (Capture, Retain)) and _for_owner(action):
-            continue
-        else:
-            said.append(action)
-    return state, said
-
-
-_RENAMED = {EventType.DELIVERY_UNLOCKED: EventType.OWNER_UNLOCKED,
-            EventType.DELIVERY_LOCKED: EventType.OWNER_RELOCKED,
-            EventType.ALARM_LOCK_FAULT: EventType.ALARM_LOCK_FAULT,
-            EventType.ALARM_DOOR_LEFT_OPEN: EventType.ALARM_DOOR_LEFT_OPEN,
-            EventType.ALARM_CAMERA_FAULT: EventType.ALARM_CAMERA_FAULT}
-
-
-def _for_owner(action: Capture | Retain) -> bool:
-    if isinstance(action, Capture):
-        return action.request.delivery_id == OWNER_SESSION
-    return action.fields.get("delivery_id") == OWNER_SESSION

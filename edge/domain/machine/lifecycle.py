@@ -12,20 +12,28 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from edge.domain.machine.common import Result, find, photo_of, put
+from edge.domain.machine.common import (
+    Result,
+    find_hold,
+    photo_of,
+    photograph,
+    put,
+    put_hold,
+    tell,
+)
 from edge.domain.machine.health import on_camera
 from edge.domain.model import (
-    OWNER_SESSION,
-    Action,
     CameraHealth,
     Capture,
     Delivery,
     DriveLock,
     Emit,
     EventType,
+    Hold,
     LockReading,
     Now,
     Outcome,
+    OwnerHold,
     Phase,
     Purpose,
     Retain,
@@ -49,7 +57,7 @@ class Trigger(StrEnum):
 
 
 COMPLETED = "completed"  # where a delivery goes when it is over (it leaves the state)
-Handler = Callable[[State, Delivery, Now, Rules], Result]
+Handler = Callable[[State, Hold, Now, Rules], Result]
 
 
 @dataclass(frozen=True)
@@ -64,25 +72,33 @@ class NotInPhase(Exception):
         self.phase, self.trigger = phase, trigger
 
 
-def fire(state: State, delivery: Delivery, trigger: Trigger, now: Now, rules: Rules) -> Result:
-    edge = TRANSITIONS[delivery.phase].get(trigger)
+def fire(state: State, hold: Hold, trigger: Trigger, now: Now, rules: Rules) -> Result:
+    """``hold`` (a delivery, or the homeowner's hold on the door) through the table's edge."""
+    edge = TRANSITIONS[hold.phase].get(trigger)
     if edge is None:
-        raise NotInPhase(delivery.phase, trigger)
-    state, actions = edge.handler(state, delivery, now, rules)
-    after = find(state, delivery.id)
+        raise NotInPhase(hold.phase, trigger)
+    state, actions = edge.handler(state, hold, now, rules)
+    after = find_hold(state, hold)
     landed = COMPLETED if after is None else after.phase
-    assert landed in edge.to, f"{delivery.phase} --{trigger}--> {landed}, declared {edge.to}"
+    assert landed in edge.to, f"{hold.phase} --{trigger}--> {landed}, declared {edge.to}"
     return state, actions
 
 
-def listed(delivery: Delivery, trigger: Trigger) -> bool:
-    return trigger in TRANSITIONS[delivery.phase]
+def listed(hold: Hold, trigger: Trigger) -> bool:
+    return trigger in TRANSITIONS[hold.phase]
+
+
+def _courier(hold: Hold) -> Delivery:
+    """The edges only a delivery reaches (waiting, confirming, a courier's commands)."""
+    assert isinstance(hold, Delivery), hold
+    return hold
 
 
 # --- the handlers -------------------------------------------------------------------------
 
 
-def unlock(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def unlock(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    delivery = _courier(hold)
     unlocked = replace(delivery, phase=Phase.UNLOCKED, due=now.mono + rules.unlock_timeout_s)
     state = replace(put(state, unlocked), lock_target=LockReading.UNLOCKED, lock_source="pass")
     return state, [DriveLock(False), Emit(EventType.DELIVERY_UNLOCKED, delivery.id)]
@@ -91,16 +107,17 @@ def unlock(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
 def relock(outcome: Outcome | None) -> Handler:
     """Drive the lock locked and wait for its sensor; ``None`` keeps the outcome already
     decided (delivered when none was)."""
-    def handler(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-        ends = outcome or delivery.outcome or Outcome.DELIVERED
-        relocking = replace(delivery, phase=Phase.RELOCKING, outcome=ends,
+    def handler(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+        ends = outcome or hold.outcome or Outcome.DELIVERED
+        relocking = replace(hold, phase=Phase.RELOCKING, outcome=ends,
                             due=now.mono + rules.lock_verify_s, alarm_at=None, photo_at=None)
-        return replace(put(state, relocking), lock_target=LockReading.LOCKED,
+        return replace(put_hold(state, relocking), lock_target=LockReading.LOCKED,
                        lock_source="relock"), [DriveLock(True)]
     return handler
 
 
-def confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def confirm(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    delivery = _courier(hold)
     count = max(1, rules.confirmation_photos)
     confirming = replace(delivery, phase=Phase.CONFIRMING, pending_photos=count,
                          due=now.mono + rules.photo_timeout_s, outcome=Outcome.DELIVERED)
@@ -109,13 +126,17 @@ def confirm(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
 
 
 def complete(outcome: Outcome) -> Handler:
-    def handler(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-        return completed(state, delivery, outcome)
+    def handler(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+        return completed(state, hold, outcome)
     return handler
 
 
-def completed(state: State, delivery: Delivery, outcome: Outcome) -> Result:
-    """The delivery is over: told, and kept as the retained `last_delivery` for dashboards."""
+def completed(state: State, hold: Hold, outcome: Outcome) -> Result:
+    """The delivery is over: told, and kept as the retained `last_delivery` for dashboards.
+    The homeowner's hold just ends (its relock was told already)."""
+    if isinstance(hold, OwnerHold):
+        return replace(state, owner_hold=None), []
+    delivery = hold
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
     fields: dict[str, Any] = {"outcome": str(outcome), "mode": str(delivery.mode),
                               "photos": list(delivery.photos)}
@@ -126,68 +147,68 @@ def completed(state: State, delivery: Delivery, outcome: Outcome) -> Result:
         Retain("last_delivery", {"delivery_id": delivery.id, **fields})]
 
 
-def done_while_open(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def done_while_open(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """Relock once the door closes. Said twice, the second is not in the table."""
+    delivery = _courier(hold)
     if delivery.done_requested:
         raise NotInPhase(Phase.OPEN, Trigger.DONE)
     return put(state, replace(delivery, done_requested=True)), []
 
 
-def cancel_while_relocking(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-    return put(state, replace(delivery, outcome=Outcome.CANCELLED)), []
+def cancel_while_relocking(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    return put_hold(state, replace(hold, outcome=Outcome.CANCELLED)), []
 
 
-def owner_lock_while_relocking(state: State, delivery: Delivery, now: Now,
-                               rules: Rules) -> Result:
-    state = put(state, replace(delivery, outcome=Outcome.CANCELLED))
+def owner_lock_while_relocking(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    state = put_hold(state, replace(hold, outcome=Outcome.CANCELLED))
     return replace(state, lock_target=LockReading.LOCKED), [DriveLock(True)]
 
 
-def opened(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def opened(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """Opened after a relock began too (the same instant as the unlock timeout, or a latch that
     did not catch): the lock stays driven locked; the courier is inside all the same."""
-    outcome = None if delivery.outcome is Outcome.NOT_ENTERED else delivery.outcome
-    is_open = replace(delivery, phase=Phase.OPEN, due=None, outcome=outcome,
-                      photo_at=now.mono + rules.open_photo_interval_s,
-                      alarm_at=None if delivery.alarmed else now.mono + rules.door_open_alarm_s)
-    return put(state, is_open), [Emit(EventType.DELIVERY_DOOR_OPENED, delivery.id),
-                                 Capture(photo_of(delivery, Purpose.DOOR_OPEN))]
+    outcome = None if hold.outcome is Outcome.NOT_ENTERED else hold.outcome
+    photos = not isinstance(hold, OwnerHold)
+    is_open = replace(hold, phase=Phase.OPEN, due=None, outcome=outcome,
+                      photo_at=now.mono + rules.open_photo_interval_s if photos else None,
+                      alarm_at=None if hold.alarmed else now.mono + rules.door_open_alarm_s)
+    return put_hold(state, is_open), [*tell(hold, EventType.DELIVERY_DOOR_OPENED),
+                                      *photograph(hold, Purpose.DOOR_OPEN)]
 
 
-def closed(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-    shut = replace(delivery, phase=Phase.CLOSED, photo_at=None, alarm_at=None,
+def closed(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    shut = replace(hold, phase=Phase.CLOSED, photo_at=None, alarm_at=None,
                    due=now.mono + rules.relock_delay_s)
-    actions: list[Action] = [Emit(EventType.DELIVERY_DOOR_CLOSED, delivery.id)]
-    if delivery.done_requested or delivery.outcome is Outcome.CANCELLED or \
-            rules.relock_delay_s <= 0:
-        state, more = relock(None)(put(state, shut), shut, now, rules)
+    actions = tell(hold, EventType.DELIVERY_DOOR_CLOSED)
+    if hold.done_requested or hold.outcome is Outcome.CANCELLED or rules.relock_delay_s <= 0:
+        state, more = relock(None)(put_hold(state, shut), shut, now, rules)
         return state, actions + more
-    return put(state, shut), actions
+    return put_hold(state, shut), actions
 
 
-def verified(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-    actions: list[Action] = [Emit(EventType.DELIVERY_LOCKED, delivery.id)]
-    if delivery.outcome is Outcome.DELIVERED and delivery.id != OWNER_SESSION:
-        state, more = confirm(state, delivery, now, rules)
+def verified(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    actions = tell(hold, EventType.DELIVERY_LOCKED, EventType.OWNER_RELOCKED)
+    if hold.outcome is Outcome.DELIVERED and isinstance(hold, Delivery):
+        state, more = confirm(state, hold, now, rules)
     else:
-        state, more = completed(state, delivery, delivery.outcome or Outcome.DELIVERED)
+        state, more = completed(state, hold, hold.outcome or Outcome.DELIVERED)
     return state, actions + more
 
 
-def lock_failed(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def lock_failed(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """The lock did not verify in time: jammed, alarm, outcome aborted, keep re-driving it."""
     retry = min(1.0, rules.lock_retry_max_s)
     state = replace(state, lock=LockReading.JAMMED, lock_retry_at=now.mono + retry,
                     lock_retry_s=retry)
-    state, done = completed(state, delivery, Outcome.ABORTED)
-    return state, [Emit(EventType.ALARM_LOCK_FAULT, delivery.id), *done]
+    state, done = completed(state, hold, Outcome.ABORTED)
+    return state, [*tell(hold, EventType.ALARM_LOCK_FAULT, EventType.ALARM_LOCK_FAULT), *done]
 
 
-def no_confirmation(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def no_confirmation(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """The camera never answered. The courier is done all the same, and a camera that gives no
     frame is a fault (the worker reports it healthy again once it recovers)."""
     state, alarm = on_camera(state, CameraHealth(False, "no confirmation photo came back"))
-    state, done = completed(state, delivery, Outcome.DELIVERED)
+    state, done = completed(state, hold, Outcome.DELIVERED)
     return state, alarm + done
 
 

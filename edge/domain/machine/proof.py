@@ -48,6 +48,6 @@ def unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
     """No proof: the door stays locked, the courier hears camera_unavailable, and the camera
     counts as faulty until a probe sees frames flowing again."""
     rejection = rejected(Rejection(pending.cmd, Reason.CAMERA_UNAVAILABLE, pending.jti),
-                         None if pending.pass_ is None else pending.delivery_id, detail=why)
+                         pending.delivery_id, detail=why)
     state, alarm = on_camera(state, CameraHealth(False, why))
     return state, [rejection, *alarm]

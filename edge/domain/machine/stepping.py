@@ -11,12 +11,11 @@ from dataclasses import replace
 
 from edge.domain import rejections, signals
 from edge.domain.machine import courier, homeowner, world
-from edge.domain.machine.common import Result, holder, rejected
+from edge.domain.machine.common import Result, hold_id, holder, holds, rejected
 from edge.domain.machine.health import on_camera, on_storage
 from edge.domain.machine.lifecycle import Trigger, fire, listed
 from edge.domain.machine.unlock import on_proof
 from edge.domain.model import (
-    OWNER_SESSION,
     Action,
     CameraHealth,
     Capture,
@@ -67,7 +66,7 @@ from edge.domain.passes import Reason, Rejection
 
 def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     before = state
-    state, actions = homeowner.owner_wording(_decide(state, event, now, rules))
+    state, actions = _decide(state, event, now, rules)
     # A step decided again because its record failed is still that step (a Tick still flushes).
     original = event.original if isinstance(event, RecordFailed) else event
     repeat = original.count if isinstance(original, PassRejected) else 1
@@ -89,8 +88,7 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     lists the relock)."""
     if after.lock != before.lock:
         current = holder(after) or holder(before)
-        delivery_id = current.id if current and current.id != OWNER_SESSION else None
-        changed = Emit(EventType.LOCK_CHANGED, delivery_id, {
+        changed = Emit(EventType.LOCK_CHANGED, hold_id(current) if current else None, {
             "from": str(before.lock), "to": str(after.lock),
             "source": after.lock_source or "manual"})
         at = next((n for n, a in enumerate(actions) if isinstance(a, Emit)
@@ -103,7 +101,8 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     assert len(consume) <= 1 and len(locks) <= 1, actions
     record = Record(
         consume=consume[0] if consume else None,
-        deliveries=after.deliveries if after.deliveries != before.deliveries else None,
+        deliveries=after.deliveries if holds(after) != holds(before) else None,
+        owner_hold=after.owner_hold,
         photos=tuple(a for a in actions if isinstance(a, SharePhoto)),
         events=tuple(a for a in actions if isinstance(a, Emit)),
         retained=tuple(a for a in actions if isinstance(a, Retain)),
@@ -205,9 +204,9 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
         state = replace(state, locked_out_mono=now.mono + min(until - now.wall, LOCKOUT_S))
     before = replace(before, lock=state.lock)  # what the lock was left at is no news yet
     actions: list[Action] = []
-    for delivery in state.deliveries:
-        if listed(delivery, Trigger.RESTART):
-            state, more = fire(state, delivery, Trigger.RESTART, now, rules)
+    for hold in holds(state):
+        if listed(hold, Trigger.RESTART):
+            state, more = fire(state, hold, Trigger.RESTART, now, rules)
             actions += more
     t = transition(before, state, actions)
     shown = signals.indicate(t.state)  # the LED and buzzer start from what is true now
@@ -217,8 +216,8 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
 def next_wake(state: State, now: Now) -> float | None:
     """Seconds until the next deadline is due (0 when overdue), or None when nothing is."""
     waits = [d.expires_at - now.wall for d in state.deliveries if d.phase is Phase.WAITING]
-    for delivery in state.deliveries:
-        waits += [t - now.mono for t in (delivery.due, delivery.alarm_at, delivery.photo_at)
+    for hold in holds(state):
+        waits += [t - now.mono for t in (hold.due, hold.alarm_at, hold.photo_at)
                   if t is not None]
     if state.lock_retry_at is not None:
         waits.append(state.lock_retry_at - now.mono)

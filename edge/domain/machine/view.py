@@ -6,17 +6,16 @@ from typing import Any
 
 from edge.domain import signals
 from edge.domain.machine.common import holder, in_home_enabled
-from edge.domain.model import OWNER_SESSION, Delivery, Rules, State
+from edge.domain.model import Delivery, Rules, State
 
 
 def current_delivery(state: State) -> Delivery | None:
-    """The delivery the `state` topic shows: the door's holder, else the latest accepted (the
-    owner's own unlock is no delivery)."""
-    deliveries = [d for d in state.deliveries if d.id != OWNER_SESSION]
+    """The delivery the `state` topic shows: the one holding the door, else the latest
+    accepted (the homeowner's own unlock is no delivery)."""
     current = holder(state)
-    if current is not None and current.id != OWNER_SESSION:
+    if isinstance(current, Delivery):
         return current
-    return deliveries[-1] if deliveries else None
+    return state.deliveries[-1] if state.deliveries else None
 
 
 def public_state(state: State, rules: Rules) -> dict[str, Any]:

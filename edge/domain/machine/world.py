@@ -6,16 +6,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edge.domain.machine import proof
-from edge.domain.machine.common import Result, find, holder, photo_of, put
+from edge.domain.machine.common import (
+    Result,
+    find,
+    holder,
+    holds,
+    photo_of,
+    photograph,
+    put,
+    put_hold,
+    tell,
+)
 from edge.domain.machine.lifecycle import Trigger, fire, listed
 from edge.domain.model import (
     Action,
-    Capture,
     CaptureRequest,
     Delivery,
     DriveLock,
     Emit,
     EventType,
+    Hold,
     LockReading,
     Now,
     Phase,
@@ -67,8 +77,8 @@ def on_lock(state: State, reading: LockReading, now: Now, rules: Rules) -> Resul
 
 def on_tick(state: State, now: Now, rules: Rules) -> Result:
     actions: list[Action] = []
-    for delivery in state.deliveries:
-        state, more = _timers(state, delivery, now, rules)
+    for hold in holds(state):
+        state, more = _timers(state, hold, now, rules)
         actions += more
     if state.lock_retry_at is not None and state.lock_retry_at <= now.mono:
         state, more = _retry_lock(state, now, rules)
@@ -81,28 +91,28 @@ def on_tick(state: State, now: Now, rules: Rules) -> Result:
     return state, actions
 
 
-def _timers(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
-    if delivery.phase is Phase.WAITING:
-        if delivery.expires_at <= now.wall:
-            return fire(state, delivery, Trigger.EXPIRED, now, rules)
+def _timers(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    if hold.phase is Phase.WAITING:
+        if isinstance(hold, Delivery) and hold.expires_at <= now.wall:
+            return fire(state, hold, Trigger.EXPIRED, now, rules)
         return state, []
-    if delivery.phase is Phase.OPEN:
-        return _open_timers(state, delivery, now, rules)
-    if delivery.due is None or delivery.due > now.mono:
+    if hold.phase is Phase.OPEN:
+        return _open_timers(state, hold, now, rules)
+    if hold.due is None or hold.due > now.mono:
         return state, []
-    return fire(state, delivery, Trigger.DUE, now, rules)
+    return fire(state, hold, Trigger.DUE, now, rules)
 
 
-def _open_timers(state: State, delivery: Delivery, now: Now, rules: Rules) -> Result:
+def _open_timers(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """While the door stands open: the alarm once, and a photo every interval."""
     actions: list[Action] = []
-    if delivery.alarm_at is not None and delivery.alarm_at <= now.mono:
-        delivery = replace(delivery, alarm_at=None, alarmed=True)
-        actions.append(Emit(EventType.ALARM_DOOR_LEFT_OPEN, delivery.id))
-    if delivery.photo_at is not None and delivery.photo_at <= now.mono:
-        delivery = replace(delivery, photo_at=now.mono + rules.open_photo_interval_s)
-        actions.append(Capture(photo_of(delivery, Purpose.DOOR_OPEN)))
-    return put(state, delivery), actions
+    if hold.alarm_at is not None and hold.alarm_at <= now.mono:
+        hold = replace(hold, alarm_at=None, alarmed=True)
+        actions += tell(hold, EventType.ALARM_DOOR_LEFT_OPEN, EventType.ALARM_DOOR_LEFT_OPEN)
+    if hold.photo_at is not None and hold.photo_at <= now.mono:
+        hold = replace(hold, photo_at=now.mono + rules.open_photo_interval_s)
+        actions += photograph(hold, Purpose.DOOR_OPEN)
+    return put_hold(state, hold), actions
 
 
 def _retry_lock(state: State, now: Now, rules: Rules) -> Result:
