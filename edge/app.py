@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from edge import __version__
-from edge.capture import CaptureWorker
+from edge.capture import CaptureWorker, PhotoMaking
 from edge.config import Config
 from edge.contract.topics import Topics
 from edge.core import Core
@@ -25,31 +25,27 @@ from edge.domain.model import (
     LockSensed,
     Now,
     Rules,
-    State,
     UploadRejected,
 )
 from edge.domain.passes import PassPolicy, Reason
 from edge.effects import DeviceEffects
 from edge.executor import Ports
 from edge.hardware.backends import Hardware, build_hardware
-from edge.housekeeping import Housekeeper
+from edge.housekeeping import Housekeeper, Upkeep
 from edge.inbox import Inbound, Inbox
 from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
 from edge.store import reserve
-from edge.store.db import open_store
-from edge.store.deliveries import DeliveryJournal
 from edge.store.instance import claim, refuse_links
-from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
-from edge.store.replay import ReplayStore
-from edge.store.settings import SettingsStore
 from edge.systemd import Notifier, StatusLine, Watchdog
 from edge.throttle import Throttle
-from edge.transport.mqtt import MqttLink
+from edge.transport.homeassistant import discovery_payload, discovery_topic
+from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
+from edge.wiring import PhotoLimits, open_stores
 
 log = logging.getLogger(__name__)
 
@@ -113,14 +109,12 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     storage, security = config.storage, config.security
     refuse_links(storage.data_dir)  # once the lock is locked, before anything there is opened
     reserve.release_if_full(storage.data_dir)
-    db = open_store(storage.data_dir)
-    parts.callback(db.close)
-    outbox = Outbox(db)
-    replay = ReplayStore(db)
-    photos = PhotoStore(storage.data_dir / "photos", quota_bytes=int(storage.photos_quota_mb * 1e6),
-                        retention_s=storage.photo_retention_days * 86400,
-                        private_retention_s=config.privacy.confidential_retention_days * 86400,
-                        is_pending=outbox.is_pending)
+    stores = open_stores(storage.data_dir, PhotoLimits(
+        quota_bytes=int(storage.photos_quota_mb * 1e6),
+        retention_s=storage.photo_retention_days * 86400,
+        private_retention_s=config.privacy.confidential_retention_days * 86400))
+    parts.callback(stores.db.close)
+    db, outbox, replay, photos = stores.db, stores.outbox, stores.replay, stores.photos
     policy = PassPolicy(config.device_id, security.clock_skew_s, security.max_command_lifetime_s,
                         security.max_grant_lifetime_s)
     intake = PassIntake([(load_public_key(path), signer) for path, signer in security.signers()],
@@ -128,11 +122,10 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     notifier = Notifier()
     broker = f"{config.mqtt.host}:{config.mqtt.port}"
     status = StatusLine(notifier, f"locked; connecting to broker {broker}")
-    capture = CaptureWorker(hardware.camera, photos, inbox.put,
-                            max_bytes=config.mqtt.max_payload_bytes,
-                            quality=config.hardware.camera.jpeg_quality,
-                            masks=config.privacy.masks, drop_zone=config.delivery.drop_zone,
-                            camera_fix=hardware.camera_fix)
+    capture = CaptureWorker(hardware.camera, photos, inbox.put, making=PhotoMaking(
+        max_bytes=config.mqtt.max_payload_bytes, quality=config.hardware.camera.jpeg_quality,
+        masks=config.privacy.masks, drop_zone=config.delivery.drop_zone),
+        camera_fix=hardware.camera_fix)
     uploader = None
     if config.photos.transport == "http":
         from edge.transport.http_upload import PhotoUploader  # noqa: PLC0415 - only then
@@ -143,33 +136,34 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
                 UploadRejected(*PhotoStore.identify(entry.file or Path()), status)))
     routes = PhotoRoutes(topics, photos, config.photos.http_url if uploader else None)
     device_key = load_or_create(storage.data_dir)
-    ledger = Ledger(db, outbox, topics=topics, photo_target=routes,
-                    receipts=Receipts(device_key, config.device_id))
+    ledger = stores.ledger(topics, routes, Receipts(device_key, config.device_id))
     with db.transaction() as conn:  # announced at every start: a broker may have lost it
         announced = Outbox.queue_retained(conn, topics.device_key,
                                           public_pem(device_key).encode("ascii"))
     outbox.added(*announced)
     # The link, the pump and the core refer to each other only through these late-bound
     # callbacks; nothing runs until every part exists.
-    link = MqttLink(config, topics, client_id=mqtt_client_id(config.device_id, device_key),
-                    subscribe_sim=hardware.world is not None,
-                    on_message=_routes(topics, inbox, hardware, capture),
-                    on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
-                    on_status=status.link)
+    ha = config.homeassistant
+    link = MqttLink(
+        config.mqtt, topics, client_id=mqtt_client_id(config.device_id, device_key),
+        hooks=LinkHooks(on_message=_routes(topics, inbox, hardware, capture),
+                        on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
+                        on_status=status.link),
+        subscriptions=[topics.simulator] if hardware.world is not None else [],
+        # With Home Assistant off, an empty discovery removes what an earlier config announced.
+        announcements=[Announcement(discovery_topic(config), discovery_payload(config, topics),
+                                    ha.status_topic if ha.enabled else None)])
     pump = OutboxPump(outbox, link)
     housekeeper = Housekeeper(
-        inbox=inbox, db=db, outbox=outbox, replay=replay, photos=photos,
-        clock=hardware.clock, device_id=config.device_id,
-        snapshot_prefix=topics.snapshot(""), clock_skew_s=security.clock_skew_s,
-        outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
-        history_retention_s=storage.photo_retention_days * 86400,
+        inbox=inbox, stores=stores, clock=hardware.clock, upkeep=Upkeep(
+            device_id=config.device_id, snapshot_prefix=topics.snapshot(""),
+            clock_skew_s=security.clock_skew_s,
+            outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
+            history_retention_s=storage.photo_retention_days * 86400),
         keep_reserve=lambda: reserve.keep(storage.data_dir))
-    journal = DeliveryJournal(db)
     core = Core(
         inbox=inbox, rules=rules_from(config),
-        state=State(deliveries=journal.load(), owner_hold=journal.load_owner_hold(),
-                    door_open=hardware.door.is_open(), clock_synced=hardware.clock_synced(),
-                    settings=SettingsStore(db).load()),
+        state=stores.state(hardware.door.is_open(), hardware.clock_synced()),
         ports=Ports(intake=intake, ledger=ledger, lock=hardware.lock,
                     effects=DeviceEffects(capture, hardware.signals,
                                           code_hash=config.owner.unlock_code_hash,

@@ -79,17 +79,26 @@ def new_photo_id(moment: datetime) -> str:
     return f"{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
+@dataclass(frozen=True)
+class PhotoMaking:
+    """How a frame becomes a photo (config `[privacy]`, `[delivery] drop_zone`, the camera's
+    `jpeg_quality`, the broker's payload limit): masks burned in, fitted under ``max_bytes``."""
+
+    max_bytes: int | None = None
+    quality: int = 85
+    masks: Sequence[Polygon] = ()
+    drop_zone: Zone | None = None
+
+
 class CaptureWorker:
     def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
-                 probe_interval_s: float = PROBE_INTERVAL_S, max_bytes: int | None = None,
-                 quality: int = 85, masks: Sequence[Polygon] = (),
-                 drop_zone: Zone | None = None, camera_fix: str = "run doorstep doctor",
-                 clock: Callable[[], float] = time.monotonic,
-                 now_ns: Callable[[], int] = time.monotonic_ns) -> None:
+                 probe_interval_s: float = PROBE_INTERVAL_S,
+                 making: PhotoMaking = PhotoMaking(),
+                 camera_fix: str = "run doorstep doctor") -> None:
         self._camera = camera
         self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix, log)
-        self._clock = clock
-        self._now_ns = now_ns  # the sensor's clock (CLOCK_MONOTONIC on a Pi), to age a frame
+        self._clock = time.monotonic
+        self._now_ns = time.monotonic_ns  # the sensor's clock (CLOCK_MONOTONIC on a Pi)
         self._photos = photos
         self._submit = submit
         self._probe_interval = probe_interval_s
@@ -97,10 +106,10 @@ class CaptureWorker:
         self._close = False  # watching closely: the door is unlocked or open
         # Masked and fitted here, before hashing: every copy of a photo is masked and has one
         # sha256, and the unmasked picture never leaves memory.
-        self._max_bytes = max_bytes
-        self._quality = quality
-        self._masks = tuple(masks)
-        self._drop_zone = drop_zone
+        self._max_bytes = making.max_bytes
+        self._quality = making.quality
+        self._masks = tuple(making.masks)
+        self._drop_zone = making.drop_zone
         self._references: dict[str, Any] = {}  # delivery id -> its drop zone at `arriving`
         self._jobs: queue.PriorityQueue[tuple[int, int, Job]] = queue.PriorityQueue()
         self._order = itertools.count()

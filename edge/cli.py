@@ -235,7 +235,7 @@ def _history(config: Config, since_text: str | None, as_json: bool, html: Path |
     return _on_store(config, answer)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="doorstep", description=__doc__)
     parser.add_argument("--version", action="version", version=f"doorstep {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -243,8 +243,6 @@ def main(argv: list[str] | None = None) -> int:
     photos = commands.add_parser("photos", help="the local photos: erase a delivery's")
     photos.add_argument("action", choices=["erase"])
     photos.add_argument("--delivery", required=True, help="the delivery whose photos go")
-    photos.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
-    photos.add_argument("-v", "--verbose", action="store_true")
     history = commands.add_parser("history", help="past deliveries: a table, JSON or a web page")
     history.add_argument("--since", help="only deliveries completed from this date "
                          "(YYYY-MM-DD or YYYY-MM-DDTHH:MM, the device's time zone)")
@@ -252,13 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--json", action="store_true", help="JSON instead of a table")
     shape.add_argument("--html", type=Path, metavar="OUT",
                        help="write one self-contained page with timelines and photos to OUT")
-    history.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
-    history.add_argument("-v", "--verbose", action="store_true")
     acl = commands.add_parser("broker-acl", help="print the broker ACL block of this device's "
                               "homeowner (append it to the mosquitto ACL file)")
     acl.add_argument("--user", help="the owner's broker user (default: owner.DEVICE_ID)")
-    acl.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
-    acl.add_argument("-v", "--verbose", action="store_true")
     for name, text in (("run", "run the daemon in the foreground"),
                        ("check-config", "validate a config file and print a summary"),
                        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
@@ -268,10 +262,16 @@ def main(argv: list[str] | None = None) -> int:
                                      "(systemd runs it after every stop)"),
                        ("repair", "set a damaged database aside and copy what can be read "
                                   "into a new one (stop doorstep first)")):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
-        sub.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
+        commands.add_parser(name, help=text)
+    for name, sub in commands.choices.items():
+        if name != "owner-code":
+            sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH)
+            sub.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "owner-code":
         return _owner_code()
     _setup_logging(args.verbose)
@@ -282,55 +282,61 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL  config     {exc}  -> fix that key; the other checks need a usable config")
         print(f"doorstep: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if args.command == "photos":
-        from edge.store.erase import BadDeliveryId  # noqa: PLC0415
+    return COMMANDS[args.command](config, args)
 
-        try:
-            return _on_store(config, lambda: _erase(config, args.delivery))
-        except BadDeliveryId as exc:  # refused before anything is opened
-            print(f"doorstep: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
-    if args.command == "outbox":
-        return _on_store(config, lambda: _outbox_status(config))
-    if args.command == "history":
-        return _history(config, args.since, args.json, args.html)
-    if args.command == "broker-acl":
-        from edge.broker_acl import owner_block, owner_user  # noqa: PLC0415
 
-        print(owner_block(config, args.user or owner_user(config.device_id)), end="")
-        return 0
-    if args.command == "device-key":
-        from edge.crypto.device_key import (  # noqa: PLC0415
-            FILE_NAME,
-            DeviceKeyError,
-            load,
-            public_pem,
-        )
+def _photos(config: Config, args: argparse.Namespace) -> int:
+    from edge.store.erase import BadDeliveryId  # noqa: PLC0415
 
-        path = config.storage.data_dir / FILE_NAME
-        if not path.exists():
-            print(f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
-                  "it at its first start", file=sys.stderr)
-            return 1
-        try:
-            print(public_pem(load(path)), end="")
-        except (DeviceKeyError, OSError) as exc:
-            print(f"doorstep: {exc}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "doctor":
-        from edge.doctor import diagnose  # noqa: PLC0415
+    try:
+        return _on_store(config, lambda: _erase(config, args.delivery))
+    except BadDeliveryId as exc:  # refused before anything is opened
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
-        checks = diagnose(config, str(args.config))
-        print("\n".join(check.line() for check in checks))
-        return 1 if any(check.status == "FAIL" for check in checks) else 0
-    if args.command == "relay-off":
-        return _relay_off(config)
-    if args.command == "repair":
-        return _repair(config)
-    if args.command == "check-config":
-        print(_summary(config, args.config))
-        return 0
+
+def _broker_acl(config: Config, args: argparse.Namespace) -> int:
+    from edge.broker_acl import owner_block, owner_user  # noqa: PLC0415
+
+    print(owner_block(config, args.user or owner_user(config.device_id)), end="")
+    return 0
+
+
+def _device_key(config: Config) -> int:
+    from edge.crypto.device_key import (  # noqa: PLC0415
+        FILE_NAME,
+        DeviceKeyError,
+        load,
+        public_pem,
+    )
+
+    path = config.storage.data_dir / FILE_NAME
+    if not path.exists():
+        print(f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
+              "it at its first start", file=sys.stderr)
+        return 1
+    try:
+        print(public_pem(load(path)), end="")
+    except (DeviceKeyError, OSError) as exc:
+        print(f"doorstep: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _doctor(config: Config, config_path: Path) -> int:
+    from edge.doctor import diagnose  # noqa: PLC0415
+
+    checks = diagnose(config, str(config_path))
+    print("\n".join(check.line() for check in checks))
+    return 1 if any(check.status == "FAIL" for check in checks) else 0
+
+
+def _check_config(config: Config, config_path: Path) -> int:
+    print(_summary(config, config_path))
+    return 0
+
+
+def _run(config: Config) -> int:
     import sqlite3  # noqa: PLC0415
 
     private_files()
@@ -346,6 +352,19 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
+
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "run": lambda config, args: _run(config),
+    "photos": _photos,
+    "outbox": lambda config, args: _on_store(config, lambda: _outbox_status(config)),
+    "history": lambda config, args: _history(config, args.since, args.json, args.html),
+    "broker-acl": _broker_acl,
+    "device-key": lambda config, args: _device_key(config),
+    "doctor": lambda config, args: _doctor(config, args.config),
+    "relay-off": lambda config, args: _relay_off(config),
+    "repair": lambda config, args: _repair(config),
+    "check-config": lambda config, args: _check_config(config, args.config),
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -408,7 +408,7 @@ def load_config(path: Path, *, check_files: bool = True) -> Config:
     return config
 
 
-def mqtt_password(config: Config) -> str | None:
-    if config.mqtt.password_file is None:
+def mqtt_password(settings: MqttConfig) -> str | None:
+    if settings.password_file is None:
         return None
-    return config.mqtt.password_file.read_text(encoding="utf-8").strip()
+    return settings.password_file.read_text(encoding="utf-8").strip()

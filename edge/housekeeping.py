@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
 from edge.failures import expected
 from edge.fault_log import FaultLog
 from edge.hardware.clock import ClockSync
 from edge.inbox import Inbox
-from edge.store.db import Database
 from edge.store.history import DeliveryHistory
 from edge.store.notes import DeliveryNotes
-from edge.store.outbox import Outbox
-from edge.store.photos import PhotoStore
-from edge.store.replay import ReplayStore
 from edge.throttle import Throttle
+from edge.wiring import Stores
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +28,31 @@ QUOTA_CHECK_FIX = ("free space on the data dir's disk: the outbox is over its qu
                    "queued snapshots cannot be dropped to make room")
 
 
+@dataclass(frozen=True)
+class Upkeep:
+    """What housekeeping keeps to (config `[storage]` and `[security]`)."""
+
+    device_id: str
+    snapshot_prefix: str  # the snapshots' topic prefix: queued snapshots may be dropped
+    outbox_quota_bytes: int | None
+    clock_skew_s: float
+    history_retention_s: float
+
+
 class Housekeeper:
-    def __init__(self, *, inbox: Inbox, db: Database, outbox: Outbox, replay: ReplayStore,
-                 photos: PhotoStore, clock: Callable[[], ClockSync], device_id: str,
-                 snapshot_prefix: str, outbox_quota_bytes: int | None,
-                 clock_skew_s: float, history_retention_s: float,
-                 keep_reserve: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, *, inbox: Inbox, stores: Stores, clock: Callable[[], ClockSync],
+                 upkeep: Upkeep, keep_reserve: Callable[[], None] = lambda: None) -> None:
         self._inbox = inbox
-        self._db = db
-        self._outbox = outbox
-        self._replay = replay
-        self._photos = photos
+        self._db = stores.db
+        self._outbox = stores.outbox
+        self._replay = stores.replay
+        self._photos = stores.photos
         self._clock = clock
-        self._device_id = device_id
-        self._snapshot_prefix = snapshot_prefix
-        self._quota = outbox_quota_bytes
-        self._skew = clock_skew_s
-        self._history_retention = history_retention_s
+        self._device_id = upkeep.device_id
+        self._snapshot_prefix = upkeep.snapshot_prefix
+        self._quota = upkeep.outbox_quota_bytes
+        self._skew = upkeep.clock_skew_s
+        self._history_retention = upkeep.history_retention_s
         self._keep_reserve = keep_reserve  # the room kept for a start on a full disk
         self._clock_log = FaultLog("clock", CLOCK_STOPS, CLOCK_FIX, log)
         self._dropped = Throttle(DROPPED_REPORT_EVERY_S)

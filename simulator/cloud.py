@@ -43,10 +43,11 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def mint(key: Ed25519PrivateKey, cmd: str, *, device_id: str, delivery_id: str,
-         now: float | None = None, lifetime_s: float | None = None, mode: str = "doorstep",
-         courier: dict[str, str] | None = None, confidential: bool | None = None,
-         issuer: str = "doorstep-sim-cloud", **extra: Any) -> str:
+def mint(  # noqa: PLR0913 - one keyword per claim a test or scenario may set
+        key: Ed25519PrivateKey, cmd: str, *, device_id: str, delivery_id: str,
+        now: float | None = None, lifetime_s: float | None = None, mode: str = "doorstep",
+        courier: dict[str, str] | None = None, confidential: bool | None = None,
+        issuer: str = "doorstep-sim-cloud", **extra: Any) -> str:
     """A signed pass for ``cmd``; ``extra`` claims override or add to the standard ones."""
     now = time.time() if now is None else now
     if lifetime_s is None:

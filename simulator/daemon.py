@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 
-def write_sim_config(path: Path, *, device_id: str, port: int, trusted_key: Path,
-                     data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
-                     prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "",
-                     more_keys: str = "") -> Path:
+def write_sim_config(  # noqa: PLR0913 - one keyword per config key a test may set
+        path: Path, *, device_id: str, port: int, trusted_key: Path,
+        data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
+        prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "",
+        more_keys: str = "") -> Path:
     """A config for the sim backend; ``extra`` is appended TOML for a test's own keys,
     ``mqtt_extra`` goes into the [mqtt] table, and ``more_keys`` are more `trusted_keys`
     entries (TOML, after the cloud's key)."""

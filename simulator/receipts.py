@@ -30,6 +30,25 @@ class Verdict:
         return not self.problems
 
 
+def _check_photos(verdict: Verdict, name: str, listed: list[dict[str, Any]],
+                  photos: Mapping[str, bytes] | None) -> None:
+    """Each photo a receipt lists against its bytes, where they are at hand."""
+    for photo in listed:
+        data = photos.get(photo["photo_id"]) if photos is not None else None
+        if data is None and photo.get("local_only"):
+            verdict.photos_local.append(photo["photo_id"])  # confidential: hash only
+            continue
+        if data is None:
+            if photos is not None:
+                verdict.problems.append(f"{name}: photo {photo['photo_id']} is missing "
+                                        "(it was sent; nothing to check it against)")
+            continue
+        verdict.photos_checked += 1
+        if hashlib.sha256(data).hexdigest() != photo["sha256"]:
+            verdict.problems.append(f"{name}: photo {photo['photo_id']} is not the photo "
+                                    "the receipt lists (its sha256 differs)")
+
+
 def verify_receipts(public_pem: bytes, receipts: list[str],
                     photos: Path | Mapping[str, bytes] | None = None,
                     first_prev: str | None = None, last_number: int | None = None,
@@ -70,20 +89,7 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
                 verdict.problems.append(f"{name}: receipts {numbers[-1] + 1} to "
                                         f"{payload['number'] - 1} are missing")
             numbers.append(payload["number"])
-        for photo in payload.get("photos", []):
-            data = photos.get(photo["photo_id"]) if photos is not None else None
-            if data is None and photo.get("local_only"):
-                verdict.photos_local.append(photo["photo_id"])  # confidential: hash only
-                continue
-            if data is None:
-                if photos is not None:
-                    verdict.problems.append(f"{name}: photo {photo['photo_id']} is missing "
-                                            "(it was sent; nothing to check it against)")
-                continue
-            verdict.photos_checked += 1
-            if hashlib.sha256(data).hexdigest() != photo["sha256"]:
-                verdict.problems.append(f"{name}: photo {photo['photo_id']} is not the photo "
-                                        "the receipt lists (its sha256 differs)")
+        _check_photos(verdict, name, payload.get("photos", []), photos)
     if from_first and numbers and numbers[0] != 1:
         verdict.problems.append(f"receipts 1 to {numbers[0] - 1} are missing (the first one "
                                 f"given is number {numbers[0]})")

@@ -36,15 +36,24 @@ class Received:
     receipt_order: list[str] = field(default_factory=list)  # as they arrived
 
 
+@dataclass(frozen=True)
+class Access:
+    """How the cloud connects: ``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS
+    broker; ``session`` names a persistent session, so that nothing published while the cloud
+    is away is missed."""
+
+    protocol: str = "3.1.1"
+    tls: tuple[str, str, str] | None = None
+    session: str | None = None
+
+
 class CloudReceiver:
     def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
-                 protocol: str = "3.1.1",
+                 access: Access = Access(),
                  on_event: Callable[[dict[str, Any]], None] | None = None,
-                 tls: tuple[str, str, str] | None = None, session: str | None = None,
                  check_contract: bool = True) -> None:
-        """``tls`` is (ca_file, cert_file, key_file) for a mutual-TLS broker. ``session`` names
-        a persistent session, so that nothing published while we are away is missed.
-        ``check_contract=False`` is for tests of the transport that send made-up payloads."""
+        """``check_contract=False`` is for tests of the transport that send made-up payloads."""
+        protocol, tls, session = access.protocol, access.tls, access.session
         self.base = f"{prefix}/{device_id}"
         self.received = Received()
         self.violations: list[str] = []

@@ -59,30 +59,33 @@ def parse_owner(name: str, payload: bytes, live: bool = True) -> OwnerInput:
     cmd = f"owner/{name}"[:64]
     if not live:
         return OwnerRejected(Rejection(cmd, Reason.STALE))
-
-    def malformed() -> OwnerRejected:
-        return OwnerRejected(Rejection(cmd, Reason.MALFORMED))
-
+    parsed: OwnerInput | None
     if name == "lock":
-        if payload == b"LOCK":
-            return OwnerLock()
-        try:
-            body = json.loads(payload)
-        except (ValueError, RecursionError):
-            return malformed()
-        if not isinstance(body, dict) or not set(body) <= {"action", "code"}:
-            return malformed()
-        if body.get("action") == "LOCK":
-            return OwnerLock()  # Home Assistant sends {"action": "LOCK", "code": "None"}
-        code = body.get("code")
-        if body.get("action") == "UNLOCK" and isinstance(code, str) and len(code) <= 64:
-            # Not only digits: Home Assistant sends "None" when no code was typed. The machine
-            # answers owner_unlock_disabled or bad_code, which tell the homeowner more.
-            return OwnerUnlock(code)
-        return malformed()
-    if name == "in_home":
-        return OwnerInHome(True) if payload == b"ON" else (
-            OwnerInHome(False) if payload == b"OFF" else malformed())
-    if name == "snapshot":
-        return OwnerSnapshot() if payload == b"PRESS" else malformed()
-    return OwnerRejected(Rejection(cmd, Reason.UNKNOWN_COMMAND))
+        parsed = _lock_command(payload)
+    elif name == "in_home":
+        parsed = {b"ON": OwnerInHome(True), b"OFF": OwnerInHome(False)}.get(payload)
+    elif name == "snapshot":
+        parsed = OwnerSnapshot() if payload == b"PRESS" else None
+    else:
+        return OwnerRejected(Rejection(cmd, Reason.UNKNOWN_COMMAND))
+    return parsed if parsed is not None else OwnerRejected(Rejection(cmd, Reason.MALFORMED))
+
+
+def _lock_command(payload: bytes) -> OwnerLock | OwnerUnlock | None:
+    """`LOCK`, or Home Assistant's JSON form; None when it is neither."""
+    if payload == b"LOCK":
+        return OwnerLock()
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not set(body) <= {"action", "code"}:
+        return None
+    if body.get("action") == "LOCK":
+        return OwnerLock()  # Home Assistant sends {"action": "LOCK", "code": "None"}
+    code = body.get("code")
+    if body.get("action") == "UNLOCK" and isinstance(code, str) and len(code) <= 64:
+        # Not only digits: Home Assistant sends "None" when no code was typed. The machine
+        # answers owner_unlock_disabled or bad_code, which tell the homeowner more.
+        return OwnerUnlock(code)
+    return None

@@ -6,8 +6,10 @@ in the log."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.contract.events import render_event, render_retained
@@ -28,6 +30,20 @@ log = logging.getLogger(__name__)
 PhotoTarget = Callable[[SharePhoto], tuple[str, Path, Channel]]
 
 
+@dataclass
+class _Queued:
+    """What one commit queued: outbox rows and bytes, event seqs, receipt numbers."""
+
+    rows: int = 0
+    size: int = 0
+    seqs: list[int] = field(default_factory=list)
+    receipts: dict[str | None, int] = field(default_factory=dict)  # delivery id -> number
+
+    def add(self, rows: int, size: int) -> None:
+        self.rows += rows
+        self.size += size
+
+
 class Ledger:
     def __init__(self, db: Database, outbox: Outbox, *, topics: Topics,
                  photo_target: PhotoTarget, receipts: Receipts | None = None) -> None:
@@ -41,9 +57,7 @@ class Ledger:
         """All of ``record`` is on disk when this returns; on any error, none of it is."""
         if not record:
             return
-        rows = size = 0
-        seqs: list[int] = []
-        receipts: dict[str | None, int] = {}  # delivery id -> its receipt number
+        queued = _Queued()
         with self._db.transaction() as conn:
             if record.consume is not None:
                 ReplayStore.record(conn, record.consume.jti, record.consume.exp)
@@ -52,38 +66,45 @@ class Ledger:
             if record.settings is not None:
                 SettingsStore.write(conn, record.settings)
             for photo in record.photos:  # before the events that announce them
-                target, path, channel = self._photo_target(photo)
-                size += Outbox.queue_file(conn, target, path, channel)
-                rows += 1
-                if photo.latest:
-                    more, n = Outbox.queue_retained(conn, self._topics.image_latest, file=path)
-                    size, rows = size + n, rows + more
+                self._queue_photo(conn, photo, queued)
             for emit in record.events:
-                event_id = uuid.uuid4().hex
-                seq, payload = Outbox.queue_event(conn, self._topics.events,
-                                                  self._render(emit, now, event_id))
-                seqs.append(seq)
-                size, rows = size + len(payload), rows + 1
-                DeliveryNotes.note(conn, emit, seq, event_id, payload, now.wall)
-                if emit.type is EventType.DELIVERY_COMPLETED and emit.delivery_id is not None:
-                    notes = DeliveryNotes.take(conn, emit.delivery_id)
-                    DeliveryHistory.add(conn, emit, notes, now.wall)
-                    if self._receipts is not None:
-                        receipt, number = self._receipts.issue(conn, emit, notes, now.wall)
-                        receipts[emit.delivery_id] = number
-                        size += Outbox.queue_message(
-                            conn, self._topics.receipt(emit.delivery_id), receipt.encode("ascii"))
-                        rows += 1
+                self._queue_event(conn, emit, now, queued)
             for retain in record.retained:
                 fields = retain.fields
-                if retain.topic == "last_delivery" and fields.get("delivery_id") in receipts:
-                    fields = {**fields, "receipt": receipts[fields.get("delivery_id")]}
-                more, n = Outbox.queue_retained(conn, self._topic(retain),
-                                                render_retained(fields, now.wall))
-                size, rows = size + n, rows + more
-        self._outbox.added(rows, size)
-        for emit, seq in zip(record.events, seqs, strict=True):
+                number = queued.receipts.get(fields.get("delivery_id"))
+                if retain.topic == "last_delivery" and number is not None:
+                    fields = {**fields, "receipt": number}
+                queued.add(*Outbox.queue_retained(conn, self._topic(retain),
+                                                  render_retained(fields, now.wall)))
+        self._outbox.added(queued.rows, queued.size)
+        for emit, seq in zip(record.events, queued.seqs, strict=True):
             _log_event(emit, seq)
+
+    def _queue_photo(self, conn: sqlite3.Connection, photo: SharePhoto, queued: _Queued) -> None:
+        target, path, channel = self._photo_target(photo)
+        queued.add(1, Outbox.queue_file(conn, target, path, channel))
+        if photo.latest:
+            queued.add(*Outbox.queue_retained(conn, self._topics.image_latest, file=path))
+
+    def _queue_event(self, conn: sqlite3.Connection, emit: Emit, now: Now,
+                     queued: _Queued) -> None:
+        """The event, its note for the delivery's history, and at a completion the history row
+        and the signed receipt."""
+        event_id = uuid.uuid4().hex
+        seq, payload = Outbox.queue_event(conn, self._topics.events,
+                                          self._render(emit, now, event_id))
+        queued.seqs.append(seq)
+        queued.add(1, len(payload))
+        DeliveryNotes.note(conn, emit, seq, event_id, payload, now.wall)
+        if emit.type is not EventType.DELIVERY_COMPLETED or emit.delivery_id is None:
+            return
+        notes = DeliveryNotes.take(conn, emit.delivery_id)
+        DeliveryHistory.add(conn, emit, notes, now.wall)
+        if self._receipts is not None:
+            receipt, number = self._receipts.issue(conn, emit, notes, now.wall)
+            queued.receipts[emit.delivery_id] = number
+            queued.add(1, Outbox.queue_message(conn, self._topics.receipt(emit.delivery_id),
+                                               receipt.encode("ascii")))
 
     def _render(self, emit: Emit, now: Now, event_id: str) -> Callable[[int], bytes]:
         return lambda seq: render_event(emit, seq, self._topics.device_id, now.wall, event_id)

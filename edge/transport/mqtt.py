@@ -11,7 +11,8 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -20,10 +21,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.config import Config, mqtt_password
+from edge.config import Config, MqttConfig, mqtt_password
 from edge.contract.topics import Topics
 from edge.throttle import Throttle
-from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.link_health import (
     SUMMARY_EVERY_S,
     Backoff,
@@ -79,16 +79,43 @@ class BoundedClient(mqtt.Client):
         return super()._sock_recv(bufsize)
 
 
-def _authenticate(client: mqtt.Client, config: Config) -> None:
+def _authenticate(client: mqtt.Client, settings: MqttConfig) -> None:
     """Credentials and TLS. The broker's certificate must chain to ca_file and match the host:
     paho checks the hostname by default, and nothing here turns that off."""
-    if config.mqtt.username is not None:
-        client.username_pw_set(config.mqtt.username, mqtt_password(config))
-    tls = config.mqtt.tls
+    if settings.username is not None:
+        client.username_pw_set(settings.username, mqtt_password(settings))
+    tls = settings.tls
     if tls is not None:
         client.tls_set(ca_certs=str(tls.ca_file),
                        certfile=str(tls.cert_file) if tls.cert_file else None,
                        keyfile=str(tls.key_file) if tls.key_file else None)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A retained message published again at every (re)connection, and again whenever the
+    ``rebirth_topic`` says `online` (Home Assistant's discovery, on its status topic)."""
+
+    topic: str
+    payload: bytes
+    rebirth_topic: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkHooks:
+    """What the link tells the daemon: a message (topic, payload, live), a broker's answer to
+    a publish (mid, ok), and the link's health in words for systemd's STATUS."""
+
+    on_message: Callable[[str, bytes, bool], None]
+    on_ack: Callable[[int, bool], None]
+    on_status: Callable[[str], None] = lambda status: None
+
+
+@dataclass(frozen=True)
+class Retry:
+    backoff: Backoff | None = None
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    clock: Callable[[], float] = time.monotonic
 
 
 class MqttLink:
@@ -101,22 +128,22 @@ class MqttLink:
     attempt is ours, so its cause is logged and a broker that is back is used within 5 s.
     """
 
-    def __init__(self, config: Config, topics: Topics, *, client_id: str, subscribe_sim: bool,
-                 on_message: Callable[[str, bytes, bool], None],  # topic, payload, live
-                 on_ack: Callable[[int, bool], None],
-                 on_status: Callable[[str], None] = lambda status: None,
-                 backoff: Backoff | None = None, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._config = config
+    def __init__(self, settings: MqttConfig, topics: Topics, *, client_id: str,
+                 hooks: LinkHooks, subscriptions: Sequence[str] = (),
+                 announcements: Sequence[Announcement] = (), retry: Retry = Retry()) -> None:
+        """Besides its own cmd/# and owner/#, the link subscribes ``subscriptions`` (the
+        simulated world's sim/#) and each announcement's rebirth topic."""
+        self._settings = settings
         self._topics = topics
-        self._subscribe_sim = subscribe_sim
-        self._on_message = on_message
-        self._on_ack = on_ack
-        self._on_status = on_status
-        self._backoff = backoff or Backoff()
-        self._connect_timeout = connect_timeout_s
-        self._clock = clock
-        self._outage = OutageLog(f"{config.mqtt.host}:{config.mqtt.port}")
+        self._subscriptions = tuple(subscriptions)
+        self._announcements = tuple(announcements)
+        self._on_message = hooks.on_message
+        self._on_ack = hooks.on_ack
+        self._on_status = hooks.on_status
+        self._backoff = retry.backoff or Backoff()
+        self._connect_timeout = retry.connect_timeout_s
+        self._clock = retry.clock
+        self._outage = OutageLog(f"{settings.host}:{settings.port}")
         self._refusals = Throttle(SUMMARY_EVERY_S)  # publishes the broker refused (an ACL)
         self._state: bytes | None = None
         self._state_lock = threading.Lock()
@@ -125,15 +152,15 @@ class MqttLink:
         self._refusal: Failure | None = None  # why the broker turned this attempt down
         self._paho_error: str | None = None  # the last error paho logged (a TLS alert, a reset)
         self._ended: str | None = None  # the reason a session ended, from on_disconnect
-        self._v5 = config.mqtt.protocol == "5"
-        persistent = config.mqtt.session_expiry_s > 0
+        self._v5 = settings.protocol == "5"
+        persistent = settings.session_expiry_s > 0
         client = BoundedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,  # fixed: the broker keeps our session
             protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
             clean_session=None if self._v5 else not persistent,
         )
-        _authenticate(client, config)
+        _authenticate(client, settings)
         client.will_set(topics.availability, "offline", qos=QOS, retain=True)
         client.on_connect = _guarded(self._connected)
         client.on_disconnect = _guarded(self._disconnected)
@@ -154,7 +181,7 @@ class MqttLink:
 
     def start(self) -> None:
         """Connect in the background; a broker that is down now is retried until it is up."""
-        mqtt_config = self._config.mqtt
+        mqtt_config = self._settings
         # connect_async only stores the parameters; every attempt is made by _run.
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -224,7 +251,7 @@ class MqttLink:
         """One connection attempt and, when it succeeds, the session until it ends. Returns
         why the attempt failed, or None after a session that was up."""
         self._refusal = self._paho_error = self._ended = None
-        mqtt_config = self._config.mqtt
+        mqtt_config = self._settings
         try:
             self._client.reconnect()
         except (OSError, ValueError) as exc:  # refused, DNS, timeout, TLS (ssl errors are OSError)
@@ -261,14 +288,12 @@ class MqttLink:
     def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                    properties: Any) -> None:
         if reason.is_failure:
-            self._refusal = failure_of_refusal(reason, self._config.mqtt.username is not None)
+            self._refusal = failure_of_refusal(reason, self._settings.username is not None)
             return
         topics: list[tuple[str, Any]] = [(self._topics.commands, QOS),
                                          (self._topics.owner, self._live_only())]
-        if self._subscribe_sim:
-            topics.append((self._topics.simulator, QOS))
-        if self._config.homeassistant.enabled:
-            topics.append((self._config.homeassistant.status_topic, QOS))
+        topics += [(topic, QOS) for topic in self._subscriptions]
+        topics += [(a.rebirth_topic, QOS) for a in self._announcements if a.rebirth_topic]
         client.subscribe(topics)
 
     def _live_only(self) -> Any:
@@ -294,13 +319,14 @@ class MqttLink:
             if reason.is_failure:
                 log.warning("event=mqtt_subscribe_refused topic=%s reason=%s fix=\"the "
                             "broker's ACL must let this device read it\"",
-                            "owner/# or sim/# or the Home Assistant status", reason)
+                            "owner/#, sim/# or a status topic", reason)
         with self._state_lock:
             client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
             if self._state is not None:
                 client.publish(self._topics.state, self._state, qos=QOS, retain=True)
             self._online.set()
-        self._announce_to_home_assistant()
+        for announcement in self._announcements:
+            self._announce(announcement)
         self._backoff.reset()
         report = self._outage.connected(self._clock())
         log.info(report.message)
@@ -313,10 +339,11 @@ class MqttLink:
             self._ended = str(reason)
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        ha = self._config.homeassistant
-        if ha.enabled and message.topic == ha.status_topic:
+        reborn = [a for a in self._announcements if a.rebirth_topic == message.topic]
+        if reborn:
             if message.payload == b"online":  # Home Assistant (re)started: tell it again
-                self._announce_to_home_assistant()
+                for announcement in reborn:
+                    self._announce(announcement)
             return
         # Live: sent while we listen, not kept by the broker (retained) nor queued in our
         # session before this connection's subscriptions were in place.
@@ -333,11 +360,8 @@ class MqttLink:
                     "published retained; it is ignored and cleared\"", topic)
         self._client.publish(topic, b"", qos=QOS, retain=True)
 
-    def _announce_to_home_assistant(self) -> None:
-        """The retained discovery message; with Home Assistant off, an empty one removes any
-        device an earlier configuration announced."""
-        self._client.publish(discovery_topic(self._config),
-                             discovery_payload(self._config, self._topics), qos=QOS, retain=True)
+    def _announce(self, announcement: Announcement) -> None:
+        self._client.publish(announcement.topic, announcement.payload, qos=QOS, retain=True)
 
     def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                    properties: Any) -> None:
@@ -375,7 +399,7 @@ def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
                          client_id=f"doorstep-doctor-{config.device_id}",
                          protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
-    _authenticate(client, config)
+    _authenticate(client, config.mqtt)
     login = config.mqtt.username is not None
     client.on_connect = lambda client, userdata, flags, reason, properties: outcome.append(
         failure_of_refusal(reason, login) if reason.is_failure else None)

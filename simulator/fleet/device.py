@@ -41,21 +41,16 @@ from edge.domain.model import (
     PhotoTaken,
     ProveCamera,
     Rules,
-    State,
     Tick,
 )
 from edge.domain.passes import PassPolicy, Signer
 from edge.executor import Ports
 from edge.inbox import Inbound, Inbox
 from edge.intake import PassIntake
-from edge.store.db import open_store
-from edge.store.ledger import Ledger
-from edge.store.outbox import Outbox
-from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
-from edge.store.replay import ReplayStore
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
+from edge.wiring import open_stores
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +79,13 @@ class FleetDevice:
         self._frames = itertools.count(1)
         self._last_frame = FrameStamp(0, time.monotonic_ns())  # running since the start
         self._jpeg = _picture(device_id)
-        db = open_store(folder)
-        outbox = Outbox(db)
-        self._photos = PhotoStore(folder / "photos")
+        stores = open_stores(folder)
+        self._photos = stores.photos
         key = load_or_create(folder)
-        ledger = Ledger(db, outbox, topics=self.topics,
-                        photo_target=PhotoRoutes(self.topics, self._photos, None),
-                        receipts=Receipts(key, device_id))
-        intake = PassIntake([(cloud_key, Signer())], PassPolicy(device_id),
-                            ReplayStore(db), lambda: True)
+        ledger = stores.ledger(self.topics, PhotoRoutes(self.topics, self._photos, None),
+                               Receipts(key, device_id))
+        intake = PassIntake([(cloud_key, Signer())], PassPolicy(device_id), stores.replay,
+                            lambda: True)
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
                                   protocol=protocol)
         self.client.will_set(self.topics.availability, "offline", qos=1, retain=True)
@@ -100,9 +93,9 @@ class FleetDevice:
         self.client.on_message = self._message
         self.client.on_subscribe = self._subscribed
         self.client.on_publish = self._acknowledged
-        self._pump = OutboxPump(outbox, self)
+        self._pump = OutboxPump(stores.outbox, self)
         self._lock = FleetLock()
-        self.core = Core(inbox=Inbox(), rules=RULES, state=State(),
+        self.core = Core(inbox=Inbox(), rules=RULES, state=stores.state(),
                          ports=Ports(intake=intake, ledger=ledger, lock=self._lock, effects=self,
                                      publish_state=self._publish_state),
                          clock=clock)

@@ -121,14 +121,12 @@ def run_fleet(options: FleetOptions, *, progress: TextIO | None = sys.stderr,
     return result
 
 
-def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
-         progress: TextIO | None) -> FleetResult:
+def _start_devices(options: FleetOptions, loop: NetLoop, broker: tuple[str, int], data: Path,
+                   key: Ed25519PrivateKey) -> dict[str, FleetDevice]:
+    """The devices, each connecting to its broker node in turn (all to ``broker`` unless
+    ``device_hosts`` spreads them over a cluster)."""
     protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
-    key = Ed25519PrivateKey.generate()  # the cloud's, in memory only
-    cloud = Couriers(key, options.prefix, protocol, options.check_contract)
-    _connect(loop, cloud.client, options, host, port)
-    _wait(loop, lambda: cloud.connected, 30, "the cloud could not connect to the broker")
-    spread = options.device_hosts or ((host, port),)
+    spread = options.device_hosts or (broker,)
     devices: dict[str, FleetDevice] = {}
     for n in range(options.devices):
         device_id = f"fleet-{n:04d}"
@@ -139,6 +137,17 @@ def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
         _connect(loop, device.client, options, *spread[n % len(spread)])
         if n % 50 == 49:
             loop.poll(0)  # take the CONNACKs as they come
+    return devices
+
+
+def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
+         progress: TextIO | None) -> FleetResult:
+    protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
+    key = Ed25519PrivateKey.generate()  # the cloud's, in memory only
+    cloud = Couriers(key, options.prefix, protocol, options.check_contract)
+    _connect(loop, cloud.client, options, host, port)
+    _wait(loop, lambda: cloud.connected, 30, "the cloud could not connect to the broker")
+    devices = _start_devices(options, loop, (host, port), data, key)
     _wait(loop, lambda: len(cloud.online) == len(devices), ONLINE_TIMEOUT_S,
           f"only some devices came online in {ONLINE_TIMEOUT_S:.0f} s")
 

@@ -37,10 +37,8 @@ from edge.domain.model import (
     State,
 )
 from edge.domain.passes import Courier, Mode, Pass, PassPolicy, check_claims
-from edge.store.db import Database
-from edge.store.ledger import Ledger
-from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
+from edge.wiring import open_stores
 from simulator.cloud import mint
 from tests.bench.results import Results
 
@@ -96,10 +94,10 @@ def main() -> None:
          "dataclass replace", lambda: replace(state, camera_ok=True))
 
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(Path(folder) / "doorstep.sqlite")
-        outbox = Outbox(db)
-        ledger = Ledger(db, outbox, topics=Topics("t", "porch-1"),
-                        photo_target=lambda share: ("t", Path(folder), "mqtt"))
+        stores = open_stores(Path(folder))
+        db = stores.db
+        ledger = stores.ledger(Topics("t", "porch-1"), lambda share: ("t", Path(folder), "mqtt"),
+                               None)
         delivery = Delivery("D-1", Mode.IN_HOME, Courier("c", "n"), False, now + 60)
         jtis = iter(range(10**6))
         show("step record (1 transaction, fsync)", 300,

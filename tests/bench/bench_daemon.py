@@ -138,7 +138,7 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> None:
+def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom beside its floors
     folder = Path(tempfile.mkdtemp(prefix="doorstep-bench-"))
     broker = Mosquitto(folder / "broker").start()
     private, public = generate_keypair(folder / "keys")

@@ -18,9 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
-from edge.store.db import open_store
-from edge.store.ledger import Ledger
-from edge.store.outbox import Outbox
+from edge.wiring import open_stores
 from tests.bench.results import Results
 
 DELIVERIES = 1000
@@ -32,9 +30,9 @@ FLOOR = ("import json, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
 
 def fill(data: Path) -> None:
     """1,000 deliveries of 7 events and 2 photos each, through the ledger like the daemon's."""
-    db = open_store(data)
-    ledger = Ledger(db, Outbox(db), topics=Topics("doorstep", "porch-1"),
-                    photo_target=lambda share: ("", data, "mqtt"))
+    stores = open_stores(data)
+    db = stores.db
+    ledger = stores.ledger(Topics("doorstep", "porch-1"), lambda share: ("", data, "mqtt"), None)
     wall = time.time() - DELIVERIES * 600
     for n in range(DELIVERIES):
         delivery_id = f"D-{n}"

@@ -12,7 +12,7 @@ import pytest
 
 from simulator.cloud import mint
 from simulator.daemon import DaemonProcess, write_sim_config
-from simulator.receiver import CloudReceiver
+from simulator.receiver import Access, CloudReceiver
 from tests.brokers import Mosquitto
 
 
@@ -27,7 +27,8 @@ def test_a_broker_restart_mid_delivery_loses_no_event(tmp_path: Path, cloud_keys
     broker = Mosquitto(tmp_path / "broker", persistent=True).start()
     config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-r", port=broker.port,
                               trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
-    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-r", session="cloud-r")
+    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-r",
+                          access=Access(session="cloud-r"))
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)

@@ -17,7 +17,7 @@ import pytest
 from edge.config import load_config
 from edge.contract.topics import Topics
 from edge.transport.link_health import Backoff
-from edge.transport.mqtt import MqttLink, probe_broker
+from edge.transport.mqtt import LinkHooks, MqttLink, Retry, probe_broker
 from simulator.broker import free_port
 from simulator.daemon import write_sim_config
 from tests.brokers import Mosquitto, tls_broker
@@ -36,11 +36,11 @@ class Link:
             trusted_key=keys.public, data_dir=tmp_path / "data", protocol="5", extra=extra,
             mqtt_extra=mqtt_extra))
         self.statuses: list[str] = []
-        self.link = MqttLink(config, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
-                             subscribe_sim=False,
-                             on_message=lambda *a: None, on_ack=lambda *a: None,
-                             on_status=self.statuses.append,
-                             backoff=Backoff(rng=random.Random(1), **FAST), **options)
+        self.link = MqttLink(
+            config.mqtt, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
+            hooks=LinkHooks(on_message=lambda *a: None, on_ack=lambda *a: None,
+                            on_status=self.statuses.append),
+            retry=Retry(backoff=Backoff(rng=random.Random(1), **FAST), **options))
 
     def __enter__(self) -> Link:
         self.link.start()

@@ -12,7 +12,7 @@ from edge.app import run
 from edge.config import load_config
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
-from simulator.receiver import CloudReceiver
+from simulator.receiver import Access, CloudReceiver
 from tests.brokers import Mosquitto
 from tests.waiting import wait_until
 
@@ -35,7 +35,8 @@ def test_full_quota_alarms_relocks_and_keeps_waiting_photos(tmp_path: Path, clou
     # Room for two or three 640x480 photos ([storage] is already written by write_sim_config).
     config = config.model_copy(update={"storage": config.storage.model_copy(
         update={"photos_quota_mb": 0.05})})
-    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-full", session="c-full")
+    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-full",
+                          access=Access(session="c-full"))
     stop, started = threading.Event(), []
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     daemon.start()

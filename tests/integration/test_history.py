@@ -20,11 +20,11 @@ from PIL import Image
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
 from edge.history_view import html_page, parse_since, table
-from edge.store.db import FILE_NAME, open_store
+from edge.store.db import FILE_NAME
 from edge.store.history import DeliveryHistory, read_history
 from edge.store.ledger import Ledger
 from edge.store.notes import DeliveryNotes
-from edge.store.outbox import Outbox
+from edge.wiring import open_stores
 
 COURIER = {"id": "c7", "name": "Sam"}
 T0 = 1.8e9
@@ -61,11 +61,11 @@ def deliver(ledger: Ledger, data: Path, delivery_id: str, wall: float, *,
 
 @pytest.fixture
 def store(tmp_path: Path):
-    db = open_store(tmp_path)
-    ledger = Ledger(db, Outbox(db), topics=Topics("doorstep", "porch-1"),
-                    photo_target=lambda share: ("", tmp_path, "mqtt"))  # no receipts
-    yield db, ledger, tmp_path
-    db.close()
+    stores = open_stores(tmp_path)
+    ledger = stores.ledger(Topics("doorstep", "porch-1"), lambda share: ("", tmp_path, "mqtt"),
+                           None)  # no receipts
+    yield stores.db, ledger, tmp_path
+    stores.db.close()
 
 
 def test_a_completed_delivery_is_kept_with_its_timeline_and_photos(store) -> None:

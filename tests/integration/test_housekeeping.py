@@ -6,26 +6,28 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from edge.domain.model import ClockChecked, Now, State
 from edge.hardware.clock import ClockSync
-from edge.housekeeping import Housekeeper
+from edge.housekeeping import Housekeeper, Upkeep
 from edge.inbox import Inbox
 from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.replay import ReplayStore
+from edge.wiring import Stores
 
 
 def housekeeper(tmp_path: Path, db: Database, outbox: Outbox, **given: Any) -> Housekeeper:
+    upkeep = Upkeep(device_id="porch-1", snapshot_prefix="doorstep/porch-1/snapshots/",
+                    outbox_quota_bytes=None, clock_skew_s=30, history_retention_s=86400)
+    kept = {name: given.pop(name) for name in ("outbox_quota_bytes",) if name in given}
     settings: dict[str, Any] = dict(
-        inbox=Inbox(), db=db, outbox=outbox, replay=ReplayStore(db),
-        photos=PhotoStore(tmp_path / "photos"), clock=lambda: ClockSync(True, "test"),
-        device_id="porch-1",
-        snapshot_prefix="doorstep/porch-1/snapshots/", outbox_quota_bytes=None,
-        clock_skew_s=30, history_retention_s=86400)
+        inbox=Inbox(), stores=Stores(db, outbox, ReplayStore(db), PhotoStore(tmp_path / "photos")),
+        clock=lambda: ClockSync(True, "test"), upkeep=replace(upkeep, **kept))
     return Housekeeper(**{**settings, **given})
 
 

@@ -10,16 +10,15 @@ import pytest
 
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
-from edge.store.db import Database
-from edge.store.ledger import ALARM_FIXES, Ledger
-from edge.store.outbox import Outbox
+from edge.store.ledger import ALARM_FIXES
+from edge.wiring import open_stores
 
 
 @pytest.mark.parametrize("alarm", sorted(ALARM_FIXES))
 def test_an_alarm_is_a_warning_with_its_fix(tmp_path: Path, caplog, alarm: EventType) -> None:
-    db = Database(tmp_path / "doorstep.sqlite")
-    ledger = Ledger(db, Outbox(db), topics=Topics("doorstep", "porch-1"),
-                    photo_target=lambda share: ("", tmp_path, "mqtt"))
+    stores = open_stores(tmp_path)
+    ledger = stores.ledger(Topics("doorstep", "porch-1"), lambda share: ("", tmp_path, "mqtt"),
+                           None)
     caplog.set_level(logging.INFO, logger="edge.store.ledger")
     ledger.commit(Record(events=(Emit(EventType.DELIVERY_UNLOCKED, "D-1"), Emit(alarm, "D-1"))),
                   Now(2e9, 1.0))
@@ -28,7 +27,7 @@ def test_an_alarm_is_a_warning_with_its_fix(tmp_path: Path, caplog, alarm: Event
     said = lines[f"event={alarm}"]
     assert said.levelno == logging.WARNING
     assert said.getMessage().endswith(f'fix="{ALARM_FIXES[alarm]}"')
-    db.close()
+    stores.db.close()
 
 
 def test_every_alarm_the_device_can_raise_has_a_fix() -> None:

@@ -15,7 +15,7 @@ from edge.config import load_config
 from edge.contract.topics import Topics
 from edge.store.db import Database
 from edge.store.outbox import Outbox
-from edge.transport.mqtt import MqttLink
+from edge.transport.mqtt import LinkHooks, MqttLink
 from edge.transport.pump import OutboxPump
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
@@ -29,11 +29,12 @@ def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
     config = load_config(write_sim_config(
         tmp_path / "doorstep.toml", device_id="porch-1", port=port, trusted_key=cloud_keys.public,
         data_dir=tmp_path / "data", protocol="5"))
-    return MqttLink(config, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
-                    subscribe_sim=True,
-                    on_message=lambda topic, payload, live: (messages or []).append(
-                        (topic, payload)),
-                    on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok))
+    topics = Topics("doorstep", "porch-1")
+    return MqttLink(config.mqtt, topics, client_id="doorstep-porch-1",
+                    hooks=LinkHooks(on_message=lambda topic, payload, live: (
+                        messages or []).append((topic, payload)),
+                        on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok)),
+                    subscriptions=[topics.simulator])
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageStat
 
-from edge.capture import CaptureWorker
+from edge.capture import CaptureWorker, PhotoMaking
 from edge.domain.model import CaptureRequest, PhotoTaken, Purpose
 from edge.hardware.jpeg import masked_jpeg
 from edge.hardware.sim_camera import SimCamera
@@ -43,7 +43,7 @@ def test_the_photo_on_disk_is_the_masked_one(tmp_path: Path) -> None:
     inbox: queue.Queue = queue.Queue()
     photos = PhotoStore(tmp_path)
     worker = CaptureWorker(SimCamera(640, 480, "t"), photos, inbox.put, probe_interval_s=60,
-                           masks=[NEIGHBOUR, PASSER_BY])
+                           making=PhotoMaking(masks=[NEIGHBOUR, PASSER_BY]))
     worker.start()
     try:
         worker.request(CaptureRequest(Purpose.DOORBELL, None))

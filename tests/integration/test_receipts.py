@@ -20,6 +20,7 @@ from edge.store.db import Database
 from edge.store.ledger import Ledger
 from edge.store.outbox import Outbox
 from edge.store.receipts import Receipts
+from edge.wiring import open_stores
 from simulator.daemon import write_sim_config
 from simulator.receipts import verify_receipts
 
@@ -29,12 +30,10 @@ COURIER = {"id": "c7", "name": "Sam"}
 
 @pytest.fixture
 def setup(tmp_path: Path):
-    db = Database(tmp_path / "doorstep.sqlite")
+    stores = open_stores(tmp_path)
     key = load_or_create(tmp_path)
-    ledger = Ledger(db, Outbox(db), topics=TOPICS,
-                    photo_target=lambda share: ("", tmp_path, "mqtt"),
-                    receipts=Receipts(key, "porch-1"))
-    return db, ledger, public_pem(key).encode()
+    ledger = stores.ledger(TOPICS, lambda share: ("", tmp_path, "mqtt"), Receipts(key, "porch-1"))
+    return stores.db, ledger, public_pem(key).encode()
 
 
 def deliver(ledger: Ledger, delivery_id: str, photo: bytes, wall: float) -> None:

@@ -19,7 +19,7 @@ from edge.crypto.owner_code import hash_code
 from edge.transport.mqtt import probe_broker
 from simulator.cloud import mint
 from simulator.daemon import DaemonProcess, write_sim_config
-from simulator.receiver import CloudReceiver
+from simulator.receiver import Access, CloudReceiver
 from tests.brokers import tls_broker
 from tests.certs import Authority
 
@@ -63,8 +63,8 @@ def device_config(tmp_path: Path, cloud_keys, port: int, ca: Path, cert: Path, k
 def test_a_device_with_a_good_certificate_works_end_to_end(tmp_path, cloud_keys, pki,
                                                            broker) -> None:
     config = device_config(tmp_path, cloud_keys, broker.port, pki["ca"].ca_file, *pki["porch-1"])
-    cloud = CloudReceiver("localhost", broker.port, "doorstep", "porch-1", protocol="5",
-                          tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"])))
+    cloud = CloudReceiver("localhost", broker.port, "doorstep", "porch-1", access=Access(
+                          protocol="5", tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"]))))
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)
@@ -250,8 +250,8 @@ def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
     owner.publish("doorstep/porch-1/owner/lock", b'{"action": "UNLOCK", "code": "246810"}',
                   qos=1, retain=True).wait_for_publish(10)
     owner.disconnect()
-    cloud = CloudReceiver("localhost", broker.port, "doorstep", "porch-1", protocol="5",
-                          tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"])))
+    cloud = CloudReceiver("localhost", broker.port, "doorstep", "porch-1", access=Access(
+                          protocol="5", tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"]))))
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)

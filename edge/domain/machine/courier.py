@@ -33,16 +33,8 @@ def on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
 
     delivery = find(state, p.delivery_id)
     if p.cmd == "arriving":
-        if p.mode == Mode.IN_HOME and not in_home_enabled(state, rules):
-            return reject(Reason.MODE_NOT_ALLOWED)
-        refusal = policy.grant_refusal(rules.policy, p)
-        if refusal is not None:
-            return reject(refusal)
-        if delivery is not None:
-            return reject(Reason.DUPLICATE_DELIVERY)
-        if len(state.deliveries) >= rules.max_active_deliveries:  # a flood of valid grants
-            return reject(Reason.TOO_MANY_DELIVERIES)
-        return _arrive(state, p, rules)
+        refusal = _grant_refusal(state, p, delivery is not None, rules)
+        return reject(refusal) if refusal is not None else _arrive(state, p, rules)
     if delivery is None:
         return reject(Reason.UNKNOWN_DELIVERY)
     consume = ConsumeJti(p.jti, p.exp)
@@ -60,6 +52,19 @@ def on_pass(state: State, p: Pass, now: Now, rules: Rules) -> Result:
             return reject(Reason.WRONG_STATE)
         return state, [consume, *actions]
     raise ValueError(f"unknown command {p.cmd!r}")
+
+
+def _grant_refusal(state: State, p: Pass, known: bool, rules: Rules) -> Reason | None:
+    if p.mode == Mode.IN_HOME and not in_home_enabled(state, rules):
+        return Reason.MODE_NOT_ALLOWED
+    refusal = policy.grant_refusal(rules.policy, p)
+    if refusal is not None:
+        return refusal
+    if known:
+        return Reason.DUPLICATE_DELIVERY
+    if len(state.deliveries) >= rules.max_active_deliveries:  # a flood of valid grants
+        return Reason.TOO_MANY_DELIVERIES
+    return None
 
 
 def _arrive(state: State, p: Pass, rules: Rules) -> Result:

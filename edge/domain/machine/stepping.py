@@ -7,7 +7,9 @@ sequence (docs/protocol.md §3)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from edge.domain import rejections, signals
 from edge.domain.machine import courier, homeowner, world
@@ -149,47 +151,49 @@ def _unrecorded(state: State, failed: RecordFailed, now: Now, rules: Rules) -> R
 
 
 def _route(state: State, event: Input, now: Now, rules: Rules) -> Result:
-    match event:
-        case PassRejected(rejection, error=str(error)):  # the database could not be read
-            state, said = on_storage(state, "database", ok=False)
-            return state, [rejected(rejection, detail=error), *said]
-        case PassRejected(rejection) | OwnerRejected(rejection):
-            return state, [rejected(rejection)]
-        case PassVerified(pass_):
-            return courier.on_pass(state, pass_, now, rules)
-        case FrameProof():
-            return on_proof(state, event, now, rules)
-        case PhotoTaken() | PhotoFailed():
-            return world.on_photo(state, event, now, rules)
-        case DoorbellPressed():
-            return state, [Capture(world.doorbell_request(state))]
-        case DoorMoved(is_open):
-            return world.on_door(state, is_open, now, rules)
-        case LockSensed(reading):
-            return world.on_lock(state, reading, now, rules)
-        case CameraHealth():
-            return on_camera(state, event)
-        case ClockChecked(synced):
-            return replace(state, clock_synced=synced), []
-        case StorageHealth(area, ok):
-            return on_storage(state, area, ok)
-        case UploadRejected(photo_id, delivery_id, status):
-            # Kept on the device for the homeowner; the cloud operator hears why.
-            return state, [Emit(EventType.PHOTO_UPLOAD_REJECTED, delivery_id,
-                                {"photo_id": photo_id, "status": status, "local_only": True})]
-        case Tick():
-            return world.on_tick(state, now, rules)
-        case OwnerLock():
-            return homeowner.owner_lock(state, now, rules)
-        case OwnerInHome(enabled):
-            return homeowner.owner_in_home(state, enabled)
-        case OwnerSnapshot():
-            return homeowner.owner_snapshot(state, now)
-        case OwnerUnlock():
-            return homeowner.owner_unlock(state, event, now, rules)
-        case CodeChecked(check_id, ok):
-            return homeowner.on_code_checked(state, check_id, ok, now, rules)
-    raise TypeError(f"unknown input {event!r}")
+    route = ROUTES.get(type(event))
+    if route is None:
+        raise TypeError(f"unknown input {event!r}")
+    return route(state, event, now, rules)
+
+
+def _pass_rejected(state: State, event: PassRejected, now: Now, rules: Rules) -> Result:
+    if event.error is None:
+        return state, [rejected(event.rejection)]
+    state, said = on_storage(state, "database", ok=False)  # the database could not be read
+    return state, [rejected(event.rejection, detail=event.error), *said]
+
+
+def _upload_rejected(state: State, event: UploadRejected, now: Now, rules: Rules) -> Result:
+    """Kept on the device for the homeowner; the cloud operator hears why."""
+    return state, [Emit(EventType.PHOTO_UPLOAD_REJECTED, event.delivery_id,
+                        {"photo_id": event.photo_id, "status": event.status, "local_only": True})]
+
+
+Route = Callable[[State, Any, Now, Rules], Result]
+ROUTES: dict[type, Route] = {  # every input, to its handler
+    PassRejected: _pass_rejected,
+    OwnerRejected: lambda state, e, now, rules: (state, [rejected(e.rejection)]),
+    PassVerified: lambda state, e, now, rules: courier.on_pass(state, e.pass_, now, rules),
+    FrameProof: on_proof,
+    PhotoTaken: world.on_photo,
+    PhotoFailed: world.on_photo,
+    DoorbellPressed: lambda state, e, now, rules: (
+        state, [Capture(world.doorbell_request(state))]),
+    DoorMoved: lambda state, e, now, rules: world.on_door(state, e.open, now, rules),
+    LockSensed: lambda state, e, now, rules: world.on_lock(state, e.lock, now, rules),
+    CameraHealth: lambda state, e, now, rules: on_camera(state, e),
+    ClockChecked: lambda state, e, now, rules: (replace(state, clock_synced=e.synced), []),
+    StorageHealth: lambda state, e, now, rules: on_storage(state, e.area, e.ok),
+    UploadRejected: _upload_rejected,
+    Tick: lambda state, e, now, rules: world.on_tick(state, now, rules),
+    OwnerLock: lambda state, e, now, rules: homeowner.owner_lock(state, now, rules),
+    OwnerInHome: lambda state, e, now, rules: homeowner.owner_in_home(state, e.enabled),
+    OwnerSnapshot: lambda state, e, now, rules: homeowner.owner_snapshot(state, now),
+    OwnerUnlock: homeowner.owner_unlock,
+    CodeChecked: lambda state, e, now, rules: homeowner.on_code_checked(
+        state, e.check_id, e.ok, now, rules),
+}
 
 
 def resume(state: State, now: Now, rules: Rules) -> Transition:

@@ -1,0 +1,62 @@
+"""One place opens a device's data dir: its database and the stores over it, the ledger that
+writes each step, and the state the core starts from. `doorstep run` (edge.app), the simulated
+fleet's devices and the tests all build them here, so they run the same parts the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.contract.topics import Topics
+from edge.domain.model import State
+from edge.store.db import Database, open_store
+from edge.store.deliveries import DeliveryJournal
+from edge.store.ledger import Ledger, PhotoTarget
+from edge.store.outbox import Outbox
+from edge.store.photos import PhotoStore
+from edge.store.receipts import Receipts
+from edge.store.replay import ReplayStore
+from edge.store.settings import SettingsStore
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """Config `[storage]` and `[privacy]`: how much photo space, and how long photos stay."""
+
+    quota_bytes: int | None = None
+    retention_s: float | None = None
+    private_retention_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The data dir's stores, all over its one database (photos are files beside it)."""
+
+    db: Database
+    outbox: Outbox
+    replay: ReplayStore
+    photos: PhotoStore
+
+    def ledger(self, topics: Topics, photo_target: PhotoTarget,
+               receipts: Receipts | None) -> Ledger:
+        """What writes each step's record, in one transaction of the database."""
+        return Ledger(self.db, self.outbox, topics=topics, photo_target=photo_target,
+                      receipts=receipts)
+
+    def state(self, door_open: bool = False, clock_synced: bool = True) -> State:
+        """Where the core starts: the deliveries and the homeowner's hold as they were saved,
+        the homeowner's settings, and what the door and the clock say now."""
+        journal = DeliveryJournal(self.db)
+        return State(deliveries=journal.load(), owner_hold=journal.load_owner_hold(),
+                     door_open=door_open, clock_synced=clock_synced,
+                     settings=SettingsStore(self.db).load())
+
+
+def open_stores(data_dir: Path, limits: PhotoLimits = PhotoLimits()) -> Stores:
+    db = open_store(data_dir)
+    outbox = Outbox(db)
+    photos = PhotoStore(data_dir / "photos", quota_bytes=limits.quota_bytes,
+                        retention_s=limits.retention_s,
+                        private_retention_s=limits.private_retention_s,
+                        is_pending=outbox.is_pending)
+    return Stores(db, outbox, ReplayStore(db), photos)
