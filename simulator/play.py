@@ -61,15 +61,17 @@ class External:
 
 
 def play(scenario: Scenario, out: Path, broker_address: str | None = None,
-         pace_s: float = 0.0) -> Verdict:
+         pace_s: float = 0.0, embedded: bool = False) -> Verdict:
+    """Play ``scenario`` into ``out``: against ``broker_address`` when given, else a broker of
+    its own (mosquitto where installed, for outages; the embedded one when ``embedded``)."""
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
-    return _Run(scenario, out, broker_address, pace_s).run()
+    return _Run(scenario, out, broker_address, pace_s, embedded).run()
 
 
 class _Run:
     def __init__(self, scenario: Scenario, out: Path, broker_address: str | None,
-                 pace_s: float) -> None:
+                 pace_s: float, embedded: bool) -> None:
         self.scenario, self.out, self.pace_s = scenario, out, pace_s
         self.verdict = Verdict(scenario.name)
         self.timeline = Timeline()
@@ -78,17 +80,18 @@ class _Run:
         self.key = load_private_key(private)
         self.stranger = Ed25519PrivateKey.generate()
         self.sent: dict[tuple[str, str], str] = {}  # (cmd, delivery) -> the last pass
-        self.broker = self._broker(broker_address)
+        self.broker = self._broker(broker_address, embedded)
 
-    def _broker(self, address: str | None) -> Mosquitto | EmbeddedBroker | External:
+    def _broker(self, address: str | None,
+                embedded: bool) -> Mosquitto | EmbeddedBroker | External:
         if address:
             host, _, port = address.rpartition(":")
             return External(host or "127.0.0.1", int(port))
-        if installed():  # persistent: sessions and queued messages survive an outage
+        if installed() and not embedded:  # persistent: sessions and messages survive an outage
             return Mosquitto(self.out / "broker", persistent=True).start()
-        embedded = EmbeddedBroker()
-        embedded.start()
-        return embedded
+        broker = EmbeddedBroker()
+        broker.start()
+        return broker
 
     def run(self) -> Verdict:
         config = write_sim_config(
