@@ -18,7 +18,7 @@ from edge.config import Config
 from edge.contract.topics import Topics
 from edge.core import Core
 from edge.crypto.device_key import load_or_create, mqtt_client_id, public_pem
-from edge.crypto.verify import MAX_PASS_BYTES, load_public_key
+from edge.crypto.verify import load_public_key
 from edge.domain.model import (
     DoorbellPressed,
     DoorMoved,
@@ -32,16 +32,17 @@ from edge.effects import DeviceEffects
 from edge.executor import Ports
 from edge.hardware.backends import Hardware, build_hardware
 from edge.housekeeping import Housekeeper, Upkeep
-from edge.inbox import Inbound, Inbox
-from edge.intake import MAX_ECHOED_NAME, PassIntake, screen
+from edge.inbox import Inbox
+from edge.intake import PassIntake
 from edge.store import reserve
 from edge.store.instance import claim, refuse_links
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
 from edge.systemd import Notifier, StatusLine, Watchdog
-from edge.throttle import Throttle
 from edge.transport.homeassistant import discovery_payload, discovery_topic
+from edge.transport.inbound import Handler as InboundHandler
+from edge.transport.inbound import InboundRouter, commands
 from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
@@ -50,7 +51,6 @@ from edge.wiring import PhotoLimits, open_stores
 log = logging.getLogger(__name__)
 
 SHUTDOWN_BUDGET_S = 4.0
-UNEXPECTED_REPORT_EVERY_S = 60.0
 
 
 def rules_from(config: Config) -> Rules:
@@ -146,7 +146,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     ha = config.homeassistant
     link = MqttLink(
         config.mqtt, topics, client_id=mqtt_client_id(config.device_id, device_key),
-        hooks=LinkHooks(on_message=_routes(topics, inbox, hardware, capture),
+        hooks=LinkHooks(on_message=InboundRouter(topics, _handlers(inbox, hardware, capture)),
                         on_ack=lambda mid, ok: pump.acknowledged(mid, ok),
                         on_status=status.link),
         subscriptions=[topics.simulator] if hardware.world is not None else [],
@@ -206,16 +206,16 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
     return 0
 
 
-def _routes(topics: Topics, inbox: Inbox, hardware: Hardware,
-            capture: CaptureWorker) -> Callable[[str, bytes, bool], None]:
-    commands = _command_router(topics, inbox)
+def _handlers(inbox: Inbox, hardware: Hardware,
+              capture: CaptureWorker) -> dict[str, InboundHandler]:
+    handlers = commands(inbox)
     if hardware.world is None:
-        return commands  # the Pi: no simulated world to play
-    from edge.hardware.sim import SimRouter  # noqa: PLC0415 - the sim backend only
+        return handlers  # the Pi: no simulated world to play
+    from edge.hardware.sim import SimInbound  # noqa: PLC0415 - the sim backend only
 
-    return SimRouter(topics, hardware.world, on_camera=capture.probe_now,
-                     refuse=lambda name: inbox.put_junk(name, Reason.MALFORMED),
-                     otherwise=commands)
+    handlers["sim"] = SimInbound(hardware.world, on_camera=capture.probe_now,
+                                 refuse=lambda name: inbox.put_junk(name, Reason.MALFORMED))
+    return handlers
 
 
 def _publish_state(status: StatusLine, link: MqttLink) -> Callable[[bytes], None]:
@@ -238,30 +238,3 @@ def _stop_core(core: Core, thread: threading.Thread, hardware: Hardware) -> None
     thread.join(timeout=SHUTDOWN_BUDGET_S / 2)
     hardware.lock.drive(True)
     log.info("event=stopped")
-
-
-def _command_router(topics: Topics, inbox: Inbox) -> Callable[[str, bytes, bool], None]:
-    """On the broker link's thread: queue what may be a command, tally what cannot be one."""
-    unexpected = Throttle(UNEXPECTED_REPORT_EVERY_S)  # a flood must not flood the journal
-
-    def route(topic: str, payload: bytes, live: bool) -> None:
-        parsed = topics.parse_inbound(topic)
-        if parsed is None:
-            if unexpected.due(time.monotonic()):
-                log.warning("event=unexpected_topic topic=%s count=%s", topic, unexpected.take())
-            return
-        kind, name = parsed
-        if kind == "owner" and not payload:
-            return  # a retained owner command being cleared (ours, under MQTT 3.1.1): no command
-        if kind == "cmd":
-            junk = screen(name, payload)
-        elif kind == "owner":
-            junk = Reason.MALFORMED if len(payload) > MAX_PASS_BYTES else None
-        else:
-            junk = Reason.UNKNOWN_COMMAND  # sim/* on a device with no simulated world
-        if junk is not None:
-            inbox.put_junk(name[:MAX_ECHOED_NAME] if kind == "cmd"
-                           else f"{kind}/{name}"[:MAX_ECHOED_NAME], junk)
-        else:
-            inbox.put(Inbound(kind, name, payload, live))
-    return route

@@ -12,7 +12,6 @@ from typing import Any
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from edge.config import Config, PinMap
-from edge.contract.topics import Topics
 from edge.domain.model import LockReading
 from edge.hardware.gpio import GpioLock, GpioParts
 from edge.hardware.sim_camera import SimCamera
@@ -121,25 +120,18 @@ class SimWorld:
             self._follow_relay()
 
 
-class SimRouter:
-    """Plays `sim/*` messages on the simulated world (on the broker link's thread; the world
-    then reports through the same pin callbacks as real hardware) and hands every other
-    message on. Only the sim backend builds one: a Pi never routes `sim/*`."""
+class SimInbound:
+    """The `sim/*` handler: plays a message on the simulated world (on the broker link's
+    thread; the world then reports through the same pin callbacks as real hardware). Only the
+    sim backend builds one: a Pi never plays `sim/*`."""
 
-    def __init__(self, topics: Topics, world: SimWorld, *, on_camera: Callable[[], None],
-                 refuse: Callable[[str], None],
-                 otherwise: Callable[[str, bytes, bool], None]) -> None:
-        self._prefix = topics.sim("")
+    def __init__(self, world: SimWorld, *, on_camera: Callable[[], None],
+                 refuse: Callable[[str], None]) -> None:
         self._world = world
         self._on_camera = on_camera  # a camera changed: look at it now, not at the next probe
         self._refuse = refuse
-        self._otherwise = otherwise
 
-    def __call__(self, topic: str, payload: bytes, live: bool) -> None:
-        if not topic.startswith(self._prefix):
-            self._otherwise(topic, payload, live)
-            return
-        name = topic[len(self._prefix):]
+    def __call__(self, name: str, payload: bytes, live: bool) -> None:
         text = payload.decode("utf-8", errors="replace").strip()
         if not self._world.apply(name, text):
             self._refuse(f"sim/{name}"[:64])
