@@ -13,10 +13,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from edge import __version__
-from edge.capture import CaptureWorker, PhotoMaking
 from edge.config import Config
 from edge.contract.topics import Topics
-from edge.core import Core
 from edge.crypto.device_key import load_or_create, mqtt_client_id, public_pem
 from edge.crypto.verify import load_public_key
 from edge.domain.model import (
@@ -28,18 +26,19 @@ from edge.domain.model import (
     UploadRejected,
 )
 from edge.domain.passes import PassPolicy, Reason
-from edge.effects import DeviceEffects
-from edge.executor import Ports
 from edge.hardware.backends import Hardware, build_hardware
-from edge.housekeeping import Housekeeper, Upkeep
-from edge.inbox import Inbox
-from edge.intake import PassIntake
+from edge.journal.systemd import Notifier, StatusLine, Watchdog
+from edge.loop.core import Core
+from edge.loop.effects import DeviceEffects
+from edge.loop.executor import Ports
+from edge.loop.housekeeping import Housekeeper, Upkeep
+from edge.loop.inbox import Inbox
+from edge.loop.intake import PassIntake
 from edge.store import reserve
 from edge.store.instance import claim, refuse_links
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
-from edge.systemd import Notifier, StatusLine, Watchdog
 from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.inbound import Handler as InboundHandler
 from edge.transport.inbound import InboundRouter, commands
@@ -47,6 +46,7 @@ from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
 from edge.wiring import PhotoLimits, open_stores
+from edge.workers.capture import CaptureWorker, PhotoMaking
 
 log = logging.getLogger(__name__)
 

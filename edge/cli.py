@@ -21,7 +21,7 @@ DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: 
 
 def _setup_logging(verbose: bool) -> None:
     """One line per record on stderr: journald adds the time, `key=value` pairs carry the rest."""
-    from edge.safe_text import OneLineFormatter  # noqa: PLC0415
+    from edge.journal.safe_text import OneLineFormatter  # noqa: PLC0415
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLineFormatter(
@@ -96,7 +96,7 @@ def _explained(exc: Exception, data_dir: Path) -> str:
     import sqlite3  # noqa: PLC0415
 
     where = getattr(exc, "filename", None)
-    from edge.failures import DAMAGED_FIX, damaged  # noqa: PLC0415
+    from edge.journal.failures import DAMAGED_FIX, damaged  # noqa: PLC0415
     from edge.store.instance import AlreadyRunning  # noqa: PLC0415
 
     if damaged(exc):
@@ -204,7 +204,7 @@ def _relay_off(config: Config) -> int:
 def _history(config: Config, since_text: str | None, as_json: bool, html: Path | None) -> int:
     from zoneinfo import ZoneInfo  # noqa: PLC0415
 
-    from edge import history_view  # noqa: PLC0415
+    from edge.ops import history_view  # noqa: PLC0415
     from edge.store.history import read_history  # noqa: PLC0415
 
     zone = ZoneInfo(config.policy.timezone) if config.policy.timezone else None
@@ -296,7 +296,7 @@ def _photos(config: Config, args: argparse.Namespace) -> int:
 
 
 def _broker_acl(config: Config, args: argparse.Namespace) -> int:
-    from edge.broker_acl import owner_block, owner_user  # noqa: PLC0415
+    from edge.ops.broker_acl import owner_block, owner_user  # noqa: PLC0415
 
     print(owner_block(config, args.user or owner_user(config.device_id)), end="")
     return 0
@@ -324,7 +324,7 @@ def _device_key(config: Config) -> int:
 
 
 def _doctor(config: Config, config_path: Path) -> int:
-    from edge.doctor import diagnose  # noqa: PLC0415
+    from edge.ops.doctor import diagnose  # noqa: PLC0415
 
     checks = diagnose(config, str(config_path))
     print("\n".join(check.line() for check in checks))

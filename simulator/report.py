@@ -1,5 +1,5 @@
 """The report of a demo or a scenario: a self-contained folder with report.html (timeline and
-photos, rendered by edge/report_page.py), report.json and the photos as files; a scenario's
+photos, rendered by edge/ops/report_page.py), report.json and the photos as files; a scenario's
 has its verdict too."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edge.report_page import Figure, Section, render_page
+from edge.ops.report_page import Figure, Section, render_page
 from simulator.receiver import Received
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from edge.contract.events import render_event, render_retained
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
-from edge.failures import DAMAGED_FIX
+from edge.journal.failures import DAMAGED_FIX
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
 from edge.store.history import DeliveryHistory

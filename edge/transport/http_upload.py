@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from edge.fault_log import FaultLog
+from edge.journal.fault_log import FaultLog
 from edge.store.outbox import Entry, Outbox
 from edge.transport.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
 

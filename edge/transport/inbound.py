@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from edge.contract.topics import Topics
 from edge.crypto.verify import MAX_PASS_BYTES
 from edge.domain.passes import Reason
-from edge.inbox import Inbound, Inbox
-from edge.intake import MAX_ECHOED_NAME, screen
-from edge.throttle import Throttle
+from edge.journal.throttle import Throttle
+from edge.loop.inbox import Inbound, Inbox
+from edge.loop.intake import MAX_ECHOED_NAME, screen
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-from edge.fault_spell import REMIND_EVERY_S, FaultSpell
+from edge.journal.fault_spell import REMIND_EVERY_S, FaultSpell
 
 SUMMARY_EVERY_S = REMIND_EVERY_S
 RETRY_FIRST_S = 1.0
@@ -120,7 +120,7 @@ class Report:
 
 class OutageLog:
     """Counts failed attempts since the link was last up and decides what to log (when to
-    speak is edge/fault_spell.py's, as for the device's other parts)."""
+    speak is edge/journal/fault_spell.py's, as for the device's other parts)."""
 
     def __init__(self, broker: str, every_s: float = SUMMARY_EVERY_S) -> None:
         self._broker = broker

@@ -23,7 +23,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.config import Config, MqttConfig, mqtt_password
 from edge.contract.topics import Topics
-from edge.throttle import Throttle
+from edge.journal.throttle import Throttle
 from edge.transport.link_health import (
     SUMMARY_EVERY_S,
     Backoff,

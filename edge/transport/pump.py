@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from edge.fault_log import FaultLog
+from edge.journal.fault_log import FaultLog
+from edge.journal.throttle import Throttle
 from edge.store.outbox import Entry, Outbox
-from edge.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from PIL import Image, ImageDraw
 
 from edge.app import clock
-from edge.capture import new_photo_id
 from edge.contract.events import rfc3339
 from edge.contract.topics import Topics
-from edge.core import Core
 from edge.crypto.device_key import load_or_create, public_pem
 from edge.domain.camera import FrameStamp
 from edge.domain.machine import next_wake
@@ -44,13 +42,15 @@ from edge.domain.model import (
     Tick,
 )
 from edge.domain.passes import PassPolicy, Signer
-from edge.executor import Ports
-from edge.inbox import Inbound, Inbox
-from edge.intake import PassIntake
+from edge.loop.core import Core
+from edge.loop.executor import Ports
+from edge.loop.inbox import Inbound, Inbox
+from edge.loop.intake import PassIntake
 from edge.store.receipts import Receipts
 from edge.transport.pump import OutboxPump
 from edge.transport.routes import PhotoRoutes
 from edge.wiring import open_stores
+from edge.workers.capture import new_photo_id
 
 log = logging.getLogger(__name__)
 

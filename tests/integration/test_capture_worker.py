@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-from edge.capture import MAX_WAITING_PRESSES, CaptureWorker
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
     CameraHealth,
@@ -23,6 +22,7 @@ from edge.domain.model import (
 )
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
+from edge.workers.capture import MAX_WAITING_PRESSES, CaptureWorker
 from tests.waiting import wait_until
 
 
@@ -157,7 +157,7 @@ def test_a_dead_camera_is_logged_once_with_its_fix_then_its_recovery(tmp_path, c
     inbox: queue.Queue = queue.Queue()
     worker = CaptureWorker(Counted(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
                            probe_interval_s=0.005, camera_fix="publish ok on sim/camera")
-    caplog.set_level(logging.INFO, logger="edge.capture")
+    caplog.set_level(logging.INFO, logger="edge.workers.capture")
     camera.set_mode("fail")
     worker.start()
     try:

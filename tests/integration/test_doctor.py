@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.doctor import service_checks
+from edge.ops.doctor import service_checks
 from edge.store.db import open_store
 from edge.store.outbox import Outbox
 from simulator.daemon import DaemonProcess, write_sim_config

@@ -14,7 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from edge.inbox import Inbound
+from edge.loop.inbox import Inbound
 from simulator.cloud import mint
 from simulator.fleet.couriers import Couriers
 from simulator.fleet.device import FleetDevice

@@ -19,7 +19,7 @@ from PIL import Image
 
 from edge.contract.topics import Topics
 from edge.domain.model import Emit, EventType, Now, Record
-from edge.history_view import html_page, parse_since, table
+from edge.ops.history_view import html_page, parse_since, table
 from edge.store.db import FILE_NAME
 from edge.store.history import DeliveryHistory, read_history
 from edge.store.ledger import Ledger

@@ -12,8 +12,8 @@ from typing import Any
 
 from edge.domain.model import ClockChecked, Now, State
 from edge.hardware.clock import ClockSync
-from edge.housekeeping import Housekeeper, Upkeep
-from edge.inbox import Inbox
+from edge.loop.housekeeping import Housekeeper, Upkeep
+from edge.loop.inbox import Inbox
 from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import PassPolicy, Signer
-from edge.intake import PassIntake, screen
+from edge.loop.intake import PassIntake, screen
 from edge.store.db import Database
 from edge.store.replay import ReplayStore
 from simulator.cloud import mint

@@ -8,7 +8,7 @@ import queue
 
 from edge.contract.topics import Topics
 from edge.crypto.verify import MAX_PASS_BYTES
-from edge.inbox import Inbound, Inbox, Junk
+from edge.loop.inbox import Inbound, Inbox, Junk
 from edge.transport.inbound import InboundRouter, commands
 
 TOPICS = Topics("doorstep", "porch-1")

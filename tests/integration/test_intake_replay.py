@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.domain.model import PassRejected, PassVerified
 from edge.domain.passes import Mode, PassPolicy, Signer
-from edge.intake import PassIntake
+from edge.loop.intake import PassIntake
 from edge.store.db import Database
 from edge.store.replay import ReplayStore
 from simulator.cloud import mint

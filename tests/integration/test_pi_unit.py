@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.unit_file import UnitFile
+from edge.ops.unit_file import UnitFile
 from tests.pi import sandbox
 from tests.pi.lgpio_chip import REVISION_PI4, device_tree
 

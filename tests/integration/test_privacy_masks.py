@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PIL import Image, ImageStat
 
-from edge.capture import CaptureWorker, PhotoMaking
 from edge.domain.model import CaptureRequest, PhotoTaken, Purpose
 from edge.hardware.jpeg import masked_jpeg
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
+from edge.workers.capture import CaptureWorker, PhotoMaking
 from tests.inprocess import InProcessDaemon
 
 # The neighbour's house, across the street on the right of the simulated porch.

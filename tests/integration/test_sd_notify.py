@@ -11,7 +11,7 @@ from pathlib import Path
 
 from edge.app import run
 from edge.config import load_config
-from edge.systemd import Notifier, StatusLine, Watchdog
+from edge.journal.systemd import Notifier, StatusLine, Watchdog
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver

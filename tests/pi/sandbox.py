@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.unit_file import SyscallPolicy, UnitFile, syscall_policy
+from edge.ops.unit_file import SyscallPolicy, UnitFile, syscall_policy
 
 ROOT = Path(__file__).parents[2]
 UNIT = ROOT / "systemd" / "doorstep.service"
@@ -92,7 +92,7 @@ def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
     if extra_mounts:
         mounts.append(extra_mounts)
     child = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-             "from edge.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
+             "from edge.ops.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
              f"apply(SyscallPolicy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
              f"frozenset({sorted(policy.clock_denied)!r})))\n"
              + script)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from edge.core import Core
 from edge.domain import machine
 from edge.domain.model import (
     CameraHealth,
@@ -33,8 +32,9 @@ from edge.domain.model import (
     Tune,
     Watch,
 )
-from edge.executor import Ports
-from edge.inbox import Inbox
+from edge.loop.core import Core
+from edge.loop.executor import Ports
+from edge.loop.inbox import Inbox
 from tests.unit.helpers import at, command, grant, proof, run
 
 RULES = Rules(in_home_enabled=True)

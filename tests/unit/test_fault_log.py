@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from edge.fault_log import FaultLog
+from edge.journal.fault_log import FaultLog
 
 log = logging.getLogger("tests.fault_log")
 

@@ -8,7 +8,7 @@ import queue
 import pytest
 
 from edge.domain.model import DoorMoved, LockSensed
-from edge.inbox import Inbound, Inbox
+from edge.loop.inbox import Inbound, Inbox
 
 
 def junk(size: int = 100) -> Inbound:

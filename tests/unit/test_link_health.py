@@ -12,7 +12,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.throttle import Throttle
+from edge.journal.throttle import Throttle
 from edge.transport.link_health import (
     RETRY_CAP_S,
     Backoff,

@@ -7,7 +7,7 @@ import threading
 
 from edge.crypto.owner_code import check_code, hash_code
 from edge.domain.model import CheckCode, CodeChecked
-from edge.effects import DeviceEffects
+from edge.loop.effects import DeviceEffects
 
 HASH = hash_code("246810", salt=b"0123456789abcdef")
 

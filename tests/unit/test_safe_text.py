@@ -6,8 +6,8 @@ import io
 import logging
 from datetime import UTC
 
-from edge.history_view import table
-from edge.safe_text import OneLineFormatter, printable
+from edge.journal.safe_text import OneLineFormatter, printable
+from edge.ops.history_view import table
 from edge.store.history import PastDelivery
 
 

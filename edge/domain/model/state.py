@@ -200,7 +200,7 @@ class State:
     lock_target: LockReading = LockReading.LOCKED  # what the relay is driven to
     door_open: bool = False
     camera_ok: bool = True
-    clock_synced: bool = True  # passes are refused while it is not (edge.intake checks it)
+    clock_synced: bool = True  # passes are refused while it is not (edge.loop.intake checks it)
     storage_full: frozenset[str] = frozenset()  # "photos" and/or "outbox" over their quota
     lock_retry_at: float | None = None  # monotonic: next re-drive of a jammed lock
     lock_retry_s: float = 0.0  # the current backoff

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, assert_never
 
-from edge.capture import CaptureWorker
 from edge.crypto.owner_code import check_code
 from edge.domain.model import (
     Capture,
@@ -24,6 +23,7 @@ from edge.domain.model import (
     Watch,
 )
 from edge.hardware.signals import Signals
+from edge.workers.capture import CaptureWorker
 
 log = logging.getLogger(__name__)
 

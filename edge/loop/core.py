@@ -1,7 +1,7 @@
 """The core loop, the scheduler: one queue, one thread. It takes the next item (a due deadline
 before anything queued; a Tick at least every second, however busy the queue, so a jump of
 the wall clock is noticed promptly too), feeds it to the pure domain, and hands each
-Transition to the executor (edge.executor), which carries it out in the seam's fixed order and
+Transition to the executor (edge.loop.executor), which carries it out in the seam's fixed order and
 hands back the inputs that produced (the lock's reading, a record that failed). Those go to
 the machine next, before anything queued: nothing loops back through the inbox.
 
@@ -30,9 +30,9 @@ from edge.domain.model import (
 )
 from edge.domain.owner import parse_owner
 from edge.domain.passes import Reason, Rejection
-from edge.executor import Executor, Ports
-from edge.fault_log import FaultLog
-from edge.inbox import Inbound, Inbox, Junk
+from edge.journal.fault_log import FaultLog
+from edge.loop.executor import Executor, Ports
+from edge.loop.inbox import Inbound, Inbox, Junk
 
 log = logging.getLogger(__name__)
 

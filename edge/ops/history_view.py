@@ -11,8 +11,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from edge.contract.events import rfc3339
-from edge.report_page import Figure, Section, data_uri, render_page
-from edge.safe_text import printable
+from edge.journal.safe_text import printable
+from edge.ops.report_page import Figure, Section, data_uri, render_page
 from edge.store.history import PastDelivery, PastPhoto
 
 COLUMNS = ("completed", "delivery", "mode", "courier", "outcome", "photos", "parcel")

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.domain.model import ClockChecked, Input, Now, State, StorageHealth
-from edge.failures import expected
-from edge.fault_log import FaultLog
 from edge.hardware.clock import ClockSync
-from edge.inbox import Inbox
+from edge.journal.failures import expected
+from edge.journal.fault_log import FaultLog
+from edge.journal.throttle import Throttle
+from edge.loop.inbox import Inbox
 from edge.store.history import DeliveryHistory
 from edge.store.notes import DeliveryNotes
-from edge.throttle import Throttle
 from edge.wiring import Stores
 
 log = logging.getLogger(__name__)

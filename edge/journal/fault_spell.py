@@ -1,8 +1,8 @@
 """When to speak about a part that keeps failing: the first failure at once, then a reminder at
 most every `every_s` (sooner when what fails changes), and the recovery once, with how long the
 fault lasted. Pure: the caller hands in the monotonic time and says what it is told to. Shared
-by the parts' fault log (edge/fault_log.py) and the broker link (transport/link_health.py), so
-a homeowner reads every fault in the journal the same way."""
+by the parts' fault log (edge/journal/fault_log.py) and the broker link
+(transport/link_health.py), so a homeowner reads every fault in the journal the same way."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Carrying out one Transition, always in the same order, and handing back the inputs that
-produced (it never feeds them to the machine itself; the scheduler in edge.core does):
+produced (it never feeds them to the machine itself; the scheduler in edge.loop.core does):
 
 1. a relock, at once: not even the disk stands between that decision and the relay;
 2. the step's durable record, in one transaction. If it fails, the step is not adopted and
@@ -38,9 +38,9 @@ from edge.domain.model import (
     StorageHealth,
     Transition,
 )
-from edge.effects import Effects
-from edge.failures import DAMAGED_FIX, damaged, expected
 from edge.hardware import Lock
+from edge.journal.failures import DAMAGED_FIX, damaged, expected
+from edge.loop.effects import Effects
 from edge.store.ledger import log_unrecorded
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or fail
 
 
 class Admits(Protocol):
-    """Turns a `cmd/*` message into a domain input (edge.intake.PassIntake)."""
+    """Turns a `cmd/*` message into a domain input (edge.loop.intake.PassIntake)."""
 
     def admit(self, name: str, payload: bytes, now: float) -> Input: ...
 

@@ -31,10 +31,10 @@ from edge.domain.model import (
     Purpose,
     StorageHealth,
 )
-from edge.fault_log import FaultLog
 from edge.hardware import Camera, CameraError
 from edge.hardware.drop_zone import Zone, parcel_visible, zone_of
 from edge.hardware.jpeg import Polygon, masked_jpeg
+from edge.journal.fault_log import FaultLog
 from edge.store.photos import NewPhoto, PhotoStore
 
 log = logging.getLogger(__name__)

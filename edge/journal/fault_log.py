@@ -1,14 +1,14 @@
 """What the log says while a part of the device fails (the camera, the clock, the outbox): the
 homeowner reading the journal must see what broke, what that stops and how to fix it, without a
-line at every probe. When to speak is edge/fault_spell.py's, as for the broker link; a
+line at every probe. When to speak is edge/journal/fault_spell.py's, as for the broker link; a
 traceback goes with a line only for what is no disk error (a bug)."""
 
 from __future__ import annotations
 
 import logging
 
-from edge.failures import expected
-from edge.fault_spell import REMIND_EVERY_S, FaultSpell
+from edge.journal.failures import expected
+from edge.journal.fault_spell import REMIND_EVERY_S, FaultSpell
 
 
 class FaultLog:

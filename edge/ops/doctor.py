@@ -14,11 +14,11 @@ from edge.hardware import DEVICE_TREE
 from edge.hardware.backends import build_hardware, clock_of
 from edge.hardware.clock import TIMESYNCD_FLAG
 from edge.hardware.jpeg import masked_jpeg
+from edge.ops.unit_file import UnitFile, syscall_policy
 from edge.store.db import StoreTooNew
 from edge.store.instance import holder
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
-from edge.unit_file import UnitFile, syscall_policy
 
 BACKLOG_WARN_COUNT = 100
 BACKLOG_WARN_AGE_S = 3600

@@ -1,0 +1,1 @@
+"""Threads that work for the core loop and report back through its queue: the camera."""
