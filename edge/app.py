@@ -33,7 +33,7 @@ from edge.loop.effects import DeviceEffects
 from edge.loop.executor import Ports
 from edge.loop.housekeeping import Housekeeper, Upkeep
 from edge.loop.inbox import Inbox
-from edge.loop.intake import PassIntake
+from edge.loop.intake import PassIntake, commands
 from edge.store import reserve
 from edge.store.instance import claim, refuse_links
 from edge.store.outbox import Outbox
@@ -41,12 +41,12 @@ from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
 from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.inbound import Handler as InboundHandler
-from edge.transport.inbound import InboundRouter, commands
+from edge.transport.inbound import InboundRouter
 from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
-from edge.transport.pump import OutboxPump
-from edge.transport.routes import PhotoRoutes
 from edge.wiring import PhotoLimits, open_stores
 from edge.workers.capture import CaptureWorker, PhotoMaking
+from edge.workers.pump import OutboxPump
+from edge.workers.routes import PhotoRoutes
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
         camera_fix=hardware.camera_fix)
     uploader = None
     if config.photos.transport == "http":
-        from edge.transport.http_upload import PhotoUploader  # noqa: PLC0415 - only then
+        from edge.workers.http_upload import PhotoUploader  # noqa: PLC0415 - only then
 
         uploader = PhotoUploader(
             outbox, token_file=config.photos.http_token_file, ca_file=config.photos.http_ca_file,

@@ -23,6 +23,7 @@ from edge.domain.passes import (
     check_claims,
     claimed_jti,
 )
+from edge.loop.inbox import Inbound, Inbox
 from edge.store.replay import ReplayStore
 
 MAX_ECHOED_NAME = 64
@@ -67,3 +68,27 @@ class PassIntake:
         if seen:
             return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
         return PassVerified(replace(checked, signer=self._signers[signed_by]))
+
+
+def commands(inbox: Inbox) -> dict[str, Callable[[str, bytes, bool], None]]:
+    """The handlers of a device with no simulated world: passes and owner commands are queued
+    for the core, screened first; `sim/*` is refused as an unknown command."""
+    def command(name: str, payload: bytes, live: bool) -> None:
+        junk = screen(name, payload)
+        if junk is not None:
+            inbox.put_junk(name[:MAX_ECHOED_NAME], junk)
+        else:
+            inbox.put(Inbound("cmd", name, payload, live))
+
+    def owner(name: str, payload: bytes, live: bool) -> None:
+        if not payload:
+            return  # a retained owner command being cleared (ours, under MQTT 3.1.1)
+        if len(payload) > MAX_PASS_BYTES:
+            inbox.put_junk(f"owner/{name}"[:MAX_ECHOED_NAME], Reason.MALFORMED)
+        else:
+            inbox.put(Inbound("owner", name, payload, live))
+
+    def no_world(name: str, payload: bytes, live: bool) -> None:
+        inbox.put_junk(f"sim/{name}"[:MAX_ECHOED_NAME], Reason.UNKNOWN_COMMAND)
+
+    return {"cmd": command, "owner": owner, "sim": no_world}

@@ -1,1 +1,2 @@
-"""Links to the outside world: MQTT (the only paho user) and the outbox pump."""
+"""Links to the outside world: the broker (the only paho user), inbound routing by kind, and
+Home Assistant's discovery. It never reaches the store or the loop (import-linter)."""

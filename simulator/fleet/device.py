@@ -47,10 +47,10 @@ from edge.loop.executor import Ports
 from edge.loop.inbox import Inbound, Inbox
 from edge.loop.intake import PassIntake
 from edge.store.receipts import Receipts
-from edge.transport.pump import OutboxPump
-from edge.transport.routes import PhotoRoutes
 from edge.wiring import open_stores
 from edge.workers.capture import new_photo_id
+from edge.workers.pump import OutboxPump
+from edge.workers.routes import PhotoRoutes
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.transport.http_upload import NETWORK_FIX, TLS_FIX
+from edge.workers.http_upload import NETWORK_FIX, TLS_FIX
 from tests.certs import Authority, https_server
 from tests.e2e.conftest import wait_log
 

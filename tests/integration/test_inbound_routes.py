@@ -9,7 +9,8 @@ import queue
 from edge.contract.topics import Topics
 from edge.crypto.verify import MAX_PASS_BYTES
 from edge.loop.inbox import Inbound, Inbox, Junk
-from edge.transport.inbound import InboundRouter, commands
+from edge.loop.intake import commands
+from edge.transport.inbound import InboundRouter
 
 TOPICS = Topics("doorstep", "porch-1")
 

@@ -16,7 +16,7 @@ from edge.contract.topics import Topics
 from edge.store.db import Database
 from edge.store.outbox import Outbox
 from edge.transport.mqtt import LinkHooks, MqttLink
-from edge.transport.pump import OutboxPump
+from edge.workers.pump import OutboxPump
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto
@@ -151,7 +151,7 @@ def test_only_this_devices_queued_snapshots_are_dropped(tmp_path: Path) -> None:
 def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recovery(
         tmp_path: Path, cloud_keys, mosquitto: Mosquitto, caplog) -> None:
     """A failing card: not a traceback every few seconds, and what waited goes once it reads."""
-    caplog.set_level(logging.INFO, logger="edge.transport.pump")
+    caplog.set_level(logging.INFO, logger="edge.workers.pump")
     outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
     with pumping(tmp_path, cloud_keys, mosquitto, outbox) as (_, cloud):
         for n in range(5):
@@ -182,7 +182,7 @@ def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
     acl.write_text(allowed)
     broker = Mosquitto(tmp_path / "broker", (
         f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n")).start()
-    caplog.set_level(logging.INFO, logger="edge.transport.pump")
+    caplog.set_level(logging.INFO, logger="edge.workers.pump")
     try:
         db = Database(tmp_path / "doorstep.sqlite")
         outbox = Outbox(db)

@@ -11,7 +11,7 @@ import pytest
 
 from edge.app import run
 from edge.config import load_config
-from edge.transport.pump import OutboxPump
+from edge.workers.pump import OutboxPump
 from simulator.daemon import write_sim_config
 
 

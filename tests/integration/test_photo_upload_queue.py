@@ -10,8 +10,8 @@ from pathlib import Path
 
 from edge.store.db import Database
 from edge.store.outbox import Outbox
-from edge.transport import http_upload
-from edge.transport.http_upload import PhotoUploader
+from edge.workers import http_upload
+from edge.workers.http_upload import PhotoUploader
 from tests.certs import https_server
 from tests.failing_card import UnreadableOutbox
 from tests.waiting import wait_until
@@ -20,7 +20,7 @@ from tests.waiting import wait_until
 def test_an_upload_queue_that_cannot_be_read_is_said_and_tried_again(
         tmp_path: Path, caplog, monkeypatch) -> None:
     monkeypatch.setattr(http_upload, "RETRY_UNREADABLE_S", 0.05)
-    caplog.set_level(logging.INFO, logger="edge.transport.http_upload")
+    caplog.set_level(logging.INFO, logger="edge.workers.http_upload")
     outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
     uploader = PhotoUploader(outbox, token_file=None, ca_file=None,
                              on_rejected=lambda entry, code: None)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from edge.journal.fault_log import FaultLog
 from edge.store.outbox import Entry, Outbox
-from edge.transport.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
+from edge.workers.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
 
 log = logging.getLogger(__name__)
 
