@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +20,6 @@ from edge.domain.model import (
     DoorbellPressed,
     DoorMoved,
     LockSensed,
-    Now,
     Rules,
     UploadRejected,
 )
@@ -43,7 +41,7 @@ from edge.transport.homeassistant import discovery_payload, discovery_topic
 from edge.transport.inbound import Handler as InboundHandler
 from edge.transport.inbound import InboundRouter
 from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
-from edge.wiring import PhotoLimits, open_stores
+from edge.wiring import CoreHooks, PhotoLimits, open_stores
 from edge.workers.capture import CaptureWorker, PhotoMaking
 from edge.workers.pump import OutboxPump
 from edge.workers.routes import PhotoRoutes
@@ -64,10 +62,6 @@ def rules_from(config: Config) -> Rules:
                  lock_sensed=config.hardware.backend == "sim"  # the sim's bolt always has one
                  or config.hardware.pins.lock_sensor is not None,
                  policy=config.policy.policy())
-
-
-def clock() -> Now:
-    return Now(wall=time.time(), mono=time.monotonic())
 
 
 def run(config: Config, stop: threading.Event | None = None,
@@ -161,17 +155,14 @@ def _run_locked(config: Config, hardware: Hardware, inbox: Inbox, stop: threadin
             outbox_quota_bytes=int(storage.outbox_quota_mb * 1e6),
             history_retention_s=storage.photo_retention_days * 86400),
         keep_reserve=lambda: reserve.keep(storage.data_dir))
-    core = Core(
-        inbox=inbox, rules=rules_from(config),
-        state=stores.state(hardware.door.is_open(), hardware.clock_synced()),
-        ports=Ports(intake=intake, ledger=ledger, lock=hardware.lock,
-                    effects=DeviceEffects(capture, hardware.signals,
-                                          code_hash=config.owner.unlock_code_hash,
-                                          submit=inbox.put),
-                    publish_state=_publish_state(status, link)),
-        clock=clock,
-        heartbeat=Watchdog(notifier).beat,
-        on_tick=housekeeper.on_tick)
+    core = stores.core(
+        Ports(intake=intake, ledger=ledger, lock=hardware.lock,
+              effects=DeviceEffects(capture, hardware.signals,
+                                    code_hash=config.owner.unlock_code_hash, submit=inbox.put),
+              publish_state=_publish_state(status, link)),
+        rules_from(config), inbox=inbox,
+        hooks=CoreHooks(heartbeat=Watchdog(notifier).beat, on_tick=housekeeper.on_tick),
+        door_open=hardware.door.is_open(), clock_synced=hardware.clock_synced())
 
     core_thread = threading.Thread(target=core.run, name="core", daemon=True)
     # The way out, registered before anything starts (each stop is safe on a part that never

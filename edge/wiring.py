@@ -1,14 +1,20 @@
-"""One place opens a device's data dir: its database and the stores over it, the ledger that
-writes each step, and the state the core starts from. `doorstep run` (edge.app), the simulated
-fleet's devices and the tests all build them here, so they run the same parts the same way."""
+"""One place opens a device's data dir and builds its core: the database and the stores over
+it, the ledger that writes each step, the state the core starts from, and the core loop itself.
+`doorstep run` (edge.app), the simulated fleet's devices, the benchmarks and the tests build
+them here, so they run the same parts the same way."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge.contract.topics import Topics
-from edge.domain.model import State
+from edge.domain.model import Input, Now, Rules, State
+from edge.loop.core import Core
+from edge.loop.executor import Ports
+from edge.loop.inbox import Inbox
 from edge.store.db import Database, open_store
 from edge.store.deliveries import DeliveryJournal
 from edge.store.ledger import Ledger, PhotoTarget
@@ -17,6 +23,20 @@ from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
+
+
+def now() -> Now:
+    """The two clocks, read now: the wall clock for passes, the monotonic one for timers."""
+    return Now(wall=time.time(), mono=time.monotonic())
+
+
+@dataclass(frozen=True)
+class CoreHooks:
+    """What the core calls besides its ports: systemd's watchdog after every turn, and the
+    housekeeping on every Tick (which may hand back inputs for the machine)."""
+
+    heartbeat: Callable[[], None] = lambda: None
+    on_tick: Callable[[State, Now], list[Input]] = lambda state, now: []
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,15 @@ class Stores:
         """What writes each step's record, in one transaction of the database."""
         return Ledger(self.db, self.outbox, topics=topics, photo_target=photo_target,
                       receipts=receipts)
+
+    def core(self, ports: Ports, rules: Rules, *, inbox: Inbox | None = None,
+             clock: Callable[[], Now] = now, hooks: CoreHooks = CoreHooks(),
+             door_open: bool = False, clock_synced: bool = True) -> Core:
+        """The core loop over these stores, from the state they hold and what the door and
+        the clock say now."""
+        return Core(inbox=inbox or Inbox(), rules=rules,
+                    state=self.state(door_open, clock_synced), ports=ports, clock=clock,
+                    heartbeat=hooks.heartbeat, on_tick=hooks.on_tick)
 
     def state(self, door_open: bool = False, clock_synced: bool = True) -> State:
         """Where the core starts: the deliveries and the homeowner's hold as they were saved,

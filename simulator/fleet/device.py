@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from PIL import Image, ImageDraw
 
-from edge.app import clock
 from edge.contract.events import rfc3339
 from edge.contract.topics import Topics
 from edge.crypto.device_key import load_or_create, public_pem
@@ -42,12 +41,11 @@ from edge.domain.model import (
     Tick,
 )
 from edge.domain.passes import PassPolicy, Signer
-from edge.loop.core import Core
 from edge.loop.executor import Ports
-from edge.loop.inbox import Inbound, Inbox
+from edge.loop.inbox import Inbound
 from edge.loop.intake import PassIntake
 from edge.store.receipts import Receipts
-from edge.wiring import open_stores
+from edge.wiring import now, open_stores
 from edge.workers.capture import new_photo_id
 from edge.workers.pump import OutboxPump
 from edge.workers.routes import PhotoRoutes
@@ -95,10 +93,8 @@ class FleetDevice:
         self.client.on_publish = self._acknowledged
         self._pump = OutboxPump(stores.outbox, self)
         self._lock = FleetLock()
-        self.core = Core(inbox=Inbox(), rules=RULES, state=stores.state(),
-                         ports=Ports(intake=intake, ledger=ledger, lock=self._lock, effects=self,
-                                     publish_state=self._publish_state),
-                         clock=clock)
+        self.core = stores.core(Ports(intake=intake, ledger=ledger, lock=self._lock,
+                                      effects=self, publish_state=self._publish_state), RULES)
         self._key_pem = public_pem(key).encode("ascii")
 
     # --- the network -------------------------------------------------------------------------
@@ -157,7 +153,7 @@ class FleetDevice:
 
     def due(self, mono: float) -> float | None:
         """When this device next needs a Tick (monotonic seconds), or None."""
-        wait = next_wake(self.core.state, clock())
+        wait = next_wake(self.core.state, now())
         return None if wait is None else mono + wait
 
     def _settle(self) -> None:

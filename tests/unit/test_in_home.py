@@ -18,6 +18,7 @@ from edge.domain.model import (
     DoorMoved,
     DriveLock,
     FrameProof,
+    LockReading,
     LockSensed,
     Phase,
     ProveCamera,
@@ -61,7 +62,7 @@ def waiting() -> State:
 
 
 def unlocked() -> State:
-    return go(waiting(), command("at_door"), proof(), LockSensed("unlocked"))[0]
+    return go(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED))[0]
 
 
 def opened() -> State:
@@ -226,7 +227,7 @@ def test_full_sequence_open_close_relock_verify_photo_complete() -> None:
     assert drives(actions) == [True] and phase(state) is Phase.RELOCKING
     assert state.lock_target == "locked"
 
-    state, actions = go(state, LockSensed("locked"), t=22.1)
+    state, actions = go(state, LockSensed(LockReading.LOCKED), t=22.1)
     assert types(actions) == ["delivery.locked"]
     assert [a for a in actions if isinstance(a, Capture)] == [Capture(CONFIRM)]
     assert state.lock == "locked" and phase(state) is Phase.CONFIRMING
@@ -278,7 +279,7 @@ def test_not_opened_in_time_relocks_not_entered() -> None:
     assert actions == []
     state, actions = go(state, Tick(), t=30)
     assert drives(actions) == [True]
-    state, actions = go(state, LockSensed("locked"), t=30.1)
+    state, actions = go(state, LockSensed(LockReading.LOCKED), t=30.1)
     assert types(actions) == ["delivery.locked", "delivery.completed"]
     assert emitted(actions, "delivery.completed")[0].fields["outcome"] == "not_entered"
 
@@ -295,12 +296,12 @@ def test_lock_not_verified_in_time_is_jammed_aborted_and_retried_on_a_backoff() 
 
     retries = []
     for t in range(26, 200):
-        state, actions = go(state, Tick(), LockSensed("unlocked"), t=t)
+        state, actions = go(state, Tick(), LockSensed(LockReading.UNLOCKED), t=t)
         retries += [t] * len(drives(actions))
         assert drives(actions) in ([], [True])
     assert retries[:4] == [26, 28, 32, 40]  # 1, 2, 4, 8 s backoff
     assert state.lock == "jammed"
-    state, actions = go(state, LockSensed("locked"), t=201)
+    state, actions = go(state, LockSensed(LockReading.LOCKED), t=201)
     assert state.lock == "locked" and next_wake(state, at(201)) is None
 
 
@@ -314,7 +315,7 @@ def test_camera_fault_during_in_home_alarms_and_does_not_delay_the_relock() -> N
 
 def test_a_confirmation_photo_that_never_returns_still_completes() -> None:
     state, _ = go(opened(), DoorMoved(False), t=20)
-    state, _ = go(state, Tick(), LockSensed("locked"), t=22)
+    state, _ = go(state, Tick(), LockSensed(LockReading.LOCKED), t=22)
     assert phase(state) is Phase.CONFIRMING
     state, actions = go(state, Tick(), t=22 + RULES.photo_timeout_s)
     assert emitted(actions, "delivery.completed")[0].fields["outcome"] == "delivered"
@@ -333,7 +334,7 @@ def test_door_opens_the_same_instant_the_unlock_times_out_timeout_first() -> Non
     assert drives(actions) == [True]  # relock was driven and stays driven
     assert phase(state) is Phase.OPEN and state.lock_target == "locked"
     state, actions = go(state, DoorMoved(False), t=40)
-    state, actions = go(state, Tick(), LockSensed("locked"), taken(CONFIRM), t=42)
+    state, actions = go(state, Tick(), LockSensed(LockReading.LOCKED), taken(CONFIRM), t=42)
     assert emitted(actions, "delivery.completed")[0].fields["outcome"] == "delivered"
 
 
@@ -363,7 +364,7 @@ def test_done_before_at_door_takes_the_photo_without_unlocking() -> None:
 def test_cancel_while_unlocked_relocks_then_completes_cancelled() -> None:
     state, actions = go(unlocked(), command("cancel"), t=3)
     assert drives(actions) == [True]
-    state, actions = go(state, LockSensed("locked"), t=3.1)
+    state, actions = go(state, LockSensed(LockReading.LOCKED), t=3.1)
     assert emitted(actions, "delivery.completed")[0].fields["outcome"] == "cancelled"
 
 

@@ -7,7 +7,7 @@ import queue
 
 import pytest
 
-from edge.domain.model import DoorMoved, LockSensed
+from edge.domain.model import DoorMoved, LockReading, LockSensed
 from edge.loop.inbox import Inbound, Inbox
 
 
@@ -28,9 +28,9 @@ def test_a_flood_is_bounded_and_counted_and_the_house_still_gets_in() -> None:
     inbox = Inbox(max_messages=10, max_bytes=10_000)
     accepted = [inbox.offer(junk()) for _ in range(1000)]
     assert accepted.count(True) == 10 and inbox.take_dropped() == 990
-    assert inbox.offer(DoorMoved(True)) and inbox.offer(LockSensed("locked"))
+    assert inbox.offer(DoorMoved(True)) and inbox.offer(LockSensed(LockReading.LOCKED))
     items = drain(inbox)
-    assert items[:2] == [DoorMoved(True), LockSensed("locked")]  # the house goes first
+    assert items[:2] == [DoorMoved(True), LockSensed(LockReading.LOCKED)]  # the house goes first
     assert len(items) == 12 and inbox.take_dropped() == 0
 
 

@@ -20,6 +20,7 @@ from edge.domain.model import (
     Emit,
     Indicate,
     Led,
+    LockReading,
     LockSensed,
     PassRejected,
     Phase,
@@ -278,11 +279,11 @@ def test_storage_alarms_once_per_area_and_clears() -> None:
 def test_the_state_tells_what_the_lock_sensor_reads() -> None:
     # Outside a relock (say the homeowner turned the bolt by hand) the reading is the truth,
     # and every change is in the audit trail as `manual`.
-    state, actions = run(State(), LockSensed("unlocked"))
+    state, actions = run(State(), LockSensed(LockReading.UNLOCKED))
     assert state.lock == "unlocked" and emitted(actions) == []
     assert [e.fields for e in emitted(actions, "lock.changed")] == [
         {"from": "locked", "to": "unlocked", "source": "manual"}]
-    state, actions = run(state, LockSensed("locked"))
+    state, actions = run(state, LockSensed(LockReading.LOCKED))
     assert state.lock == "locked" and emitted(actions, "lock.changed")[0].fields["to"] == "locked"
 
 
@@ -325,7 +326,7 @@ def test_the_door_moving_outside_any_delivery_is_told_and_a_forced_one_raises_an
     assert [e.type for e in emitted(actions)] == ["door.opened", "alarm.forced_entry"]
     state, actions = run(state, DoorMoved(False), rules=sensed)
     assert [e.type for e in emitted(actions)] == ["door.closed"]
-    state, _ = run(state, LockSensed("unlocked"), rules=sensed)  # a key or thumb turn
+    state, _ = run(state, LockSensed(LockReading.UNLOCKED), rules=sensed)  # a key or thumb turn
     state, actions = run(state, DoorMoved(True), rules=sensed)
     assert [e.type for e in emitted(actions)] == ["door.opened"]  # the homeowner going out
     # Without a bolt sensor "locked" is only the relay: no alarm for a door opened by key.

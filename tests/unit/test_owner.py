@@ -22,6 +22,7 @@ from edge.domain.model import (
     DoorMoved,
     DriveLock,
     FrameProof,
+    LockReading,
     LockSensed,
     Now,
     Phase,
@@ -97,13 +98,13 @@ def test_an_unlock_code_never_shows_in_a_repr() -> None:
 
 def unlocked() -> State:
     return run(State(), grant(mode="in_home"), command("at_door"), proof(),
-               LockSensed("unlocked"), rules=RULES)[0]
+               LockSensed(LockReading.UNLOCKED), rules=RULES)[0]
 
 
 def test_relock_now_ends_an_in_home_delivery_cancelled() -> None:
     state, actions = run(unlocked(), OwnerLock(), rules=RULES, now=at(2))
     assert DriveLock(True) in actions and state.deliveries[0].phase is Phase.RELOCKING
-    state, actions = run(state, LockSensed("locked"), rules=RULES, now=at(2.1))
+    state, actions = run(state, LockSensed(LockReading.LOCKED), rules=RULES, now=at(2.1))
     assert emitted(actions, "delivery.completed")[0].fields["outcome"] == "cancelled"
     assert [e.fields["source"] for e in emitted(actions, "lock.changed")] == ["owner"]
 
@@ -160,19 +161,20 @@ def test_a_confidential_photo_never_becomes_the_latest_image() -> None:
 def test_every_change_of_the_lock_says_who_moved_it() -> None:
     state = run(State(), grant(mode="in_home"), command("at_door"), rules=RULES)[0]
     t = step(state, proof(), at(0.1), RULES)
-    state, actions = run(t.state, LockSensed("unlocked"), rules=RULES, now=at(0.2))
+    state, actions = run(t.state, LockSensed(LockReading.UNLOCKED), rules=RULES, now=at(0.2))
     [opened] = emitted(actions, "lock.changed")
     assert (opened.delivery_id, opened.fields) == (
         "D-1", {"from": "locked", "to": "unlocked", "source": "pass"})
-    state, actions = run(state, command("cancel"), LockSensed("locked"), rules=RULES, now=at(1))
+    state, actions = run(state, command("cancel"), LockSensed(LockReading.LOCKED), rules=RULES,
+                         now=at(1))
     assert [e.fields["source"] for e in emitted(actions, "lock.changed")] == ["relock"]
-    state, actions = run(state, LockSensed("unlocked"), rules=RULES, now=at(9))
+    state, actions = run(state, LockSensed(LockReading.UNLOCKED), rules=RULES, now=at(9))
     assert emitted(actions, "lock.changed")[0].fields["source"] == "manual"
 
 
 def test_a_restart_after_a_crash_while_unlocked_says_startup() -> None:
     t = resume(unlocked(), at(50), RULES)
-    state, actions = run(t.state, LockSensed("locked"), rules=RULES, now=at(50))
+    state, actions = run(t.state, LockSensed(LockReading.LOCKED), rules=RULES, now=at(50))
     assert [e.fields for e in emitted(actions, "lock.changed")] == [
         {"from": "unlocked", "to": "locked", "source": "startup"}]
     assert resume(State(), at(0), RULES).state.lock_source is None  # nothing moved
@@ -209,7 +211,7 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     state, actions = run(state, proof(t=0.1), rules=OWNER, now=at(0.1))
     assert DriveLock(False) in actions and not any(isinstance(a, ConsumeJti) for a in actions)
     assert [(e.type, e.delivery_id) for e in emitted(actions)] == [("owner.unlocked", None)]
-    state, actions = run(state, LockSensed("unlocked"), rules=OWNER, now=at(0.2))
+    state, actions = run(state, LockSensed(LockReading.UNLOCKED), rules=OWNER, now=at(0.2))
     [opened] = emitted(actions, "lock.changed")  # the owner's session is no delivery either
     assert (opened.delivery_id, opened.fields["source"]) == (None, "owner")
     assert public_state(state, OWNER)["delivery"] is None  # the owner's session is no delivery
@@ -219,7 +221,7 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
     assert emitted(actions) == [] and not any(isinstance(a, Capture) for a in actions)
     state, actions = run(state, Tick(), rules=OWNER, now=at(7))
     assert DriveLock(True) in actions
-    t = step(state, LockSensed("locked"), at(7.1), OWNER)
+    t = step(state, LockSensed(LockReading.LOCKED), at(7.1), OWNER)
     assert [e.type for e in emitted(flat(t))] == ["owner.relocked"]
     assert [e.delivery_id for e in emitted(flat(t), "lock.changed")] == [None]
     assert t.record.retained == () and t.state.deliveries == () and t.state.owner_hold is None
@@ -228,24 +230,25 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
 def test_the_owners_hold_is_recorded_and_a_restart_ends_it_saying_only_the_relock() -> None:
     t = step(checked(State())[0], proof(t=0.1), at(0.1), OWNER)  # the door opens for them
     assert t.record.deliveries == () and t.record.owner_hold == t.state.owner_hold
-    state, _ = run(t.state, LockSensed("unlocked"), DoorMoved(True), rules=OWNER, now=at(1))
+    state, _ = run(t.state, LockSensed(LockReading.UNLOCKED), DoorMoved(True), rules=OWNER,
+                   now=at(1))
     _, actions = run(state, Tick(), rules=OWNER, now=at(1 + OWNER.door_open_alarm_s))
     [alarm] = emitted(actions, "alarm.door_left_open")  # the alarm is an alarm, for anyone
     assert alarm.delivery_id is None and not any(isinstance(a, Capture) for a in actions)
     after = resume(replace(state, door_open=False), at(2), OWNER)
     assert after.state.owner_hold is None and after.record.owner_hold is None
     assert after.record.events == ()  # no delivery to finish: the homeowner's hold just ends
-    relocked = step(after.state, LockSensed("locked"), at(2.1), OWNER)
+    relocked = step(after.state, LockSensed(LockReading.LOCKED), at(2.1), OWNER)
     assert [(e.type, e.delivery_id, e.fields["source"]) for e in relocked.record.events] == [
         ("lock.changed", None, "startup")]
 
 
 def test_an_owner_who_does_not_open_the_door_is_relocked_after_the_timeout() -> None:
-    state = run(checked(State())[0], proof(t=0.1), LockSensed("unlocked"), rules=OWNER,
+    state = run(checked(State())[0], proof(t=0.1), LockSensed(LockReading.UNLOCKED), rules=OWNER,
                 now=at(0.1))[0]
     state, actions = run(state, Tick(), rules=OWNER, now=at(30.2))
     assert DriveLock(True) in actions
-    _, actions = run(state, LockSensed("locked"), rules=OWNER, now=at(30.3))
+    _, actions = run(state, LockSensed(LockReading.LOCKED), rules=OWNER, now=at(30.3))
     assert [e.type for e in emitted(actions)] == ["owner.relocked"]
 
 
@@ -326,7 +329,7 @@ def test_a_courier_is_busy_while_the_owner_holds_the_door() -> None:
 
 def unlocked_for(rules: Rules) -> State:
     return run(State(), grant(mode="in_home"), command("at_door"), proof(),
-               LockSensed("unlocked"), rules=rules)[0]
+               LockSensed(LockReading.UNLOCKED), rules=rules)[0]
 
 
 @settings(max_examples=500, deadline=None)

@@ -9,6 +9,7 @@ from edge.domain.model import (
     DoorMoved,
     Indicate,
     Led,
+    LockReading,
     LockSensed,
     PassRejected,
     Rules,
@@ -35,14 +36,14 @@ def signals(actions: list[object]) -> list[object]:
 
 def unlocked() -> State:
     return go(State(), grant(mode="in_home"), command("at_door"), proof(),
-              LockSensed("unlocked"))[0]
+              LockSensed(LockReading.UNLOCKED))[0]
 
 
 def test_an_unlock_beeps_twice_and_lights_the_led_once_the_bolt_moved() -> None:
     asked = go(State(), grant(mode="in_home"), command("at_door"))[0]
     t = step(asked, proof(), at(0), RULES)
     assert t.actions[0] == Sound(Tune.UNLOCKED)  # with delivery.unlocked, after the drive
-    t = step(t.state, LockSensed("unlocked"), at(0.1), RULES)
+    t = step(t.state, LockSensed(LockReading.UNLOCKED), at(0.1), RULES)
     assert t.actions == (Indicate(Led.ON, door_alarm=False),)
     assert public_state(t.state, RULES)["indicator"] == "on"
 
@@ -51,7 +52,7 @@ def test_a_verified_relock_puts_the_led_out_with_one_long_beep() -> None:
     state, actions = go(unlocked(), DoorMoved(True), DoorMoved(False), t=5)
     state, actions = go(state, Tick(), t=7)  # relock_delay_s: driven locked
     assert signals(actions) == []  # not yet verified
-    state, actions = go(state, LockSensed("locked"), t=7.1)
+    state, actions = go(state, LockSensed(LockReading.LOCKED), t=7.1)
     assert signals(actions) == [Sound(Tune.RELOCKED), QUIET]
     assert public_state(state, RULES)["indicator"] == "off"
 

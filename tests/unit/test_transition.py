@@ -12,6 +12,7 @@ from edge.domain.model import (
     DoorMoved,
     DriveLock,
     EventType,
+    LockReading,
     LockSensed,
     Phase,
     PhotoTaken,
@@ -75,7 +76,7 @@ def test_an_unlock_whose_pass_cannot_be_recorded_never_happens() -> None:
 
 
 def test_a_relock_stands_when_its_record_cannot_be_written() -> None:
-    unlocked = run(asked(), proof(), LockSensed("unlocked"), rules=RULES)[0]
+    unlocked = run(asked(), proof(), LockSensed(LockReading.UNLOCKED), rules=RULES)[0]
     t = step(unlocked, RecordFailed(command("cancel"), "disk full"), at(1), RULES)
     assert t.lock == DriveLock(True) and t.state.lock_target == "locked"
     assert t.state.deliveries[0].phase is Phase.RELOCKING
@@ -88,7 +89,7 @@ def test_a_grant_that_cannot_be_recorded_is_refused() -> None:
 
 
 def test_a_step_without_a_pass_stands_and_is_tried_once_more() -> None:
-    unlocked = run(asked(), proof(), LockSensed("unlocked"), rules=RULES)[0]
+    unlocked = run(asked(), proof(), LockSensed(LockReading.UNLOCKED), rules=RULES)[0]
     t = step(unlocked, RecordFailed(DoorMoved(True), "disk full"), at(2), RULES)
     assert t.state.deliveries[0].phase is Phase.OPEN
     assert [e.type for e in t.record.events] == [EventType.DELIVERY_DOOR_OPENED]
@@ -111,8 +112,9 @@ def test_the_owners_unlock_never_happens_without_its_record() -> None:
 def test_the_relock_that_completes_a_delivery_is_told_before_the_completion() -> None:
     """A delivery's last event is `delivery.completed`: its receipt lists every event before
     it, the relock's `lock.changed` included."""
-    relocking = run(asked(), proof(), LockSensed("unlocked"), command("cancel"), rules=RULES)[0]
-    t = step(relocking, LockSensed("locked"), at(2), RULES)
+    relocking = run(asked(), proof(), LockSensed(LockReading.UNLOCKED), command("cancel"),
+                    rules=RULES)[0]
+    t = step(relocking, LockSensed(LockReading.LOCKED), at(2), RULES)
     assert [(e.type, e.delivery_id) for e in t.record.events] == [
         (EventType.DELIVERY_LOCKED, "D-1"), (EventType.LOCK_CHANGED, "D-1"),
         (EventType.DELIVERY_COMPLETED, "D-1")]
