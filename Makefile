@@ -59,10 +59,11 @@ $(ASYNCAPI_SCHEMA): | $(STAMP)
 contract: $(STAMP)
 	$(PY) -m edge.contract docs/contract
 
-# ruff on the daemon, the simulator and the tests; mypy --strict (with pydantic's plugin) on
+# ruff (lint and format) on the daemon, the simulator and the tests; mypy --strict (with pydantic's plugin) on
 # the daemon and the simulator; the layers' import contracts (pyproject [tool.importlinter]).
 lint: $(STAMP)
 	$(PY) -m ruff check edge simulator tests
+	$(PY) -m ruff format --check edge simulator tests
 	$(PY) -m mypy edge simulator
 	$(VENV)/bin/lint-imports
 

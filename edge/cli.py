@@ -14,9 +14,11 @@ from edge import __version__
 from edge.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 
 EXIT_CONFIG = 2
-DATA_DIR_FIX = ("storage.data_dir must be a folder the daemon's user can write: run as that user "
-                "(sudo -u doorstep), fix the folder's owner, or check that the disk is not "
-                "read-only")
+DATA_DIR_FIX = (
+    "storage.data_dir must be a folder the daemon's user can write: run as that user "
+    "(sudo -u doorstep), fix the folder's owner, or check that the disk is not "
+    "read-only"
+)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -24,8 +26,9 @@ def _setup_logging(verbose: bool) -> None:
     from edge.journal.safe_text import OneLineFormatter  # noqa: PLC0415
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineFormatter(
-        "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    handler.setFormatter(
+        OneLineFormatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("amqtt", "transitions", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -61,18 +64,22 @@ def _outbox_status(config: Config) -> str:
         return f"outbox {where}: empty (nothing has been queued yet)"
     if backlog.count == 0:
         return f"outbox {where}: empty, everything was acknowledged"
-    return (f"outbox {where}: {backlog.count} waiting ({backlog.photos} photos, "
-            f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s")
+    return (
+        f"outbox {where}: {backlog.count} waiting ({backlog.photos} photos, "
+        f"{backlog.bytes / 1024:.1f} KiB), oldest {backlog.oldest_age_s:.0f} s"
+    )
 
 
 def _erase(config: Config, delivery_id: str) -> str:
     from edge.contract.topics import Topics  # noqa: PLC0415
     from edge.store.erase import erase_delivery  # noqa: PLC0415
 
-    erased = erase_delivery(config.storage.data_dir,
-                            Topics(config.mqtt.topic_prefix, config.device_id), delivery_id)
-    return (f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery {delivery_id}"
-            + (": photo.erased is queued for the cloud" if erased else ""))
+    erased = erase_delivery(
+        config.storage.data_dir, Topics(config.mqtt.topic_prefix, config.device_id), delivery_id
+    )
+    return f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery {delivery_id}" + (
+        ": photo.erased is queued for the cloud" if erased else ""
+    )
 
 
 def _on_store(config: Config, command: Callable[[], str]) -> int:
@@ -193,8 +200,11 @@ def _relay_off(config: Config) -> int:
     try:
         relay_off(pins.lock_relay, pins.lock_relay_active_high, factory)
     except (lgpio.error, GPIOZeroError) as exc:  # the line is busy, or the chip is gone
-        print(f"doorstep: relay-off: GPIO {pins.lock_relay}: {exc} (is doorstep still "
-              "running? it drives the relay itself while it runs)", file=sys.stderr)
+        print(
+            f"doorstep: relay-off: GPIO {pins.lock_relay}: {exc} (is doorstep still "
+            "running? it drives the relay itself while it runs)",
+            file=sys.stderr,
+        )
         return 1
     level = "high" if pins.lock_relay_active_high is False else "low"
     print(f"relay-off: GPIO {pins.lock_relay} driven {level}: the lock relay is de-energised")
@@ -218,15 +228,19 @@ def _history(config: Config, since_text: str | None, as_json: bool, html: Path |
         data_dir = config.storage.data_dir
         deliveries = read_history(data_dir, since)
         if deliveries is None:
-            print(f"no deliveries yet: {data_dir} has no database (the daemon makes it at its "
-                  "first start)", file=sys.stderr)
+            print(
+                f"no deliveries yet: {data_dir} has no database (the daemon makes it at its "
+                "first start)",
+                file=sys.stderr,
+            )
             deliveries = []
         if as_json:
             return history_view.as_json(deliveries)
         if html is not None:
             html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(history_view.html_page(deliveries, config.device_id, zone, since),
-                            encoding="utf-8")
+            html.write_text(
+                history_view.html_page(deliveries, config.device_id, zone, since), encoding="utf-8"
+            )
             return f"{html}: {len(deliveries)} deliveries"
         if deliveries:
             return history_view.table(deliveries, zone)
@@ -244,24 +258,41 @@ def _parser() -> argparse.ArgumentParser:
     photos.add_argument("action", choices=["erase"])
     photos.add_argument("--delivery", required=True, help="the delivery whose photos go")
     history = commands.add_parser("history", help="past deliveries: a table, JSON or a web page")
-    history.add_argument("--since", help="only deliveries completed from this date "
-                         "(YYYY-MM-DD or YYYY-MM-DDTHH:MM, the device's time zone)")
+    history.add_argument(
+        "--since",
+        help="only deliveries completed from this date "
+        "(YYYY-MM-DD or YYYY-MM-DDTHH:MM, the device's time zone)",
+    )
     shape = history.add_mutually_exclusive_group()
     shape.add_argument("--json", action="store_true", help="JSON instead of a table")
-    shape.add_argument("--html", type=Path, metavar="OUT",
-                       help="write one self-contained page with timelines and photos to OUT")
-    acl = commands.add_parser("broker-acl", help="print the broker ACL block of this device's "
-                              "homeowner (append it to the mosquitto ACL file)")
+    shape.add_argument(
+        "--html",
+        type=Path,
+        metavar="OUT",
+        help="write one self-contained page with timelines and photos to OUT",
+    )
+    acl = commands.add_parser(
+        "broker-acl",
+        help="print the broker ACL block of this device's "
+        "homeowner (append it to the mosquitto ACL file)",
+    )
     acl.add_argument("--user", help="the owner's broker user (default: owner.DEVICE_ID)")
-    for name, text in (("run", "run the daemon in the foreground"),
-                       ("check-config", "validate a config file and print a summary"),
-                       ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
-                       ("outbox", "show what waits to be sent to the cloud"),
-                       ("device-key", "print the public key that signs this device's receipts"),
-                       ("relay-off", "drive the lock relay locked, needing nothing else "
-                                     "(systemd runs it after every stop)"),
-                       ("repair", "set a damaged database aside and copy what can be read "
-                                  "into a new one (stop doorstep first)")):
+    for name, text in (
+        ("run", "run the daemon in the foreground"),
+        ("check-config", "validate a config file and print a summary"),
+        ("doctor", "check config, keys, storage, pins, camera, clock, broker"),
+        ("outbox", "show what waits to be sent to the cloud"),
+        ("device-key", "print the public key that signs this device's receipts"),
+        (
+            "relay-off",
+            "drive the lock relay locked, needing nothing else (systemd runs it after every stop)",
+        ),
+        (
+            "repair",
+            "set a damaged database aside and copy what can be read "
+            "into a new one (stop doorstep first)",
+        ),
+    ):
         commands.add_parser(name, help=text)
     for name, sub in commands.choices.items():
         if name != "owner-code":
@@ -312,8 +343,11 @@ def _device_key(config: Config) -> int:
 
     path = config.storage.data_dir / FILE_NAME
     if not path.exists():
-        print(f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
-              "it at its first start", file=sys.stderr)
+        print(
+            f"doorstep: no device key in {config.storage.data_dir} yet: the daemon makes "
+            "it at its first start",
+            file=sys.stderr,
+        )
         return 1
     try:
         print(public_pem(load(path)), end="")
@@ -348,8 +382,9 @@ def _run(config: Config) -> int:
     try:
         return run(config)
     except (OSError, sqlite3.Error, HardwareError, StoreTooNew, DeviceKeyError) as exc:
-        print(f"doorstep: cannot start: {_explained(exc, config.storage.data_dir)}",
-              file=sys.stderr)
+        print(
+            f"doorstep: cannot start: {_explained(exc, config.storage.data_dir)}", file=sys.stderr
+        )
         return 1
 
 

@@ -80,22 +80,34 @@ class MqttConfig(Section):
     password_file: ConfigPath | None = None
     keepalive_s: int = Field(30, strict=True, ge=5, le=3600)
     session_expiry_s: int = Field(
-        3600, strict=True, ge=0, le=4294967295,
-        description="keep the session (and queued commands) this long while offline; 0 = clean")
+        3600,
+        strict=True,
+        ge=0,
+        le=4294967295,
+        description="keep the session (and queued commands) this long while offline; 0 = clean",
+    )
     max_payload_bytes: int = Field(
-        268435455, strict=True, ge=16384, le=268435455,
-        description="largest message the broker takes (AWS IoT: 131072); photos are fitted")
+        268435455,
+        strict=True,
+        ge=16384,
+        le=268435455,
+        description="largest message the broker takes (AWS IoT: 131072); photos are fitted",
+    )
     tls: MqttTls | None = None
 
 
 class PhotosConfig(Section):
     transport: Literal["mqtt", "http"] = "mqtt"
-    http_url: str | None = Field(None, description="PUT target with {device_id}, {delivery_id}, "
-                                 "{photo_id}; https, or http to this machine only")
+    http_url: str | None = Field(
+        None,
+        description="PUT target with {device_id}, {delivery_id}, "
+        "{photo_id}; https, or http to this machine only",
+    )
     http_token_file: ConfigPath | None = None
     http_ca_file: ConfigPath | None = None
-    confirmation_count: int = Field(1, strict=True, ge=1, le=5,
-                                    description="photos taken when a delivery is confirmed")
+    confirmation_count: int = Field(
+        1, strict=True, ge=1, le=5, description="photos taken when a delivery is confirmed"
+    )
 
     @model_validator(mode="after")
     def _upload_target(self) -> PhotosConfig:
@@ -132,16 +144,18 @@ def _plain_key(value: Any) -> Any:
 
 class SecurityConfig(Section):
     trusted_keys: list[Annotated[TrustedKey, BeforeValidator(_plain_key)]] = Field(
-        min_length=1, description="Ed25519 public keys (PEM): paths, or {file, name, modes}")
+        min_length=1, description="Ed25519 public keys (PEM): paths, or {file, name, modes}"
+    )
     clock_skew_s: Seconds = 30
     max_command_lifetime_s: PositiveSeconds = 120
     max_grant_lifetime_s: PositiveSeconds = 86400
 
     def signers(self) -> list[tuple[Path, Signer]]:
         """Each key file with its name and the modes it may grant."""
-        return [(key.file, Signer(key.name or key.file.stem,
-                                  frozenset(Mode(m) for m in key.modes)))
-                for key in self.trusted_keys]
+        return [
+            (key.file, Signer(key.name or key.file.stem, frozenset(Mode(m) for m in key.modes)))
+            for key in self.trusted_keys
+        ]
 
 
 class DeliveryConfig(Section):
@@ -152,8 +166,10 @@ class DeliveryConfig(Section):
     lock_verify_s: PositiveSeconds = 3
     photo_interval_s: PositiveSeconds = Field(5, description="photos while the door is open")
     drop_zone: tuple[Fraction, Fraction, Fraction, Fraction] | None = Field(
-        None, description="[x0, y0, x1, y1] in fractions of the frame: where parcels are left; "
-        "the confirmation photo is compared with a frame taken at `arriving`")
+        None,
+        description="[x0, y0, x1, y1] in fractions of the frame: where parcels are left; "
+        "the confirmation photo is compared with a frame taken at `arriving`",
+    )
 
     @model_validator(mode="after")
     def _zone(self) -> DeliveryConfig:
@@ -169,21 +185,35 @@ class PinMap(Section):
     lock_relay: Pin = 17
     lock_relay_active_high: Flag = True
     lock_sensor: Pin | None = Field(
-        None, description="reads locked/unlocked; none = trust the relay")
+        None, description="reads locked/unlocked; none = trust the relay"
+    )
     lock_sensor_active_when_locked: Flag = True
     door_contact: Pin = 22
     door_contact_active_when_closed: Flag = True
     doorbell: Pin = 23
     indicator_led: Pin | None = Field(
-        None, description="an LED the courier sees: on while unlocked, fast blink on a lock fault")
+        None, description="an LED the courier sees: on while unlocked, fast blink on a lock fault"
+    )
     buzzer: Pin | None = Field(
-        None, description="an active buzzer: beeps at an unlock, a relock, a refused at_door "
-        "and while a delivery's door is left open")
+        None,
+        description="an active buzzer: beeps at an unlock, a relock, a refused at_door "
+        "and while a delivery's door is left open",
+    )
 
     @property
     def used(self) -> list[int]:
-        return [p for p in (self.lock_relay, self.lock_sensor, self.door_contact, self.doorbell,
-                            self.indicator_led, self.buzzer) if p is not None]
+        return [
+            p
+            for p in (
+                self.lock_relay,
+                self.lock_sensor,
+                self.door_contact,
+                self.doorbell,
+                self.indicator_led,
+                self.buzzer,
+            )
+            if p is not None
+        ]
 
     @model_validator(mode="after")
     def _distinct(self) -> PinMap:
@@ -201,18 +231,28 @@ class CameraConfig(Section):
     hflip: Flag = False
     vflip: Flag = False
     sensor_width: int | None = Field(
-        None, strict=True, ge=160, le=9152,
+        None,
+        strict=True,
+        ge=160,
+        le=9152,
         description="the sensor mode's width; none = the smallest mode that sees the whole "
-        "field of view (libcamera alone may pick a cropped one for small photos)")
+        "field of view (libcamera alone may pick a cropped one for small photos)",
+    )
     sensor_height: int | None = Field(None, strict=True, ge=120, le=6944)
     max_frame_interval_s: Seconds = Field(
-        0.1, ge=0.02, le=1.0,
+        0.1,
+        ge=0.02,
+        le=1.0,
         description="frames come at least this often (FrameDurationLimits): a proof's fresh "
-        "frame never waits on a long exposure")
+        "frame never waits on a long exposure",
+    )
     capture_timeout_s: Seconds = Field(
-        2.0, ge=0.2, le=30.0,
+        2.0,
+        ge=0.2,
+        le=30.0,
         description="a frame that does not come within this is a camera fault, and the camera "
-        "is opened afresh (a loose cable, a frontend timeout)")
+        "is opened afresh (a loose cable, a frontend timeout)",
+    )
 
     @model_validator(mode="after")
     def _sensor_size_whole(self) -> CameraConfig:
@@ -229,8 +269,9 @@ class CameraConfig(Section):
 
 class HardwareConfig(Section):
     backend: Literal["pi", "sim"] = "pi"
-    gpio_chip: int | None = Field(None, strict=True, ge=0, le=15,
-                                  description="gpiochip number; none = gpiozero's own choice")
+    gpio_chip: int | None = Field(
+        None, strict=True, ge=0, le=15, description="gpiochip number; none = gpiozero's own choice"
+    )
     pins: PinMap = PinMap()
     camera: CameraConfig = CameraConfig()
 
@@ -240,7 +281,8 @@ class StorageConfig(Section):
     photos_quota_mb: Positive = Field(1024, description="local photos, megabytes")
     outbox_quota_mb: Positive = Field(256, description="queued events, megabytes")
     photo_retention_days: Positive = Field(
-        30, description="local copies of photos the cloud has, and snapshots, are kept this long")
+        30, description="local copies of photos the cloud has, and snapshots, are kept this long"
+    )
 
 
 def _polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -254,18 +296,22 @@ Polygon = Annotated[list[tuple[Fraction, Fraction]], AfterValidator(_polygon)]
 
 class PrivacyConfig(Section):
     masks: list[Polygon] = Field(
-        [], description="polygons of [x, y] in fractions of the frame, filled black on every "
-        "photo before it is hashed, stored or sent")
+        [],
+        description="polygons of [x, y] in fractions of the frame, filled black on every "
+        "photo before it is hashed, stored or sent",
+    )
     confidential_retention_days: Positive = Field(
-        7, description="confidential deliveries' photos (kept on the device only) live this long")
+        7, description="confidential deliveries' photos (kept on the device only) live this long"
+    )
 
 
 class HomeAssistantConfig(Section):
     enabled: Flag = False
     discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+/\x00][^#+\x00]*$")
     status_topic: str = Field("homeassistant/status", pattern=r"^[^#+\x00]+$")
-    name: str | None = Field(None, min_length=1, description="the device in Home Assistant "
-                             "[device_id]")
+    name: str | None = Field(
+        None, min_length=1, description="the device in Home Assistant [device_id]"
+    )
 
 
 def _code_hash(text: str) -> str:
@@ -275,7 +321,8 @@ def _code_hash(text: str) -> str:
 
 class OwnerConfig(Section):
     unlock_code_hash: Annotated[str, AfterValidator(_code_hash)] | None = Field(
-        None, description="made by `doorstep owner-code`; unset = owner unlock is off")
+        None, description="made by `doorstep owner-code`; unset = owner unlock is off"
+    )
 
 
 def _window(text: str) -> str:
@@ -287,8 +334,7 @@ def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name, like Europe/London)") \
-            from None
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, like Europe/London)") from None
     return name
 
 
@@ -309,11 +355,14 @@ class InHomeHoursConfig(Section):
 
 class PolicyConfig(Section):
     timezone: Annotated[str, AfterValidator(_zone)] | None = Field(
-        None, description="IANA time zone of in_home_hours, e.g. Europe/London")
+        None, description="IANA time zone of in_home_hours, e.g. Europe/London"
+    )
     in_home_hours: InHomeHoursConfig | None = Field(
-        None, description="when an in-home at_door may open the door; unset = any time")
+        None, description="when an in-home at_door may open the door; unset = any time"
+    )
     couriers: list[str] | None = Field(
-        None, description="courier ids allowed in-home deliveries; unset = any courier")
+        None, description="courier ids allowed in-home deliveries; unset = any courier"
+    )
 
     @model_validator(mode="after")
     def _zone_for_hours(self) -> PolicyConfig:

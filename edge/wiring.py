@@ -57,35 +57,58 @@ class Stores:
     replay: ReplayStore
     photos: PhotoStore
 
-    def ledger(self, topics: Topics, photo_target: PhotoTarget,
-               receipts: Receipts | None) -> Ledger:
+    def ledger(
+        self, topics: Topics, photo_target: PhotoTarget, receipts: Receipts | None
+    ) -> Ledger:
         """What writes each step's record, in one transaction of the database."""
-        return Ledger(self.db, self.outbox, topics=topics, photo_target=photo_target,
-                      receipts=receipts)
+        return Ledger(
+            self.db, self.outbox, topics=topics, photo_target=photo_target, receipts=receipts
+        )
 
-    def core(self, ports: Ports, rules: Rules, *, inbox: Inbox | None = None,
-             clock: Callable[[], Now] = now, hooks: CoreHooks = CoreHooks(),
-             door_open: bool = False, clock_synced: bool = True) -> Core:
+    def core(
+        self,
+        ports: Ports,
+        rules: Rules,
+        *,
+        inbox: Inbox | None = None,
+        clock: Callable[[], Now] = now,
+        hooks: CoreHooks = CoreHooks(),
+        door_open: bool = False,
+        clock_synced: bool = True,
+    ) -> Core:
         """The core loop over these stores, from the state they hold and what the door and
         the clock say now."""
-        return Core(inbox=inbox or Inbox(), rules=rules,
-                    state=self.state(door_open, clock_synced), ports=ports, clock=clock,
-                    heartbeat=hooks.heartbeat, on_tick=hooks.on_tick)
+        return Core(
+            inbox=inbox or Inbox(),
+            rules=rules,
+            state=self.state(door_open, clock_synced),
+            ports=ports,
+            clock=clock,
+            heartbeat=hooks.heartbeat,
+            on_tick=hooks.on_tick,
+        )
 
     def state(self, door_open: bool = False, clock_synced: bool = True) -> State:
         """Where the core starts: the deliveries and the homeowner's hold as they were saved,
         the homeowner's settings, and what the door and the clock say now."""
         journal = DeliveryJournal(self.db)
-        return State(deliveries=journal.load(), owner_hold=journal.load_owner_hold(),
-                     door_open=door_open, clock_synced=clock_synced,
-                     settings=SettingsStore(self.db).load())
+        return State(
+            deliveries=journal.load(),
+            owner_hold=journal.load_owner_hold(),
+            door_open=door_open,
+            clock_synced=clock_synced,
+            settings=SettingsStore(self.db).load(),
+        )
 
 
 def open_stores(data_dir: Path, limits: PhotoLimits = PhotoLimits()) -> Stores:
     db = open_store(data_dir)
     outbox = Outbox(db)
-    photos = PhotoStore(data_dir / "photos", quota_bytes=limits.quota_bytes,
-                        retention_s=limits.retention_s,
-                        private_retention_s=limits.private_retention_s,
-                        is_pending=outbox.is_pending)
+    photos = PhotoStore(
+        data_dir / "photos",
+        quota_bytes=limits.quota_bytes,
+        retention_s=limits.retention_s,
+        private_retention_s=limits.private_retention_s,
+        is_pending=outbox.is_pending,
+    )
     return Stores(db, outbox, ReplayStore(db), photos)

@@ -25,10 +25,19 @@ def _send(args: argparse.Namespace) -> int:
 
     key = load_private_key(args.key)
     extra = {"lifetime_s": args.lifetime} if args.lifetime else {}
-    token = mint(key, args.cmd, device_id=args.device_id, delivery_id=args.delivery_id,
-                 mode=args.mode, confidential=args.confidential or None, **extra)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         protocol=mqtt.MQTTv5 if args.protocol == "5" else mqtt.MQTTv311)
+    token = mint(
+        key,
+        args.cmd,
+        device_id=args.device_id,
+        delivery_id=args.delivery_id,
+        mode=args.mode,
+        confidential=args.confidential or None,
+        **extra,
+    )
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        protocol=mqtt.MQTTv5 if args.protocol == "5" else mqtt.MQTTv311,
+    )
     client.connect(args.host, args.port)
     client.loop_start()
     topic = f"{args.prefix}/{args.device_id}/cmd/{args.cmd}"
@@ -42,18 +51,32 @@ def _send(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from simulator.receipts import verify_receipts  # noqa: PLC0415
 
-    verdict = verify_receipts(args.key.read_bytes(),
-                              [path.read_text(encoding="ascii") for path in args.receipts],
-                              args.photos, last_number=args.last, from_first=args.from_first)
+    verdict = verify_receipts(
+        args.key.read_bytes(),
+        [path.read_text(encoding="ascii") for path in args.receipts],
+        args.photos,
+        last_number=args.last,
+        from_first=args.from_first,
+    )
     for receipt in verdict.receipts:
-        print(f"{receipt['delivery_id']}: {receipt['outcome']}, {len(receipt['events'])} events, "
-              f"{len(receipt['photos'])} photos, issued {receipt['issued_at']}")
+        print(
+            f"{receipt['delivery_id']}: {receipt['outcome']}, {len(receipt['events'])} events, "
+            f"{len(receipt['photos'])} photos, issued {receipt['issued_at']}"
+        )
     for problem in verdict.problems:
         print(f"PROBLEM {problem}")
-    local = (f", {len(verdict.photos_local)} kept on the device (confidential: only their "
-             "hashes are on record)") if verdict.photos_local else ""
-    print(f"{'ok' if verdict.ok else 'NOT OK'}: {len(args.receipts)} receipts, "
-          f"{verdict.photos_checked} photos checked{local}")
+    local = (
+        (
+            f", {len(verdict.photos_local)} kept on the device (confidential: only their "
+            "hashes are on record)"
+        )
+        if verdict.photos_local
+        else ""
+    )
+    print(
+        f"{'ok' if verdict.ok else 'NOT OK'}: {len(args.receipts)} receipts, "
+        f"{verdict.photos_checked} photos checked{local}"
+    )
     return 0 if verdict.ok else 1
 
 
@@ -85,8 +108,10 @@ def _scenario(args: argparse.Namespace) -> int:
         if not verdict.passed:
             failed.append(scenario.name)
     if len(scenarios) > 1:
-        print(f"{len(scenarios) - len(failed)} passed, {len(failed)} failed"
-              + (f": {', '.join(failed)}" if failed else ""))
+        print(
+            f"{len(scenarios) - len(failed)} passed, {len(failed)} failed"
+            + (f": {', '.join(failed)}" if failed else "")
+        )
     return 1 if failed else 0
 
 
@@ -111,8 +136,9 @@ def _on_a_cluster(options: FleetOptions, cleanup: ExitStack) -> FleetOptions:
     cleanup.callback(cluster.stop)
     cluster.start()
     host, port = cluster.addresses[0]
-    return dataclasses.replace(options, host=host, port=port, protocol="3.1.1",
-                               device_hosts=tuple(cluster.addresses))
+    return dataclasses.replace(
+        options, host=host, port=port, protocol="3.1.1", device_hosts=tuple(cluster.addresses)
+    )
 
 
 def _fleet(args: argparse.Namespace) -> int:
@@ -121,10 +147,19 @@ def _fleet(args: argparse.Namespace) -> int:
     from simulator.fleet.run import FleetOptions, run_fleet  # noqa: PLC0415
 
     options = FleetOptions(
-        devices=args.devices, rate=args.rate, duration=args.duration, host=args.host,
-        port=args.port, ca_file=args.ca, cert_file=args.cert, key_file=args.key_file,
-        protocol=args.protocol, prefix=args.prefix, device_hosts=tuple(args.devices_on or ()),
-        check_contract=args.check_contract)
+        devices=args.devices,
+        rate=args.rate,
+        duration=args.duration,
+        host=args.host,
+        port=args.port,
+        ca_file=args.ca,
+        cert_file=args.cert,
+        key_file=args.key_file,
+        protocol=args.protocol,
+        prefix=args.prefix,
+        device_hosts=tuple(args.devices_on or ()),
+        check_contract=args.check_contract,
+    )
     out = args.json or Path("fleet-output") / f"fleet-{datetime.now():%Y%m%d-%H%M%S}.json"
     try:
         with ExitStack() as cleanup:
@@ -163,62 +198,103 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run a full simulated delivery and write a report")
     demo.add_argument("--out", type=Path, help="output folder [demo-output/<time>]")
     demo.add_argument("--pace", type=float, default=0.6, help="seconds between courier steps")
-    demo.add_argument("--broker", metavar="HOST:PORT",
-                      help="use this MQTT broker instead of the embedded one")
+    demo.add_argument(
+        "--broker", metavar="HOST:PORT", help="use this MQTT broker instead of the embedded one"
+    )
 
     scenario = commands.add_parser("scenario", help="list or run named situations end to end")
     scenario.add_argument("action", choices=("list", "run"))
-    scenario.add_argument("names", nargs="*", metavar="NAME",
-                          help="shipped scenario names, or paths of scenario TOML files")
+    scenario.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="shipped scenario names, or paths of scenario TOML files",
+    )
     scenario.add_argument("--all", action="store_true", help="run every shipped scenario")
-    scenario.add_argument("--report", type=Path, metavar="DIR",
-                          help="where the report goes (with several: DIR/<name>) "
-                          "[scenario-output/<time>]")
-    scenario.add_argument("--broker", metavar="HOST:PORT",
-                          help="use this broker (a broker_outage needs the runner's own)")
-    scenario.add_argument("--pace", type=float, default=0.0,
-                          help="seconds between steps, to follow along")
+    scenario.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="where the report goes (with several: DIR/<name>) [scenario-output/<time>]",
+    )
+    scenario.add_argument(
+        "--broker",
+        metavar="HOST:PORT",
+        help="use this broker (a broker_outage needs the runner's own)",
+    )
+    scenario.add_argument(
+        "--pace", type=float, default=0.0, help="seconds between steps, to follow along"
+    )
 
     fleet = commands.add_parser("fleet", help="many simulated doorbells against one broker")
     fleet.add_argument("--devices", type=int, default=100)
     fleet.add_argument("--rate", type=float, default=10.0, help="deliveries started per second")
-    fleet.add_argument("--duration", type=float, default=30.0,
-                       help="seconds of starting deliveries; then the fleet drains")
+    fleet.add_argument(
+        "--duration",
+        type=float,
+        default=30.0,
+        help="seconds of starting deliveries; then the fleet drains",
+    )
     fleet.add_argument("--host", help="the broker [a local mosquitto of its own]")
     fleet.add_argument("--port", type=int, default=1883)
-    fleet.add_argument("--devices-on", type=_address, action="append", metavar="HOST:PORT",
-                       help="spread the devices over these brokers (a cluster's nodes); the "
-                       "cloud stays on --host")
+    fleet.add_argument(
+        "--devices-on",
+        type=_address,
+        action="append",
+        metavar="HOST:PORT",
+        help="spread the devices over these brokers (a cluster's nodes); the cloud stays on --host",
+    )
     fleet.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
     fleet.add_argument("--prefix", default="doorstep")
     fleet.add_argument("--ca", type=Path, help="TLS: the broker's CA certificate")
     fleet.add_argument("--cert", type=Path, help="TLS: a client certificate (mutual TLS)")
     fleet.add_argument("--key-file", type=Path, help="TLS: the client certificate's key")
-    fleet.add_argument("--rabbitmq-cluster", action="store_true",
-                       help="start a two-node RabbitMQ cluster here and spread the fleet over it")
-    fleet.add_argument("--check-contract", action="store_true",
-                       help="check every event against docs/contract/ (slower)")
-    fleet.add_argument("--json", type=Path, help="where the result goes "
-                       "[fleet-output/fleet-<time>.json]")
+    fleet.add_argument(
+        "--rabbitmq-cluster",
+        action="store_true",
+        help="start a two-node RabbitMQ cluster here and spread the fleet over it",
+    )
+    fleet.add_argument(
+        "--check-contract",
+        action="store_true",
+        help="check every event against docs/contract/ (slower)",
+    )
+    fleet.add_argument(
+        "--json", type=Path, help="where the result goes [fleet-output/fleet-<time>.json]"
+    )
 
-    verify = commands.add_parser("verify-receipt", help="check delivery receipts: signature, "
-                                 "chain and photo hashes")
-    verify.add_argument("--key", type=Path, required=True,
-                        help="the device's public key (PEM, from its retained device_key)")
+    verify = commands.add_parser(
+        "verify-receipt", help="check delivery receipts: signature, chain and photo hashes"
+    )
+    verify.add_argument(
+        "--key",
+        type=Path,
+        required=True,
+        help="the device's public key (PEM, from its retained device_key)",
+    )
     verify.add_argument("receipts", type=Path, nargs="+", help="receipt files, oldest first")
     verify.add_argument("--photos", type=Path, help="a folder of <photo_id>.jpg to check")
-    verify.add_argument("--from-first", action="store_true",
-                        help="the receipts start at the device's first: number 1")
-    verify.add_argument("--last", type=int, metavar="N",
-                        help="the device's latest receipt number (`receipt` in its retained "
-                        "last_delivery): fewer means the last ones are missing")
+    verify.add_argument(
+        "--from-first",
+        action="store_true",
+        help="the receipts start at the device's first: number 1",
+    )
+    verify.add_argument(
+        "--last",
+        type=int,
+        metavar="N",
+        help="the device's latest receipt number (`receipt` in its retained "
+        "last_delivery): fewer means the last ones are missing",
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     if args.command == "keygen":
         private, public = generate_keypair(args.out)
-        print(f"private key (give to the cloud only): {private}\n"
-              f"public key (for trusted_keys): {public}")
+        print(
+            f"private key (give to the cloud only): {private}\n"
+            f"public key (for trusted_keys): {public}"
+        )
         return 0
     if args.command == "send":
         return _send(args)

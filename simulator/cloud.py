@@ -26,13 +26,17 @@ def generate_keypair(folder: Path) -> tuple[Path, Path]:
     key = Ed25519PrivateKey.generate()
     private = folder / PRIVATE_NAME
     public = folder / PUBLIC_NAME
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return private, public
 
 
@@ -44,17 +48,31 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def mint(  # noqa: PLR0913 - one keyword per claim a test or scenario may set
-        key: Ed25519PrivateKey, cmd: str, *, device_id: str, delivery_id: str,
-        now: float | None = None, lifetime_s: float | None = None, mode: str = "doorstep",
-        courier: dict[str, str] | None = None, confidential: bool | None = None,
-        issuer: str = "doorstep-sim-cloud", **extra: Any) -> str:
+    key: Ed25519PrivateKey,
+    cmd: str,
+    *,
+    device_id: str,
+    delivery_id: str,
+    now: float | None = None,
+    lifetime_s: float | None = None,
+    mode: str = "doorstep",
+    courier: dict[str, str] | None = None,
+    confidential: bool | None = None,
+    issuer: str = "doorstep-sim-cloud",
+    **extra: Any,
+) -> str:
     """A signed pass for ``cmd``; ``extra`` claims override or add to the standard ones."""
     now = time.time() if now is None else now
     if lifetime_s is None:
         lifetime_s = GRANT_LIFETIME_S if cmd == "arriving" else COMMAND_LIFETIME_S
     claims: dict[str, Any] = {
-        "iss": issuer, "aud": device_id, "jti": uuid.uuid4().hex, "iat": int(now),
-        "exp": int(now + lifetime_s), "cmd": cmd, "delivery_id": delivery_id,
+        "iss": issuer,
+        "aud": device_id,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now),
+        "exp": int(now + lifetime_s),
+        "cmd": cmd,
+        "delivery_id": delivery_id,
     }
     if cmd == "arriving":
         claims["mode"] = mode

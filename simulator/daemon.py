@@ -12,15 +12,25 @@ from typing import Any
 
 
 def write_sim_config(  # noqa: PLR0913 - one keyword per config key a test may set
-        path: Path, *, device_id: str, port: int, trusted_key: Path,
-        data_dir: Path, host: str = "127.0.0.1", protocol: str = "3.1.1",
-        prefix: str = "doorstep", extra: str = "", mqtt_extra: str = "",
-        more_keys: str = "") -> Path:
+    path: Path,
+    *,
+    device_id: str,
+    port: int,
+    trusted_key: Path,
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    protocol: str = "3.1.1",
+    prefix: str = "doorstep",
+    extra: str = "",
+    mqtt_extra: str = "",
+    more_keys: str = "",
+) -> Path:
     """A config for the sim backend; ``extra`` is appended TOML for a test's own keys,
     ``mqtt_extra`` goes into the [mqtt] table, and ``more_keys`` are more `trusted_keys`
     entries (TOML, after the cloud's key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"""\
+    path.write_text(
+        f"""\
 device_id = "{device_id}"
 
 [mqtt]
@@ -41,7 +51,9 @@ height = 480
 
 [storage]
 data_dir = "{data_dir}"
-{extra}""", encoding="utf-8")
+{extra}""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -58,7 +70,10 @@ class DaemonProcess:
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         return self
 
     def terminate(self, timeout: float = 10) -> int:

@@ -16,8 +16,9 @@ from simulator import scenario
 from simulator.play import play
 
 
-def run_demo(out: Path | None = None, pace_s: float = 0.6,
-             broker_address: str | None = None) -> int:
+def run_demo(
+    out: Path | None = None, pace_s: float = 0.6, broker_address: str | None = None
+) -> int:
     """Run the demo; ``pace_s`` pauses between steps so a person can follow. Without
     ``broker_address`` ("HOST:PORT") it starts its own embedded broker."""
     out = out or Path("demo-output") / datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -60,8 +60,13 @@ class External:
         pass
 
 
-def play(scenario: Scenario, out: Path, broker_address: str | None = None,
-         pace_s: float = 0.0, embedded: bool = False) -> Verdict:
+def play(
+    scenario: Scenario,
+    out: Path,
+    broker_address: str | None = None,
+    pace_s: float = 0.0,
+    embedded: bool = False,
+) -> Verdict:
     """Play ``scenario`` into ``out``: against ``broker_address`` when given, else a broker of
     its own (mosquitto where installed, for outages; the embedded one when ``embedded``)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -70,8 +75,14 @@ def play(scenario: Scenario, out: Path, broker_address: str | None = None,
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, out: Path, broker_address: str | None,
-                 pace_s: float, embedded: bool) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        out: Path,
+        broker_address: str | None,
+        pace_s: float,
+        embedded: bool,
+    ) -> None:
         self.scenario, self.out, self.pace_s = scenario, out, pace_s
         self.verdict = Verdict(scenario.name)
         self.timeline = Timeline()
@@ -82,8 +93,7 @@ class _Run:
         self.sent: dict[tuple[str, str], str] = {}  # (cmd, delivery) -> the last pass
         self.broker = self._broker(broker_address, embedded)
 
-    def _broker(self, address: str | None,
-                embedded: bool) -> Mosquitto | EmbeddedBroker | External:
+    def _broker(self, address: str | None, embedded: bool) -> Mosquitto | EmbeddedBroker | External:
         if address:
             host, _, port = address.rpartition(":")
             return External(host or "127.0.0.1", int(port))
@@ -95,14 +105,25 @@ class _Run:
 
     def run(self) -> Verdict:
         config = write_sim_config(
-            self.out / "doorstep.toml", device_id=self.device_id, port=self.broker.port,
-            host=self.broker.host, trusted_key=self.public, data_dir=self.out / "data",
-            prefix=PREFIX, extra=self.scenario.config)
+            self.out / "doorstep.toml",
+            device_id=self.device_id,
+            port=self.broker.port,
+            host=self.broker.host,
+            trusted_key=self.public,
+            data_dir=self.out / "data",
+            prefix=PREFIX,
+            extra=self.scenario.config,
+        )
         self.daemon = DaemonProcess(config, self.out / "daemon.log")
         self.timeline.say("world", f"scenario {self.scenario.name}: {self.scenario.summary}")
-        self.cloud = CloudReceiver(self.broker.host, self.broker.port, PREFIX, self.device_id,
-                                   on_event=self.timeline.device_event,
-                                   access=Access(session=f"cloud-{self.device_id}"))
+        self.cloud = CloudReceiver(
+            self.broker.host,
+            self.broker.port,
+            PREFIX,
+            self.device_id,
+            on_event=self.timeline.device_event,
+            access=Access(session=f"cloud-{self.device_id}"),
+        )
         try:
             self._start_daemon()
             for number, step in enumerate(self.scenario.steps, 1):
@@ -119,12 +140,18 @@ class _Run:
             self._stop()
         self.verdict.log = self.daemon.log_text() if self.daemon.log_path.exists() else ""
         self.verdict.report = write_report(
-            self.out, self.cloud.received, self.timeline.steps,
+            self.out,
+            self.cloud.received,
+            self.timeline.steps,
             f"doorstep scenario {self.scenario.name}: {self.scenario.summary}",
-            verdict={"passed": self.verdict.passed, "failures": self.verdict.failures})
+            verdict={"passed": self.verdict.passed, "failures": self.verdict.failures},
+        )
         word = "PASSED" if self.verdict.passed else "FAILED"
-        self.timeline.say("verdict", f"{word} {self.scenario.name}" + "".join(
-            f"\n    {failure}" for failure in self.verdict.failures))
+        self.timeline.say(
+            "verdict",
+            f"{word} {self.scenario.name}"
+            + "".join(f"\n    {failure}" for failure in self.verdict.failures),
+        )
         return self.verdict
 
     # --- steps --------------------------------------------------------------------------
@@ -133,17 +160,25 @@ class _Run:
         if self.pace_s:
             time.sleep(self.pace_s)  # presentation only: every check waits on its condition
         steps: dict[str, Callable[[Step], None]] = {
-            "send": self._send, "sim": self._world, "owner": self._world,
-            "expect": self._expect, "expect_state": self._expect_state,
-            "expect_log": self._expect_log, "receipt": self._receipt,
-            "never": self._never, "never_photos": self._never,
-            "check_seq": self._check_seq, "daemon": self._daemon, "broker": self._broker_step,
+            "send": self._send,
+            "sim": self._world,
+            "owner": self._world,
+            "expect": self._expect,
+            "expect_state": self._expect_state,
+            "expect_log": self._expect_log,
+            "receipt": self._receipt,
+            "never": self._never,
+            "never_photos": self._never,
+            "check_seq": self._check_seq,
+            "daemon": self._daemon,
+            "broker": self._broker_step,
         }
         steps[step.action](step)
 
     def _world(self, step: Step) -> None:
-        self.timeline.say("world" if step.sim else "owner",
-                          f"{step.sim or step.owner}: {step.payload}")
+        self.timeline.say(
+            "world" if step.sim else "owner", f"{step.sim or step.owner}: {step.payload}"
+        )
         assert step.payload is not None
         self.cloud.publish(f"{step.action}/{step.sim or step.owner}", step.payload)
 
@@ -153,8 +188,11 @@ class _Run:
         self.timeline.say("check", f"state has {_said(step.expect_state)}")
 
     def _receipt(self, step: Step) -> None:
-        self.cloud.wait_for(lambda got: step.receipt in got.receipts, step.within_s,
-                            f"the receipt of {step.receipt}")
+        self.cloud.wait_for(
+            lambda got: step.receipt in got.receipts,
+            step.within_s,
+            f"the receipt of {step.receipt}",
+        )
         self.timeline.say("check", f"the signed receipt of {step.receipt} came")
 
     def _never(self, step: Step) -> None:
@@ -162,8 +200,9 @@ class _Run:
         if step.action == "never_photos":
             self.timeline.say("check", "(at the end) no photo leaves the device")
         else:
-            self.timeline.say("check", f"(at the end) no {step.never} {_said(step.fields)}"
-                              .rstrip())
+            self.timeline.say(
+                "check", f"(at the end) no {step.never} {_said(step.fields)}".rstrip()
+            )
 
     def _send(self, step: Step) -> None:
         assert step.send is not None
@@ -175,16 +214,24 @@ class _Run:
             self.timeline.say("attacker", f"replays the {step.send} pass of {step.delivery}")
         else:
             key = self.key if step.signed_by == "cloud" else self.stranger
-            token = mint(key, step.send, device_id=step.audience or self.device_id,
-                         delivery_id=step.delivery, mode=step.mode or "doorstep",
-                         confidential=step.confidential or None)
+            token = mint(
+                key,
+                step.send,
+                device_id=step.audience or self.device_id,
+                delivery_id=step.delivery,
+                mode=step.mode or "doorstep",
+                confidential=step.confidential or None,
+            )
             self.sent[(step.send, step.delivery)] = token
             if step.signed_by == "stranger" or step.audience:
                 who = "attacker"
             mode = f" ({step.mode})" if step.send == "arriving" else ""
-            self.timeline.say(who, f"sends {step.send} for {step.delivery}{mode}"
-                              + (" signed by an untrusted key" if step.signed_by != "cloud"
-                                 else "") + (f" for {step.audience}" if step.audience else ""))
+            self.timeline.say(
+                who,
+                f"sends {step.send} for {step.delivery}{mode}"
+                + (" signed by an untrusted key" if step.signed_by != "cloud" else "")
+                + (f" for {step.audience}" if step.audience else ""),
+            )
         self.cloud.publish(f"cmd/{step.send}", token)
 
     def _expect(self, step: Step) -> None:
@@ -197,10 +244,14 @@ class _Run:
         try:
             self.cloud.wait_for(enough, step.within_s)
         except TimeoutError:
-            seen = [f"{e['type']} {e.get('reason') or e.get('outcome') or ''}".strip()
-                    for e in self.cloud.received.events[-8:]]
-            raise StepFailed(f"no {kind} {_said(fields)} within {step.within_s:g}s; the last "
-                             f"events were: {', '.join(seen) or 'none'}") from None
+            seen = [
+                f"{e['type']} {e.get('reason') or e.get('outcome') or ''}".strip()
+                for e in self.cloud.received.events[-8:]
+            ]
+            raise StepFailed(
+                f"no {kind} {_said(fields)} within {step.within_s:g}s; the last "
+                f"events were: {', '.join(seen) or 'none'}"
+            ) from None
         self.timeline.say("check", f"saw {kind} {_said(fields)}".rstrip())
 
     def _expect_log(self, step: Step) -> None:
@@ -208,8 +259,7 @@ class _Run:
         deadline = time.monotonic() + step.within_s
         while self.daemon.log_text().count(step.expect_log) < step.count:
             if time.monotonic() > deadline:
-                raise StepFailed(f"the daemon did not log {step.expect_log!r} "
-                                 f"{step.count} time(s)")
+                raise StepFailed(f"the daemon did not log {step.expect_log!r} {step.count} time(s)")
             time.sleep(0.05)  # polling a file the daemon writes, bounded by the deadline
         self.timeline.say("check", f"the daemon logged {step.expect_log!r}")
 
@@ -224,8 +274,9 @@ class _Run:
             seqs = sorted({e["id"]: e["seq"] for e in self.cloud.received.events}.values())
             missing = sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs))
             raise StepFailed(f"events missing: seq {missing}") from None
-        self.timeline.say("check", f"every event arrived: seq 1..{len(self.cloud.received.events)}"
-                          " without a gap")
+        self.timeline.say(
+            "check", f"every event arrived: seq 1..{len(self.cloud.received.events)} without a gap"
+        )
 
     def _daemon(self, step: Step) -> None:
         if step.daemon == "kill":
@@ -243,16 +294,19 @@ class _Run:
         seen = len(self.cloud.received.availability)
         self.daemon.start()
         try:
-            self.cloud.wait_for(lambda got: "online" in got.availability[seen:], 30,
-                                "the device online")
+            self.cloud.wait_for(
+                lambda got: "online" in got.availability[seen:], 30, "the device online"
+            )
         except TimeoutError:
             raise StepFailed("the daemon did not come online within 30 s") from None
         self.timeline.say("device", "online")
 
     def _broker_step(self, step: Step) -> None:
         if not isinstance(self.broker, Mosquitto):
-            raise StepFailed("a broker outage needs the runner's own mosquitto (install "
-                             "mosquitto; not with --broker)")
+            raise StepFailed(
+                "a broker outage needs the runner's own mosquitto (install "
+                "mosquitto; not with --broker)"
+            )
         if step.broker == "down":
             self.broker.stop()
             self.timeline.say("world", "the broker goes down")
@@ -265,25 +319,32 @@ class _Run:
     def _final_checks(self) -> None:
         got = self.cloud.received
         for step in self.scenario.steps:
-            if step.never is not None and (found := _matching(got.events, step.never,
-                                                             step.fields)):
+            if step.never is not None and (found := _matching(got.events, step.never, step.fields)):
                 raise StepFailed(f"{step.never} {_said(step.fields)} came: {found[0]}")
         if any(step.never_photos for step in self.scenario.steps) and (
-                got.photos or got.retained.get("image/latest")):
+            got.photos or got.retained.get("image/latest")
+        ):
             raise StepFailed(f"photos left the device: {sorted(got.photos)}")
         for event in got.events:
             data = got.photos.get(event.get("photo_id", ""))
-            if event["type"] == "delivery.photo" and data is not None \
-                    and hashlib.sha256(data).hexdigest() != event["sha256"]:
+            if (
+                event["type"] == "delivery.photo"
+                and data is not None
+                and hashlib.sha256(data).hexdigest() != event["sha256"]
+            ):
                 raise StepFailed(f"photo {event['photo_id']} does not match its sha256")
         if got.receipt_order:
             self.cloud.wait_for(lambda got: got.retained.get("device_key"), 10, "device_key")
-            verdict = verify_receipts(got.retained["device_key"],
-                                      [got.receipts[d] for d in got.receipt_order], got.photos)
+            verdict = verify_receipts(
+                got.retained["device_key"], [got.receipts[d] for d in got.receipt_order], got.photos
+            )
             if not verdict.ok:
                 raise StepFailed(f"receipts: {'; '.join(verdict.problems)}")
-            self.timeline.say("check", f"{len(got.receipt_order)} signed receipts verify "
-                              f"({verdict.photos_checked} photos)")
+            self.timeline.say(
+                "check",
+                f"{len(got.receipt_order)} signed receipts verify "
+                f"({verdict.photos_checked} photos)",
+            )
 
     def _stop(self) -> None:
         process = self.daemon.process
@@ -298,10 +359,12 @@ class _Run:
         self.broker.stop()
 
 
-def _matching(events: list[dict[str, Any]], kind: str,
-              fields: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in events
-            if e["type"] == kind and all(e.get(k) == v for k, v in fields.items())]
+def _matching(
+    events: list[dict[str, Any]], kind: str, fields: dict[str, Any]
+) -> list[dict[str, Any]]:
+    return [
+        e for e in events if e["type"] == kind and all(e.get(k) == v for k, v in fields.items())
+    ]
 
 
 def _said(fields: dict[str, Any]) -> str:

@@ -37,8 +37,10 @@ class RabbitCluster:
         self.folder = folder
         self.host = "127.0.0.1"
         short = socket.gethostname().split(".")[0]
-        self.nodes = [Node(f"doorstep{n}@{short}", free_port(), folder / f"node{n}")
-                      for n in range(1, nodes + 1)]
+        self.nodes = [
+            Node(f"doorstep{n}@{short}", free_port(), folder / f"node{n}")
+            for n in range(1, nodes + 1)
+        ]
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -47,8 +49,10 @@ class RabbitCluster:
 
     def start(self, timeout: float = 120) -> RabbitCluster:
         if not installed():
-            raise RuntimeError("rabbitmq-server is not installed (apt-get install "
-                               "rabbitmq-server; make fleet-cluster installs it)")
+            raise RuntimeError(
+                "rabbitmq-server is not installed (apt-get install "
+                "rabbitmq-server; make fleet-cluster installs it)"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         cookie = self.folder / ".erlang.cookie"
         if not cookie.exists():
@@ -91,29 +95,45 @@ class RabbitCluster:
         (node.folder / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = {free_port()}\n"
             f"mqtt.listeners.tcp.default = {node.mqtt_port}\n"
-            "mqtt.allow_anonymous = true\nloopback_users = none\n", encoding="utf-8")
+            "mqtt.allow_anonymous = true\nloopback_users = none\n",
+            encoding="utf-8",
+        )
         (node.folder / "enabled_plugins").write_text("[rabbitmq_mqtt].\n", encoding="utf-8")
         with open(node.folder / "server.log", "ab") as log:
             node.process = subprocess.Popen(
-                [str(BIN / "rabbitmq-server")], stdout=log, stderr=subprocess.STDOUT,
-                env=self._env(node, RABBITMQ_DIST_PORT=str(free_port())))
+                [str(BIN / "rabbitmq-server")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env(node, RABBITMQ_DIST_PORT=str(free_port())),
+            )
 
     def _env(self, node: Node, **more: str) -> dict[str, str]:
-        return {**os.environ, "HOME": str(self.folder), "RABBITMQ_NODENAME": node.name,
-                "RABBITMQ_CONFIG_FILE": str(node.folder / "rabbitmq.conf"),
-                "RABBITMQ_ENABLED_PLUGINS_FILE": str(node.folder / "enabled_plugins"),
-                "RABBITMQ_MNESIA_BASE": str(node.folder / "mnesia"),
-                "RABBITMQ_LOG_BASE": str(node.folder / "log"),
-                "RABBITMQ_PID_FILE": str(node.folder / "pid"), **more}
+        return {
+            **os.environ,
+            "HOME": str(self.folder),
+            "RABBITMQ_NODENAME": node.name,
+            "RABBITMQ_CONFIG_FILE": str(node.folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(node.folder / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(node.folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(node.folder / "log"),
+            "RABBITMQ_PID_FILE": str(node.folder / "pid"),
+            **more,
+        }
 
     def _ctl(self, node: Node, *args: str, timeout: float = 60) -> None:
-        done = subprocess.run([str(BIN / "rabbitmqctl"), "-n", node.name, *args],
-                              env=self._env(node), capture_output=True, timeout=timeout + 30,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [str(BIN / "rabbitmqctl"), "-n", node.name, *args],
+            env=self._env(node),
+            capture_output=True,
+            timeout=timeout + 30,
+            stdin=subprocess.DEVNULL,
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {' '.join(args)} on {node.name} failed: "
-                               f"{done.stderr.decode(errors='replace')[-400:]} "
-                               f"(logs in {node.folder})")
+            raise RuntimeError(
+                f"rabbitmqctl {' '.join(args)} on {node.name} failed: "
+                f"{done.stderr.decode(errors='replace')[-400:]} "
+                f"(logs in {node.folder})"
+            )
 
     def _wait_for_listeners(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -124,6 +144,8 @@ class RabbitCluster:
                         break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"RabbitMQ's MQTT listener on {port} never opened "
-                                           f"(logs in {self.folder})") from None
+                        raise RuntimeError(
+                            f"RabbitMQ's MQTT listener on {port} never opened "
+                            f"(logs in {self.folder})"
+                        ) from None
                     time.sleep(0.1)  # polling a port that is coming up, bounded by the deadline

@@ -30,8 +30,9 @@ class Verdict:
         return not self.problems
 
 
-def _check_photos(verdict: Verdict, name: str, listed: list[dict[str, Any]],
-                  photos: Mapping[str, bytes] | None) -> None:
+def _check_photos(
+    verdict: Verdict, name: str, listed: list[dict[str, Any]], photos: Mapping[str, bytes] | None
+) -> None:
     """Each photo a receipt lists against its bytes, where they are at hand."""
     for photo in listed:
         data = photos.get(photo["photo_id"]) if photos is not None else None
@@ -40,19 +41,27 @@ def _check_photos(verdict: Verdict, name: str, listed: list[dict[str, Any]],
             continue
         if data is None:
             if photos is not None:
-                verdict.problems.append(f"{name}: photo {photo['photo_id']} is missing "
-                                        "(it was sent; nothing to check it against)")
+                verdict.problems.append(
+                    f"{name}: photo {photo['photo_id']} is missing "
+                    "(it was sent; nothing to check it against)"
+                )
             continue
         verdict.photos_checked += 1
         if hashlib.sha256(data).hexdigest() != photo["sha256"]:
-            verdict.problems.append(f"{name}: photo {photo['photo_id']} is not the photo "
-                                    "the receipt lists (its sha256 differs)")
+            verdict.problems.append(
+                f"{name}: photo {photo['photo_id']} is not the photo "
+                "the receipt lists (its sha256 differs)"
+            )
 
 
-def verify_receipts(public_pem: bytes, receipts: list[str],
-                    photos: Path | Mapping[str, bytes] | None = None,
-                    first_prev: str | None = None, last_number: int | None = None,
-                    from_first: bool = False) -> Verdict:
+def verify_receipts(
+    public_pem: bytes,
+    receipts: list[str],
+    photos: Path | Mapping[str, bytes] | None = None,
+    first_prev: str | None = None,
+    last_number: int | None = None,
+    from_first: bool = False,
+) -> Verdict:
     """Check ``receipts`` (compact JWS, oldest first) and the photos they list (a folder of
     `<photo_id>.jpg`, or the bytes by photo id). ``first_prev``: what the first one's `prev`
     must be (unknown when None: a chain may be checked from its middle). ``from_first``: the
@@ -81,20 +90,27 @@ def verify_receipts(public_pem: bytes, receipts: list[str],
         name = f"receipt {number} ({payload.get('delivery_id')})"
         expected = previous if previous is not None else first_prev
         if (previous is not None or first_prev is not None) and payload.get("prev") != expected:
-            verdict.problems.append(f"{name}: the chain is broken: prev is {payload.get('prev')}, "
-                                    f"the receipt before it hashes to {expected}")
+            verdict.problems.append(
+                f"{name}: the chain is broken: prev is {payload.get('prev')}, "
+                f"the receipt before it hashes to {expected}"
+            )
         previous = hashlib.sha256(token.encode()).hexdigest()
         if isinstance(payload.get("number"), int):
             if numbers and payload["number"] != numbers[-1] + 1:
-                verdict.problems.append(f"{name}: receipts {numbers[-1] + 1} to "
-                                        f"{payload['number'] - 1} are missing")
+                verdict.problems.append(
+                    f"{name}: receipts {numbers[-1] + 1} to {payload['number'] - 1} are missing"
+                )
             numbers.append(payload["number"])
         _check_photos(verdict, name, payload.get("photos", []), photos)
     if from_first and numbers and numbers[0] != 1:
-        verdict.problems.append(f"receipts 1 to {numbers[0] - 1} are missing (the first one "
-                                f"given is number {numbers[0]})")
+        verdict.problems.append(
+            f"receipts 1 to {numbers[0] - 1} are missing (the first one "
+            f"given is number {numbers[0]})"
+        )
     if last_number is not None and (not numbers or numbers[-1] < last_number):
         have = numbers[-1] if numbers else 0
-        verdict.problems.append(f"receipts {have + 1} to {last_number} are missing (the "
-                                f"device's last_delivery says its latest is {last_number})")
+        verdict.problems.append(
+            f"receipts {have + 1} to {last_number} are missing (the "
+            f"device's last_delivery says its latest is {last_number})"
+        )
     return verdict

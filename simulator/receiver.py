@@ -19,8 +19,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.contract.schemas import Contract, ContractError
 
 JPEG_START = b"\xff\xd8"
-DEVICE_OUTPUTS = ("availability", "state", "events", "photos/#", "snapshots/#", "last_delivery",
-                  "image/latest", "device_key", "receipts/#")
+DEVICE_OUTPUTS = (
+    "availability",
+    "state",
+    "events",
+    "photos/#",
+    "snapshots/#",
+    "last_delivery",
+    "image/latest",
+    "device_key",
+    "receipts/#",
+)
 
 
 @dataclass
@@ -48,10 +57,17 @@ class Access:
 
 
 class CloudReceiver:
-    def __init__(self, host: str, port: int, prefix: str, device_id: str, *,
-                 access: Access = Access(),
-                 on_event: Callable[[dict[str, Any]], None] | None = None,
-                 check_contract: bool = True) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        prefix: str,
+        device_id: str,
+        *,
+        access: Access = Access(),
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        check_contract: bool = True,
+    ) -> None:
         """``check_contract=False`` is for tests of the transport that send made-up payloads."""
         protocol, tls, session = access.protocol, access.tls, access.session
         self.base = f"{prefix}/{device_id}"
@@ -89,8 +105,9 @@ class CloudReceiver:
         if self.violations:
             raise ContractError("\n".join(self.violations))
 
-    def publish(self, suffix: str, payload: str | bytes, timeout: float = 10,
-                retain: bool = False) -> None:
+    def publish(
+        self, suffix: str, payload: str | bytes, timeout: float = 10, retain: bool = False
+    ) -> None:
         """Publish QoS 1 to `{prefix}/{device_id}/{suffix}` and wait for the broker's PUBACK."""
         info = self._client.publish(f"{self.base}/{suffix}", payload, qos=1, retain=retain)
         info.wait_for_publish(timeout)
@@ -100,7 +117,7 @@ class CloudReceiver:
         client.subscribe([(f"{self.base}/{topic}", 1) for topic in DEVICE_OUTPUTS])
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        rest = message.topic[len(self.base) + 1:]
+        rest = message.topic[len(self.base) + 1 :]
         kind, _, tail = rest.partition("/")
         event = None
         problem = self._breach(kind, bytes(message.payload), message.retain)
@@ -154,8 +171,9 @@ class CloudReceiver:
 
     # --- waiting --------------------------------------------------------------------------
 
-    def wait_for(self, predicate: Callable[[Received], Any], timeout: float = 15,
-                 what: str = "condition") -> Any:
+    def wait_for(
+        self, predicate: Callable[[Received], Any], timeout: float = 15, what: str = "condition"
+    ) -> Any:
         """Return the first truthy ``predicate(received)``; raise TimeoutError at the deadline.
 
         Re-checked on every message and at least every 50 ms, so a predicate may also look at
@@ -173,14 +191,25 @@ class CloudReceiver:
 
     def wait_event(self, type_: str, timeout: float = 15, **fields: Any) -> dict[str, Any]:
         """The first event of ``type_`` whose fields match, already received or yet to come."""
+
         def find(got: Received) -> dict[str, Any] | None:
-            return next((e for e in got.events if e["type"] == type_
-                         and all(e.get(k) == v for k, v in fields.items())), None)
+            return next(
+                (
+                    e
+                    for e in got.events
+                    if e["type"] == type_ and all(e.get(k) == v for k, v in fields.items())
+                ),
+                None,
+            )
+
         return cast(dict[str, Any], self.wait_for(find, timeout, f"event {type_} {fields}"))
 
     def wait_availability(self, value: str, timeout: float = 15) -> None:
-        self.wait_for(lambda got: got.availability and got.availability[-1] == value, timeout,
-                      f"availability {value}")
+        self.wait_for(
+            lambda got: got.availability and got.availability[-1] == value,
+            timeout,
+            f"availability {value}",
+        )
 
     def wait_state(self, timeout: float = 15, **fields: Any) -> dict[str, Any]:
         def latest(got: Received) -> dict[str, Any] | None:
@@ -188,4 +217,5 @@ class CloudReceiver:
             if state and all(state.get(k) == v for k, v in fields.items()):
                 return state
             return None
+
         return cast(dict[str, Any], self.wait_for(latest, timeout, f"state {fields}"))

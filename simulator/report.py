@@ -14,35 +14,67 @@ from edge.ops.report_page import Figure, Section, render_page
 from simulator.receiver import Received
 
 
-def write_report(out: Path, received: Received, timeline: list[dict[str, Any]],
-                 title: str, verdict: dict[str, Any] | None = None) -> Path:
+def write_report(
+    out: Path,
+    received: Received,
+    timeline: list[dict[str, Any]],
+    title: str,
+    verdict: dict[str, Any] | None = None,
+) -> Path:
     photo_dir = out / "photos"
     photo_dir.mkdir(parents=True, exist_ok=True)
     for photo_id, data in received.photos.items():
         (photo_dir / f"{photo_id}.jpg").write_bytes(data)
     photo_events = {e["photo_id"]: e for e in received.events if e["type"] == "delivery.photo"}
-    checks = {pid: hashlib.sha256(data).hexdigest() == photo_events[pid]["sha256"]
-              for pid, data in received.photos.items() if pid in photo_events}
-    (out / "report.json").write_text(json.dumps({
-        "title": title, "timeline": timeline, "events": received.events,
-        "photos": sorted(received.photos), "sha256_verified": checks,
-        **({"verdict": verdict} if verdict is not None else {}),
-    }, indent=2), encoding="utf-8")
+    checks = {
+        pid: hashlib.sha256(data).hexdigest() == photo_events[pid]["sha256"]
+        for pid, data in received.photos.items()
+        if pid in photo_events
+    }
+    (out / "report.json").write_text(
+        json.dumps(
+            {
+                "title": title,
+                "timeline": timeline,
+                "events": received.events,
+                "photos": sorted(received.photos),
+                "sha256_verified": checks,
+                **({"verdict": verdict} if verdict is not None else {}),
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
 
     groups: dict[str, list[str]] = {}
     for pid in sorted(received.photos):
         event = photo_events.get(pid)
-        groups.setdefault(f"delivery {event['delivery_id']}" if event else "doorbell snapshots",
-                          []).append(pid)
-    outcomes = {e["delivery_id"]: f"{e['mode']}, {e['outcome']}" for e in received.events
-                if e["type"] == "delivery.completed"}
+        groups.setdefault(
+            f"delivery {event['delivery_id']}" if event else "doorbell snapshots", []
+        ).append(pid)
+    outcomes = {
+        e["delivery_id"]: f"{e['mode']}, {e['outcome']}"
+        for e in received.events
+        if e["type"] == "delivery.completed"
+    }
     sections = [
-        Section("Timeline", rows=[(f"+{step['t']:.2f}s", step["who"], step["what"])
-                                  for step in timeline]),
+        Section(
+            "Timeline",
+            rows=[(f"+{step['t']:.2f}s", step["who"], step["what"]) for step in timeline],
+        ),
         Section(f"Photos ({len(received.photos)})"),
-        *(Section(f"{name} {_outcome(name, outcomes)}".strip(), level=3, figures=[
-            Figure(f"photos/{pid}.jpg", pid, _caption(pid, received), bool(checks.get(pid)))
-            for pid in pids]) for name, pids in groups.items())]
+        *(
+            Section(
+                f"{name} {_outcome(name, outcomes)}".strip(),
+                level=3,
+                figures=[
+                    Figure(f"photos/{pid}.jpg", pid, _caption(pid, received), bool(checks.get(pid)))
+                    for pid in pids
+                ],
+            )
+            for name, pids in groups.items()
+        ),
+    ]
     page = render_page(title, sections, banner=_verdict(verdict))
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
@@ -64,8 +96,14 @@ def _outcome(group: str, outcomes: dict[str, str]) -> str:
 
 
 def _caption(photo_id: str, received: Received) -> str:
-    event = next((e for e in received.events if e.get("photo_id") == photo_id
-                  and e["type"] == "delivery.photo"), None)
+    event = next(
+        (
+            e
+            for e in received.events
+            if e.get("photo_id") == photo_id and e["type"] == "delivery.photo"
+        ),
+        None,
+    )
     if event is None:
         return "doorbell snapshot"
     return f"{event.get('purpose', 'photo')} at {event['captured_at']}"

@@ -16,8 +16,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 FOLDER = Path(__file__).parent / "scenarios"
-ACTIONS = ("send", "sim", "owner", "expect", "expect_state", "expect_log", "receipt", "never",
-           "never_photos", "daemon", "broker", "check_seq")
+ACTIONS = (
+    "send",
+    "sim",
+    "owner",
+    "expect",
+    "expect_state",
+    "expect_log",
+    "receipt",
+    "never",
+    "never_photos",
+    "daemon",
+    "broker",
+    "check_seq",
+)
 
 
 class Step(BaseModel):
@@ -42,12 +54,19 @@ class Step(BaseModel):
     expect: str | None = Field(None, description="an event type, with ``fields``")
     expect_state: dict[str, Any] | None = None
     expect_log: str | None = Field(None, description="text in the daemon's log")
-    receipt: str | None = Field(None, description="a delivery id: its signed receipt comes "
-                                "(every receipt is verified when the scenario ends)")
-    never: str | None = Field(None, description="an event type (with ``fields``) that must not "
-                              "come, checked when the scenario ends")
-    never_photos: bool | None = Field(None, description="no photo bytes leave the device "
-                                      "(checked when the scenario ends)")
+    receipt: str | None = Field(
+        None,
+        description="a delivery id: its signed receipt comes "
+        "(every receipt is verified when the scenario ends)",
+    )
+    never: str | None = Field(
+        None,
+        description="an event type (with ``fields``) that must not "
+        "come, checked when the scenario ends",
+    )
+    never_photos: bool | None = Field(
+        None, description="no photo bytes leave the device (checked when the scenario ends)"
+    )
     fields: dict[str, Any] = Field(default_factory=dict)
     count: int = Field(1, ge=1, description="expect, expect_log: at least this many")
     within_s: float = Field(15.0, gt=0)
@@ -60,8 +79,10 @@ class Step(BaseModel):
     def _one_action(self) -> Step:
         chosen = [name for name in ACTIONS if getattr(self, name) is not None]
         if len(chosen) != 1:
-            raise ValueError(f"a step has exactly one of {', '.join(ACTIONS)}; this one has "
-                             f"{', '.join(chosen) or 'none'}")
+            raise ValueError(
+                f"a step has exactly one of {', '.join(ACTIONS)}; this one has "
+                f"{', '.join(chosen) or 'none'}"
+            )
         if (self.sim or self.owner) and self.payload is None:
             raise ValueError("sim and owner steps need a payload")
         return self
@@ -100,6 +121,5 @@ def load(name_or_path: str) -> Scenario:
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not TOML: {error}") from None
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in error.errors())
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise ValueError(f"{path}: {problems}") from None

@@ -15,16 +15,26 @@ from simulator.receiver import CloudReceiver
 
 
 class InProcessDaemon:
-    def __init__(self, folder: Path, keys: Any, broker: Any, device_id: str,
-                 extra: str = "") -> None:
+    def __init__(
+        self, folder: Path, keys: Any, broker: Any, device_id: str, extra: str = ""
+    ) -> None:
         self.device_id, self.keys = device_id, keys
-        self.config = load_config(write_sim_config(
-            folder / "doorstep.toml", device_id=device_id, port=broker.port,
-            trusted_key=keys.public, data_dir=folder / "data", protocol="5", extra=extra))
+        self.config = load_config(
+            write_sim_config(
+                folder / "doorstep.toml",
+                device_id=device_id,
+                port=broker.port,
+                trusted_key=keys.public,
+                data_dir=folder / "data",
+                protocol="5",
+                extra=extra,
+            )
+        )
         self._stop = threading.Event()
         self._hardware: list[Any] = []
-        self._thread = threading.Thread(target=run, args=(self.config, self._stop,
-                                                          self._hardware.append), daemon=True)
+        self._thread = threading.Thread(
+            target=run, args=(self.config, self._stop, self._hardware.append), daemon=True
+        )
         self.cloud = CloudReceiver(broker.host, broker.port, "doorstep", device_id)
 
     def __enter__(self) -> InProcessDaemon:
@@ -44,5 +54,9 @@ class InProcessDaemon:
 
     def send(self, cmd: str, delivery_id: str = "D-1", **claims: Any) -> None:
         claims.setdefault("mode", "in_home")
-        self.cloud.publish(f"cmd/{cmd}", mint(self.keys.private, cmd, device_id=self.device_id,
-                                              delivery_id=delivery_id, **claims))
+        self.cloud.publish(
+            f"cmd/{cmd}",
+            mint(
+                self.keys.private, cmd, device_id=self.device_id, delivery_id=delivery_id, **claims
+            ),
+        )

@@ -20,12 +20,18 @@ def files() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge.contract", description=__doc__)
     parser.add_argument("folder", nargs="?", type=Path, default=Path("docs/contract"))
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 when a file is missing or out of date")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 when a file is missing or out of date",
+    )
     args = parser.parse_args(argv)
-    stale = [name for name, text in files().items()
-             if not (args.folder / name).is_file()
-             or (args.folder / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in files().items()
+        if not (args.folder / name).is_file()
+        or (args.folder / name).read_text(encoding="utf-8") != text
+    ]
     protocol = args.folder.parent / "protocol.md"  # its lifecycle diagram
     document = protocol.read_text(encoding="utf-8")
     if lifecycle.updated(document) != document:

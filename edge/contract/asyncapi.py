@@ -20,16 +20,24 @@ COMPACT_JWS = whole(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "prefix": {"description": "mqtt.topic_prefix", "default": "doorstep"},
-    "device_id": {"description": "the device's id: 1-64 of A-Z a-z 0-9 _ -",
-                  "examples": ["porch-1"]},
+    "device_id": {
+        "description": "the device's id: 1-64 of A-Z a-z 0-9 _ -",
+        "examples": ["porch-1"],
+    },
     "delivery_id": {"description": "a delivery's id: 1-64 of A-Z a-z 0-9 _ -"},
     "photo_id": {"description": "a photo's id"},
-    "command": {"description": "the pass's command", "enum": ["arriving", "at_door", "done",
-                                                               "cancel"]},
-    "discovery_prefix": {"description": "[homeassistant] discovery_prefix",
-                         "default": "homeassistant"},
-    "status_topic": {"description": "[homeassistant] status_topic",
-                     "default": "homeassistant/status"},
+    "command": {
+        "description": "the pass's command",
+        "enum": ["arriving", "at_door", "done", "cancel"],
+    },
+    "discovery_prefix": {
+        "description": "[homeassistant] discovery_prefix",
+        "default": "homeassistant",
+    },
+    "status_topic": {
+        "description": "[homeassistant] status_topic",
+        "default": "homeassistant/status",
+    },
 }
 
 
@@ -47,69 +55,165 @@ CHANNELS: dict[str, tuple[str, str, dict[str, Any], str, str, bool]] = {
         "{prefix}/{device_id}/cmd/{command}",
         "A courier's pass from the cloud: a compact EdDSA JWT whose claims are "
         "pass-claims.schema.json (§2).",
-        {"type": "string", "pattern": COMPACT_JWS, "maxLength": 4096}, "application/jwt",
-        "receive", False),
+        {"type": "string", "pattern": COMPACT_JWS, "maxLength": 4096},
+        "application/jwt",
+        "receive",
+        False,
+    ),
     "availability": (
         "{prefix}/{device_id}/availability",
         "online once the device can act on commands; offline on a clean stop and as the will.",
-        _words("online", "offline"), "text/plain", "send", True),
-    "state": ("{prefix}/{device_id}/state", "What the device sees now, on every change (§4).",
-              _json("state"), "application/json", "send", True),
-    "events": ("{prefix}/{device_id}/events",
-               "Every event, in seq order, at least once: deduplicate by id (§5).",
-               _json("event"), "application/json", "send", False),
-    "photos": ("{prefix}/{device_id}/photos/{delivery_id}/{photo_id}",
-               "A delivery photo's JPEG bytes, announced by delivery.photo (§5).",
-               {"type": "string", "format": "binary"}, "image/jpeg", "send", False),
-    "snapshots": ("{prefix}/{device_id}/snapshots/{photo_id}",
-                  "A photo outside any delivery: a doorbell press, an owner snapshot.",
-                  {"type": "string", "format": "binary"}, "image/jpeg", "send", False),
-    "lastDelivery": ("{prefix}/{device_id}/last_delivery", "The last completed delivery (§8).",
-                     _json("last-delivery"), "application/json", "send", True),
-    "imageLatest": ("{prefix}/{device_id}/image/latest",
-                    "The latest snapshot or delivery photo, never a confidential one (§8).",
-                    {"type": "string", "format": "binary"}, "image/jpeg", "send", True),
-    "deviceKey": ("{prefix}/{device_id}/device_key",
-                  "The device's Ed25519 public key (SubjectPublicKeyInfo PEM) that signs its "
-                  "receipts (§9).", {"type": "string", "pattern": "^-----BEGIN PUBLIC KEY-----"},
-                  "application/x-pem-file", "send", True),
-    "receipts": ("{prefix}/{device_id}/receipts/{delivery_id}",
-                 "A completed delivery's signed receipt: a compact EdDSA JWS whose payload is "
-                 "receipt.schema.json (§9).", {"type": "string", "pattern": COMPACT_JWS},
-                 "application/jose", "send", False),
-    "ownerLock": ("{prefix}/{device_id}/owner/lock",
-                  "LOCK, or JSON {\"action\": \"LOCK\"} or {\"action\": \"UNLOCK\", \"code\": "
-                  "\"<6-12 digits>\"} (§8).",
-                  {"oneOf": [_words("LOCK"), {"type": "string", "contentMediaType":
-                                              "application/json"}]},
-                  "text/plain", "receive", False),
-    "ownerInHome": ("{prefix}/{device_id}/owner/in_home",
-                    "In-home deliveries allowed from now on, or not (§8).", _words("ON", "OFF"),
-                    "text/plain", "receive", False),
-    "ownerSnapshot": ("{prefix}/{device_id}/owner/snapshot",
-                      "Take a snapshot now, at most one per 5 s (§8).", _words("PRESS"),
-                      "text/plain", "receive", False),
-    "simDoor": ("{prefix}/{device_id}/sim/door", "Sim backend only: the door contact (§6).",
-                _words("open", "close"), "text/plain", "receive", False),
-    "simDoorbell": ("{prefix}/{device_id}/sim/doorbell", "Sim backend only: a press (§6).",
-                    _words("press"), "text/plain", "receive", False),
-    "simCamera": ("{prefix}/{device_id}/sim/camera",
-                  "Sim backend only: frames stop, resume, or repeat the same frame (§6, §10).",
-                  _words("fail", "ok", "freeze"), "text/plain", "receive", False),
-    "simLock": ("{prefix}/{device_id}/sim/lock",
-                "Sim backend only: while jammed the lock never reads locked (§6).",
-                _words("jam", "ok"), "text/plain", "receive", False),
-    "simParcel": ("{prefix}/{device_id}/sim/parcel",
-                  "Sim backend only: a parcel on the doormat in the frames (§10).",
-                  _words("place", "remove"), "text/plain", "receive", False),
+        _words("online", "offline"),
+        "text/plain",
+        "send",
+        True,
+    ),
+    "state": (
+        "{prefix}/{device_id}/state",
+        "What the device sees now, on every change (§4).",
+        _json("state"),
+        "application/json",
+        "send",
+        True,
+    ),
+    "events": (
+        "{prefix}/{device_id}/events",
+        "Every event, in seq order, at least once: deduplicate by id (§5).",
+        _json("event"),
+        "application/json",
+        "send",
+        False,
+    ),
+    "photos": (
+        "{prefix}/{device_id}/photos/{delivery_id}/{photo_id}",
+        "A delivery photo's JPEG bytes, announced by delivery.photo (§5).",
+        {"type": "string", "format": "binary"},
+        "image/jpeg",
+        "send",
+        False,
+    ),
+    "snapshots": (
+        "{prefix}/{device_id}/snapshots/{photo_id}",
+        "A photo outside any delivery: a doorbell press, an owner snapshot.",
+        {"type": "string", "format": "binary"},
+        "image/jpeg",
+        "send",
+        False,
+    ),
+    "lastDelivery": (
+        "{prefix}/{device_id}/last_delivery",
+        "The last completed delivery (§8).",
+        _json("last-delivery"),
+        "application/json",
+        "send",
+        True,
+    ),
+    "imageLatest": (
+        "{prefix}/{device_id}/image/latest",
+        "The latest snapshot or delivery photo, never a confidential one (§8).",
+        {"type": "string", "format": "binary"},
+        "image/jpeg",
+        "send",
+        True,
+    ),
+    "deviceKey": (
+        "{prefix}/{device_id}/device_key",
+        "The device's Ed25519 public key (SubjectPublicKeyInfo PEM) that signs its receipts (§9).",
+        {"type": "string", "pattern": "^-----BEGIN PUBLIC KEY-----"},
+        "application/x-pem-file",
+        "send",
+        True,
+    ),
+    "receipts": (
+        "{prefix}/{device_id}/receipts/{delivery_id}",
+        "A completed delivery's signed receipt: a compact EdDSA JWS whose payload is "
+        "receipt.schema.json (§9).",
+        {"type": "string", "pattern": COMPACT_JWS},
+        "application/jose",
+        "send",
+        False,
+    ),
+    "ownerLock": (
+        "{prefix}/{device_id}/owner/lock",
+        'LOCK, or JSON {"action": "LOCK"} or {"action": "UNLOCK", "code": "<6-12 digits>"} (§8).',
+        {"oneOf": [_words("LOCK"), {"type": "string", "contentMediaType": "application/json"}]},
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "ownerInHome": (
+        "{prefix}/{device_id}/owner/in_home",
+        "In-home deliveries allowed from now on, or not (§8).",
+        _words("ON", "OFF"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "ownerSnapshot": (
+        "{prefix}/{device_id}/owner/snapshot",
+        "Take a snapshot now, at most one per 5 s (§8).",
+        _words("PRESS"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "simDoor": (
+        "{prefix}/{device_id}/sim/door",
+        "Sim backend only: the door contact (§6).",
+        _words("open", "close"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "simDoorbell": (
+        "{prefix}/{device_id}/sim/doorbell",
+        "Sim backend only: a press (§6).",
+        _words("press"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "simCamera": (
+        "{prefix}/{device_id}/sim/camera",
+        "Sim backend only: frames stop, resume, or repeat the same frame (§6, §10).",
+        _words("fail", "ok", "freeze"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "simLock": (
+        "{prefix}/{device_id}/sim/lock",
+        "Sim backend only: while jammed the lock never reads locked (§6).",
+        _words("jam", "ok"),
+        "text/plain",
+        "receive",
+        False,
+    ),
+    "simParcel": (
+        "{prefix}/{device_id}/sim/parcel",
+        "Sim backend only: a parcel on the doormat in the frames (§10).",
+        _words("place", "remove"),
+        "text/plain",
+        "receive",
+        False,
+    ),
     "homeAssistantDiscovery": (
         "{discovery_prefix}/device/doorstep_{device_id}/config",
         "Home Assistant device-based MQTT discovery (2024.12+) of the device's components; "
         "empty when [homeassistant] is disabled (§8).",
-        {"type": "object"}, "application/json", "send", True),
+        {"type": "object"},
+        "application/json",
+        "send",
+        True,
+    ),
     "homeAssistantStatus": (
-        "{status_topic}", "Home Assistant's birth message: online makes the device publish its "
-        "discovery again (§8).", _words("online", "offline"), "text/plain", "receive", False),
+        "{status_topic}",
+        "Home Assistant's birth message: online makes the device publish its discovery again (§8).",
+        _words("online", "offline"),
+        "text/plain",
+        "receive",
+        False,
+    ),
 }
 
 
@@ -122,15 +226,23 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for name, (address, summary, payload, content_type, action, retained) in CHANNELS.items():
-        messages[name] = {"name": name, "summary": summary, "contentType": content_type,
-                          "payload": payload}
-        channels[name] = {"address": address, "summary": summary,
-                          "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
+        messages[name] = {
+            "name": name,
+            "summary": summary,
+            "contentType": content_type,
+            "payload": payload,
+        }
+        channels[name] = {
+            "address": address,
+            "summary": summary,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        }
         if parameters := _parameters(address):
             channels[name]["parameters"] = parameters
         verb = "publish" if action == "send" else "read"
         operations[f"{verb}{name[0].upper()}{name[1:]}"] = {
-            "action": action, "channel": {"$ref": f"#/channels/{name}"},
+            "action": action,
+            "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{name}"}],
             "bindings": {"mqtt": {"qos": 1, "retain": retained, "bindingVersion": "0.2.0"}},
         }
@@ -143,16 +255,24 @@ def document() -> dict[str, Any]:
                 "The MQTT interface of a doorstep doorbell (docs/protocol.md, protocol "
                 f"{PROTOCOL_VERSION}; generated from doorstep {__version__} by make contract). "
                 "Every message is QoS 1. JSON payloads are described by the JSON Schemas "
-                f"beside this file: {', '.join(f'{n}.schema.json' for n in SCHEMAS)}."),
+                f"beside this file: {', '.join(f'{n}.schema.json' for n in SCHEMAS)}."
+            ),
             "license": {"name": "Apache-2.0"},
         },
         "defaultContentType": "application/json",
         "servers": {
-            "mqtt": {"host": "localhost:1883", "protocol": "mqtt", "protocolVersion": "5",
-                     "description": "Any MQTT 5 or 3.1.1 broker (mqtt.protocol)."},
-            "mqtts": {"host": "localhost:8883", "protocol": "secure-mqtt",
-                      "protocolVersion": "5",
-                      "description": "The same over TLS, mutual TLS with [mqtt.tls] cert_file."},
+            "mqtt": {
+                "host": "localhost:1883",
+                "protocol": "mqtt",
+                "protocolVersion": "5",
+                "description": "Any MQTT 5 or 3.1.1 broker (mqtt.protocol).",
+            },
+            "mqtts": {
+                "host": "localhost:8883",
+                "protocol": "secure-mqtt",
+                "protocolVersion": "5",
+                "description": "The same over TLS, mutual TLS with [mqtt.tls] cert_file.",
+            },
         },
         "channels": channels,
         "operations": operations,

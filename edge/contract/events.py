@@ -15,12 +15,16 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def render_event(emit: Emit, seq: int, device_id: str, wall: float,
-                 event_id: str | None = None) -> bytes:
+def render_event(
+    emit: Emit, seq: int, device_id: str, wall: float, event_id: str | None = None
+) -> bytes:
     body = {
-        "id": event_id or uuid.uuid4().hex, "seq": seq,
+        "id": event_id or uuid.uuid4().hex,
+        "seq": seq,
         "ts": rfc3339(datetime.fromtimestamp(wall, UTC)),
-        "type": str(emit.type), "device_id": device_id, "delivery_id": emit.delivery_id,
+        "type": str(emit.type),
+        "device_id": device_id,
+        "delivery_id": emit.delivery_id,
         **emit.fields,
     }
     return json.dumps(body, separators=(",", ":")).encode()

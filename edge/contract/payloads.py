@@ -28,8 +28,12 @@ DeviceId = Annotated[str, Field(pattern=ID)]
 DeliveryId = Annotated[str, Field(pattern=ID)]
 PhotoId = Annotated[str, Field(pattern=ID)]
 Sha256 = Annotated[str, Field(pattern=whole("[0-9a-f]{64}"), description="lowercase hex")]
-Timestamp = Annotated[str, Field(
-    pattern=whole(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"), description="RFC 3339, UTC")]
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=whole(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"), description="RFC 3339, UTC"
+    ),
+]
 PhotoPurpose = Literal["at_door", "door_open", "confirmation", "doorbell"]
 LockSource = Literal["pass", "owner", "relock", "manual", "startup"]
 
@@ -60,11 +64,14 @@ class CommandRejected(_Event):
     reason: Reason
     jti: str | None
     detail: str | SkipJsonSchema[None] = Field(
-        None, description="for camera_unavailable and storage_error")
+        None, description="for camera_unavailable and storage_error"
+    )
     suppressed: int | SkipJsonSchema[None] = Field(
-        None, ge=1, description="a summary: how many rejections of this reason were not said")
+        None, ge=1, description="a summary: how many rejections of this reason were not said"
+    )
     window_s: float | SkipJsonSchema[None] = Field(
-        None, gt=0, description="a summary: the window the suppressed ones fell in")
+        None, gt=0, description="a summary: the window the suppressed ones fell in"
+    )
 
 
 class DeliveryArriving(_Event):
@@ -75,8 +82,9 @@ class DeliveryArriving(_Event):
 
 
 class DeliveryStep(_Event):
-    type: Literal["delivery.unlocked", "delivery.door_opened", "delivery.door_closed",
-                  "delivery.locked"]
+    type: Literal[
+        "delivery.unlocked", "delivery.door_opened", "delivery.door_closed", "delivery.locked"
+    ]
 
 
 class DeliveryPhoto(_Event):
@@ -97,17 +105,22 @@ class DeliveryCompleted(_Event):
     mode: Mode
     photos: list[PhotoId]
     parcel_visible: bool | SkipJsonSchema[None] = Field(
-        None, description="only with [delivery] drop_zone: the zone changed since arriving")
+        None, description="only with [delivery] drop_zone: the zone changed since arriving"
+    )
 
 
 class Alarm(_Event):
-    type: Literal["alarm.door_left_open", "alarm.lock_fault", "alarm.camera_fault",
-                  "alarm.forced_entry"]
+    type: Literal[
+        "alarm.door_left_open", "alarm.lock_fault", "alarm.camera_fault", "alarm.forced_entry"
+    ]
     detail: str | SkipJsonSchema[None] = Field(
-        None, description="alarm.camera_fault: what the camera worker saw")
+        None, description="alarm.camera_fault: what the camera worker saw"
+    )
     frame_age_s: float | SkipJsonSchema[None] = Field(
-        None, ge=0, description="alarm.camera_fault while someone is let in: how old the "
-        "newest frame was")
+        None,
+        ge=0,
+        description="alarm.camera_fault while someone is let in: how old the newest frame was",
+    )
 
 
 class StorageFault(_Event):
@@ -161,10 +174,23 @@ class PhotoUploadRejected(_Event):
 
 
 Event = Annotated[
-    CommandRejected | DeliveryArriving | DeliveryStep | DeliveryPhoto | DeliveryCompleted
-    | Alarm | DoorMoved | StorageFull | StorageFault | DoorbellPressed | LockChanged
-    | OwnerSession | OwnerInHome | PhotoErased | PhotoUploadRejected,
-    Field(discriminator="type")]
+    CommandRejected
+    | DeliveryArriving
+    | DeliveryStep
+    | DeliveryPhoto
+    | DeliveryCompleted
+    | Alarm
+    | DoorMoved
+    | StorageFull
+    | StorageFault
+    | DoorbellPressed
+    | LockChanged
+    | OwnerSession
+    | OwnerInHome
+    | PhotoErased
+    | PhotoUploadRejected,
+    Field(discriminator="type"),
+]
 
 
 # --- retained device messages (§4, §8) ------------------------------------------------------
@@ -184,9 +210,11 @@ class State(_Strict):
     storage: Literal["ok", "full", "fault"]
     in_home_enabled: bool
     indicator: Literal["off", "on", "blinking_fast"] = Field(
-        description="what the indicator LED shows: on while unlocked, blinking on a lock fault")
+        description="what the indicator LED shows: on while unlocked, blinking on a lock fault"
+    )
     delivery: StateDelivery | None = Field(
-        description="the delivery holding the door, else the latest accepted active one")
+        description="the delivery holding the door, else the latest accepted active one"
+    )
     version: str
     ts: Timestamp
 
@@ -198,8 +226,11 @@ class LastDelivery(_Strict):
     photos: list[PhotoId]
     parcel_visible: bool | SkipJsonSchema[None] = None
     receipt: int | SkipJsonSchema[None] = Field(
-        None, ge=1, description="the number of this delivery's receipt: a verifier holding "
-        "fewer receipts knows the last ones are missing")
+        None,
+        ge=1,
+        description="the number of this delivery's receipt: a verifier holding "
+        "fewer receipts knows the last ones are missing",
+    )
     ts: Timestamp
 
 
@@ -218,7 +249,8 @@ class ReceiptPhoto(_Strict):
     purpose: PhotoPurpose
     frame: int | None
     local_only: bool | SkipJsonSchema[None] = Field(
-        None, description="kept on the device (a confidential delivery): no copy was sent")
+        None, description="kept on the device (a confidential delivery): no copy was sent"
+    )
 
 
 class Receipt(_Strict):
@@ -234,8 +266,11 @@ class Receipt(_Strict):
     photos: list[ReceiptPhoto]
     prev: Sha256 | None = Field(description="sha256 of the previous receipt's JWS text")
     number: int | SkipJsonSchema[None] = Field(
-        None, ge=1, description="1 for the device's first receipt, one more for each after it: "
-        "a missing first, middle or last receipt shows")
+        None,
+        ge=1,
+        description="1 for the device's first receipt, one more for each after it: "
+        "a missing first, middle or last receipt shows",
+    )
 
 
 # --- passes (§2) ----------------------------------------------------------------------------
@@ -249,8 +284,11 @@ class _Claims(BaseModel):
     iss: str
     aud: str = Field(description="the device_id the pass is for")
     jti: str = Field(min_length=1, max_length=128)
-    iat: float = Field(ge=0, lt=1e11, description="seconds since 1970; not in the device's "
-                       "future (beyond the clock skew)")
+    iat: float = Field(
+        ge=0,
+        lt=1e11,
+        description="seconds since 1970; not in the device's future (beyond the clock skew)",
+    )
     exp: float = Field(ge=0, lt=1e11, description="after iat")
     nbf: float | SkipJsonSchema[None] = Field(None, ge=0, lt=1e11)
     delivery_id: DeliveryId

@@ -81,7 +81,7 @@ class Topics:
         head = self.base + "/"
         if not topic.startswith(head):
             return None
-        kind, _, name = topic[len(head):].partition("/")
+        kind, _, name = topic[len(head) :].partition("/")
         if kind not in ("cmd", "owner", "sim") or not name:
             return None
         return kind, name

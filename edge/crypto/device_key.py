@@ -19,8 +19,10 @@ FILE_NAME = "device_key.pem"
 PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")  # then the 32-byte seed
 
 
-KEY_FIX = ("restore it from a backup; or move it away, and the next start makes a new key "
-           "(the cloud must then trust the new one, published on device_key)")
+KEY_FIX = (
+    "restore it from a backup; or move it away, and the next start makes a new key "
+    "(the cloud must then trust the new one, published on device_key)"
+)
 
 
 class DeviceKeyError(ValueError):
@@ -29,7 +31,7 @@ class DeviceKeyError(ValueError):
 
 def _pem(kind: str, der: bytes) -> str:
     body = base64.b64encode(der).decode()
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return "\n".join([f"-----BEGIN {kind}-----", *lines, f"-----END {kind}-----", ""])
 
 
@@ -73,7 +75,7 @@ def load(path: Path) -> Ed25519PrivateKey:
     footer = PEM_FOOTER.replace("PUBLIC", "PRIVATE")
     if not (text.startswith(header) and text.endswith(footer)):
         raise DeviceKeyError(f"{path} is not a PEM private key: {KEY_FIX}")
-    der = base64.b64decode("".join(text[len(header):-len(footer)].split()))
+    der = base64.b64decode("".join(text[len(header) : -len(footer)].split()))
     if len(der) != len(PKCS8_PREFIX) + 32 or not der.startswith(PKCS8_PREFIX):
         raise DeviceKeyError(f"{path} is not an Ed25519 private key: {KEY_FIX}")
-    return Ed25519PrivateKey.from_private_bytes(der[len(PKCS8_PREFIX):])
+    return Ed25519PrivateKey.from_private_bytes(der[len(PKCS8_PREFIX) :])

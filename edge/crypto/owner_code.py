@@ -18,8 +18,10 @@ HASH = re.compile(r"scrypt\$n=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z
 def hash_code(code: str, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(16)
     key = hashlib.scrypt(code.encode(), salt=salt, n=N, r=R, p=P, dklen=32)
-    return (f"scrypt$n={N},r={R},p={P}${base64.b64encode(salt).decode()}$"
-            f"{base64.b64encode(key).decode()}")
+    return (
+        f"scrypt$n={N},r={R},p={P}${base64.b64encode(salt).decode()}$"
+        f"{base64.b64encode(key).decode()}"
+    )
 
 
 def parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
@@ -32,12 +34,21 @@ def parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
     try:
         salt, key = (base64.b64decode(match.group(i), validate=True) for i in (4, 5))
     except binascii.Error as exc:
-        raise ValueError(f"its salt or key is not base64 ({exc}): make it with "
-                         "`doorstep owner-code`") from None
-    if n < 2 or n & (n - 1) or r < 1 or p < 1 or not salt or len(key) < 16 \
-            or 128 * r * n > MAX_MEMORY:
-        raise ValueError("its scrypt parameters, salt or key are not usable: make it with "
-                         "`doorstep owner-code`")
+        raise ValueError(
+            f"its salt or key is not base64 ({exc}): make it with `doorstep owner-code`"
+        ) from None
+    if (
+        n < 2
+        or n & (n - 1)
+        or r < 1
+        or p < 1
+        or not salt
+        or len(key) < 16
+        or 128 * r * n > MAX_MEMORY
+    ):
+        raise ValueError(
+            "its scrypt parameters, salt or key are not usable: make it with `doorstep owner-code`"
+        )
     return n, r, p, salt, key
 
 
@@ -45,8 +56,9 @@ def check_code(code: str, stored: str) -> bool:
     """Whether ``code`` is the one ``stored`` was made from; False for a hash it cannot read."""
     try:
         n, r, p, salt, expected = parse_hash(stored)
-        key = hashlib.scrypt(code.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                             maxmem=MAX_MEMORY + 2**20)
+        key = hashlib.scrypt(
+            code.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=MAX_MEMORY + 2**20
+        )
     except ValueError:  # a hash it cannot read, or parameters this machine refuses
         return False
     return hmac.compare_digest(key, expected)

@@ -56,13 +56,14 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     if not (body.startswith(PEM_HEADER) and body.endswith(PEM_FOOTER)):
         raise KeyFileError(f"{path} is not a PEM public key")
     try:
-        der = base64.b64decode("".join(body[len(PEM_HEADER):-len(PEM_FOOTER)].split()),
-                               validate=True)
+        der = base64.b64decode(
+            "".join(body[len(PEM_HEADER) : -len(PEM_FOOTER)].split()), validate=True
+        )
     except (binascii.Error, ValueError):
         raise KeyFileError(f"{path} is not a PEM public key") from None
     if len(der) != len(ED25519_SPKI_PREFIX) + 32 or not der.startswith(ED25519_SPKI_PREFIX):
         raise KeyFileError(f"{path} is not an Ed25519 public key")
-    return Ed25519PublicKey.from_public_bytes(der[len(ED25519_SPKI_PREFIX):])
+    return Ed25519PublicKey.from_public_bytes(der[len(ED25519_SPKI_PREFIX) :])
 
 
 def _b64(segment: str) -> bytes:
@@ -87,16 +88,21 @@ def _parse(token: str) -> tuple[bytes, dict[str, Any], bytes]:
         signature = _b64(parts[2])
     except (ValueError, binascii.Error, UnicodeError):
         raise SignatureError(Reason.MALFORMED) from None
-    if not isinstance(header, dict) or header.get("alg") != "EdDSA" \
-            or "b64" in header or "crit" in header:
+    if (
+        not isinstance(header, dict)
+        or header.get("alg") != "EdDSA"
+        or "b64" in header
+        or "crit" in header
+    ):
         raise SignatureError(Reason.MALFORMED, claims)
     if not isinstance(claims, dict):
         raise SignatureError(Reason.MALFORMED)
     return f"{parts[0]}.{parts[1]}".encode("ascii"), claims, signature
 
 
-def verify_signature(payload: bytes,
-                     keys: Sequence[Ed25519PublicKey]) -> tuple[dict[str, Any], int]:
+def verify_signature(
+    payload: bytes, keys: Sequence[Ed25519PublicKey]
+) -> tuple[dict[str, Any], int]:
     """Return the claims of a pass signed by one of ``keys``, and which one signed it (its
     index); raise SignatureError otherwise."""
     if len(payload) > MAX_PASS_BYTES:

@@ -123,8 +123,12 @@ MAX_TIMESTAMP = 1e11  # the year 5138: a time claim past it is no time at all
 def _is_number(value: Any) -> bool:
     """A time claim: a real number of seconds since 1970, neither negative nor absurd (1e300 or
     an infinity would make a grant that never ends)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and 0 <= value < MAX_TIMESTAMP)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value < MAX_TIMESTAMP
+    )
 
 
 def _well_formed(claims: dict[str, Any], cmd: str) -> bool:
@@ -177,7 +181,7 @@ def check_claims(
         return reject(Reason.EXPIRED)
     nbf = claims.get("nbf")
     if now < max(claims["iat"], nbf or 0) - skew:  # issued in the device's future: its window
-        return reject(Reason.NOT_YET_VALID)          # [nbf or iat, exp] has not begun
+        return reject(Reason.NOT_YET_VALID)  # [nbf or iat, exp] has not begun
     limit = policy.max_grant_lifetime_s if cmd == "arriving" else policy.max_command_lifetime_s
     if claims["exp"] - claims["iat"] > limit:
         return reject(Reason.LIFETIME_TOO_LONG)

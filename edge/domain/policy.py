@@ -29,7 +29,7 @@ class Window:
 
     @classmethod
     def parse(cls, text: str) -> Window:
-        """"HH:MM-HH:MM", start before end, end at most 24:00; ValueError says what is wrong."""
+        """ "HH:MM-HH:MM", start before end, end at most 24:00; ValueError says what is wrong."""
         match = WINDOW.fullmatch(text)
         if match is None:
             raise ValueError(f"{text!r} is not HH:MM-HH:MM")
@@ -38,8 +38,10 @@ class Window:
         if window.end > 24 * 60:
             raise ValueError(f"{text!r} ends after 24:00")
         if window.start >= window.end:
-            raise ValueError(f"{text!r} does not end after it starts (split a window that "
-                             "crosses midnight in two)")
+            raise ValueError(
+                f"{text!r} does not end after it starts (split a window that "
+                "crosses midnight in two)"
+            )
         return window
 
     def __contains__(self, minute: int) -> bool:
@@ -56,8 +58,13 @@ class InHomeHours:
 
     @classmethod
     def parse(cls, zone: tzinfo, table: Mapping[str, Sequence[str]]) -> InHomeHours:
-        return cls(zone, {DAYS.index(day): tuple(Window.parse(w) for w in windows)
-                          for day, windows in table.items()})
+        return cls(
+            zone,
+            {
+                DAYS.index(day): tuple(Window.parse(w) for w in windows)
+                for day, windows in table.items()
+            },
+        )
 
     def allows(self, wall: float) -> bool:
         local = datetime.fromtimestamp(wall, self.zone)
@@ -77,8 +84,11 @@ def grant_refusal(policy: Policy, p: Pass) -> Reason | None:
     assert p.mode is not None and p.courier is not None
     if p.mode not in p.signer.modes:
         return Reason.MODE_NOT_ALLOWED
-    if p.mode is Mode.IN_HOME and policy.couriers is not None \
-            and p.courier.id not in policy.couriers:
+    if (
+        p.mode is Mode.IN_HOME
+        and policy.couriers is not None
+        and p.courier.id not in policy.couriers
+    ):
         return Reason.COURIER_NOT_ALLOWED
     return None
 

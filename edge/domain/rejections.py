@@ -17,8 +17,9 @@ WINDOW_S = 60.0
 Windows = tuple[RejectionWindow, ...]
 
 
-def coalesce(windows: Windows, actions: Sequence[Action], now: float,
-             repeat: int = 1) -> tuple[Windows, list[Action]]:
+def coalesce(
+    windows: Windows, actions: Sequence[Action], now: float, repeat: int = 1
+) -> tuple[Windows, list[Action]]:
     """Let each `command.rejected` in ``actions`` through, or count it in its reason's window.
     ``repeat``: each stands for that many identical rejections (a tally of junk); one of them
     may be said, the others are counted."""
@@ -30,14 +31,19 @@ def coalesce(windows: Windows, actions: Sequence[Action], now: float,
         reason = action.fields["reason"]
         windows, summary = _close(windows, reason, now)
         kept += summary
-        window = next((w for w in windows if w.reason == reason), None) or \
-            RejectionWindow(reason, now)
+        window = next((w for w in windows if w.reason == reason), None) or RejectionWindow(
+            reason, now
+        )
         said = window.said < SAID_PER_WINDOW
         if said:
             kept.append(action)
         hidden = repeat - said
-        window = replace(window, said=window.said + said, suppressed=window.suppressed + hidden,
-                         cmd=action.fields["cmd"] if hidden else window.cmd)
+        window = replace(
+            window,
+            said=window.said + said,
+            suppressed=window.suppressed + hidden,
+            cmd=action.fields["cmd"] if hidden else window.cmd,
+        )
         windows = tuple(w for w in windows if w.reason != reason) + (window,)
     return windows, kept
 
@@ -64,6 +70,16 @@ def _close(windows: Windows, reason: str, now: float) -> tuple[Windows, list[Act
     rest = tuple(w for w in windows if w.reason != reason)
     if not window.suppressed:
         return rest, []
-    return rest, [Emit(EventType.COMMAND_REJECTED, None, {
-        "cmd": window.cmd, "reason": reason, "jti": None, "suppressed": window.suppressed,
-        "window_s": WINDOW_S})]
+    return rest, [
+        Emit(
+            EventType.COMMAND_REJECTED,
+            None,
+            {
+                "cmd": window.cmd,
+                "reason": reason,
+                "jti": None,
+                "suppressed": window.suppressed,
+                "window_s": WINDOW_S,
+            },
+        )
+    ]

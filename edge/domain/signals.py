@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from edge.domain.model import Emit, EventType, Indicate, Led, LockReading, State, Tune
 
 TUNES = {
-    EventType.DELIVERY_UNLOCKED: Tune.UNLOCKED, EventType.OWNER_UNLOCKED: Tune.UNLOCKED,
-    EventType.DELIVERY_LOCKED: Tune.RELOCKED, EventType.OWNER_RELOCKED: Tune.RELOCKED,
+    EventType.DELIVERY_UNLOCKED: Tune.UNLOCKED,
+    EventType.OWNER_UNLOCKED: Tune.UNLOCKED,
+    EventType.DELIVERY_LOCKED: Tune.RELOCKED,
+    EventType.OWNER_RELOCKED: Tune.RELOCKED,
 }
 
 
@@ -24,8 +26,9 @@ def led(state: State) -> Led:
 
 def indicate(state: State) -> Indicate:
     owner = state.owner_hold
-    door_alarm = state.door_open and (any(d.alarmed for d in state.deliveries)
-                                      or (owner is not None and owner.alarmed))
+    door_alarm = state.door_open and (
+        any(d.alarmed for d in state.deliveries) or (owner is not None and owner.alarmed)
+    )
     return Indicate(led(state), door_alarm)
 
 
@@ -34,7 +37,10 @@ def tunes(events: Iterable[Emit]) -> list[Tune]:
     for emit in events:
         if emit.type in TUNES:
             found.append(TUNES[emit.type])
-        elif (emit.type is EventType.COMMAND_REJECTED and emit.fields.get("cmd") == "at_door"
-              and "suppressed" not in emit.fields):  # a summary, later: nobody is waiting
+        elif (
+            emit.type is EventType.COMMAND_REJECTED
+            and emit.fields.get("cmd") == "at_door"
+            and "suppressed" not in emit.fields
+        ):  # a summary, later: nobody is waiting
             found.append(Tune.REFUSED)
     return found

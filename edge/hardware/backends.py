@@ -16,8 +16,10 @@ from edge.hardware.clock import ClockSync, clock_sync
 from edge.hardware.gpio import GpioParts
 from edge.hardware.signals import Signals
 
-PI_CAMERA_FIX = ("check the camera's ribbon cable, the camera lines in config.txt and that the "
-                 "doorstep user is in group video; doorstep doctor tests the camera")
+PI_CAMERA_FIX = (
+    "check the camera's ribbon cable, the camera lines in config.txt and that the "
+    "doorstep user is in group video; doorstep doctor tests the camera"
+)
 SIM_CAMERA_FIX = "the simulated camera was told to fail or freeze: publish ok on sim/camera"
 
 
@@ -45,9 +47,13 @@ class Hardware:
         self.parts.close()
 
 
-def build_hardware(config: Config, *, on_door: Callable[[bool], None],
-                   on_doorbell: Callable[[], None],
-                   on_lock: Callable[[LockReading], None]) -> Hardware:
+def build_hardware(
+    config: Config,
+    *,
+    on_door: Callable[[bool], None],
+    on_doorbell: Callable[[], None],
+    on_lock: Callable[[LockReading], None],
+) -> Hardware:
     if config.hardware.backend == "sim":
         from edge.hardware.sim import (  # noqa: PLC0415 - the sim backend only
             SimLock,
@@ -58,25 +64,53 @@ def build_hardware(config: Config, *, on_door: Callable[[bool], None],
         )
 
         factory = sim_factory()
-        parts = GpioParts(sim_pins(config.hardware.pins), factory, on_door=on_door,
-                          on_doorbell=on_doorbell, on_lock=on_lock)
+        parts = GpioParts(
+            sim_pins(config.hardware.pins),
+            factory,
+            on_door=on_door,
+            on_doorbell=on_doorbell,
+            on_lock=on_lock,
+        )
         world = SimWorld(parts, factory, sim_camera(config))
-        return Hardware(SimLock(parts, world), parts.door, world.camera, clock_of(config), world,
-                        parts, Signals(parts.indicator_led, parts.buzzer), SIM_CAMERA_FIX)
+        return Hardware(
+            SimLock(parts, world),
+            parts.door,
+            world.camera,
+            clock_of(config),
+            world,
+            parts,
+            Signals(parts.indicator_led, parts.buzzer),
+            SIM_CAMERA_FIX,
+        )
 
     from edge.hardware.pi_camera import CameraSetup, PiCamera  # noqa: PLC0415 - pi only
 
     factory = open_gpio(config.hardware.gpio_chip, config.storage.data_dir)
-    parts = GpioParts(config.hardware.pins, factory, on_door=on_door, on_doorbell=on_doorbell,
-                      on_lock=on_lock)
+    parts = GpioParts(
+        config.hardware.pins, factory, on_door=on_door, on_doorbell=on_doorbell, on_lock=on_lock
+    )
     cam = config.hardware.camera
-    camera = PiCamera(CameraSetup(
-        (cam.width, cam.height), cam.flips,
-        None if cam.sensor_width is None or cam.sensor_height is None
-        else (cam.sensor_width, cam.sensor_height),
-        cam.max_frame_interval_s, cam.capture_timeout_s))
-    return Hardware(parts.lock, parts.door, camera, clock_of(config), None, parts,
-                    Signals(parts.indicator_led, parts.buzzer), PI_CAMERA_FIX)
+    camera = PiCamera(
+        CameraSetup(
+            (cam.width, cam.height),
+            cam.flips,
+            None
+            if cam.sensor_width is None or cam.sensor_height is None
+            else (cam.sensor_width, cam.sensor_height),
+            cam.max_frame_interval_s,
+            cam.capture_timeout_s,
+        )
+    )
+    return Hardware(
+        parts.lock,
+        parts.door,
+        camera,
+        clock_of(config),
+        None,
+        parts,
+        Signals(parts.indicator_led, parts.buzzer),
+        PI_CAMERA_FIX,
+    )
 
 
 def prepare_lgpio(fallback: Path) -> None:

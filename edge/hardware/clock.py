@@ -42,8 +42,10 @@ def clock_sync(flag: Path = TIMESYNCD_FLAG) -> ClockSync:
         state, error = -1, getattr(exc, "errno", None) or errno.ENOSYS
     if state != -1:
         return ClockSync(state != TIME_ERROR, "the kernel says so (adjtimex)")
-    blocked = (f"adjtimex refused ({errno.errorcode.get(error, error)}: the service's "
-               "ProtectClock= or SystemCallFilter=)")
+    blocked = (
+        f"adjtimex refused ({errno.errorcode.get(error, error)}: the service's "
+        "ProtectClock= or SystemCallFilter=)"
+    )
     try:
         flagged = flag.exists()
     except OSError:
@@ -51,4 +53,3 @@ def clock_sync(flag: Path = TIMESYNCD_FLAG) -> ClockSync:
     if flagged:
         return ClockSync(True, f"systemd-timesyncd says so ({flag}); {blocked}")
     return ClockSync(False, f"{blocked}, and systemd-timesyncd has not written {flag}")
-

@@ -14,8 +14,7 @@ CHANGED = 12.0  # mean absolute difference, grey levels out of 255
 
 def zone_of(image: Any, zone: Zone) -> Any:
     width, height = image.size
-    box = (int(zone[0] * width), int(zone[1] * height), int(zone[2] * width),
-           int(zone[3] * height))
+    box = (int(zone[0] * width), int(zone[1] * height), int(zone[2] * width), int(zone[3] * height))
     return image.crop(box).convert("L")
 
 

@@ -19,8 +19,12 @@ DEBOUNCE_S = 0.05
 class GpioLock:
     """A relay-driven strike or bolt, optionally with a sensor that reads the bolt."""
 
-    def __init__(self, relay: OutputDevice, sensor: DigitalInputDevice | None,
-                 sensor_active_when_locked: bool) -> None:
+    def __init__(
+        self,
+        relay: OutputDevice,
+        sensor: DigitalInputDevice | None,
+        sensor_active_when_locked: bool,
+    ) -> None:
         self._relay = relay
         self._sensor = sensor
         self._active_when_locked = sensor_active_when_locked
@@ -50,24 +54,50 @@ class GpioDoor:
 class GpioParts:
     """Builds every GPIO device and routes their edges to plain callbacks (which only enqueue)."""
 
-    def __init__(self, pins: PinMap, factory: Any, *, on_door: Callable[[bool], None],
-                 on_doorbell: Callable[[], None], on_lock: Callable[[LockReading], None]) -> None:
+    def __init__(
+        self,
+        pins: PinMap,
+        factory: Any,
+        *,
+        on_door: Callable[[bool], None],
+        on_doorbell: Callable[[], None],
+        on_lock: Callable[[LockReading], None],
+    ) -> None:
         self.pins = pins
         self._devices: list[Any] = []
-        relay = self._keep(OutputDevice(pins.lock_relay, active_high=pins.lock_relay_active_high,
-                                        initial_value=False, pin_factory=factory))
+        relay = self._keep(
+            OutputDevice(
+                pins.lock_relay,
+                active_high=pins.lock_relay_active_high,
+                initial_value=False,
+                pin_factory=factory,
+            )
+        )
         sensor = None
         if pins.lock_sensor is not None:
-            sensor = self._keep(DigitalInputDevice(pins.lock_sensor, pull_up=True,
-                                                   bounce_time=DEBOUNCE_S, pin_factory=factory))
-        contact = self._keep(DigitalInputDevice(pins.door_contact, pull_up=True,
-                                                bounce_time=DEBOUNCE_S, pin_factory=factory))
-        button = self._keep(Button(pins.doorbell, pull_up=True, bounce_time=DEBOUNCE_S,
-                                   pin_factory=factory))
-        self.indicator_led: LED | None = None if pins.indicator_led is None else self._keep(
-            LED(pins.indicator_led, initial_value=False, pin_factory=factory))
-        self.buzzer: Buzzer | None = None if pins.buzzer is None else self._keep(
-            Buzzer(pins.buzzer, initial_value=False, pin_factory=factory))
+            sensor = self._keep(
+                DigitalInputDevice(
+                    pins.lock_sensor, pull_up=True, bounce_time=DEBOUNCE_S, pin_factory=factory
+                )
+            )
+        contact = self._keep(
+            DigitalInputDevice(
+                pins.door_contact, pull_up=True, bounce_time=DEBOUNCE_S, pin_factory=factory
+            )
+        )
+        button = self._keep(
+            Button(pins.doorbell, pull_up=True, bounce_time=DEBOUNCE_S, pin_factory=factory)
+        )
+        self.indicator_led: LED | None = (
+            None
+            if pins.indicator_led is None
+            else self._keep(LED(pins.indicator_led, initial_value=False, pin_factory=factory))
+        )
+        self.buzzer: Buzzer | None = (
+            None
+            if pins.buzzer is None
+            else self._keep(Buzzer(pins.buzzer, initial_value=False, pin_factory=factory))
+        )
         self.lock = GpioLock(relay, sensor, pins.lock_sensor_active_when_locked)
         self.door = GpioDoor(contact, pins.door_contact_active_when_closed)
         contact.when_activated = contact.when_deactivated = lambda: on_door(self.door.is_open())

@@ -13,8 +13,9 @@ QUALITIES = (75, 60, 45, 30)
 Polygon = Sequence[tuple[float, float]]
 
 
-def masked_jpeg(image: Any, masks: Sequence[Polygon], quality: int,
-                max_bytes: int | None = None) -> bytes:
+def masked_jpeg(
+    image: Any, masks: Sequence[Polygon], quality: int, max_bytes: int | None = None
+) -> bytes:
     """Fill every mask (polygons in fractions of the frame) solid black, then encode."""
     if masks:
         from PIL import ImageDraw  # noqa: PLC0415 - only pictures need it

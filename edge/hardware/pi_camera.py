@@ -31,18 +31,25 @@ class CameraSetup:
     capture_timeout_s: float = 2.0
 
 
-def full_view_mode(modes: Sequence[dict[str, Any]], resolution: tuple[int, int],
-                   size: tuple[int, int]) -> tuple[int, int]:
+def full_view_mode(
+    modes: Sequence[dict[str, Any]], resolution: tuple[int, int], size: tuple[int, int]
+) -> tuple[int, int]:
     """The smallest sensor mode that sees the sensor's whole area and is at least ``size``
     (else the largest that sees it all): left to itself, libcamera picks a cropped mode for
     small photos (1536x864 on the IMX708), which narrows what the doorbell sees."""
-    whole = [tuple(mode["size"]) for mode in modes
-             if tuple(mode.get("crop_limits", (0, 0, 0, 0)))[2:] == tuple(resolution)]
+    whole = [
+        tuple(mode["size"])
+        for mode in modes
+        if tuple(mode.get("crop_limits", (0, 0, 0, 0)))[2:] == tuple(resolution)
+    ]
     if not whole:
         return resolution
     big_enough = [s for s in whole if s[0] >= size[0] and s[1] >= size[1]]
-    pick = min(big_enough, key=lambda s: s[0] * s[1]) if big_enough else max(
-        whole, key=lambda s: s[0] * s[1])
+    pick = (
+        min(big_enough, key=lambda s: s[0] * s[1])
+        if big_enough
+        else max(whole, key=lambda s: s[0] * s[1])
+    )
     return int(pick[0]), int(pick[1])
 
 
@@ -65,13 +72,22 @@ class PiCamera:
         camera = Picamera2(allocator=self._allocator() if self._allocator else None)
         try:
             sensor = setup.sensor_size or full_view_mode(
-                camera.sensor_modes, camera.sensor_resolution, setup.size)
+                camera.sensor_modes, camera.sensor_resolution, setup.size
+            )
             hflip, vflip = setup.flips
-            camera.configure(camera.create_still_configuration(
-                main={"size": setup.size}, sensor={"output_size": sensor},
-                transform=Transform(hflip=hflip, vflip=vflip),
-                controls={"FrameDurationLimits": (
-                    FASTEST_FRAME_US, int(setup.max_frame_interval_s * 1e6))}))
+            camera.configure(
+                camera.create_still_configuration(
+                    main={"size": setup.size},
+                    sensor={"output_size": sensor},
+                    transform=Transform(hflip=hflip, vflip=vflip),
+                    controls={
+                        "FrameDurationLimits": (
+                            FASTEST_FRAME_US,
+                            int(setup.max_frame_interval_s * 1e6),
+                        )
+                    },
+                )
+            )
             camera.start()
         except BaseException:
             with contextlib.suppress(Exception):  # the first error counts
@@ -107,8 +123,9 @@ class PiCamera:
             except Exception as exc:  # any failure of the stack means: no frame
                 self._close_locked(cancel=isinstance(exc, TimeoutError))
                 if isinstance(exc, TimeoutError):
-                    raise CameraError(f"picamera2: no frame within "
-                                      f"{self._setup.capture_timeout_s:g} s") from exc
+                    raise CameraError(
+                        f"picamera2: no frame within {self._setup.capture_timeout_s:g} s"
+                    ) from exc
                 raise CameraError(f"picamera2: {exc}") from exc
 
     def _request(self, after_ns: int | None) -> Any:

@@ -106,8 +106,9 @@ class SimWorld:
         pins = self._parts.pins
         if name == "door":
             self.camera.see_door(payload == "open")
-            self._set_input(pins.door_contact,
-                            (payload == "close") == pins.door_contact_active_when_closed)
+            self._set_input(
+                pins.door_contact, (payload == "close") == pins.door_contact_active_when_closed
+            )
         elif name == "doorbell":
             self._set_input(pins.doorbell, True)
             self._set_input(pins.doorbell, False)
@@ -125,8 +126,9 @@ class SimInbound:
     thread; the world then reports through the same pin callbacks as real hardware). Only the
     sim backend builds one: a Pi never plays `sim/*`."""
 
-    def __init__(self, world: SimWorld, *, on_camera: Callable[[], None],
-                 refuse: Callable[[str], None]) -> None:
+    def __init__(
+        self, world: SimWorld, *, on_camera: Callable[[], None], refuse: Callable[[str], None]
+    ) -> None:
         self._world = world
         self._on_camera = on_camera  # a camera changed: look at it now, not at the next probe
         self._refuse = refuse

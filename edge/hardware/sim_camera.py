@@ -15,8 +15,9 @@ from edge.hardware import CameraError, Frame
 
 
 class SimCamera:
-    def __init__(self, width: int, height: int, label: str,
-                 flips: tuple[bool, bool] = (False, False)) -> None:
+    def __init__(
+        self, width: int, height: int, label: str, flips: tuple[bool, bool] = (False, False)
+    ) -> None:
         self._flips = flips
         self._size = (width, height)
         self._label = label
@@ -38,7 +39,7 @@ class SimCamera:
             self._parcel = placed
 
     def set_mode(self, mode: str) -> None:
-        """"ok", "fail" (no frames) or "freeze" (the same frame again and again)."""
+        """ "ok", "fail" (no frames) or "freeze" (the same frame again and again)."""
         with self._lock:
             self._mode = mode
 
@@ -84,38 +85,62 @@ class SimCamera:
         door = (int(w * 0.40), int(h * 0.22), int(w * 0.60), ground)
         if door_open:
             draw.rectangle(door, fill=(40, 34, 30))  # the dark hallway
-            draw.polygon([(door[0], door[1]), (door[0] + int(w * 0.05), door[1] + int(h * 0.04)),
-                          (door[0] + int(w * 0.05), door[3] - int(h * 0.04)), (door[0], door[3])],
-                         fill=(120, 58, 30), outline=(60, 30, 10))  # the door, swung inwards
+            draw.polygon(
+                [
+                    (door[0], door[1]),
+                    (door[0] + int(w * 0.05), door[1] + int(h * 0.04)),
+                    (door[0] + int(w * 0.05), door[3] - int(h * 0.04)),
+                    (door[0], door[3]),
+                ],
+                fill=(120, 58, 30),
+                outline=(60, 30, 10),
+            )  # the door, swung inwards
         else:
             draw.rectangle(door, fill=(120, 58, 30), outline=(60, 30, 10), width=max(2, w // 320))
             knob = (door[0] + int(w * 0.17), int(h * 0.52))
             draw.ellipse((knob[0] - 6, knob[1] - 6, knob[0] + 6, knob[1] + 6), fill=(230, 200, 60))
-        draw.rectangle((int(w * 0.10), int(h * 0.30), int(w * 0.28), int(h * 0.55)),
-                       fill=(210, 235, 250), outline=(255, 255, 255), width=4)  # window
+        draw.rectangle(
+            (int(w * 0.10), int(h * 0.30), int(w * 0.28), int(h * 0.55)),
+            fill=(210, 235, 250),
+            outline=(255, 255, 255),
+            width=4,
+        )  # window
         # Across the street, what a doorbell films and must not keep: the neighbour's house,
         # someone at its lit window, and a passer-by on the pavement.
         draw.rectangle((int(w * 0.78), int(h * 0.12), w, ground), fill=(120, 130, 150))
-        draw.rectangle((int(w * 0.82), int(h * 0.20), int(w * 0.95), int(h * 0.42)),
-                       fill=(250, 220, 90))
-        draw.ellipse((int(w * 0.86), int(h * 0.24), int(w * 0.90), int(h * 0.31)),
-                     fill=(60, 40, 40))
-        draw.rectangle((int(w * 0.855), int(h * 0.31), int(w * 0.905), int(h * 0.42)),
-                       fill=(60, 40, 40))
+        draw.rectangle(
+            (int(w * 0.82), int(h * 0.20), int(w * 0.95), int(h * 0.42)), fill=(250, 220, 90)
+        )
+        draw.ellipse(
+            (int(w * 0.86), int(h * 0.24), int(w * 0.90), int(h * 0.31)), fill=(60, 40, 40)
+        )
+        draw.rectangle(
+            (int(w * 0.855), int(h * 0.31), int(w * 0.905), int(h * 0.42)), fill=(60, 40, 40)
+        )
         draw.rectangle((0, ground, w, h), fill=(110, 110, 110))  # path
-        draw.ellipse((int(w * 0.06), int(h * 0.55), int(w * 0.10), int(h * 0.62)),
-                     fill=(230, 190, 160))  # the passer-by
-        draw.rectangle((int(w * 0.055), int(h * 0.62), int(w * 0.105), int(h * 0.90)),
-                       fill=(200, 30, 40))
-        draw.rectangle((int(w * 0.41), ground, int(w * 0.59), ground + int(h * 0.05)),
-                       fill=(150, 80, 60))  # doormat
+        draw.ellipse(
+            (int(w * 0.06), int(h * 0.55), int(w * 0.10), int(h * 0.62)), fill=(230, 190, 160)
+        )  # the passer-by
+        draw.rectangle(
+            (int(w * 0.055), int(h * 0.62), int(w * 0.105), int(h * 0.90)), fill=(200, 30, 40)
+        )
+        draw.rectangle(
+            (int(w * 0.41), ground, int(w * 0.59), ground + int(h * 0.05)), fill=(150, 80, 60)
+        )  # doormat
         if parcel:
-            draw.rectangle((int(w * 0.45), ground - int(h * 0.09), int(w * 0.55),
-                            ground + int(h * 0.03)), fill=(190, 140, 70), outline=(90, 60, 20),
-                           width=max(2, w // 320))
+            draw.rectangle(
+                (int(w * 0.45), ground - int(h * 0.09), int(w * 0.55), ground + int(h * 0.03)),
+                fill=(190, 140, 70),
+                outline=(90, 60, 20),
+                width=max(2, w // 320),
+            )
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         font = ImageFont.load_default(size=max(12, h // 24))
         draw.rectangle((0, 0, w, int(h * 0.10)), fill=(0, 0, 0))
-        draw.text((10, 6), f"doorstep sim  {self._label}  {stamp}  frame #{frame}",
-                  fill=(255, 255, 255), font=font)
+        draw.text(
+            (10, 6),
+            f"doorstep sim  {self._label}  {stamp}  frame #{frame}",
+            fill=(255, 255, 255),
+            font=font,
+        )
         return image

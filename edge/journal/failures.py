@@ -7,10 +7,12 @@ from __future__ import annotations
 import sqlite3
 
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
-DAMAGED_FIX = ("the database is damaged (a failing SD card, or power lost mid-write): stop "
-               "doorstep and run 'doorstep repair' (it keeps the device key and photos and "
-               "copies what can still be read), or restore the data dir from a backup; the "
-               "lock stays locked and every pass is refused until then")
+DAMAGED_FIX = (
+    "the database is damaged (a failing SD card, or power lost mid-write): stop "
+    "doorstep and run 'doorstep repair' (it keeps the device key and photos and "
+    "copies what can still be read), or restore the data dir from a backup; the "
+    "lock stays locked and every pass is refused until then"
+)
 
 
 def expected(exc: BaseException) -> bool:
@@ -20,5 +22,7 @@ def expected(exc: BaseException) -> bool:
 def damaged(exc: BaseException) -> bool:
     """The database file itself is damaged (not full, not busy): SQLite says it is corrupt,
     or not a database at all."""
-    return isinstance(exc, sqlite3.DatabaseError) and getattr(
-        exc, "sqlite_errorcode", None) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+    return isinstance(exc, sqlite3.DatabaseError) and getattr(exc, "sqlite_errorcode", None) in (
+        SQLITE_CORRUPT,
+        SQLITE_NOTADB,
+    )

@@ -12,8 +12,9 @@ from edge.journal.fault_spell import REMIND_EVERY_S, FaultSpell
 
 
 class FaultLog:
-    def __init__(self, part: str, stops: str, fix: str, log: logging.Logger,
-                 every_s: float = REMIND_EVERY_S) -> None:
+    def __init__(
+        self, part: str, stops: str, fix: str, log: logging.Logger, every_s: float = REMIND_EVERY_S
+    ) -> None:
         """``stops``: what the fault prevents; ``fix``: what the homeowner can do about it;
         ``log``: the logger of the part's own module."""
         self._part, self._stops, self._fix, self._log = part, stops, fix, log
@@ -28,16 +29,32 @@ class FaultLog:
             return
         trace = error if isinstance(error, BaseException) and not expected(error) else None
         if said.kind == "first":
-            self._log.error("event=%s_fault error=\"%s\" stops=\"%s\" fix=\"%s\"", self._part,
-                            text, self._stops, self._fix, exc_info=trace)
+            self._log.error(
+                'event=%s_fault error="%s" stops="%s" fix="%s"',
+                self._part,
+                text,
+                self._stops,
+                self._fix,
+                exc_info=trace,
+            )
         else:
-            self._log.error("event=%s_still_faulty error=\"%s\" failures=%s faulty_s=%.0f "
-                            "fix=\"%s\"", self._part, text, said.failures, said.lasted_s,
-                            self._fix, exc_info=trace)
+            self._log.error(
+                'event=%s_still_faulty error="%s" failures=%s faulty_s=%.0f fix="%s"',
+                self._part,
+                text,
+                said.failures,
+                said.lasted_s,
+                self._fix,
+                exc_info=trace,
+            )
 
     def ok(self, now: float) -> None:
         """The part works (again): said once, when it was failing."""
         ended = self._spell.ended(now)
         if ended is not None:
-            self._log.info("event=%s_recovered failures=%s faulty_s=%.1f", self._part,
-                           ended.failures, ended.lasted_s)
+            self._log.info(
+                "event=%s_recovered failures=%s faulty_s=%.1f",
+                self._part,
+                ended.failures,
+                ended.lasted_s,
+            )

@@ -78,8 +78,9 @@ class StatusLine:
         """The retained `state` as published: each part it shows failing joins the line (sent
         only when that changes)."""
         body = json.loads(state)
-        faults = [status for (field, value), status in STATE_FAULTS.items()
-                  if body.get(field) == value]
+        faults = [
+            status for (field, value), status in STATE_FAULTS.items() if body.get(field) == value
+        ]
         with self._lock:
             if faults != self._faults:
                 self._faults = faults

@@ -38,18 +38,30 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 1.0
 MAX_FOLLOW_UPS = 64  # inputs one step may lead to (a reading, a failed record): a bug's bound
-DEADLINE_FAULT_STOPS = ("the timers that relock, check the lock and expire grants cannot run: "
-                        "the lock is driven locked as soon as the door reads closed")
-DEADLINE_FAULT_FIX = ("this is a bug in doorstep: restart it (sudo systemctl restart doorstep; "
-                      "a start drives the lock locked first) and report this log")
+DEADLINE_FAULT_STOPS = (
+    "the timers that relock, check the lock and expire grants cannot run: "
+    "the lock is driven locked as soon as the door reads closed"
+)
+DEADLINE_FAULT_FIX = (
+    "this is a bug in doorstep: restart it (sudo systemctl restart doorstep; "
+    "a start drives the lock locked first) and report this log"
+)
 
 _STOP = object()
 
 
 class Core:
-    def __init__(self, *, inbox: Inbox, rules: Rules, state: State, ports: Ports,
-                 clock: Callable[[], Now], heartbeat: Callable[[], None] = lambda: None,
-                 on_tick: Callable[[State, Now], list[Input]] = lambda state, now: []) -> None:
+    def __init__(
+        self,
+        *,
+        inbox: Inbox,
+        rules: Rules,
+        state: State,
+        ports: Ports,
+        clock: Callable[[], Now],
+        heartbeat: Callable[[], None] = lambda: None,
+        on_tick: Callable[[State, Now], list[Input]] = lambda state, now: [],
+    ) -> None:
         self.inbox = inbox
         self.state = state
         self._rules = rules
@@ -157,11 +169,15 @@ class Core:
                 return
             event, produced = produced[0], produced[1:]
             self.state, more = self._executor.carry_out(
-                self.state, machine.step(self.state, event, now, self._rules), event, now)
+                self.state, machine.step(self.state, event, now, self._rules), event, now
+            )
             produced = more + produced
         if produced:
-            log.error("event=follow_ups_cut count=%s detail=\"a step kept producing inputs (a "
-                      "bug); the rest are dropped and the loop goes on\"", MAX_FOLLOW_UPS)
+            log.error(
+                'event=follow_ups_cut count=%s detail="a step kept producing inputs (a '
+                'bug); the rest are dropped and the loop goes on"',
+                MAX_FOLLOW_UPS,
+            )
 
     def _relock_for_exit(self) -> None:
         """Drive the lock locked and let the retained state say so before `offline` goes out.

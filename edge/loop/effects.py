@@ -33,8 +33,14 @@ class Effects(Protocol):
 
 
 class DeviceEffects:
-    def __init__(self, capture: CaptureWorker, signals: Signals, *, code_hash: str | None,
-                 submit: Callable[[Input], None]) -> None:
+    def __init__(
+        self,
+        capture: CaptureWorker,
+        signals: Signals,
+        *,
+        code_hash: str | None,
+        submit: Callable[[Input], None],
+    ) -> None:
         self._capture = capture
         self._signals = signals
         self._code_hash = code_hash
@@ -47,8 +53,9 @@ class DeviceEffects:
             case ProveCamera():
                 self._capture.prove(action)
             case CheckCode(check_id, code):
-                threading.Thread(target=self._check, args=(check_id, code), name="owner-code",
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._check, args=(check_id, code), name="owner-code", daemon=True
+                ).start()
             case Indicate():
                 self._signals.show(action)
             case Sound(tune):

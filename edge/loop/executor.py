@@ -48,11 +48,13 @@ log = logging.getLogger(__name__)
 MAX_OWED_EVENTS = 1000  # a disk full for days must not fill the memory instead
 LOCK_DRIVE_FIX = {  # by target: what the homeowner can do when the relay cannot be driven
     True: "the door may still be unlocked: check the lock relay's wiring and [hardware.pins] "
-          "lock_relay, or lock it by hand; the device keeps re-driving it",
+    "lock_relay, or lock it by hand; the device keeps re-driving it",
     False: "the door stays locked: check the lock relay's wiring and [hardware.pins] lock_relay",
 }
-RECORD_FIX = ("free space on the data dir's disk, or replace a read-only or failing SD card: "
-              "until the database can be written, no pass opens the door")
+RECORD_FIX = (
+    "free space on the data dir's disk, or replace a read-only or failing SD card: "
+    "until the database can be written, no pass opens the door"
+)
 
 
 class Admits(Protocol):
@@ -87,9 +89,11 @@ def owing(owed: Record, record: Record) -> Record:
         consume=record.consume,
         deliveries=record.deliveries if record.deliveries is not None else owed.deliveries,
         owner_hold=record.owner_hold if record.deliveries is not None else owed.owner_hold,
-        photos=owed.photos + record.photos, events=owed.events + record.events,
+        photos=owed.photos + record.photos,
+        events=owed.events + record.events,
         retained=owed.retained + record.retained,
-        settings=record.settings if record.settings is not None else owed.settings)
+        settings=record.settings if record.settings is not None else owed.settings,
+    )
 
 
 class Executor:
@@ -99,8 +103,9 @@ class Executor:
         self._owed = Record()  # decided and standing, not yet on disk (a full disk)
         self._shown: dict[str, Any] | None = None
 
-    def carry_out(self, state: State, t: Transition, event: Input | None,
-                  now: Now) -> tuple[State, list[Input]]:
+    def carry_out(
+        self, state: State, t: Transition, event: Input | None, now: Now
+    ) -> tuple[State, list[Input]]:
         """The state to go on from (``t``'s, unless its record failed) and the inputs the
         step produced, for the machine next."""
         readings: list[Input] = []  # what the lock reads once driven: after the step's own
@@ -114,8 +119,12 @@ class Executor:
         except Exception as exc:
             # A full disk or a failing card (OSError, sqlite3.Error) is one line; anything else
             # is a bug and gets its traceback. Either way the machine decides what still holds.
-            log.error("event=record_not_written error=\"%s\" fix=\"%s\"", exc,
-                      DAMAGED_FIX if damaged(exc) else RECORD_FIX, exc_info=not expected(exc))
+            log.error(
+                'event=record_not_written error="%s" fix="%s"',
+                exc,
+                DAMAGED_FIX if damaged(exc) else RECORD_FIX,
+                exc_info=not expected(exc),
+            )
             if event is not None and not isinstance(event, RecordFailed):
                 again: list[Input] = [RecordFailed(event, str(exc))]  # decided anew first
                 if damaged(exc) and "database" not in state.storage_full:  # said once
@@ -141,8 +150,13 @@ class Executor:
             self._ports.lock.drive(locked)
             reading = self._ports.lock.sensed()  # a lock without a sensor reads its relay
         except Exception as exc:
-            log.error("event=lock_drive_failed target=%s error=\"%s\" fix=\"%s\"", target, exc,
-                      LOCK_DRIVE_FIX[locked], exc_info=not expected(exc))
+            log.error(
+                'event=lock_drive_failed target=%s error="%s" fix="%s"',
+                target,
+                exc,
+                LOCK_DRIVE_FIX[locked],
+                exc_info=not expected(exc),
+            )
             return []
         log.info("event=lock_driven target=%s", target)
         return [LockSensed(reading)]
@@ -157,8 +171,11 @@ class Executor:
             log_unrecorded(Record(events=dropped), error)
             owed = replace(owed, events=owed.events[-MAX_OWED_EVENTS:])
         if owed:
-            log.warning("event=record_owed events=%s detail=\"kept in memory, written as soon "
-                        "as the disk takes it\"", len(owed.events))
+            log.warning(
+                'event=record_owed events=%s detail="kept in memory, written as soon '
+                'as the disk takes it"',
+                len(owed.events),
+            )
         self._owed = owed
 
     def _show_state(self, state: State, now: Now) -> None:
@@ -166,6 +183,9 @@ class Executor:
         if shown == self._shown:
             return
         self._shown = shown
-        body = {**shown, "version": __version__,
-                "ts": rfc3339(datetime.fromtimestamp(now.wall, UTC))}
+        body = {
+            **shown,
+            "version": __version__,
+            "ts": rfc3339(datetime.fromtimestamp(now.wall, UTC)),
+        }
         self._ports.publish_state(json.dumps(body).encode())

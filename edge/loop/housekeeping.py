@@ -24,8 +24,10 @@ PRUNE_EVERY_S = 3600.0
 DROPPED_REPORT_EVERY_S = 60.0
 CLOCK_STOPS = "every pass is refused (clock_unsynced): its times cannot be checked"
 CLOCK_FIX = "enable time sync (timedatectl set-ntp true, or install chrony) and check the network"
-QUOTA_CHECK_FIX = ("free space on the data dir's disk: the outbox is over its quota and its "
-                   "queued snapshots cannot be dropped to make room")
+QUOTA_CHECK_FIX = (
+    "free space on the data dir's disk: the outbox is over its quota and its "
+    "queued snapshots cannot be dropped to make room"
+)
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,15 @@ class Upkeep:
 
 
 class Housekeeper:
-    def __init__(self, *, inbox: Inbox, stores: Stores, clock: Callable[[], ClockSync],
-                 upkeep: Upkeep, keep_reserve: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        *,
+        inbox: Inbox,
+        stores: Stores,
+        clock: Callable[[], ClockSync],
+        upkeep: Upkeep,
+        keep_reserve: Callable[[], None] = lambda: None,
+    ) -> None:
         self._inbox = inbox
         self._db = stores.db
         self._outbox = stores.outbox
@@ -93,18 +102,25 @@ class Housekeeper:
             return over
         except Exception as exc:  # checked every second: said once a minute, with a count
             if self._quota_failures.due(now):
-                log.error("event=outbox_quota_check_failed error=\"%s\" failures=%s fix=\"%s\"",
-                          exc, self._quota_failures.take(), QUOTA_CHECK_FIX,
-                          exc_info=not expected(exc))
+                log.error(
+                    'event=outbox_quota_check_failed error="%s" failures=%s fix="%s"',
+                    exc,
+                    self._quota_failures.take(),
+                    QUOTA_CHECK_FIX,
+                    exc_info=not expected(exc),
+                )
             return None
 
     def _report_dropped(self, now: float) -> None:
         dropped = self._inbox.take_dropped()
         if (dropped or self._dropped.pending) and self._dropped.due(now, dropped):
-            log.warning("event=inbound_dropped count=%s detail=\"the broker sent more messages "
-                        "than the device can check; the excess was dropped\" fix=\"find what "
-                        "floods doorstep/%s/cmd/# (the broker's ACL decides who may write it)\"",
-                        self._dropped.take(), self._device_id)
+            log.warning(
+                'event=inbound_dropped count=%s detail="the broker sent more messages '
+                'than the device can check; the excess was dropped" fix="find what '
+                "floods doorstep/%s/cmd/# (the broker's ACL decides who may write it)\"",
+                self._dropped.take(),
+                self._device_id,
+            )
 
     def _prune(self, now: float) -> None:
         if now < self._next_prune:

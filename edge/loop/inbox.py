@@ -43,8 +43,9 @@ class Junk:
 
 
 class Inbox:
-    def __init__(self, max_messages: int = MAX_QUEUED_MESSAGES,
-                 max_bytes: int = MAX_QUEUED_BYTES) -> None:
+    def __init__(
+        self, max_messages: int = MAX_QUEUED_MESSAGES, max_bytes: int = MAX_QUEUED_BYTES
+    ) -> None:
         self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
         self._order = itertools.count()
         self._max_messages = max_messages

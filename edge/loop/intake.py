@@ -41,8 +41,13 @@ def screen(name: str, payload: bytes) -> Reason | None:
 
 
 class PassIntake:
-    def __init__(self, keys: Sequence[tuple[Ed25519PublicKey, Signer]], policy: PassPolicy,
-                 replay: ReplayStore, clock_synced: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        keys: Sequence[tuple[Ed25519PublicKey, Signer]],
+        policy: PassPolicy,
+        replay: ReplayStore,
+        clock_synced: Callable[[], bool],
+    ) -> None:
         """``keys``: each trusted key with its name and the modes it may grant."""
         self._keys = tuple(key for key, _ in keys)
         self._signers = tuple(signer for _, signer in keys)
@@ -63,8 +68,9 @@ class PassIntake:
         try:
             seen = self._replay.seen(checked.jti, checked.iat)
         except sqlite3.Error as exc:  # a damaged database: answered all the same, never opened
-            return PassRejected(Rejection(name, Reason.STORAGE_ERROR, checked.jti), signed=True,
-                                error=str(exc))
+            return PassRejected(
+                Rejection(name, Reason.STORAGE_ERROR, checked.jti), signed=True, error=str(exc)
+            )
         if seen:
             return PassRejected(Rejection(name, Reason.REPLAYED, checked.jti))
         return PassVerified(replace(checked, signer=self._signers[signed_by]))
@@ -73,6 +79,7 @@ class PassIntake:
 def commands(inbox: Inbox) -> dict[str, Callable[[str, bytes, bool], None]]:
     """The handlers of a device with no simulated world: passes and owner commands are queued
     for the core, screened first; `sim/*` is refused as an unknown command."""
+
     def command(name: str, payload: bytes, live: bool) -> None:
         junk = screen(name, payload)
         if junk is not None:

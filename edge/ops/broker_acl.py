@@ -25,12 +25,20 @@ def owner_block(config: Config, user: str) -> str:
     availability, state, events, last delivery, latest image and Home Assistant discovery. It
     never reaches the cloud's passes, photos in transit, receipts or another device."""
     topics = Topics(config.mqtt.topic_prefix, config.device_id)
-    reads = [topics.availability, topics.state, topics.events, topics.last_delivery,
-             topics.image_latest, discovery_topic(config)]
-    lines = [f"# The homeowner of {config.device_id}: its owner commands and its dashboard, "
-             "no other device's.",
-             f"user {user}",
-             f"topic write {topics.owner}",
-             f"topic write {config.homeassistant.status_topic}",
-             *(f"topic read {topic}" for topic in reads)]
+    reads = [
+        topics.availability,
+        topics.state,
+        topics.events,
+        topics.last_delivery,
+        topics.image_latest,
+        discovery_topic(config),
+    ]
+    lines = [
+        f"# The homeowner of {config.device_id}: its owner commands and its dashboard, "
+        "no other device's.",
+        f"user {user}",
+        f"topic write {topics.owner}",
+        f"topic write {config.homeassistant.status_topic}",
+        *(f"topic read {topic}" for topic in reads),
+    ]
     return "\n".join(lines) + "\n"

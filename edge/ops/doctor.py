@@ -52,13 +52,21 @@ def _data_dir(config: Config) -> Check:
             os.fsync(handle.fileno())
         probe.unlink()
     except OSError as exc:
-        return Check("data dir", "FAIL", f"{folder}: {exc.strerror or exc}",
-                     "create it writable for the doorstep user, or set storage.data_dir")
+        return Check(
+            "data dir",
+            "FAIL",
+            f"{folder}: {exc.strerror or exc}",
+            "create it writable for the doorstep user, or set storage.data_dir",
+        )
     free = os.statvfs(folder)
     free_mb = free.f_bavail * free.f_frsize / 1e6
     if free_mb < 50:
-        return Check("data dir", "warn", f"{folder}: only {free_mb:.0f} MB free",
-                     "free disk space: photos and the outbox live here")
+        return Check(
+            "data dir",
+            "warn",
+            f"{folder}: only {free_mb:.0f} MB free",
+            "free disk space: photos and the outbox live here",
+        )
     return Check("data dir", "ok", f"{folder} writable, {free_mb:.0f} MB free")
 
 
@@ -67,52 +75,98 @@ def _hardware(config: Config) -> list[Check]:
     and not touched (a relay opened here could relock a courier's door)."""
     pid = holder(config.storage.data_dir)
     if pid is not None:
-        return [Check("gpio", "warn", f"not checked: doorstep (pid {pid}) is running and holds "
-                      "the pins and the camera", "stop it (sudo systemctl stop doorstep) to "
-                      "check them")]
+        return [
+            Check(
+                "gpio",
+                "warn",
+                f"not checked: doorstep (pid {pid}) is running and holds the pins and the camera",
+                "stop it (sudo systemctl stop doorstep) to check them",
+            )
+        ]
     return _pins_and_camera(config)
 
 
 def _clock(config: Config) -> Check:
     sync = clock_of(config)()
-    return Check("clock", "ok" if sync.synced else "FAIL",
-                 "synchronised" if sync.synced else f"not synchronised ({sync.how}): passes "
-                 "are rejected",
-                 "enable time sync: timedatectl set-ntp true (or install chrony)")
+    return Check(
+        "clock",
+        "ok" if sync.synced else "FAIL",
+        "synchronised" if sync.synced else f"not synchronised ({sync.how}): passes are rejected",
+        "enable time sync: timedatectl set-ntp true (or install chrony)",
+    )
 
 
-def service_checks(unit_path: Path, timesync_flag: Path = TIMESYNCD_FLAG,
-                   device_tree: Path = DEVICE_TREE) -> list[Check]:
+def service_checks(
+    unit_path: Path, timesync_flag: Path = TIMESYNCD_FLAG, device_tree: Path = DEVICE_TREE
+) -> list[Check]:
     """What the service will meet that doctor, run outside its sandbox, would not: each
     setting of the installed unit that would stop it, named, with the fix."""
     try:
         unit = UnitFile.read(unit_path)
     except OSError as exc:
-        return [Check("service", "FAIL", f"{unit_path}: {exc.strerror or exc}",
-                      "reinstall the unit: sudo make install")]
+        return [
+            Check(
+                "service",
+                "FAIL",
+                f"{unit_path}: {exc.strerror or exc}",
+                "reinstall the unit: sudo make install",
+            )
+        ]
     fix = "install the shipped unit (sudo make install) or mend the setting in a drop-in"
     checks = []
     if not any("relay-off" in line for line in unit.all("ExecStopPost")):
-        checks.append(Check("service", "FAIL", f"{unit_path}: ExecStopPost= does not run "
-                            "`doorstep relay-off`: after a crash while unlocked the strike "
-                            "stays energised until the next start", fix))
+        checks.append(
+            Check(
+                "service",
+                "FAIL",
+                f"{unit_path}: ExecStopPost= does not run "
+                "`doorstep relay-off`: after a crash while unlocked the strike "
+                "stays energised until the next start",
+                fix,
+            )
+        )
     if _refuses_adjtimex(unit) and not timesync_flag.exists():
-        checks.append(Check(
-            "service", "FAIL", f"{unit_path}: ProtectClock=/SystemCallFilter= refuse the clock "
-            f"check's adjtimex read, and systemd-timesyncd has not written {timesync_flag}: "
-            "every pass would be rejected clock_unsynced",
-            "use systemd-timesyncd (sudo timedatectl set-ntp true); with chrony, add a drop-in "
-            "with ProtectClock=no and SystemCallFilter=adjtimex (the unit keeps no "
-            "CAP_SYS_TIME, so the clock still cannot be set)"))
+        checks.append(
+            Check(
+                "service",
+                "FAIL",
+                f"{unit_path}: ProtectClock=/SystemCallFilter= refuse the clock "
+                f"check's adjtimex read, and systemd-timesyncd has not written {timesync_flag}: "
+                "every pass would be rejected clock_unsynced",
+                "use systemd-timesyncd (sudo timedatectl set-ntp true); with chrony, add a drop-in "
+                "with ProtectClock=no and SystemCallFilter=adjtimex (the unit keeps no "
+                "CAP_SYS_TIME, so the clock still cannot be set)",
+            )
+        )
     if unit.get("ProcSubset") == "pid" and not (device_tree / "system").exists():
-        checks.append(Check("service", "FAIL", f"{unit_path}: ProcSubset=pid hides /proc's "
-                            f"board information and {device_tree} is missing: gpiozero cannot "
-                            "tell which Pi this is", "drop ProcSubset=pid in a drop-in"))
+        checks.append(
+            Check(
+                "service",
+                "FAIL",
+                f"{unit_path}: ProcSubset=pid hides /proc's "
+                f"board information and {device_tree} is missing: gpiozero cannot "
+                "tell which Pi this is",
+                "drop ProcSubset=pid in a drop-in",
+            )
+        )
     if unit.get("WorkingDirectory") is None and "LG_WD=" not in " ".join(unit.all("Environment")):
-        checks.append(Check("service", "warn", f"{unit_path}: no WorkingDirectory=: lgpio's "
-                            "notify FIFO goes to the data dir instead of the read-only /", fix))
-    return checks or [Check("service", "ok", f"{unit_path}: relay-off after every stop; clock, "
-                            "GPIO and board checks work under its sandbox")]
+        checks.append(
+            Check(
+                "service",
+                "warn",
+                f"{unit_path}: no WorkingDirectory=: lgpio's "
+                "notify FIFO goes to the data dir instead of the read-only /",
+                fix,
+            )
+        )
+    return checks or [
+        Check(
+            "service",
+            "ok",
+            f"{unit_path}: relay-off after every stop; clock, "
+            "GPIO and board checks work under its sandbox",
+        )
+    ]
 
 
 def _refuses_adjtimex(unit: UnitFile) -> bool:
@@ -133,28 +187,46 @@ def _service(config: Config) -> list[Check]:
 def _pins_and_camera(config: Config) -> list[Check]:
     busy_hint = "stop doorstep first (systemctl stop doorstep): one process can hold them"
     try:
-        hardware = build_hardware(config, on_door=lambda _: None, on_doorbell=lambda: None,
-                                  on_lock=lambda _: None)
+        hardware = build_hardware(
+            config, on_door=lambda _: None, on_doorbell=lambda: None, on_lock=lambda _: None
+        )
     except Exception as exc:  # noqa: BLE001 - whatever it is, it is this check's answer
-        return [Check("gpio", "FAIL", f"cannot open the pins: {exc}",
-                      f"check [hardware.pins] and that the user is in group gpio; {busy_hint}")]
+        return [
+            Check(
+                "gpio",
+                "FAIL",
+                f"cannot open the pins: {exc}",
+                f"check [hardware.pins] and that the user is in group gpio; {busy_hint}",
+            )
+        ]
     try:
         pins = config.hardware.pins
         door = "open" if hardware.door.is_open() else "closed"
-        checks = [Check("gpio", "ok", f"{config.hardware.backend} backend; relay "
-                        f"{pins.lock_relay}, door {pins.door_contact}, doorbell {pins.doorbell}; "
-                        f"lock reads {hardware.lock.sensed()}, door {door}")]
+        checks = [
+            Check(
+                "gpio",
+                "ok",
+                f"{config.hardware.backend} backend; relay "
+                f"{pins.lock_relay}, door {pins.door_contact}, doorbell {pins.doorbell}; "
+                f"lock reads {hardware.lock.sensed()}, door {door}",
+            )
+        ]
         try:
             frame = hardware.camera.capture()
             masks = config.privacy.masks
             jpeg = masked_jpeg(frame.image, masks, config.hardware.camera.jpeg_quality)
             masked = f", {len(masks)} privacy mask{'s' * (len(masks) != 1)}" if masks else ""
-            checks.append(Check("camera", "ok",
-                                f"captured a {len(jpeg) // 1024} KiB JPEG{masked}"))
+            checks.append(Check("camera", "ok", f"captured a {len(jpeg) // 1024} KiB JPEG{masked}"))
         except Exception as exc:  # noqa: BLE001 - whatever it is, it is this check's answer
-            checks.append(Check("camera", "FAIL", str(exc),
-                                "check the ribbon cable, the config.txt camera lines and group "
-                                f"video; {busy_hint}"))
+            checks.append(
+                Check(
+                    "camera",
+                    "FAIL",
+                    str(exc),
+                    "check the ribbon cable, the config.txt camera lines and group "
+                    f"video; {busy_hint}",
+                )
+            )
         return checks
     finally:
         hardware.close()
@@ -172,26 +244,46 @@ def _outbox(config: Config) -> Check:
     try:
         backlog = read_backlog(config.storage.data_dir, time.time())
     except StoreTooNew as exc:
-        return Check("database", "FAIL", f"{exc.path}: written by a newer doorstep (schema "
-                     f"{exc.version})", StoreTooNew.FIX)
+        return Check(
+            "database",
+            "FAIL",
+            f"{exc.path}: written by a newer doorstep (schema {exc.version})",
+            StoreTooNew.FIX,
+        )
     except (sqlite3.Error, OSError) as exc:
-        return Check("database", "FAIL", f"{config.storage.data_dir}: {exc}",
-                     "run doctor as the user the daemon runs as; if it persists, restore the "
-                     "data dir from a backup")
+        return Check(
+            "database",
+            "FAIL",
+            f"{config.storage.data_dir}: {exc}",
+            "run doctor as the user the daemon runs as; if it persists, restore the "
+            "data dir from a backup",
+        )
     if backlog is None or backlog.count == 0:
         return Check("outbox", "ok", "nothing waiting")
     age = backlog.oldest_age_s or 0
     detail = f"{backlog.count} waiting, oldest {age:.0f} s"
     stale = backlog.count > BACKLOG_WARN_COUNT or age > BACKLOG_WARN_AGE_S
-    return Check("outbox", "warn" if stale else "ok", detail,
-                 "the broker has not acknowledged these yet: check the broker check above")
+    return Check(
+        "outbox",
+        "warn" if stale else "ok",
+        detail,
+        "the broker has not acknowledged these yet: check the broker check above",
+    )
 
 
 def diagnose(config: Config, source: str) -> list[Check]:
-    checks = [Check("config", "ok", f"{source} (device {config.device_id})"), _keys(config),
-              _data_dir(config)]
-    steps: list[Callable[[Config], Check | list[Check]]] = [_hardware, _clock, _service, _broker,
-                                                            _outbox]
+    checks = [
+        Check("config", "ok", f"{source} (device {config.device_id})"),
+        _keys(config),
+        _data_dir(config),
+    ]
+    steps: list[Callable[[Config], Check | list[Check]]] = [
+        _hardware,
+        _clock,
+        _service,
+        _broker,
+        _outbox,
+    ]
     for step in steps:
         result = step(config)
         checks += result if isinstance(result, list) else [result]

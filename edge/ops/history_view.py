@@ -23,8 +23,9 @@ def parse_since(text: str, zone: tzinfo | None) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"--since {text!r}: not a date (use YYYY-MM-DD or "
-                         "YYYY-MM-DDTHH:MM)") from exc
+        raise ValueError(
+            f"--since {text!r}: not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone) if zone else moment.astimezone()
     return moment.timestamp()
@@ -32,13 +33,23 @@ def parse_since(text: str, zone: tzinfo | None) -> float:
 
 def table(deliveries: Sequence[PastDelivery], zone: tzinfo | None) -> str:
     """One line per delivery, oldest first, columns sized to fit."""
-    rows = [COLUMNS] + [(
-        _local(d.completed, zone, "%Y-%m-%d %H:%M"), d.delivery_id, d.mode, _courier(d),
-        d.outcome, _photos(d.photos), {True: "seen", False: "not seen", None: "-"}[
-            d.parcel_visible]) for d in deliveries]
+    rows = [COLUMNS] + [
+        (
+            _local(d.completed, zone, "%Y-%m-%d %H:%M"),
+            d.delivery_id,
+            d.mode,
+            _courier(d),
+            d.outcome,
+            _photos(d.photos),
+            {True: "seen", False: "not seen", None: "-"}[d.parcel_visible],
+        )
+        for d in deliveries
+    ]
     widths = [max(len(row[n]) for row in rows) for n in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                     .rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def as_json(deliveries: Sequence[PastDelivery]) -> str:
@@ -53,36 +64,58 @@ def as_json(deliveries: Sequence[PastDelivery]) -> str:
     return json.dumps({"deliveries": out}, indent=2)
 
 
-def html_page(deliveries: Sequence[PastDelivery], device_id: str, zone: tzinfo | None,
-              since: float | None) -> str:
+def html_page(
+    deliveries: Sequence[PastDelivery], device_id: str, zone: tzinfo | None, since: float | None
+) -> str:
     """Newest first; each photo embedded (checked against the sha256 it was announced with),
     an erased one shown as erased."""
-    text = f"{len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}" + (
-        f" since {_local(since, zone, '%Y-%m-%d %H:%M')}" if since is not None else "") + (
-        f"; times in {zone or datetime.now().astimezone().tzname()}")
-    sections = [Section("Summary", text=text)] + [Section(
-        f"{_local(d.completed, zone, '%Y-%m-%d %H:%M')}  {d.delivery_id}: {d.mode}, {d.outcome}",
-        text=f"courier {_courier(d)}" + (", confidential (photos stay on this device)"
-                                         if d.confidential else "")
-        + {True: ", parcel seen in the drop zone", False: ", no parcel seen in the drop zone",
-           None: ""}[d.parcel_visible],
-        rows=[(_local(e["t"], zone, "%H:%M:%S"), _offset(e["t"], d.arrived),
-               e["type"] + (f" ({e['reason']})" if "reason" in e else "")) for e in d.events],
-        figures=[_figure(p) for p in d.photos]) for d in reversed(deliveries)]
+    text = (
+        f"{len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}"
+        + (f" since {_local(since, zone, '%Y-%m-%d %H:%M')}" if since is not None else "")
+        + (f"; times in {zone or datetime.now().astimezone().tzname()}")
+    )
+    sections = [Section("Summary", text=text)] + [
+        Section(
+            f"{_local(d.completed, zone, '%Y-%m-%d %H:%M')}  "
+            f"{d.delivery_id}: {d.mode}, {d.outcome}",
+            text=f"courier {_courier(d)}"
+            + (", confidential (photos stay on this device)" if d.confidential else "")
+            + {
+                True: ", parcel seen in the drop zone",
+                False: ", no parcel seen in the drop zone",
+                None: "",
+            }[d.parcel_visible],
+            rows=[
+                (
+                    _local(e["t"], zone, "%H:%M:%S"),
+                    _offset(e["t"], d.arrived),
+                    e["type"] + (f" ({e['reason']})" if "reason" in e else ""),
+                )
+                for e in d.events
+            ],
+            figures=[_figure(p) for p in d.photos],
+        )
+        for d in reversed(deliveries)
+    ]
     return render_page(f"Deliveries at {device_id}", sections)
 
 
 def _figure(photo: PastPhoto) -> Figure:
-    caption = f"{photo.purpose} at {photo.captured_at}" + (" (local only)"
-                                                             if photo.local_only else "")
+    caption = f"{photo.purpose} at {photo.captured_at}" + (
+        " (local only)" if photo.local_only else ""
+    )
     if photo.file is None:
         return Figure(None, photo.photo_id, caption)
     try:
         jpeg = photo.file.read_bytes()
     except OSError:
         return Figure(None, photo.photo_id, caption)  # erased as we looked
-    return Figure(data_uri(jpeg), photo.photo_id, caption,
-                  verified=hashlib.sha256(jpeg).hexdigest() == photo.sha256)
+    return Figure(
+        data_uri(jpeg),
+        photo.photo_id,
+        caption,
+        verified=hashlib.sha256(jpeg).hexdigest() == photo.sha256,
+    )
 
 
 def _courier(delivery: PastDelivery) -> str:

@@ -56,17 +56,27 @@ def _section(section: Section) -> str:
     if section.text:
         parts.append(f"<p>{html.escape(section.text)}</p>")
     if section.rows:
-        parts.append("<table>" + "\n".join(
-            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-            for row in section.rows) + "</table>")
+        parts.append(
+            "<table>"
+            + "\n".join(
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                for row in section.rows
+            )
+            + "</table>"
+        )
     parts.extend(_figure(f) for f in section.figures)
     return "\n".join(parts)
 
 
 def _figure(figure: Figure) -> str:
     title = html.escape(figure.title)
-    picture = (f'<img src="{html.escape(figure.src)}" width="400" alt="{title}">'
-               if figure.src is not None else '<span class="erased">erased</span>')
+    picture = (
+        f'<img src="{html.escape(figure.src)}" width="400" alt="{title}">'
+        if figure.src is not None
+        else '<span class="erased">erased</span>'
+    )
     check = ' <span class="ok">&#10003; sha256</span>' if figure.verified else ""
-    return (f"<figure>{picture}<figcaption>{title}<br>"
-            f"{html.escape(figure.caption)}{check}</figcaption></figure>")
+    return (
+        f"<figure>{picture}<figcaption>{title}<br>"
+        f"{html.escape(figure.caption)}{check}</figcaption></figure>"
+    )

@@ -51,8 +51,13 @@ class UnitFile:
 def _syscall_groups() -> dict[str, list[str]]:
     """systemd's syscall groups as this machine's systemd-analyze lists them ({} without it)."""
     try:
-        text = subprocess.run(["systemd-analyze", "syscall-filter"], capture_output=True,
-                              text=True, check=True, timeout=30).stdout
+        text = subprocess.run(
+            ["systemd-analyze", "syscall-filter"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
     groups: dict[str, list[str]] = {}

@@ -71,8 +71,10 @@ class StoreTooNew(Exception):
 
     def __init__(self, path: Path, version: int) -> None:
         self.path, self.version = path, version
-        super().__init__(f"{path} was written by a newer doorstep (schema {version}; this one "
-                         f"reads {SCHEMA_VERSION}): {self.FIX}")
+        super().__init__(
+            f"{path} was written by a newer doorstep (schema {version}; this one "
+            f"reads {SCHEMA_VERSION}): {self.FIX}"
+        )
 
 
 class Database:
@@ -122,16 +124,20 @@ class Database:
 def _to_schema_2(conn: sqlite3.Connection) -> None:
     """Schema 1 to 2: the outbox loses AUTOINCREMENT (its ids carry on from the counters row)
     and the deliveries become a plain table; rows and ids are kept as they were."""
-    conn.execute("UPDATE counters SET value = (SELECT MAX(n) FROM (SELECT COALESCE(MAX(id), 0) "
-                 "AS n FROM outbox UNION ALL SELECT seq FROM sqlite_sequence "
-                 "WHERE name = 'outbox')) WHERE name = 'outbox_id'")
+    conn.execute(
+        "UPDATE counters SET value = (SELECT MAX(n) FROM (SELECT COALESCE(MAX(id), 0) "
+        "AS n FROM outbox UNION ALL SELECT seq FROM sqlite_sequence "
+        "WHERE name = 'outbox')) WHERE name = 'outbox_id'"
+    )
     conn.execute("DROP INDEX IF EXISTS outbox_by_file")
     conn.execute("ALTER TABLE outbox RENAME TO outbox_v1")
     conn.execute("ALTER TABLE deliveries RENAME TO deliveries_v1")
     for statement in (OUTBOX, OUTBOX_BY_FILE, DELIVERIES):
         conn.execute(statement)
-    conn.execute("INSERT INTO outbox SELECT id, topic, payload, file, created, channel, bytes, "
-                 "retain FROM outbox_v1")
+    conn.execute(
+        "INSERT INTO outbox SELECT id, topic, payload, file, created, channel, bytes, "
+        "retain FROM outbox_v1"
+    )
     conn.execute("INSERT INTO deliveries SELECT id, position, body FROM deliveries_v1")
     conn.execute("DROP TABLE outbox_v1")
     conn.execute("DROP TABLE deliveries_v1")
@@ -152,12 +158,18 @@ def open_store(data_dir: Path) -> Database:
 def _migrate_files(db: Database, data_dir: Path) -> None:
     """Before schema 1 the used passes (replay.sqlite), the outbox (outbox.sqlite) and the
     deliveries (deliveries.json) lived in three files: copy them in, then set them aside."""
-    replay, outbox, journal = (data_dir / "replay.sqlite", data_dir / "outbox.sqlite",
-                               data_dir / "deliveries.json")
+    replay, outbox, journal = (
+        data_dir / "replay.sqlite",
+        data_dir / "outbox.sqlite",
+        data_dir / "deliveries.json",
+    )
     if not (replay.exists() or outbox.exists() or journal.exists()):
         return
-    attached = [(alias, path) for alias, path in (("old_replay", replay), ("old_outbox", outbox))
-                if path.exists()]
+    attached = [
+        (alias, path)
+        for alias, path in (("old_replay", replay), ("old_outbox", outbox))
+        if path.exists()
+    ]
     with db.lock:
         for alias, path in attached:  # ATTACH and DETACH cannot run inside a transaction
             db.conn.execute("ATTACH DATABASE ? AS " + alias, (str(path),))
@@ -171,7 +183,7 @@ def _migrate_files(db: Database, data_dir: Path) -> None:
         for part in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
             if part.exists():
                 part.rename(part.with_name(part.name + ".migrated"))
-    log.info("event=store_migrated into=%s detail=\"earlier files kept as *.migrated\"", db.path)
+    log.info('event=store_migrated into=%s detail="earlier files kept as *.migrated"', db.path)
 
 
 def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) -> None:
@@ -180,22 +192,31 @@ def _copy(conn: sqlite3.Connection, attached: dict[str, Path], journal: Path) ->
     if "old_outbox" in attached:
         columns = {row[1] for row in conn.execute("PRAGMA old_outbox.table_info(outbox)")}
         size = "bytes" if "bytes" in columns else "COALESCE(LENGTH(payload), 0)"
-        conn.execute("INSERT INTO outbox (id, topic, payload, file, created, channel, bytes) "
-                     f"SELECT id, topic, payload, file, created, channel, {size} "
-                     "FROM old_outbox.outbox")
-        conn.execute("UPDATE counters SET value = (SELECT value FROM old_outbox.counters "
-                     "WHERE name = 'event_seq') WHERE name = 'event_seq'")
-        conn.execute("UPDATE counters SET value = (SELECT COALESCE(MAX(id), 0) FROM outbox) "
-                     "WHERE name = 'outbox_id'")
+        conn.execute(
+            "INSERT INTO outbox (id, topic, payload, file, created, channel, bytes) "
+            f"SELECT id, topic, payload, file, created, channel, {size} "
+            "FROM old_outbox.outbox"
+        )
+        conn.execute(
+            "UPDATE counters SET value = (SELECT value FROM old_outbox.counters "
+            "WHERE name = 'event_seq') WHERE name = 'event_seq'"
+        )
+        conn.execute(
+            "UPDATE counters SET value = (SELECT COALESCE(MAX(id), 0) FROM outbox) "
+            "WHERE name = 'outbox_id'"
+        )
         for row_id, file in conn.execute(
-                "SELECT id, file FROM outbox WHERE file IS NOT NULL AND bytes = 0").fetchall():
+            "SELECT id, file FROM outbox WHERE file IS NOT NULL AND bytes = 0"
+        ).fetchall():
             on_disk = Path(file).stat().st_size if Path(file).exists() else 0
             conn.execute("UPDATE outbox SET bytes = ? WHERE id = ?", (on_disk, row_id))
     if journal.exists():
         try:
             rows = json.loads(journal.read_text(encoding="utf-8"))
             for position, row in enumerate(rows):
-                conn.execute("INSERT INTO deliveries VALUES (?, ?, ?)",
-                             (row["id"], position, json.dumps(row)))
+                conn.execute(
+                    "INSERT INTO deliveries VALUES (?, ?, ?)",
+                    (row["id"], position, json.dumps(row)),
+                )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             log.error("event=journal_unreadable path=%s error=%s", journal, exc)

@@ -26,8 +26,13 @@ def _owner_hold(row: dict[str, Any]) -> OwnerHold:
     """The homeowner's hold (an older doorstep saved it with a delivery's fields too)."""
     outcome = row.get("outcome")
     known = {name: value for name, value in row.items() if name in OWNER_KNOWN}
-    return OwnerHold(**{**known, "phase": Phase(row["phase"]),
-                        "outcome": None if outcome is None else Outcome(outcome)})
+    return OwnerHold(
+        **{
+            **known,
+            "phase": Phase(row["phase"]),
+            "outcome": None if outcome is None else Outcome(outcome),
+        }
+    )
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -36,9 +41,16 @@ def _delivery(row: dict[str, Any]) -> Delivery:
     door must still be finished `interrupted` after the start."""
     outcome = row.get("outcome")
     known = {name: value for name, value in row.items() if name in KNOWN}
-    return Delivery(**{**known, "mode": Mode(row["mode"]), "courier": Courier(**row["courier"]),
-                       "phase": Phase(row["phase"]), "photos": tuple(row["photos"]),
-                       "outcome": None if outcome is None else Outcome(outcome)})
+    return Delivery(
+        **{
+            **known,
+            "mode": Mode(row["mode"]),
+            "courier": Courier(**row["courier"]),
+            "phase": Phase(row["phase"]),
+            "photos": tuple(row["photos"]),
+            "outcome": None if outcome is None else Outcome(outcome),
+        }
+    )
 
 
 class DeliveryJournal:
@@ -46,8 +58,11 @@ class DeliveryJournal:
         self._db = db
 
     @staticmethod
-    def write(conn: sqlite3.Connection, deliveries: tuple[Delivery, ...],
-              owner_hold: OwnerHold | None = None) -> None:
+    def write(
+        conn: sqlite3.Connection,
+        deliveries: tuple[Delivery, ...],
+        owner_hold: OwnerHold | None = None,
+    ) -> None:
         """Make the stored set ``deliveries``, inside the caller's transaction, writing only the
         rows that changed: a step that moves one delivery rewrites one row, not all of them.
         A new delivery goes after every kept one (``position`` only orders them)."""
@@ -58,23 +73,30 @@ class DeliveryJournal:
         gone = [(delivery_id,) for delivery_id in stored if delivery_id not in wanted]
         if gone:
             conn.executemany("DELETE FROM deliveries WHERE id = ?", gone)
-        changed = [(body, delivery_id) for delivery_id, body in wanted.items()
-                   if delivery_id in stored and stored[delivery_id] != body]
+        changed = [
+            (body, delivery_id)
+            for delivery_id, body in wanted.items()
+            if delivery_id in stored and stored[delivery_id] != body
+        ]
         if changed:
             conn.executemany("UPDATE deliveries SET body = ? WHERE id = ?", changed)
-        new = [(delivery_id, body) for delivery_id, body in wanted.items()
-               if delivery_id not in stored]
+        new = [
+            (delivery_id, body) for delivery_id, body in wanted.items() if delivery_id not in stored
+        ]
         if new:
             last = conn.execute("SELECT COALESCE(MAX(position), -1) FROM deliveries").fetchone()[0]
-            conn.executemany("INSERT INTO deliveries (id, position, body) VALUES (?, ?, ?)",
-                             [(d, last + 1 + n, body) for n, (d, body) in enumerate(new)])
+            conn.executemany(
+                "INSERT INTO deliveries (id, position, body) VALUES (?, ?, ?)",
+                [(d, last + 1 + n, body) for n, (d, body) in enumerate(new)],
+            )
 
     def load(self) -> tuple[Delivery, ...]:
         """The saved deliveries, oldest accepted first; an unreadable row is logged and left
         out (the lock is driven locked at start whatever the journal says)."""
         with self._db.lock:
             rows = self._db.conn.execute(
-                "SELECT id, body FROM deliveries ORDER BY position").fetchall()
+                "SELECT id, body FROM deliveries ORDER BY position"
+            ).fetchall()
         found = []
         for delivery_id, body in rows:
             if delivery_id == OWNER_ROW:
@@ -90,7 +112,8 @@ class DeliveryJournal:
         then drives the lock locked and says so)."""
         with self._db.lock:
             row = self._db.conn.execute(
-                "SELECT body FROM deliveries WHERE id = ?", (OWNER_ROW,)).fetchone()
+                "SELECT body FROM deliveries WHERE id = ?", (OWNER_ROW,)
+            ).fetchone()
         if row is None:
             return None
         try:

@@ -39,13 +39,17 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
                 conn.execute("DELETE FROM outbox WHERE file = ?", (str(file),))
             if photo_ids:
                 emit = Emit(EventType.PHOTO_ERASED, delivery_id, {"photo_ids": photo_ids})
-                Outbox.queue_event(conn, topics.events, lambda seq: render_event(
-                    emit, seq, topics.device_id, time.time()))
+                Outbox.queue_event(
+                    conn,
+                    topics.events,
+                    lambda seq: render_event(emit, seq, topics.device_id, time.time()),
+                )
                 # The retained image/latest may be one of them: the broker (and Home Assistant)
                 # would keep showing it. It becomes the newest photo left, or nothing.
                 newest = _newest_shared(photos, set(files))
-                Outbox.queue_retained(conn, topics.image_latest, payload=None if newest
-                                      else b"", file=newest)
+                Outbox.queue_retained(
+                    conn, topics.image_latest, payload=None if newest else b"", file=newest
+                )
                 _last_delivery_without(conn, topics, delivery_id, set(photo_ids))
     finally:
         db.close()
@@ -57,18 +61,24 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
     return photo_ids
 
 
-def _last_delivery_without(conn: sqlite3.Connection, topics: Topics, delivery_id: str,
-                           erased: set[str]) -> None:
+def _last_delivery_without(
+    conn: sqlite3.Connection, topics: Topics, delivery_id: str, erased: set[str]
+) -> None:
     """When the retained `last_delivery` is this delivery's, it is published again without
     the erased photos' ids (as it was made at the completion: from the history, with the
     receipt's number, the completion's time)."""
     latest = conn.execute(
-        "SELECT delivery_id, completed, body FROM history ORDER BY id DESC LIMIT 1").fetchone()
+        "SELECT delivery_id, completed, body FROM history ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     if latest is None or latest[0] != delivery_id:
         return
     body = json.loads(latest[2])
-    fields = {"delivery_id": delivery_id, "mode": body["mode"], "outcome": body["outcome"],
-              "photos": [p["photo_id"] for p in body["photos"] if p["photo_id"] not in erased]}
+    fields = {
+        "delivery_id": delivery_id,
+        "mode": body["mode"],
+        "outcome": body["outcome"],
+        "photos": [p["photo_id"] for p in body["photos"] if p["photo_id"] not in erased],
+    }
     if body.get("parcel_visible") is not None:
         fields["parcel_visible"] = body["parcel_visible"]
     count = issued(conn)  # its receipt was issued with it: the latest one

@@ -40,14 +40,28 @@ class PastDelivery:
     events: tuple[dict[str, Any], ...]  # {"t", "type", "reason"?}, in order
 
     def as_json(self) -> dict[str, Any]:
-        return {"delivery_id": self.delivery_id, "mode": self.mode, "outcome": self.outcome,
-                "courier": self.courier, "confidential": self.confidential,
-                "arrived": self.arrived, "completed": self.completed,
-                "parcel_visible": self.parcel_visible, "events": list(self.events),
-                "photos": [{"photo_id": p.photo_id, "purpose": p.purpose,
-                            "captured_at": p.captured_at, "sha256": p.sha256,
-                            "local_only": p.local_only, "erased": p.file is None}
-                           for p in self.photos]}
+        return {
+            "delivery_id": self.delivery_id,
+            "mode": self.mode,
+            "outcome": self.outcome,
+            "courier": self.courier,
+            "confidential": self.confidential,
+            "arrived": self.arrived,
+            "completed": self.completed,
+            "parcel_visible": self.parcel_visible,
+            "events": list(self.events),
+            "photos": [
+                {
+                    "photo_id": p.photo_id,
+                    "purpose": p.purpose,
+                    "captured_at": p.captured_at,
+                    "sha256": p.sha256,
+                    "local_only": p.local_only,
+                    "erased": p.file is None,
+                }
+                for p in self.photos
+            ],
+        }
 
 
 class DeliveryHistory:
@@ -55,16 +69,22 @@ class DeliveryHistory:
     def add(conn: sqlite3.Connection, completed: Emit, notes: Notes, wall: float) -> None:
         """Keep the delivery ``completed`` ends, inside the caller's transaction."""
         body = {
-            "delivery_id": completed.delivery_id, "mode": str(completed.fields["mode"]),
-            "outcome": str(completed.fields["outcome"]), "courier": notes.courier,
-            "confidential": notes.confidential, "arrived": notes.arrived,
+            "delivery_id": completed.delivery_id,
+            "mode": str(completed.fields["mode"]),
+            "outcome": str(completed.fields["outcome"]),
+            "courier": notes.courier,
+            "confidential": notes.confidential,
+            "arrived": notes.arrived,
             "parcel_visible": completed.fields.get("parcel_visible"),
             "photos": notes.photos,
-            "events": [{key: e[key] for key in ("t", "type", "reason") if key in e}
-                       for e in notes.events],
+            "events": [
+                {key: e[key] for key in ("t", "type", "reason") if key in e} for e in notes.events
+            ],
         }
-        conn.execute("INSERT INTO history (delivery_id, completed, body) VALUES (?, ?, ?)",
-                     (completed.delivery_id, wall, json.dumps(body)))
+        conn.execute(
+            "INSERT INTO history (delivery_id, completed, body) VALUES (?, ?, ?)",
+            (completed.delivery_id, wall, json.dumps(body)),
+        )
 
     @staticmethod
     def prune(conn: sqlite3.Connection, before: float) -> int:
@@ -84,8 +104,10 @@ def read_history(data_dir: Path, since: float | None = None) -> list[PastDeliver
             raise StoreTooNew(path, version)
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'history'").fetchone() is None:
             return []  # a database from before the history
-        rows = conn.execute("SELECT completed, body FROM history WHERE completed >= ? "
-                            "ORDER BY completed, id", (since or 0.0,)).fetchall()
+        rows = conn.execute(
+            "SELECT completed, body FROM history WHERE completed >= ? ORDER BY completed, id",
+            (since or 0.0,),
+        ).fetchall()
     finally:
         conn.close()
     photos = data_dir / "photos"
@@ -95,15 +117,27 @@ def read_history(data_dir: Path, since: float | None = None) -> list[PastDeliver
 def _past(body: dict[str, Any], completed: float, photos: Path) -> PastDelivery:
     delivery_id = body["delivery_id"]
     return PastDelivery(
-        delivery_id=delivery_id, mode=body["mode"], outcome=body["outcome"],
-        courier=body.get("courier"), confidential=bool(body.get("confidential")),
-        arrived=body.get("arrived"), completed=completed,
-        parcel_visible=body.get("parcel_visible"), events=tuple(body.get("events", ())),
-        photos=tuple(PastPhoto(
-            photo_id=p["photo_id"], purpose=p.get("purpose") or "", sha256=p.get("sha256") or "",
-            captured_at=p.get("captured_at") or "", local_only=bool(p.get("local_only")),
-            file=_file(photos, delivery_id, p["photo_id"], bool(p.get("local_only"))))
-            for p in body.get("photos", ())))
+        delivery_id=delivery_id,
+        mode=body["mode"],
+        outcome=body["outcome"],
+        courier=body.get("courier"),
+        confidential=bool(body.get("confidential")),
+        arrived=body.get("arrived"),
+        completed=completed,
+        parcel_visible=body.get("parcel_visible"),
+        events=tuple(body.get("events", ())),
+        photos=tuple(
+            PastPhoto(
+                photo_id=p["photo_id"],
+                purpose=p.get("purpose") or "",
+                sha256=p.get("sha256") or "",
+                captured_at=p.get("captured_at") or "",
+                local_only=bool(p.get("local_only")),
+                file=_file(photos, delivery_id, p["photo_id"], bool(p.get("local_only"))),
+            )
+            for p in body.get("photos", ())
+        ),
+    )
 
 
 def _file(photos: Path, delivery_id: str, photo_id: str, private: bool) -> Path | None:

@@ -18,9 +18,11 @@ class AlreadyRunning(OSError):
     """Another doorstep runs with this data dir: ``pid`` (as it wrote it, or "?")."""
 
     def __init__(self, pid: str, data_dir: Path) -> None:
-        super().__init__(f"another doorstep (pid {pid}) is running with data dir {data_dir}: "
-                         "stop it first (sudo systemctl stop doorstep), or give this one its "
-                         "own storage.data_dir")
+        super().__init__(
+            f"another doorstep (pid {pid}) is running with data dir {data_dir}: "
+            "stop it first (sudo systemctl stop doorstep), or give this one its "
+            "own storage.data_dir"
+        )
         self.pid = pid
 
 
@@ -65,9 +67,11 @@ def refuse_links(data_dir: Path) -> None:
             places += folder.iterdir()
     for path in places:
         if path.is_symlink():
-            raise LinkInDataDir(f"{path} is a symbolic link: doorstep never follows links in its "
-                                "data dir (one could make it delete or overwrite another file); "
-                                "remove it, and keep the data dir's files in the data dir")
+            raise LinkInDataDir(
+                f"{path} is a symbolic link: doorstep never follows links in its "
+                "data dir (one could make it delete or overwrite another file); "
+                "remove it, and keep the data dir's files in the data dir"
+            )
 
 
 def holder(data_dir: Path) -> str | None:

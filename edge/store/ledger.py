@@ -45,8 +45,15 @@ class _Queued:
 
 
 class Ledger:
-    def __init__(self, db: Database, outbox: Outbox, *, topics: Topics,
-                 photo_target: PhotoTarget, receipts: Receipts | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        *,
+        topics: Topics,
+        photo_target: PhotoTarget,
+        receipts: Receipts | None = None,
+    ) -> None:
         self._db = db
         self._outbox = outbox
         self._topics = topics
@@ -74,8 +81,11 @@ class Ledger:
                 number = queued.receipts.get(fields.get("delivery_id"))
                 if retain.topic == "last_delivery" and number is not None:
                     fields = {**fields, "receipt": number}
-                queued.add(*Outbox.queue_retained(conn, self._topic(retain),
-                                                  render_retained(fields, now.wall)))
+                queued.add(
+                    *Outbox.queue_retained(
+                        conn, self._topic(retain), render_retained(fields, now.wall)
+                    )
+                )
         self._outbox.added(queued.rows, queued.size)
         for emit, seq in zip(record.events, queued.seqs, strict=True):
             _log_event(emit, seq)
@@ -86,13 +96,13 @@ class Ledger:
         if photo.latest:
             queued.add(*Outbox.queue_retained(conn, self._topics.image_latest, file=path))
 
-    def _queue_event(self, conn: sqlite3.Connection, emit: Emit, now: Now,
-                     queued: _Queued) -> None:
+    def _queue_event(self, conn: sqlite3.Connection, emit: Emit, now: Now, queued: _Queued) -> None:
         """The event, its note for the delivery's history, and at a completion the history row
         and the signed receipt."""
         event_id = uuid.uuid4().hex
-        seq, payload = Outbox.queue_event(conn, self._topics.events,
-                                          self._render(emit, now, event_id))
+        seq, payload = Outbox.queue_event(
+            conn, self._topics.events, self._render(emit, now, event_id)
+        )
         queued.seqs.append(seq)
         queued.add(1, len(payload))
         DeliveryNotes.note(conn, emit, seq, event_id, payload, now.wall)
@@ -103,8 +113,12 @@ class Ledger:
         if self._receipts is not None:
             receipt, number = self._receipts.issue(conn, emit, notes, now.wall)
             queued.receipts[emit.delivery_id] = number
-            queued.add(1, Outbox.queue_message(conn, self._topics.receipt(emit.delivery_id),
-                                               receipt.encode("ascii")))
+            queued.add(
+                1,
+                Outbox.queue_message(
+                    conn, self._topics.receipt(emit.delivery_id), receipt.encode("ascii")
+                ),
+            )
 
     def _render(self, emit: Emit, now: Now, event_id: str) -> Callable[[int], bytes]:
         return lambda seq: render_event(emit, seq, self._topics.device_id, now.wall, event_id)
@@ -115,32 +129,40 @@ class Ledger:
 
 ALARM_FIXES = {  # an alarm is a WARNING in the journal, with what the homeowner can do
     EventType.ALARM_LOCK_FAULT: "the door may be unlocked: check that it is fully closed and "
-                                "that the bolt moves freely (or turn it by hand); the device "
-                                "keeps re-driving the lock until it reads locked",
+    "that the bolt moves freely (or turn it by hand); the device "
+    "keeps re-driving the lock until it reads locked",
     EventType.ALARM_DOOR_LEFT_OPEN: "close the door: the device relocks once it is closed",
     EventType.ALARM_FORCED_ENTRY: "the door opened while its bolt read locked, with no "
-                                  "delivery or owner unlock: check the door and the camera",
+    "delivery or owner unlock: check the door and the camera",
     EventType.ALARM_CAMERA_FAULT: "see the camera_fault line for its fix; until it works, no "
-                                  "in-home delivery or owner unlock opens the door",
+    "in-home delivery or owner unlock opens the door",
     EventType.ALARM_STORAGE_FAULT: DAMAGED_FIX,
     EventType.ALARM_STORAGE_FULL: "free space on the data dir's disk, or raise "
-                                  "storage.photos_quota_mb / storage.outbox_quota_mb",
+    "storage.photos_quota_mb / storage.outbox_quota_mb",
 }
 
 
 def _log_event(emit: Emit, seq: int) -> None:
-    line = " ".join([f"event={emit.type} seq={seq} delivery_id={emit.delivery_id}",
-                     *(f"{k}={v}" for k, v in emit.fields.items() if k != "courier")])
+    line = " ".join(
+        [
+            f"event={emit.type} seq={seq} delivery_id={emit.delivery_id}",
+            *(f"{k}={v}" for k, v in emit.fields.items() if k != "courier"),
+        ]
+    )
     fix = ALARM_FIXES.get(emit.type)
     if fix is None:
         log.info("%s", line)
     else:
-        log.warning("%s fix=\"%s\"", line, fix)
+        log.warning('%s fix="%s"', line, fix)
 
 
 def log_unrecorded(record: Record, error: str) -> None:
     """A record that could not be written: its events are gone; the journal still says what
     they were."""
     for emit in record.events:
-        log.error("event=event_not_recorded type=%s delivery_id=%s error=%s", emit.type,
-                  emit.delivery_id, error)
+        log.error(
+            "event=event_not_recorded type=%s delivery_id=%s error=%s",
+            emit.type,
+            emit.delivery_id,
+            error,
+        )

@@ -30,30 +30,45 @@ class Notes:
 
 class DeliveryNotes:
     @staticmethod
-    def note(conn: sqlite3.Connection, emit: Emit, seq: int, event_id: str, payload: bytes,
-             wall: float) -> None:
+    def note(
+        conn: sqlite3.Connection, emit: Emit, seq: int, event_id: str, payload: bytes, wall: float
+    ) -> None:
         """Remember ``emit`` (queued as ``payload``) under its delivery."""
         if emit.delivery_id is None:
             return
-        event = {"id": event_id, "sha256": hashlib.sha256(payload).hexdigest(),
-                 "type": str(emit.type), "t": wall}
+        event = {
+            "id": event_id,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "type": str(emit.type),
+            "t": wall,
+        }
         if "reason" in emit.fields:
             event["reason"] = str(emit.fields["reason"])
         items: list[tuple[str, Any]] = [("event", event)]
         if emit.type is EventType.DELIVERY_ARRIVING:
-            items.append(("grant", {"courier": emit.fields.get("courier"),
-                                    "confidential": bool(emit.fields.get("confidential"))}))
+            items.append(
+                (
+                    "grant",
+                    {
+                        "courier": emit.fields.get("courier"),
+                        "confidential": bool(emit.fields.get("confidential")),
+                    },
+                )
+            )
         if emit.type is EventType.DELIVERY_PHOTO:
             items.append(("photo", {key: emit.fields.get(key) for key in PHOTO_FIELDS}))
         conn.executemany(
             "INSERT INTO receipt_items (delivery_id, seq, kind, body) VALUES (?, ?, ?, ?)",
-            [(emit.delivery_id, seq, kind, json.dumps(body)) for kind, body in items])
+            [(emit.delivery_id, seq, kind, json.dumps(body)) for kind, body in items],
+        )
 
     @staticmethod
     def take(conn: sqlite3.Connection, delivery_id: str) -> Notes:
         """The notes of ``delivery_id``, forgotten once the caller's transaction commits."""
-        rows = conn.execute("SELECT kind, body FROM receipt_items WHERE delivery_id = ? "
-                            "ORDER BY seq, rowid", (delivery_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT kind, body FROM receipt_items WHERE delivery_id = ? ORDER BY seq, rowid",
+            (delivery_id,),
+        ).fetchall()
         conn.execute("DELETE FROM receipt_items WHERE delivery_id = ?", (delivery_id,))
         notes = Notes()
         for kind, text in rows:
@@ -73,5 +88,6 @@ class DeliveryNotes:
     def forget_finished(conn: sqlite3.Connection) -> int:
         """Drop notes no delivery will ever take: of a delivery that is not running (a photo
         that came after its delivery ended, a refusal naming an unknown delivery)."""
-        return conn.execute("DELETE FROM receipt_items WHERE delivery_id NOT IN "
-                            "(SELECT id FROM deliveries)").rowcount
+        return conn.execute(
+            "DELETE FROM receipt_items WHERE delivery_id NOT IN (SELECT id FROM deliveries)"
+        ).rowcount

@@ -64,49 +64,58 @@ class Outbox:
     # --- adding, inside a step's transaction ----------------------------------------------
 
     @staticmethod
-    def queue_retained(conn: sqlite3.Connection, topic: str, payload: bytes | None = None,
-                       file: Path | None = None) -> tuple[int, int]:
+    def queue_retained(
+        conn: sqlite3.Connection, topic: str, payload: bytes | None = None, file: Path | None = None
+    ) -> tuple[int, int]:
         """Queue a retained message (a dashboard's `last_delivery`, `image/latest`); one still
         waiting for the same topic is superseded: only the latest matters. Returns the change
         in (rows, bytes)."""
-        gone = conn.execute("DELETE FROM outbox WHERE topic = ? AND retain = 1 RETURNING bytes",
-                            (topic,)).fetchall()
+        gone = conn.execute(
+            "DELETE FROM outbox WHERE topic = ? AND retain = 1 RETURNING bytes", (topic,)
+        ).fetchall()
         size = len(payload) if payload is not None else _file_size(file) if file else 0
-        conn.execute("INSERT INTO outbox (id, topic, payload, file, created, bytes, retain) "
-                     "VALUES (?, ?, ?, ?, ?, ?, 1)",
-                     (_next_id(conn), topic, payload, str(file) if file else None, time.time(),
-                      size))
+        conn.execute(
+            "INSERT INTO outbox (id, topic, payload, file, created, bytes, retain) "
+            "VALUES (?, ?, ?, ?, ?, ?, 1)",
+            (_next_id(conn), topic, payload, str(file) if file else None, time.time(), size),
+        )
         return 1 - len(gone), size - sum(n for (n,) in gone)
 
     @staticmethod
-    def queue_event(conn: sqlite3.Connection, topic: str,
-                    render: Callable[[int], bytes]) -> tuple[int, bytes]:
+    def queue_event(
+        conn: sqlite3.Connection, topic: str, render: Callable[[int], bytes]
+    ) -> tuple[int, bytes]:
         """Take the next `seq` and store ``render(seq)`` under it: (seq, the payload)."""
-        seq = conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'event_seq' "
-                           "RETURNING value").fetchone()[0]
+        seq = conn.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'event_seq' RETURNING value"
+        ).fetchone()[0]
         payload = render(seq)
-        conn.execute("INSERT INTO outbox (id, topic, payload, created, bytes) "
-                     "VALUES (?, ?, ?, ?, ?)", (_next_id(conn), topic, payload, time.time(),
-                                                len(payload)))
+        conn.execute(
+            "INSERT INTO outbox (id, topic, payload, created, bytes) VALUES (?, ?, ?, ?, ?)",
+            (_next_id(conn), topic, payload, time.time(), len(payload)),
+        )
         return seq, payload
 
     @staticmethod
     def queue_message(conn: sqlite3.Connection, topic: str, payload: bytes) -> int:
         """Queue a message that is no event (a receipt): its bytes."""
-        conn.execute("INSERT INTO outbox (id, topic, payload, created, bytes) "
-                     "VALUES (?, ?, ?, ?, ?)", (_next_id(conn), topic, payload, time.time(),
-                                                len(payload)))
+        conn.execute(
+            "INSERT INTO outbox (id, topic, payload, created, bytes) VALUES (?, ?, ?, ?, ?)",
+            (_next_id(conn), topic, payload, time.time(), len(payload)),
+        )
         return len(payload)
 
     @staticmethod
-    def queue_file(conn: sqlite3.Connection, target: str, file: Path,
-                   channel: Channel = "mqtt") -> int:
+    def queue_file(
+        conn: sqlite3.Connection, target: str, file: Path, channel: Channel = "mqtt"
+    ) -> int:
         """Queue a stored photo for ``target`` (an MQTT topic, or an upload URL): its bytes."""
         size = _file_size(file)
         conn.execute(
             "INSERT INTO outbox (id, topic, file, created, channel, bytes) "
-            "VALUES (?, ?, ?, ?, ?, ?)", (_next_id(conn), target, str(file), time.time(), channel,
-                                          size))
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (_next_id(conn), target, str(file), time.time(), channel, size),
+        )
         return size
 
     def added(self, rows: int, size: int) -> None:
@@ -137,7 +146,9 @@ class Outbox:
         with self._db.lock:
             rows = self._db.conn.execute(
                 "SELECT id, topic, payload, file, retain FROM outbox WHERE id > ? AND channel = ? "
-                "ORDER BY id LIMIT ?", (after_id, channel, limit)).fetchall()
+                "ORDER BY id LIMIT ?",
+                (after_id, channel, limit),
+            ).fetchall()
         return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
 
     def entries(self, entry_ids: list[int]) -> list[Entry]:
@@ -148,14 +159,20 @@ class Outbox:
         with self._db.lock:
             rows = self._db.conn.execute(
                 f"SELECT id, topic, payload, file, retain FROM outbox WHERE id IN ({marks}) "
-                "ORDER BY id", entry_ids).fetchall()
+                "ORDER BY id",
+                entry_ids,
+            ).fetchall()
         return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
 
     def is_pending(self, file: Path) -> bool:
         """Is this photo file still waiting to be delivered? (The photo store keeps it.)"""
         with self._db.lock:
-            return self._db.conn.execute("SELECT 1 FROM outbox WHERE file = ? LIMIT 1",
-                                         (str(file),)).fetchone() is not None
+            return (
+                self._db.conn.execute(
+                    "SELECT 1 FROM outbox WHERE file = ? LIMIT 1", (str(file),)
+                ).fetchone()
+                is not None
+            )
 
     def queued_bytes(self) -> int:
         """What waits to be sent: event bytes plus the photo files queued (not the file size of
@@ -170,7 +187,9 @@ class Outbox:
         with self._db.transaction() as conn:
             sizes = conn.execute(
                 "DELETE FROM outbox WHERE channel = 'mqtt' AND substr(topic, 1, ?) = ? "
-                "RETURNING bytes", (len(topic_prefix), topic_prefix)).fetchall()
+                "RETURNING bytes",
+                (len(topic_prefix), topic_prefix),
+            ).fetchall()
             self._counted(-len(sizes), -sum(size for (size,) in sizes))
         self._compact_if_drained()
         return len(sizes)
@@ -184,8 +203,9 @@ class Outbox:
             try:
                 with self._db.transaction() as conn:
                     for entry_id in entry_ids:
-                        row = conn.execute("DELETE FROM outbox WHERE id = ? RETURNING bytes",
-                                           (entry_id,)).fetchone()
+                        row = conn.execute(
+                            "DELETE FROM outbox WHERE id = ? RETURNING bytes", (entry_id,)
+                        ).fetchone()
                         if row is not None:
                             self._counted(-1, -row[0])
             finally:
@@ -205,7 +225,8 @@ class Outbox:
         """Count what waits from the table again (another process may have changed it)."""
         with self._db.lock:
             rows, size = self._db.conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox").fetchone()
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox"
+            ).fetchone()
             self._rows, self._bytes = int(rows), int(size)
 
     def _counted(self, rows: int, size: int) -> None:
@@ -236,9 +257,12 @@ def read_backlog(data_dir: Path, now: float) -> Backlog | None:
 def _next_id(conn: sqlite3.Connection) -> int:
     """The next row id: always higher than any before, even once the table has emptied, and
     than a row another writer added without the counter (an older doorstep, say)."""
-    return int(conn.execute(
-        "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM outbox)) + 1 "
-        "WHERE name = 'outbox_id' RETURNING value").fetchone()[0])
+    return int(
+        conn.execute(
+            "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) FROM outbox)) + 1 "
+            "WHERE name = 'outbox_id' RETURNING value"
+        ).fetchone()[0]
+    )
 
 
 def _file_size(file: Path) -> int:

@@ -43,13 +43,21 @@ class NewPhoto:
 
 
 class PhotoStore:
-    def __init__(self, root: Path, quota_bytes: int | None = None,
-                 retention_s: float | None = None, private_retention_s: float | None = None,
-                 is_pending: Callable[[Path], bool] = lambda path: False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        quota_bytes: int | None = None,
+        retention_s: float | None = None,
+        private_retention_s: float | None = None,
+        is_pending: Callable[[Path], bool] = lambda path: False,
+    ) -> None:
         self._root = root
         self._quota = quota_bytes
-        self._retention = {"snapshots": retention_s, "deliveries": retention_s,
-                           "private": private_retention_s}
+        self._retention = {
+            "snapshots": retention_s,
+            "deliveries": retention_s,
+            "private": private_retention_s,
+        }
         self._is_pending = is_pending  # the outbox has not delivered this file yet
         self._lock = threading.Lock()
         # kind -> {path relative to root: size}, oldest first (dicts keep insertion order);
@@ -75,8 +83,9 @@ class PhotoStore:
         with self._lock:
             return self._used
 
-    def save(self, photo_id: str, delivery_id: str | None, jpeg: bytes,
-             private: bool = False) -> Path:
+    def save(
+        self, photo_id: str, delivery_id: str | None, jpeg: bytes, private: bool = False
+    ) -> Path:
         saved = self.save_all([NewPhoto(photo_id, delivery_id, jpeg, private)])[0]
         if isinstance(saved, OSError):
             raise saved
@@ -142,8 +151,9 @@ class PhotoStore:
                     temp.unlink(missing_ok=True)
                 for file in folder.rglob("*.jpg"):
                     stat = file.stat()
-                    found.append((stat.st_mtime, kind, str(file.relative_to(self._root)),
-                                  stat.st_size))
+                    found.append(
+                        (stat.st_mtime, kind, str(file.relative_to(self._root)), stat.st_size)
+                    )
         for _, kind, name, size in sorted(found):
             self._index[kind][name] = size
             self._used += size
@@ -165,8 +175,10 @@ class PhotoStore:
                 elif not self._is_pending(path):
                     excess -= self._delete(kind, name)
         if excess > 0:
-            raise StorageFull(f"the photo quota ({self._quota} bytes) is full of photos that "
-                              "must be kept (not yet sent, or private)")
+            raise StorageFull(
+                f"the photo quota ({self._quota} bytes) is full of photos that "
+                "must be kept (not yet sent, or private)"
+            )
 
     def _forget(self, kind: str, name: str) -> int:
         size = self._index[kind].pop(name)

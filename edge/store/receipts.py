@@ -48,23 +48,33 @@ class Receipts:
         self._key = key
         self._device_id = device_id
 
-    def issue(self, conn: sqlite3.Connection, completed: Emit, notes: Notes,
-              wall: float) -> tuple[str, int]:
+    def issue(
+        self, conn: sqlite3.Connection, completed: Emit, notes: Notes, wall: float
+    ) -> tuple[str, int]:
         """The signed receipt of the delivery ``completed`` ends, as the next link of the chain,
         and its number (1 for the device's first)."""
         prev = conn.execute("SELECT value FROM settings WHERE name = 'last_receipt'").fetchone()
         number = issued(conn) + 1
-        jws = sign(self._key, {
-            "device_id": self._device_id, "delivery_id": completed.delivery_id,
-            "mode": completed.fields["mode"], "outcome": completed.fields["outcome"],
-            "courier": notes.courier,
-            "issued_at": rfc3339(datetime.fromtimestamp(wall, UTC)),
-            "events": [{"id": e["id"], "sha256": e["sha256"]} for e in notes.events],
-            "photos": [{key: p.get(key) for key in RECEIPT_PHOTO_FIELDS} for p in notes.photos],
-            "prev": prev[0] if prev else None,
-            "number": number,
-        })
-        conn.executemany("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
-                         [("last_receipt", hashlib.sha256(jws.encode("ascii")).hexdigest()),
-                          ("receipts", str(number))])
+        jws = sign(
+            self._key,
+            {
+                "device_id": self._device_id,
+                "delivery_id": completed.delivery_id,
+                "mode": completed.fields["mode"],
+                "outcome": completed.fields["outcome"],
+                "courier": notes.courier,
+                "issued_at": rfc3339(datetime.fromtimestamp(wall, UTC)),
+                "events": [{"id": e["id"], "sha256": e["sha256"]} for e in notes.events],
+                "photos": [{key: p.get(key) for key in RECEIPT_PHOTO_FIELDS} for p in notes.photos],
+                "prev": prev[0] if prev else None,
+                "number": number,
+            },
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)",
+            [
+                ("last_receipt", hashlib.sha256(jws.encode("ascii")).hexdigest()),
+                ("receipts", str(number)),
+            ],
+        )
         return jws, number

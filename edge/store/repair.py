@@ -29,12 +29,16 @@ class Repaired:
 
     def lines(self) -> list[str]:
         said = [f"the damaged database is kept as {self.aside}"]
-        said += [f"{table}: {n} rows copied" + (" (the rest could not be read)"
-                                                if table in self.partly else "")
-                 for table, n in self.rows.items()]
+        said += [
+            f"{table}: {n} rows copied"
+            + (" (the rest could not be read)" if table in self.partly else "")
+            for table, n in self.rows.items()
+        ]
         if "used_jti" in self.partly:
-            said.append("passes issued before now are refused as replayed (some used passes "
-                        "were lost); the cloud's new passes work")
+            said.append(
+                "passes issued before now are refused as replayed (some used passes "
+                "were lost); the cloud's new passes work"
+            )
         return said
 
 
@@ -58,13 +62,19 @@ def repair(data_dir: Path, now: float) -> Repaired:
                 with db.transaction() as conn:
                     conn.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
         with db.transaction() as conn:
-            conn.execute("UPDATE counters SET value = MAX(value, ?) WHERE name = 'event_seq'",
-                         (int(now * 1000),))
-            conn.execute("UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) "
-                         "FROM outbox)) WHERE name = 'outbox_id'")
+            conn.execute(
+                "UPDATE counters SET value = MAX(value, ?) WHERE name = 'event_seq'",
+                (int(now * 1000),),
+            )
+            conn.execute(
+                "UPDATE counters SET value = MAX(value, (SELECT COALESCE(MAX(id), 0) "
+                "FROM outbox)) WHERE name = 'outbox_id'"
+            )
             if "used_jti" in report.partly or "counters" in report.partly:
-                conn.execute("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
-                              (HORIZON, int(now) + 1))
+                conn.execute(
+                    "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)",
+                    (HORIZON, int(now) + 1),
+                )
     finally:
         old.close()
         db.close()

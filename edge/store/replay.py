@@ -17,9 +17,11 @@ class ReplayStore:
         """Used before, or issued before a repair that could not read every used pass (it may
         have been used: counted as used)."""
         with self._db.lock:
-            row = self._db.conn.execute("SELECT 1 FROM used_jti WHERE jti = ? UNION ALL "
-                                        "SELECT 1 FROM counters WHERE name = ? AND value > ?",
-                                        (jti, HORIZON, iat)).fetchone()
+            row = self._db.conn.execute(
+                "SELECT 1 FROM used_jti WHERE jti = ? UNION ALL "
+                "SELECT 1 FROM counters WHERE name = ? AND value > ?",
+                (jti, HORIZON, iat),
+            ).fetchone()
         return row is not None
 
     @staticmethod

@@ -37,8 +37,11 @@ def release_if_full(data_dir: Path) -> None:
     if free is None or free >= FULL_BELOW_BYTES or not reserve.exists():
         return
     reserve.unlink()
-    log.warning("event=reserve_released detail=\"the disk is full: doorstep gave back its "
-                "1 MiB reserve to start\" fix=\"%s\"", FIX)
+    log.warning(
+        'event=reserve_released detail="the disk is full: doorstep gave back its '
+        '1 MiB reserve to start" fix="%s"',
+        FIX,
+    )
 
 
 def keep(data_dir: Path) -> None:
@@ -50,4 +53,4 @@ def keep(data_dir: Path) -> None:
     try:
         write_all_atomic([(reserve, bytes(RESERVE_BYTES))])  # real blocks, not a sparse file
     except OSError as exc:
-        log.info("event=reserve_not_made error=\"%s\"", exc)
+        log.info('event=reserve_not_made error="%s"', exc)

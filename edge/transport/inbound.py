@@ -28,8 +28,9 @@ class InboundRouter:
         parsed = self._topics.parse_inbound(topic)
         if parsed is None:
             if self._unexpected.due(time.monotonic()):
-                log.warning("event=unexpected_topic topic=%s count=%s", topic,
-                            self._unexpected.take())
+                log.warning(
+                    "event=unexpected_topic topic=%s count=%s", topic, self._unexpected.take()
+                )
             return
         kind, name = parsed
         self._handlers[kind](name, payload, live)

@@ -37,28 +37,48 @@ def failure_of(exc: BaseException, host: str, port: int) -> Failure:
     """Classify an exception raised while opening the connection (TCP, DNS, TLS)."""
     where = f"{host}:{port}"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return Failure("tls", f"certificate verify failed: {exc.verify_message}",
-                       "check mqtt.tls.ca_file (the CA that signed the broker's certificate), "
-                       "that mqtt.host is the name in that certificate, and the clock")
+        return Failure(
+            "tls",
+            f"certificate verify failed: {exc.verify_message}",
+            "check mqtt.tls.ca_file (the CA that signed the broker's certificate), "
+            "that mqtt.host is the name in that certificate, and the clock",
+        )
     if isinstance(exc, ssl.SSLError):
-        return Failure("tls", f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}",
-                       "check [mqtt.tls]: the client certificate and key, and that the broker "
-                       "trusts their CA")
+        return Failure(
+            "tls",
+            f"TLS handshake failed: {getattr(exc, 'reason', None) or exc}",
+            "check [mqtt.tls]: the client certificate and key, and that the broker trusts their CA",
+        )
     if isinstance(exc, socket.gaierror):
-        return Failure("dns", f"cannot resolve {host!r}: {exc.strerror or exc}",
-                       "check mqtt.host and this device's network and DNS")
+        return Failure(
+            "dns",
+            f"cannot resolve {host!r}: {exc.strerror or exc}",
+            "check mqtt.host and this device's network and DNS",
+        )
     if isinstance(exc, ConnectionRefusedError):
-        return Failure("refused", f"nothing accepts connections on {where}",
-                       "is the broker running? check mqtt.host and mqtt.port")
+        return Failure(
+            "refused",
+            f"nothing accepts connections on {where}",
+            "is the broker running? check mqtt.host and mqtt.port",
+        )
     if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError
-        return Failure("timeout", f"no answer from {where}",
-                       "check the network, a firewall, and mqtt.host and mqtt.port")
+        return Failure(
+            "timeout",
+            f"no answer from {where}",
+            "check the network, a firewall, and mqtt.host and mqtt.port",
+        )
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return Failure("network", f"{where} is unreachable: {exc.strerror}",
-                       "check this device's network connection")
+        return Failure(
+            "network",
+            f"{where} is unreachable: {exc.strerror}",
+            "check this device's network connection",
+        )
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return Failure("network", f"cannot connect to {where}: {text}",
-                   "check this device's network connection and the broker")
+    return Failure(
+        "network",
+        f"cannot connect to {where}: {text}",
+        "check this device's network connection and the broker",
+    )
 
 
 def failure_of_refusal(reason: Any, login: bool) -> Failure:
@@ -68,36 +88,56 @@ def failure_of_refusal(reason: Any, login: bool) -> Failure:
     name = str(reason)
     value = getattr(reason, "value", None)
     if value in (0x86, 0x8C) or "user name or password" in name.lower():
-        return Failure("bad_credentials", f"the broker refused the login: {name}",
-                       "check mqtt.username and the password in mqtt.password_file")
+        return Failure(
+            "bad_credentials",
+            f"the broker refused the login: {name}",
+            "check mqtt.username and the password in mqtt.password_file",
+        )
     if value == 0x87 or "not authori" in name.lower():
-        return Failure("not_authorised", f"the broker refused this device: {name}",
-                       "check mqtt.username and the password in mqtt.password_file, and that "
-                       "the broker's users and ACL allow this device" if login else
-                       "the broker requires a login: set mqtt.username and mqtt.password_file, "
-                       "or a client certificate in [mqtt.tls]")
-    return Failure("protocol", f"the broker refused the connection: {name}",
-                   "check mqtt.protocol and the broker's settings for this client")
+        return Failure(
+            "not_authorised",
+            f"the broker refused this device: {name}",
+            "check mqtt.username and the password in mqtt.password_file, and that "
+            "the broker's users and ACL allow this device"
+            if login
+            else "the broker requires a login: set mqtt.username and mqtt.password_file, "
+            "or a client certificate in [mqtt.tls]",
+        )
+    return Failure(
+        "protocol",
+        f"the broker refused the connection: {name}",
+        "check mqtt.protocol and the broker's settings for this client",
+    )
 
 
 def failure_of_closed(paho_error: str | None) -> Failure:
     """The connection closed before the broker answered; paho's last error says why, if
     anything does (a TLS alert when the broker refused our client certificate)."""
     if paho_error and ("ssl" in paho_error.lower() or "tls" in paho_error.lower()):
-        return Failure("tls", f"the broker ended the TLS session: {paho_error}",
-                       "check mqtt.tls.cert_file and key_file: the broker must trust the CA "
-                       "that signed them, and they must not be expired")
-    return Failure("network", "the connection closed before the broker answered"
-                   + (f": {paho_error}" if paho_error else ""),
-                   "check mqtt.port, [mqtt.tls] and the broker's log")
+        return Failure(
+            "tls",
+            f"the broker ended the TLS session: {paho_error}",
+            "check mqtt.tls.cert_file and key_file: the broker must trust the CA "
+            "that signed them, and they must not be expired",
+        )
+    return Failure(
+        "network",
+        "the connection closed before the broker answered"
+        + (f": {paho_error}" if paho_error else ""),
+        "check mqtt.port, [mqtt.tls] and the broker's log",
+    )
 
 
 class Backoff:
     """Waits between attempts: doubling from 1 s to a 5 s cap, each scaled by a random factor
     in [0.5, 1], so a fleet that lost its broker does not come back in lockstep."""
 
-    def __init__(self, first_s: float = RETRY_FIRST_S, cap_s: float = RETRY_CAP_S,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        first_s: float = RETRY_FIRST_S,
+        cap_s: float = RETRY_CAP_S,
+        rng: random.Random | None = None,
+    ) -> None:
         self._first = first_s
         self._cap = cap_s
         self._rng = rng or random.Random()
@@ -133,9 +173,11 @@ class OutageLog:
         if self._last is None:
             return f"online via {self._broker}"
         failures = self._spell.failures
-        return (f"locked; broker {self._broker} unreachable ({self._last.cause}: "
-                f"{self._last.detail}), {failures} failed attempt"
-                f"{'s' * (failures != 1)}; retrying")
+        return (
+            f"locked; broker {self._broker} unreachable ({self._last.cause}: "
+            f"{self._last.detail}), {failures} failed attempt"
+            f"{'s' * (failures != 1)}; retrying"
+        )
 
     def disconnected(self, now: float) -> None:
         """The link was up and went down: the outage starts now."""
@@ -146,16 +188,24 @@ class OutageLog:
         said = self._spell.failed(failure.cause, now)
         if said is None:
             return None
-        return Report("warning", (
-            f"event={'broker_unreachable' if said.kind == 'first' else 'broker_still_unreachable'} "
-            f"broker={self._broker} cause={failure.cause} failures={said.failures} "
-            f"offline_s={said.lasted_s:.0f} detail=\"{failure.detail}\" "
-            f"fix=\"{failure.fix}\""))
+        event = "broker_unreachable" if said.kind == "first" else "broker_still_unreachable"
+        return Report(
+            "warning",
+            (
+                f"event={event} "
+                f"broker={self._broker} cause={failure.cause} failures={said.failures} "
+                f'offline_s={said.lasted_s:.0f} detail="{failure.detail}" '
+                f'fix="{failure.fix}"'
+            ),
+        )
 
     def connected(self, now: float) -> Report:
         self._last = None
         ended = self._spell.ended(now)
         if ended is None:
             return Report("info", f"event=mqtt_connected broker={self._broker}")
-        return Report("info", f"event=mqtt_connected broker={self._broker} "
-                              f"after_failures={ended.failures} offline_s={ended.lasted_s:.1f}")
+        return Report(
+            "info",
+            f"event=mqtt_connected broker={self._broker} "
+            f"after_failures={ended.failures} offline_s={ended.lasted_s:.1f}",
+        )

@@ -49,6 +49,7 @@ def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
             callback(*args, **kwargs)
         except Exception:
             log.exception("event=mqtt_callback_failed callback=%s", callback.__name__)
+
     return wrapper
 
 
@@ -70,12 +71,17 @@ class BoundedClient(mqtt.Client):
         # the link (tests/e2e/test_owner_replay.py says when the bound stops holding).
         packet = getattr(self, "_in_packet", None) or {}
         if packet.get("have_remaining") and packet.get("remaining_length", 0) > MAX_INBOUND_PACKET:
-            log.warning("event=inbound_too_large bytes=%s limit=%s detail=\"dropped unread, with "
-                        "the connection, which is made again\" fix=\"only the cloud and the "
-                        "homeowner may write to this device; check who sent it\"",
-                        packet["remaining_length"], MAX_INBOUND_PACKET)
-            raise PacketTooLarge(f"the broker sent a {packet['remaining_length']}-byte packet; "
-                                 f"at most {MAX_INBOUND_PACKET} are read")
+            log.warning(
+                'event=inbound_too_large bytes=%s limit=%s detail="dropped unread, with '
+                'the connection, which is made again" fix="only the cloud and the '
+                'homeowner may write to this device; check who sent it"',
+                packet["remaining_length"],
+                MAX_INBOUND_PACKET,
+            )
+            raise PacketTooLarge(
+                f"the broker sent a {packet['remaining_length']}-byte packet; "
+                f"at most {MAX_INBOUND_PACKET} are read"
+            )
         return super()._sock_recv(bufsize)
 
 
@@ -86,9 +92,11 @@ def _authenticate(client: mqtt.Client, settings: MqttConfig) -> None:
         client.username_pw_set(settings.username, mqtt_password(settings))
     tls = settings.tls
     if tls is not None:
-        client.tls_set(ca_certs=str(tls.ca_file),
-                       certfile=str(tls.cert_file) if tls.cert_file else None,
-                       keyfile=str(tls.key_file) if tls.key_file else None)
+        client.tls_set(
+            ca_certs=str(tls.ca_file),
+            certfile=str(tls.cert_file) if tls.cert_file else None,
+            keyfile=str(tls.key_file) if tls.key_file else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,9 +136,17 @@ class MqttLink:
     attempt is ours, so its cause is logged and a broker that is back is used within 5 s.
     """
 
-    def __init__(self, settings: MqttConfig, topics: Topics, *, client_id: str,
-                 hooks: LinkHooks, subscriptions: Sequence[str] = (),
-                 announcements: Sequence[Announcement] = (), retry: Retry = Retry()) -> None:
+    def __init__(
+        self,
+        settings: MqttConfig,
+        topics: Topics,
+        *,
+        client_id: str,
+        hooks: LinkHooks,
+        subscriptions: Sequence[str] = (),
+        announcements: Sequence[Announcement] = (),
+        retry: Retry = Retry(),
+    ) -> None:
         """Besides its own cmd/# and owner/#, the link subscribes ``subscriptions`` (the
         simulated world's sim/#) and each announcement's rebirth topic."""
         self._settings = settings
@@ -189,11 +205,16 @@ class MqttLink:
             if mqtt_config.session_expiry_s > 0:
                 properties.SessionExpiryInterval = mqtt_config.session_expiry_s
             self._client.connect_async(
-                mqtt_config.host, mqtt_config.port, keepalive=mqtt_config.keepalive_s,
-                clean_start=mqtt_config.session_expiry_s == 0, properties=properties)
+                mqtt_config.host,
+                mqtt_config.port,
+                keepalive=mqtt_config.keepalive_s,
+                clean_start=mqtt_config.session_expiry_s == 0,
+                properties=properties,
+            )
         else:
-            self._client.connect_async(mqtt_config.host, mqtt_config.port,
-                                       keepalive=mqtt_config.keepalive_s)
+            self._client.connect_async(
+                mqtt_config.host, mqtt_config.port, keepalive=mqtt_config.keepalive_s
+            )
         self._thread.start()
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int:
@@ -268,30 +289,38 @@ class MqttLink:
             was_online = was_online or self.online
             if not was_online and self._refusal is None and self._clock() > deadline:
                 self._refusal = Failure(
-                    "timeout", f"{mqtt_config.host}:{mqtt_config.port} took the connection but "
+                    "timeout",
+                    f"{mqtt_config.host}:{mqtt_config.port} took the connection but "
                     f"gave no MQTT answer within {self._connect_timeout:g} s",
-                    "check that mqtt.port is the broker's MQTT port (TLS or not, as configured)")
+                    "check that mqtt.port is the broker's MQTT port (TLS or not, as configured)",
+                )
                 self._client.disconnect()
         if was_online or self.online:
             self._online.clear()
             if not self._stop.is_set():
-                log.warning("event=mqtt_disconnected reason=\"%s\"",
-                            self._ended or self._paho_error or "connection lost")
+                log.warning(
+                    'event=mqtt_disconnected reason="%s"',
+                    self._ended or self._paho_error or "connection lost",
+                )
                 self._outage.disconnected(self._clock())
-                self._on_status(f"locked; lost broker {mqtt_config.host}:{mqtt_config.port}, "
-                                "reconnecting")
+                self._on_status(
+                    f"locked; lost broker {mqtt_config.host}:{mqtt_config.port}, reconnecting"
+                )
             return None
         return self._refusal or failure_of_closed(self._paho_error)
 
     # --- paho callbacks (our loop thread) -------------------------------------------------
 
-    def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                   properties: Any) -> None:
+    def _connected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self._refusal = failure_of_refusal(reason, self._settings.username is not None)
             return
-        topics: list[tuple[str, Any]] = [(self._topics.commands, QOS),
-                                         (self._topics.owner, self._live_only())]
+        topics: list[tuple[str, Any]] = [
+            (self._topics.commands, QOS),
+            (self._topics.owner, self._live_only()),
+        ]
         topics += [(topic, QOS) for topic in self._subscriptions]
         topics += [(a.rebirth_topic, QOS) for a in self._announcements if a.rebirth_topic]
         client.subscribe(topics)
@@ -302,24 +331,30 @@ class MqttLink:
         next start); over MQTT 5 it also sends no retained one and none of our own."""
         if not self._v5:
             return 0
-        return SubscribeOptions(qos=0, noLocal=True,
-                                retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+        return SubscribeOptions(
+            qos=0, noLocal=True, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
+        )
 
-    def _subscribed(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
-                    properties: Any) -> None:
+    def _subscribed(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
         if reasons[0].is_failure:  # cmd/#: without it we cannot act, so we are not online
             self._refusal = Failure(
-                "not_authorised", f"the broker refused the subscription to "
-                f"{self._topics.commands}: {reasons[0]}",
+                "not_authorised",
+                f"the broker refused the subscription to {self._topics.commands}: {reasons[0]}",
                 "the broker's ACL must let this device read its cmd/# topics (see "
-                "firmware_config/mosquitto/doorstep.acl)")
+                "firmware_config/mosquitto/doorstep.acl)",
+            )
             client.disconnect()  # and try again later: an ACL can be fixed without restarting us
             return
         for reason in reasons[1:]:
             if reason.is_failure:
-                log.warning("event=mqtt_subscribe_refused topic=%s reason=%s fix=\"the "
-                            "broker's ACL must let this device read it\"",
-                            "owner/#, sim/# or a status topic", reason)
+                log.warning(
+                    'event=mqtt_subscribe_refused topic=%s reason=%s fix="the '
+                    "broker's ACL must let this device read it\"",
+                    "owner/#, sim/# or a status topic",
+                    reason,
+                )
         with self._state_lock:
             client.publish(self._topics.availability, b"online", qos=QOS, retain=True)
             if self._state is not None:
@@ -333,8 +368,9 @@ class MqttLink:
         log.info("event=online")
         self._on_status(self._outage.status)
 
-    def _disconnected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                      properties: Any) -> None:
+    def _disconnected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             self._ended = str(reason)
 
@@ -356,21 +392,28 @@ class MqttLink:
         """An owner command the broker keeps (retained) would be sent to us at every start and
         every reconnect: ask the broker to forget it (an empty retained payload). Where the ACL
         does not let the device write it, the broker refuses and the core still rejects it."""
-        log.warning("event=owner_command_retained topic=%s fix=\"owner commands must not be "
-                    "published retained; it is ignored and cleared\"", topic)
+        log.warning(
+            'event=owner_command_retained topic=%s fix="owner commands must not be '
+            'published retained; it is ignored and cleared"',
+            topic,
+        )
         self._client.publish(topic, b"", qos=QOS, retain=True)
 
     def _announce(self, announcement: Announcement) -> None:
         self._client.publish(announcement.topic, announcement.payload, qos=QOS, retain=True)
 
-    def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
-                   properties: Any) -> None:
+    def _published(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
         ok = not reason.is_failure
         if not ok and self._refusals.due(self._clock()):
-            log.error("event=publish_refused reason=\"%s\" refused=%s fix=\"the broker's ACL "
-                      "must let this device write its own topics (see "
-                      "firmware_config/mosquitto/doorstep.acl); kept on disk until then\"",
-                      reason, self._refusals.take())
+            log.error(
+                'event=publish_refused reason="%s" refused=%s fix="the broker\'s ACL '
+                "must let this device write its own topics (see "
+                'firmware_config/mosquitto/doorstep.acl); kept on disk until then"',
+                reason,
+                self._refusals.take(),
+            )
         self._on_ack(mid, ok)
 
     def _paho_log(self, client: mqtt.Client, userdata: Any, level: int, text: str) -> None:
@@ -396,15 +439,19 @@ def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
     same words the daemon logs."""
     outcome: list[Failure | None] = []
     errors: list[str] = []
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"doorstep-doctor-{config.device_id}",
-                         protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"doorstep-doctor-{config.device_id}",
+        protocol=mqtt.MQTTv5 if config.mqtt.protocol == "5" else mqtt.MQTTv311,
+    )
     _authenticate(client, config.mqtt)
     login = config.mqtt.username is not None
     client.on_connect = lambda client, userdata, flags, reason, properties: outcome.append(
-        failure_of_refusal(reason, login) if reason.is_failure else None)
+        failure_of_refusal(reason, login) if reason.is_failure else None
+    )
     client.on_log = lambda client, userdata, level, text: (
-        errors.append(text) if _telling(level, text) else None)
+        errors.append(text) if _telling(level, text) else None
+    )
     host, port = config.mqtt.host, config.mqtt.port
     try:
         client.connect(host, port, keepalive=10)
@@ -416,8 +463,11 @@ def probe_broker(config: Config, timeout: float = 5.0) -> Failure | None:
             if client.loop(timeout=0.2) != MQTTErrorCode.MQTT_ERR_SUCCESS and not outcome:
                 return failure_of_closed(errors[-1] if errors else None)
         if not outcome:
-            return Failure("timeout", f"no MQTT answer from {host}:{port} within {timeout:.0f} s",
-                           "check that mqtt.port is the broker's MQTT port")
+            return Failure(
+                "timeout",
+                f"no MQTT answer from {host}:{port} within {timeout:.0f} s",
+                "check that mqtt.port is the broker's MQTT port",
+            )
         return outcome[0]
     finally:
         client.disconnect()

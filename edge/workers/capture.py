@@ -42,10 +42,14 @@ log = logging.getLogger(__name__)
 PROBE_INTERVAL_S = 5.0
 CLOSE_PROBE_S = 0.25  # while someone is let in: the camera is looked at four times a second
 MAX_FRAME_AGE_S = 1.0  # ... and a newest frame older than this is a fault
-CAMERA_FAULT_STOPS = ("in-home deliveries and owner unlocks are refused (never unlocked "
-                      "unwatched), and no photos are taken")
-PHOTO_STORE_FIX = ("free space on the data dir's disk, or raise storage.photos_quota_mb; photos "
-                   "that wait for the broker are kept until it acknowledges them")
+CAMERA_FAULT_STOPS = (
+    "in-home deliveries and owner unlocks are refused (never unlocked "
+    "unwatched), and no photos are taken"
+)
+PHOTO_STORE_FIX = (
+    "free space on the data dir's disk, or raise storage.photos_quota_mb; photos "
+    "that wait for the broker are kept until it acknowledges them"
+)
 MAX_REFERENCES = 16
 MAX_BATCH = 8  # photos stored together when a burst is waiting
 MAX_WAITING_PRESSES = 32  # doorbell photos queued at most: a mashed button takes no more
@@ -91,10 +95,15 @@ class PhotoMaking:
 
 
 class CaptureWorker:
-    def __init__(self, camera: Camera, photos: PhotoStore, submit: Callable[[Input], None],
-                 probe_interval_s: float = PROBE_INTERVAL_S,
-                 making: PhotoMaking = PhotoMaking(),
-                 camera_fix: str = "run doorstep doctor") -> None:
+    def __init__(
+        self,
+        camera: Camera,
+        photos: PhotoStore,
+        submit: Callable[[Input], None],
+        probe_interval_s: float = PROBE_INTERVAL_S,
+        making: PhotoMaking = PhotoMaking(),
+        camera_fix: str = "run doorstep doctor",
+    ) -> None:
         self._camera = camera
         self._camera_log = FaultLog("camera", CAMERA_FAULT_STOPS, camera_fix, log)
         self._clock = time.monotonic
@@ -136,8 +145,12 @@ class CaptureWorker:
                 busy = self._presses_waiting >= MAX_WAITING_PRESSES
                 self._presses_waiting += not busy
             if busy:
-                self._submit(PhotoFailed(request, f"camera busy: {MAX_WAITING_PRESSES} doorbell "
-                                                  "photos already waiting"))
+                self._submit(
+                    PhotoFailed(
+                        request,
+                        f"camera busy: {MAX_WAITING_PRESSES} doorbell photos already waiting",
+                    )
+                )
                 return
         self._put(request)
 
@@ -262,8 +275,9 @@ class CaptureWorker:
             age = max(0.0, (self._now_ns() - stamp.sensor_ns) / NS)
             self._judged(stamp)
             if self._close and age > MAX_FRAME_AGE_S:
-                raise CameraError(f"the newest frame is {age:.1f} s old while the door is "
-                                  "unlocked or open")
+                raise CameraError(
+                    f"the newest frame is {age:.1f} s old while the door is unlocked or open"
+                )
         except CameraError as exc:
             self._camera_fault(exc, round(age, 3) if age is not None and self._close else None)
             return
@@ -293,9 +307,17 @@ class CaptureWorker:
         if not shots:
             return
         try:
-            saved = self._photos.save_all([
-                NewPhoto(shot.photo_id, shot.request.delivery_id, shot.jpeg,
-                         shot.request.confidential) for shot in shots])
+            saved = self._photos.save_all(
+                [
+                    NewPhoto(
+                        shot.photo_id,
+                        shot.request.delivery_id,
+                        shot.jpeg,
+                        shot.request.confidential,
+                    )
+                    for shot in shots
+                ]
+            )
         except Exception as exc:  # a bug: each photo is answered, none waits for a timeout
             log.exception("event=photo_store_failed")
             for shot in shots:
@@ -303,15 +325,27 @@ class CaptureWorker:
             return
         for shot, path in zip(shots, saved, strict=True):
             if isinstance(path, OSError):  # StorageFull, or the disk itself is full or gone
-                log.error("event=photo_not_stored photo_id=%s error=\"%s\" fix=\"%s\"",
-                          shot.photo_id, path, PHOTO_STORE_FIX)
+                log.error(
+                    'event=photo_not_stored photo_id=%s error="%s" fix="%s"',
+                    shot.photo_id,
+                    path,
+                    PHOTO_STORE_FIX,
+                )
                 self._tell(StorageHealth("photos", False))
                 self._submit(PhotoFailed(shot.request, f"storage: {path}"))
                 continue
             self._tell(StorageHealth("photos", True))
-            self._submit(PhotoTaken(shot.request, shot.photo_id,
-                                    hashlib.sha256(shot.jpeg).hexdigest(), len(shot.jpeg),
-                                    rfc3339(shot.moment), shot.stamp, shot.parcel))
+            self._submit(
+                PhotoTaken(
+                    shot.request,
+                    shot.photo_id,
+                    hashlib.sha256(shot.jpeg).hexdigest(),
+                    len(shot.jpeg),
+                    rfc3339(shot.moment),
+                    shot.stamp,
+                    shot.parcel,
+                )
+            )
 
     def _shoot(self, request: CaptureRequest) -> _Shot | None:
         """Capture and encode one photo; None for a camera fault (reported) or a reference."""

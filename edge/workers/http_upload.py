@@ -32,21 +32,34 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
 UNAUTHORISED = 401  # retried too: a token that expired is fixed without losing the photos
-TOKEN_FIX = ("check photos.http_token_file: the upload server does not take its token (it is "
-             "read again at every try; photos wait on disk meanwhile)")
+TOKEN_FIX = (
+    "check photos.http_token_file: the upload server does not take its token (it is "
+    "read again at every try; photos wait on disk meanwhile)"
+)
 RETRY_UNREADABLE_S = 5.0
 SET_ASIDE_AFTER = 3  # failed tries in a row before a photo lets the ones behind it go first
 TIMEOUT_S = 30.0
-NETWORK_FIX = ("check that the host in photos.http_url is up and reachable; photos wait on disk "
-               "and are sent again")
-TLS_FIX = ("check photos.http_ca_file (the CA that signed the upload server's certificate), that "
-           "photos.http_url names the host in that certificate, and the clock")
+NETWORK_FIX = (
+    "check that the host in photos.http_url is up and reachable; photos wait on disk "
+    "and are sent again"
+)
+TLS_FIX = (
+    "check photos.http_ca_file (the CA that signed the upload server's certificate), that "
+    "photos.http_url names the host in that certificate, and the clock"
+)
 
 
 class PhotoUploader:
-    def __init__(self, outbox: Outbox, *, token_file: Path | None, ca_file: Path | None,
-                 on_rejected: Callable[[Entry, int], None], backoff_max_s: float = 60.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        token_file: Path | None,
+        ca_file: Path | None,
+        on_rejected: Callable[[Entry, int], None],
+        backoff_max_s: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self._outbox = outbox
         self._token_file = token_file
         self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
@@ -146,21 +159,28 @@ class PhotoUploader:
             self._outbox.remove([entry.id])
             return None
         if status == UNAUTHORISED:  # the token is read again at every try: fixed, it works
-            log.warning("event=photo_upload_retry url=%s status=%s fix=\"%s\"", entry.topic,
-                        status, TOKEN_FIX)
+            log.warning(
+                'event=photo_upload_retry url=%s status=%s fix="%s"', entry.topic, status, TOKEN_FIX
+            )
             return retry_after or 0.0
         if status is None or status >= 500 or status in RETRYABLE:
             log.warning("event=photo_upload_retry url=%s status=%s", entry.topic, status)
             return retry_after or 0.0
-        log.error("event=photo_upload_rejected url=%s status=%s fix=\"%s\"", entry.topic, status,
-                  rejected_fix(status))
+        log.error(
+            'event=photo_upload_rejected url=%s status=%s fix="%s"',
+            entry.topic,
+            status,
+            rejected_fix(status),
+        )
         self._on_rejected(entry, status)
         self._outbox.remove([entry.id])
         return None
 
     def _put(self, url: str, body: bytes) -> tuple[int | None, float | None]:
-        headers = {"Content-Type": "image/jpeg",
-                   "X-Doorstep-Sha256": hashlib.sha256(body).hexdigest()}
+        headers = {
+            "Content-Type": "image/jpeg",
+            "X-Doorstep-Sha256": hashlib.sha256(body).hexdigest(),
+        }
         if self._token_file is not None:
             try:
                 token = self._token_file.read_text(encoding="utf-8").strip()
@@ -176,16 +196,22 @@ class PhotoUploader:
             return exc.code, _seconds(exc.headers.get("Retry-After"))
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             tls = isinstance(getattr(exc, "reason", exc), ssl.SSLError)
-            log.warning("event=photo_upload_network_error url=%s error=%s fix=\"%s\"", url, exc,
-                        TLS_FIX if tls else NETWORK_FIX)
+            log.warning(
+                'event=photo_upload_network_error url=%s error=%s fix="%s"',
+                url,
+                exc,
+                TLS_FIX if tls else NETWORK_FIX,
+            )
             return None, None
 
 
 def rejected_fix(status: int) -> str:
     """What to check when the upload server refuses a photo for good (a 4xx)."""
     if status == 403:
-        return ("the upload server refused it: check photos.http_token_file, and that its token "
-                "may write under photos.http_url")
+        return (
+            "the upload server refused it: check photos.http_token_file, and that its token "
+            "may write under photos.http_url"
+        )
     if status == 413:
         return "the upload server takes smaller bodies than this photo: raise its limit"
     return "check photos.http_url: the server does not take a PUT there"

@@ -25,11 +25,15 @@ RETRY_REFUSED_S = 30.0
 REFUSALS_SAID_EVERY_S = 60.0
 LOOK_AGAIN_S = 5.0
 OUTBOX_FAULT_STOPS = "events and photos wait in the outbox, unsent"
-OUTBOX_FAULT_FIX = ("check the data dir's disk (full, read-only or a failing SD card); what waits "
-                    "is sent once it can be read again")
-REFUSED_FIX = ("let this device write the topic in the broker's ACL (see "
-               "firmware_config/mosquitto/doorstep.acl); its messages wait on disk until then, "
-               "and the other topics are not held up")
+OUTBOX_FAULT_FIX = (
+    "check the data dir's disk (full, read-only or a failing SD card); what waits "
+    "is sent once it can be read again"
+)
+REFUSED_FIX = (
+    "let this device write the topic in the broker's ACL (see "
+    "firmware_config/mosquitto/doorstep.acl); its messages wait on disk until then, "
+    "and the other topics are not held up"
+)
 
 
 class Publisher(Protocol):
@@ -37,9 +41,14 @@ class Publisher(Protocol):
 
 
 class OutboxPump:
-    def __init__(self, outbox: Outbox, publisher: Publisher, window: int = 16,
-                 retry_refused_s: float = RETRY_REFUSED_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        publisher: Publisher,
+        window: int = 16,
+        retry_refused_s: float = RETRY_REFUSED_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._outbox = outbox
         self._publisher = publisher
         self._window = window
@@ -122,8 +131,13 @@ class OutboxPump:
         self._held[entry.topic] = now + self._retry_refused_s
         self._park(entry)
         if self._refusals.due(now):
-            log.warning("event=topic_refused topic=%s refused=%s retry_s=%g fix=\"%s\"",
-                        entry.topic, self._refusals.take(), self._retry_refused_s, REFUSED_FIX)
+            log.warning(
+                'event=topic_refused topic=%s refused=%s retry_s=%g fix="%s"',
+                entry.topic,
+                self._refusals.take(),
+                self._retry_refused_s,
+                REFUSED_FIX,
+            )
 
     def _park(self, entry: Entry) -> None:
         """Set ``entry`` aside with its topic's others, in id order (a refused one may be
@@ -166,8 +180,12 @@ class OutboxPump:
             try:
                 body = entry.body()
             except OSError as exc:
-                log.error("event=outbox_entry_unreadable id=%s topic=%s error=%s",
-                          entry.id, entry.topic, exc)
+                log.error(
+                    "event=outbox_entry_unreadable id=%s topic=%s error=%s",
+                    entry.id,
+                    entry.topic,
+                    exc,
+                )
                 self._outbox.remove([entry.id])
                 continue
             self._in_flight[self._publisher.publish(entry.topic, body, entry.retain)] = entry

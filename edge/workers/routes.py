@@ -22,7 +22,10 @@ class PhotoRoutes:
         if share.delivery_id is None:
             return self._topics.snapshot(share.photo_id), path, "mqtt"
         if self._upload_url is not None:
-            url = self._upload_url.format(device_id=self._topics.device_id,
-                                          delivery_id=share.delivery_id, photo_id=share.photo_id)
+            url = self._upload_url.format(
+                device_id=self._topics.device_id,
+                delivery_id=share.delivery_id,
+                photo_id=share.photo_id,
+            )
             return url, path, "http"
         return self._topics.photo(share.delivery_id, share.photo_id), path, "mqtt"

@@ -46,14 +46,21 @@ class Score:
 
 
 class Couriers:
-    def __init__(self, key: Ed25519PrivateKey, prefix: str, protocol: MQTTProtocolVersion,
-                 check_contract: bool = False) -> None:
+    def __init__(
+        self,
+        key: Ed25519PrivateKey,
+        prefix: str,
+        protocol: MQTTProtocolVersion,
+        check_contract: bool = False,
+    ) -> None:
         self._key = key
         self._contract = Contract() if check_contract else None  # jsonschema: the sim extra
         self._prefix = prefix
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"fleet-cloud-{time.monotonic_ns()}",
-                                  protocol=protocol)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"fleet-cloud-{time.monotonic_ns()}",
+            protocol=protocol,
+        )
         self.client.on_connect = self._connected
         self.client.on_message = self._message
         self.client.on_subscribe = self._subscribed
@@ -85,16 +92,17 @@ class Couriers:
         for trip in [t for t in self.trips.values() if now - t.started > TRIP_TIMEOUT_S]:
             self.score.timed_out += 1  # the device stays busy: it may be stuck
             self.trips.pop(trip.delivery_id)
-            self._note(f"{trip.delivery_id} on {trip.device_id}: no outcome after "
-                       f"{TRIP_TIMEOUT_S:.0f} s")
+            self._note(
+                f"{trip.delivery_id} on {trip.device_id}: no outcome after {TRIP_TIMEOUT_S:.0f} s"
+            )
 
     # --- what comes back ---------------------------------------------------------------------
 
-    def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                   properties: Any) -> None:
+    def _connected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         p = self._prefix
-        client.subscribe([(f"{p}/+/availability", 1), (f"{p}/+/events", 1),
-                          (f"{p}/+/photos/#", 1)])
+        client.subscribe([(f"{p}/+/availability", 1), (f"{p}/+/events", 1), (f"{p}/+/photos/#", 1)])
 
     def _subscribed(self, *_: Any) -> None:
         """Only now may devices come: a clustered broker keeps retained messages on the node
@@ -117,8 +125,9 @@ class Couriers:
             if self._contract is not None:
                 for error in self._contract.errors("event", event):
                     self.score.breaches += 1
-                    self._note(f"{device_id}: event seq {event.get('seq')} breaks the "
-                               f"contract: {error}")
+                    self._note(
+                        f"{device_id}: event seq {event.get('seq')} breaks the contract: {error}"
+                    )
             self._event(device_id, event)
         elif kind == "photos" and len(rest) == 2:
             self._photo(device_id, rest[1], payload)
@@ -155,8 +164,9 @@ class Couriers:
             else:
                 self._fail(trip, f"{trip.delivery_id} on {device_id}: {event['outcome']}")
         elif kind == "command.rejected":
-            self._fail(trip, f"{trip.delivery_id} on {device_id}: {event['cmd']} refused "
-                             f"{event['reason']}")
+            self._fail(
+                trip, f"{trip.delivery_id} on {device_id}: {event['cmd']} refused {event['reason']}"
+            )
 
     def _photo(self, device_id: str, photo_id: str, jpeg: bytes) -> None:
         self.score.photos += 1

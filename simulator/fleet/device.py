@@ -52,8 +52,14 @@ from edge.workers.routes import PhotoRoutes
 
 log = logging.getLogger(__name__)
 
-RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
-              relock_delay_s=0.2, lock_verify_s=1, open_photo_interval_s=5)
+RULES = Rules(
+    in_home_enabled=True,
+    unlock_timeout_s=30,
+    door_open_alarm_s=120,
+    relock_delay_s=0.2,
+    lock_verify_s=1,
+    open_photo_interval_s=5,
+)
 
 
 class FleetLock:
@@ -68,8 +74,15 @@ class FleetLock:
 
 
 class FleetDevice:
-    def __init__(self, device_id: str, folder: Path, cloud_key: Ed25519PublicKey, *,
-                 prefix: str, protocol: MQTTProtocolVersion) -> None:
+    def __init__(
+        self,
+        device_id: str,
+        folder: Path,
+        cloud_key: Ed25519PublicKey,
+        *,
+        prefix: str,
+        protocol: MQTTProtocolVersion,
+    ) -> None:
         self.device_id = device_id
         self.topics = Topics(prefix, device_id)
         self.sent = 0  # messages published, for the fleet's count of broker traffic
@@ -80,12 +93,15 @@ class FleetDevice:
         stores = open_stores(folder)
         self._photos = stores.photos
         key = load_or_create(folder)
-        ledger = stores.ledger(self.topics, PhotoRoutes(self.topics, self._photos, None),
-                               Receipts(key, device_id))
-        intake = PassIntake([(cloud_key, Signer())], PassPolicy(device_id), stores.replay,
-                            lambda: True)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id,
-                                  protocol=protocol)
+        ledger = stores.ledger(
+            self.topics, PhotoRoutes(self.topics, self._photos, None), Receipts(key, device_id)
+        )
+        intake = PassIntake(
+            [(cloud_key, Signer())], PassPolicy(device_id), stores.replay, lambda: True
+        )
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=device_id, protocol=protocol
+        )
         self.client.will_set(self.topics.availability, "offline", qos=1, retain=True)
         self.client.on_connect = self._connected
         self.client.on_message = self._message
@@ -93,8 +109,16 @@ class FleetDevice:
         self.client.on_publish = self._acknowledged
         self._pump = OutboxPump(stores.outbox, self)
         self._lock = FleetLock()
-        self.core = stores.core(Ports(intake=intake, ledger=ledger, lock=self._lock,
-                                      effects=self, publish_state=self._publish_state), RULES)
+        self.core = stores.core(
+            Ports(
+                intake=intake,
+                ledger=ledger,
+                lock=self._lock,
+                effects=self,
+                publish_state=self._publish_state,
+            ),
+            RULES,
+        )
         self._key_pem = public_pem(key).encode("ascii")
 
     # --- the network -------------------------------------------------------------------------
@@ -104,15 +128,16 @@ class FleetDevice:
         self.sent += 1
         return int(self.client.publish(topic, payload, qos=1, retain=retain).mid)
 
-    def _acknowledged(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
-                      properties: Any) -> None:
+    def _acknowledged(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
         self._pump.acknowledged(mid, not reason.is_failure)
 
-    def _connected(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                   properties: Any) -> None:
+    def _connected(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
-            log.warning("event=fleet_device_refused device_id=%s reason=%s", self.device_id,
-                        reason)
+            log.warning("event=fleet_device_refused device_id=%s reason=%s", self.device_id, reason)
             return
         client.subscribe([(self.topics.commands, 1), (self.topics.simulator, 1)])
 
@@ -179,9 +204,16 @@ class FleetDevice:
             self._photos.save(photo_id, action.request.delivery_id, self._jpeg)
             frame = FrameStamp(next(self._frames), time.monotonic_ns())
             self._last_frame = frame
-            self.core.inbox.put(PhotoTaken(action.request, photo_id,
-                                           hashlib.sha256(self._jpeg).hexdigest(),
-                                           len(self._jpeg), rfc3339(moment), frame))
+            self.core.inbox.put(
+                PhotoTaken(
+                    action.request,
+                    photo_id,
+                    hashlib.sha256(self._jpeg).hexdigest(),
+                    len(self._jpeg),
+                    rfc3339(moment),
+                    frame,
+                )
+            )
         # Indicate, Sound: no LED or buzzer on a fleet device; Watch: its camera never stops;
         # CheckCode: no owner code
 

@@ -77,27 +77,40 @@ class FleetResult:
     def line(self) -> str:
         def ms(value: float | None) -> str:
             return "-" if value is None else f"{value:.1f}"
-        return (f"fleet: devices={self.devices} deliveries={self.deliveries} "
-                f"rate={self.rate:.1f}/s unlock_p50_ms={ms(self.unlock_p50_ms)} "
-                f"unlock_p99_ms={ms(self.unlock_p99_ms)} lost={self.lost}")
+
+        return (
+            f"fleet: devices={self.devices} deliveries={self.deliveries} "
+            f"rate={self.rate:.1f}/s unlock_p50_ms={ms(self.unlock_p50_ms)} "
+            f"unlock_p99_ms={ms(self.unlock_p99_ms)} lost={self.lost}"
+        )
 
     def table(self) -> str:
-        rows = [("devices", f"{self.devices} ({self.online} online)"),
-                ("deliveries", f"{self.deliveries} delivered, {self.failed} failed, "
-                               f"{self.timed_out} timed out"),
-                ("rate", f"{self.rate:.1f} deliveries/s over {self.duration_s:.1f} s"),
-                ("unlock latency", "-" if self.unlock_p50_ms is None else
-                 f"p50 {self.unlock_p50_ms:.1f} ms, p99 {self.unlock_p99_ms:.1f} ms "
-                 "(at_door sent to delivery.unlocked received)"),
-                ("events", f"{self.events} received, {self.lost_events} lost"),
-                ("photos", f"{self.photos} received, {self.lost_photos} lost"),
-                ("contract", f"{self.breaches} events broke it" if self.breaches else "-")]
+        rows = [
+            ("devices", f"{self.devices} ({self.online} online)"),
+            (
+                "deliveries",
+                f"{self.deliveries} delivered, {self.failed} failed, {self.timed_out} timed out",
+            ),
+            ("rate", f"{self.rate:.1f} deliveries/s over {self.duration_s:.1f} s"),
+            (
+                "unlock latency",
+                "-"
+                if self.unlock_p50_ms is None
+                else f"p50 {self.unlock_p50_ms:.1f} ms, p99 {self.unlock_p99_ms:.1f} ms "
+                "(at_door sent to delivery.unlocked received)",
+            ),
+            ("events", f"{self.events} received, {self.lost_events} lost"),
+            ("photos", f"{self.photos} received, {self.lost_photos} lost"),
+            ("contract", f"{self.breaches} events broke it" if self.breaches else "-"),
+        ]
         return "\n".join(f"  {name:<16} {value}" for name, value in rows) + "".join(
-            f"\n  failure          {why}" for why in self.failures)
+            f"\n  failure          {why}" for why in self.failures
+        )
 
 
-def run_fleet(options: FleetOptions, *, progress: TextIO | None = sys.stderr,
-              json_out: Path | None = None) -> FleetResult:
+def run_fleet(
+    options: FleetOptions, *, progress: TextIO | None = sys.stderr, json_out: Path | None = None
+) -> FleetResult:
     _raise_file_limit()
     scratch = Path(tempfile.mkdtemp(prefix="doorstep-fleet-", dir=_ram_dir()))
     data = options.data_dir or scratch / "devices"
@@ -116,13 +129,20 @@ def run_fleet(options: FleetOptions, *, progress: TextIO | None = sys.stderr,
         shutil.rmtree(scratch, ignore_errors=True)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps({**asdict(result), "lost": result.lost,
-                                        "line": result.line()}, indent=2), encoding="utf-8")
+        json_out.write_text(
+            json.dumps({**asdict(result), "lost": result.lost, "line": result.line()}, indent=2),
+            encoding="utf-8",
+        )
     return result
 
 
-def _start_devices(options: FleetOptions, loop: NetLoop, broker: tuple[str, int], data: Path,
-                   key: Ed25519PrivateKey) -> dict[str, FleetDevice]:
+def _start_devices(
+    options: FleetOptions,
+    loop: NetLoop,
+    broker: tuple[str, int],
+    data: Path,
+    key: Ed25519PrivateKey,
+) -> dict[str, FleetDevice]:
     """The devices, each connecting to its broker node in turn (all to ``broker`` unless
     ``device_hosts`` spreads them over a cluster)."""
     protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
@@ -130,8 +150,9 @@ def _start_devices(options: FleetOptions, loop: NetLoop, broker: tuple[str, int]
     devices: dict[str, FleetDevice] = {}
     for n in range(options.devices):
         device_id = f"fleet-{n:04d}"
-        device = FleetDevice(device_id, data / device_id, key.public_key(),
-                             prefix=options.prefix, protocol=protocol)
+        device = FleetDevice(
+            device_id, data / device_id, key.public_key(), prefix=options.prefix, protocol=protocol
+        )
         devices[device_id] = device
         device.start()
         _connect(loop, device.client, options, *spread[n % len(spread)])
@@ -140,16 +161,21 @@ def _start_devices(options: FleetOptions, loop: NetLoop, broker: tuple[str, int]
     return devices
 
 
-def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
-         progress: TextIO | None) -> FleetResult:
+def _run(
+    options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path, progress: TextIO | None
+) -> FleetResult:
     protocol = mqtt.MQTTv5 if options.protocol == "5" else mqtt.MQTTv311
     key = Ed25519PrivateKey.generate()  # the cloud's, in memory only
     cloud = Couriers(key, options.prefix, protocol, options.check_contract)
     _connect(loop, cloud.client, options, host, port)
     _wait(loop, lambda: cloud.connected, 30, "the cloud could not connect to the broker")
     devices = _start_devices(options, loop, (host, port), data, key)
-    _wait(loop, lambda: len(cloud.online) == len(devices), ONLINE_TIMEOUT_S,
-          f"only some devices came online in {ONLINE_TIMEOUT_S:.0f} s")
+    _wait(
+        loop,
+        lambda: len(cloud.online) == len(devices),
+        ONLINE_TIMEOUT_S,
+        f"only some devices came online in {ONLINE_TIMEOUT_S:.0f} s",
+    )
 
     timers: list[tuple[float, str]] = []
     for device in devices.values():
@@ -163,8 +189,9 @@ def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
         owed = min(planned, options.rate * (now - started))
         if now - started >= options.duration:
             owed = planned
-            if (begun >= planned and cloud.settled()) or \
-                    now - started > options.duration + DRAIN_TIMEOUT_S:
+            if (
+                begun >= planned and cloud.settled()
+            ) or now - started > options.duration + DRAIN_TIMEOUT_S:
                 break
         while begun < owed and cloud.start_delivery(now):
             begun += 1
@@ -187,15 +214,23 @@ def _run(options: FleetOptions, loop: NetLoop, host: str, port: int, data: Path,
     score, (lost_events, lost_photos) = cloud.score, cloud.lost()
     unlocks = sorted(score.unlock_ms)
     return FleetResult(
-        devices=len(devices), online=len(cloud.online), deliveries=score.completed,
-        failed=score.failed, timed_out=score.timed_out, duration_s=elapsed,
+        devices=len(devices),
+        online=len(cloud.online),
+        deliveries=score.completed,
+        failed=score.failed,
+        timed_out=score.timed_out,
+        duration_s=elapsed,
         rate=score.completed / elapsed,
         unlock_p50_ms=statistics.median(unlocks) if unlocks else None,
-        unlock_p99_ms=unlocks[min(len(unlocks) - 1, int(len(unlocks) * 0.99))] if unlocks
-        else None,
-        events=score.events, photos=score.photos, lost_events=lost_events,
-        lost_photos=lost_photos, breaches=score.breaches, failures=score.failures,
-        messages=cloud.sent + sum(d.sent for d in devices.values()))
+        unlock_p99_ms=unlocks[min(len(unlocks) - 1, int(len(unlocks) * 0.99))] if unlocks else None,
+        events=score.events,
+        photos=score.photos,
+        lost_events=lost_events,
+        lost_photos=lost_photos,
+        breaches=score.breaches,
+        failures=score.failures,
+        messages=cloud.sent + sum(d.sent for d in devices.values()),
+    )
 
 
 def _schedule(timers: list[tuple[float, str]], device: FleetDevice) -> None:
@@ -204,13 +239,16 @@ def _schedule(timers: list[tuple[float, str]], device: FleetDevice) -> None:
         heapq.heappush(timers, (due, device.device_id))
 
 
-def _connect(loop: NetLoop, client: mqtt.Client, options: FleetOptions, host: str,
-             port: int) -> None:
+def _connect(
+    loop: NetLoop, client: mqtt.Client, options: FleetOptions, host: str, port: int
+) -> None:
     if options.ca_file is not None:
-        client.tls_set(ca_certs=str(options.ca_file),
-                       certfile=None if options.cert_file is None else str(options.cert_file),
-                       keyfile=None if options.key_file is None else str(options.key_file),
-                       tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.tls_set(
+            ca_certs=str(options.ca_file),
+            certfile=None if options.cert_file is None else str(options.cert_file),
+            keyfile=None if options.key_file is None else str(options.key_file),
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
     loop.add(client)
     client.connect(host, port, keepalive=60)
 
@@ -227,9 +265,11 @@ def _progress(out: TextIO, cloud: Couriers, devices: int, elapsed: float) -> Non
     done = cloud.score.completed
     rate = done / elapsed if elapsed > 0 else 0.0
     bar = "#" * int(20 * len(cloud.online) / max(devices, 1))
-    out.write(f"\r[{bar:<20}] online {len(cloud.online)}/{devices}  delivered {done} "
-              f"({rate:.1f}/s)  in flight {len(cloud.trips)}  failures "
-              f"{cloud.score.failed + cloud.score.timed_out}   ")
+    out.write(
+        f"\r[{bar:<20}] online {len(cloud.online)}/{devices}  delivered {done} "
+        f"({rate:.1f}/s)  in flight {len(cloud.trips)}  failures "
+        f"{cloud.score.failed + cloud.score.timed_out}   "
+    )
     out.flush()
 
 

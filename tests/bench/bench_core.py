@@ -58,12 +58,17 @@ def timed(count: int, body: Callable[[], object]) -> tuple[float, int]:
 RESULTS = Results("core")
 
 
-def show(name: str, count: int, body: Callable[[], object], floor_name: str,
-         floor: Callable[[], object]) -> None:
+def show(
+    name: str, count: int, body: Callable[[], object], floor_name: str, floor: Callable[[], object]
+) -> None:
     ours, peak = timed(count, body)
     base, _ = timed(count, floor)
-    RESULTS.add(name, f"{ours * 1e6:.1f} us (peak {peak / 1024:.0f} KiB)",
-                f"{base * 1e6:.1f} us ({floor_name})", f"x{ours / base:.1f}")
+    RESULTS.add(
+        name,
+        f"{ours * 1e6:.1f} us (peak {peak / 1024:.0f} KiB)",
+        f"{base * 1e6:.1f} us ({floor_name})",
+        f"x{ours / base:.1f}",
+    )
 
 
 def durable_write(path: Path, data: bytes) -> None:
@@ -82,38 +87,71 @@ def main() -> None:
     public = key.public_key()
     policy = PassPolicy("porch-1")
     now = time.time()
-    show("verify pass (signature + claims)", 2000,
-         lambda: check_claims(verify_signature(token, [public])[0], "done", policy, now, True),
-         "Ed25519 verify alone", lambda: public.verify(raw_signature, head + b"." + body))
+    show(
+        "verify pass (signature + claims)",
+        2000,
+        lambda: check_claims(verify_signature(token, [public])[0], "done", policy, now, True),
+        "Ed25519 verify alone",
+        lambda: public.verify(raw_signature, head + b"." + body),
+    )
 
     clock = Now(now, 1000.0)
-    grant = PassVerified(Pass(cmd="arriving", jti="j", iss="c", delivery_id="D-1", iat=now,
-                              exp=now + 60, mode=Mode.DOORSTEP, courier=Courier("c", "n")))
+    grant = PassVerified(
+        Pass(
+            cmd="arriving",
+            jti="j",
+            iss="c",
+            delivery_id="D-1",
+            iat=now,
+            exp=now + 60,
+            mode=Mode.DOORSTEP,
+            courier=Courier("c", "n"),
+        )
+    )
     state = step(State(), grant, clock, Rules()).state
-    show("domain step", 50000, lambda: step(state, CameraHealth(True), clock, Rules()),
-         "dataclass replace", lambda: replace(state, camera_ok=True))
+    show(
+        "domain step",
+        50000,
+        lambda: step(state, CameraHealth(True), clock, Rules()),
+        "dataclass replace",
+        lambda: replace(state, camera_ok=True),
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         stores = open_stores(Path(folder))
         db = stores.db
-        ledger = stores.ledger(Topics("t", "porch-1"), lambda share: ("t", Path(folder), "mqtt"),
-                               None)
+        ledger = stores.ledger(
+            Topics("t", "porch-1"), lambda share: ("t", Path(folder), "mqtt"), None
+        )
         delivery = Delivery("D-1", Mode.IN_HOME, Courier("c", "n"), False, now + 60)
         jtis = iter(range(10**6))
-        show("step record (1 transaction, fsync)", 300,
-             lambda: ledger.commit(Record(
-                 consume=ConsumeJti(f"j{next(jtis)}", now + 60), deliveries=(delivery,),
-                 events=(Emit(EventType.DELIVERY_UNLOCKED, "D-1"),)), clock),
-             "write + fsync, 400 bytes", lambda: durable_write(Path(folder) / "f", b"x" * 400))
+        show(
+            "step record (1 transaction, fsync)",
+            300,
+            lambda: ledger.commit(
+                Record(
+                    consume=ConsumeJti(f"j{next(jtis)}", now + 60),
+                    deliveries=(delivery,),
+                    events=(Emit(EventType.DELIVERY_UNLOCKED, "D-1"),),
+                ),
+                clock,
+            ),
+            "write + fsync, 400 bytes",
+            lambda: durable_write(Path(folder) / "f", b"x" * 400),
+        )
         db.close()
 
         photos = PhotoStore(Path(folder) / "photos", quota_bytes=27_000 * 64 + 20000 * 400)
         for i in range(27_000):
             photos.save(f"old{i}", f"D-{i % 2000}", b"x" * 64)
         names = (f"new{i}" for i in range(10**6))
-        show("photo save, 27,000 kept (fsync)", 300,
-             lambda: photos.save(next(names), "D-new", b"y" * 20000),
-             "write + fsync, 20 KB", lambda: durable_write(Path(folder) / "p", b"y" * 20000))
+        show(
+            "photo save, 27,000 kept (fsync)",
+            300,
+            lambda: photos.save(next(names), "D-new", b"y" * 20000),
+            "write + fsync, 20 KB",
+            lambda: durable_write(Path(folder) / "p", b"y" * 20000),
+        )
     RESULTS.write()
 
 

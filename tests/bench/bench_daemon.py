@@ -46,12 +46,14 @@ class Client:
         self._changed = threading.Condition()
         self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
         self._client.on_socket_open = lambda c, u, sock: sock.setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
         self._client.on_message = self._message
         subscribed = threading.Event()
         self._client.on_connect = lambda c, *a: c.subscribe(
             [(f"doorstep/{DEVICE}/{t}", 1) for t in ("availability", "events", "snapshots/#")]
-            + [("floor/#", 1), (f"{PRESS_FLOOR}/#", 1)])
+            + [("floor/#", 1), (f"{PRESS_FLOOR}/#", 1)]
+        )
         self._client.on_subscribe = lambda *a: subscribed.set()
         self._client.connect("127.0.0.1", port)
         self._client.loop_start()
@@ -83,8 +85,10 @@ class Client:
             if not topic.endswith("/events"):
                 return False
             event = json.loads(payload)
-            return event["type"] == type_ and (delivery_id is None
-                                              or event["delivery_id"] == delivery_id)
+            return event["type"] == type_ and (
+                delivery_id is None or event["delivery_id"] == delivery_id
+            )
+
         return match
 
     def close(self) -> None:
@@ -94,8 +98,10 @@ class Client:
 
 def ms(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
-    return (statistics.median(ordered) * 1000,
-            ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000)
+    return (
+        statistics.median(ordered) * 1000,
+        ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
+    )
 
 
 RESULTS = Results("daemon")
@@ -103,8 +109,13 @@ RESULTS = Results("daemon")
 
 def show(name: str, ours: list[float], floor: list[float], goal: str) -> None:
     (p50, p99), (f50, f99) = ms(ours), ms(floor)
-    RESULTS.add(name, f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", f"p50 {f50:.2f} ms, p99 {f99:.2f} ms",
-                f"x{p50 / f50:.1f} / x{p99 / f99:.1f}", goal)
+    RESULTS.add(
+        name,
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms",
+        f"p50 {f50:.2f} ms, p99 {f99:.2f} ms",
+        f"x{p50 / f50:.1f} / x{p99 / f99:.1f}",
+        goal,
+    )
 
 
 def topic_is(topic: str) -> Callable[[str, bytes], bool]:
@@ -146,18 +157,37 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
     client = Client(broker.port)
     floors: list[subprocess.Popen[bytes]] = []
     floor_start_s = 0.0
-    config = write_sim_config(folder / "doorstep.toml", device_id=DEVICE, port=broker.port,
-                              trusted_key=public, data_dir=folder / "data", protocol="5",
-                              extra=SETTINGS)
+    config = write_sim_config(
+        folder / "doorstep.toml",
+        device_id=DEVICE,
+        port=broker.port,
+        trusted_key=public,
+        data_dir=folder / "data",
+        protocol="5",
+        extra=SETTINGS,
+    )
     daemon = DaemonProcess(config, folder / "daemon.log")
     try:
         for root, more in (("floor", []), (PRESS_FLOOR, ["--mqtt5"])):  # one at a time, and
             mark = len(client.got)  # idle before the daemon's start is timed
             started = time.perf_counter()
-            floors.append(subprocess.Popen(
-                [sys.executable, str(Path(__file__).with_name("floor_device.py")), "--port",
-                 str(broker.port), "--key", str(public), "--folder", str(folder / root),
-                 "--root", root, *more]))
+            floors.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(Path(__file__).with_name("floor_device.py")),
+                        "--port",
+                        str(broker.port),
+                        "--key",
+                        str(public),
+                        "--folder",
+                        str(folder / root),
+                        "--root",
+                        root,
+                        *more,
+                    ]
+                )
+            )
             ready = client.wait(topic_is(f"{root}/ready"), mark) - started
             floor_start_s = floor_start_s or ready
         floor = floors[0]
@@ -167,28 +197,37 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
         online = client.wait(lambda t, p: t.endswith("/availability") and p == b"online", mark)
         assert daemon.process is not None
         pid = daemon.process.pid
-        print(f"doorstep bench ({ROUNDS} rounds; {os.cpu_count()} cores; shared machine: "
-              "read the ratios)")
+        print(
+            f"doorstep bench ({ROUNDS} rounds; {os.cpu_count()} cores; shared machine: "
+            "read the ratios)"
+        )
         RESULTS.header()
-        RESULTS.add("start -> online", f"{(online - started) * 1000:.0f} ms",
-                    f"{floor_start_s * 1000:.0f} ms (the floor: start, subscribed)",
-                    f"x{(online - started) / floor_start_s:.1f}", "<= 1000 ms")
+        RESULTS.add(
+            "start -> online",
+            f"{(online - started) * 1000:.0f} ms",
+            f"{floor_start_s * 1000:.0f} ms (the floor: start, subscribed)",
+            f"x{(online - started) / floor_start_s:.1f}",
+            "<= 1000 ms",
+        )
         base = f"doorstep/{DEVICE}"
 
         unlock, unlock_floor = [], []
         for n in range(ROUNDS):
             delivery = f"D-{n}"
             mark = len(client.got)
-            client.send(f"{base}/cmd/arriving", mint(key, "arriving", device_id=DEVICE,
-                                                      delivery_id=delivery, mode="in_home"))
+            client.send(
+                f"{base}/cmd/arriving",
+                mint(key, "arriving", device_id=DEVICE, delivery_id=delivery, mode="in_home"),
+            )
             client.wait(client.event("delivery.arriving", delivery), mark)
             at_door = mint(key, "at_door", device_id=DEVICE, delivery_id=delivery)
             mark = len(client.got)
             sent = client.send(f"{base}/cmd/at_door", at_door)
             unlock.append(client.wait(client.event("delivery.unlocked", delivery), mark) - sent)
             mark = len(client.got)
-            client.send(f"{base}/cmd/cancel", mint(key, "cancel", device_id=DEVICE,
-                                                    delivery_id=delivery))
+            client.send(
+                f"{base}/cmd/cancel", mint(key, "cancel", device_id=DEVICE, delivery_id=delivery)
+            )
             client.wait(client.event("delivery.completed", delivery), mark)
             mark = len(client.got)
             sent = client.send("floor/cmd/pass", at_door)
@@ -201,13 +240,16 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
         presses: tuple[tuple[str, str, Callable[[str, bytes], bool]], ...] = (
             (f"{base}/sim/doorbell", "press", lambda t, p: "/snapshots/" in t),
             ("floor/cmd/photo", "take", topic_is("floor/photos")),
-            (f"{PRESS_FLOOR}/cmd/press", "press", topic_is(f"{PRESS_FLOOR}/photos")))
-        last_of = (client.event("doorbell.pressed"), topic_is("floor/photos"),
-                   topic_is(f"{PRESS_FLOOR}/pressed"))
+            (f"{PRESS_FLOOR}/cmd/press", "press", topic_is(f"{PRESS_FLOOR}/photos")),
+        )
+        last_of = (
+            client.event("doorbell.pressed"),
+            topic_is("floor/photos"),
+            topic_is(f"{PRESS_FLOOR}/pressed"),
+        )
         snaps: tuple[list[float], ...] = ([], [], [])
         for _ in range(ROUNDS):
-            for snap, (topic, payload, found), settled in zip(snaps, presses, last_of,
-                                                              strict=True):
+            for snap, (topic, payload, found), settled in zip(snaps, presses, last_of, strict=True):
                 mark = len(client.got)
                 sent = client.send(topic, payload)
                 snap.append(client.wait(found, mark) - sent)
@@ -217,8 +259,9 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
 
         rates: tuple[list[float], ...] = ([], [], [])
         for _ in range(BURSTS):  # taken in turn: a busy moment of this machine hits all
-            for rate, (topic, payload, found), last_one in zip(rates, presses, last_of,
-                                                               strict=True):
+            for rate, (topic, payload, found), last_one in zip(
+                rates, presses, last_of, strict=True
+            ):
                 mark = len(client.got)
                 sent = time.perf_counter()
                 for _ in range(BURST):
@@ -230,10 +273,19 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
                 last = max(at for at, t, p in client.got[mark:] if found(t, p))
                 rate.append(BURST / (last - sent))
         ours, floor_rate, press_rate = (statistics.median(r) for r in rates)
-        RESULTS.add(f"photos/s in a burst of {BURST} (median of {BURSTS})", f"{ours:.1f} /s",
-                    f"{floor_rate:.1f} /s", f"x{ours / floor_rate:.2f}", ">= x0.8")
-        RESULTS.add("  (beside the press floor)", f"{ours:.1f} /s", f"{press_rate:.1f} /s",
-                    f"x{ours / press_rate:.2f}")
+        RESULTS.add(
+            f"photos/s in a burst of {BURST} (median of {BURSTS})",
+            f"{ours:.1f} /s",
+            f"{floor_rate:.1f} /s",
+            f"x{ours / floor_rate:.2f}",
+            ">= x0.8",
+        )
+        RESULTS.add(
+            "  (beside the press floor)",
+            f"{ours:.1f} /s",
+            f"{press_rate:.1f} /s",
+            f"x{ours / press_rate:.2f}",
+        )
 
         written_all(pid)  # the burst's acknowledgements are removed before bytes are counted
         runs, floor_runs = [], []  # where a run's frames fall in 4 KiB pages varies: median of 3
@@ -242,11 +294,21 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
             delivery = f"D-disk-{n}"
             mark = len(client.got)
             for cmd in ("arriving", "at_door", "cancel"):
-                client.send(f"{base}/cmd/{cmd}", mint(key, cmd, device_id=DEVICE,
-                                                       delivery_id=delivery, mode="in_home"))
-                client.wait(client.event({"arriving": "delivery.arriving",
-                                          "at_door": "delivery.unlocked",
-                                          "cancel": "delivery.completed"}[cmd], delivery), mark)
+                client.send(
+                    f"{base}/cmd/{cmd}",
+                    mint(key, cmd, device_id=DEVICE, delivery_id=delivery, mode="in_home"),
+                )
+                client.wait(
+                    client.event(
+                        {
+                            "arriving": "delivery.arriving",
+                            "at_door": "delivery.unlocked",
+                            "cancel": "delivery.completed",
+                        }[cmd],
+                        delivery,
+                    ),
+                    mark,
+                )
             written_all(pid)  # the last acknowledgements are removed from the outbox
             runs.append(proc(pid, "write_bytes") - written)
             written, mark = proc(floor.pid, "write_bytes"), len(client.got)
@@ -254,31 +316,52 @@ def main() -> None:  # noqa: C901 - a benchmark script, read top to bottom besid
             client.wait(topic_is("floor/steps"), mark)
             floor_runs.append(proc(floor.pid, "write_bytes") - written)
         disk, disk_floor = statistics.median(runs), statistics.median(floor_runs)
-        RESULTS.add(f"disk written, in-home run (median of {DISK_RUNS})", f"{disk / 1024:.1f} KiB",
-                    f"{disk_floor / 1024:.1f} KiB ({DURABLE_STEPS} fsynced 1 KiB appends)",
-                    f"x{disk / disk_floor:.1f}", "<= 32 KiB")
+        RESULTS.add(
+            f"disk written, in-home run (median of {DISK_RUNS})",
+            f"{disk / 1024:.1f} KiB",
+            f"{disk_floor / 1024:.1f} KiB ({DURABLE_STEPS} fsynced 1 KiB appends)",
+            f"x{disk / disk_floor:.1f}",
+            "<= 32 KiB",
+        )
 
         pids = (pid, floor.pid)
         written_at = [proc(p, "write_bytes") for p in pids]
         cpu_at, start = [cpu_s(p) for p in pids], time.monotonic()
         time.sleep(10)
-        idle_cpu, floor_cpu = ((cpu_s(p) - c) / (time.monotonic() - start) * 100
-                               for p, c in zip(pids, cpu_at, strict=True))
-        idle_written, floor_written = (proc(p, "write_bytes") - w
-                                       for p, w in zip(pids, written_at, strict=True))
+        idle_cpu, floor_cpu = (
+            (cpu_s(p) - c) / (time.monotonic() - start) * 100
+            for p, c in zip(pids, cpu_at, strict=True)
+        )
+        idle_written, floor_written = (
+            proc(p, "write_bytes") - w for p, w in zip(pids, written_at, strict=True)
+        )
         floor_rss = proc(floor.pid, "VmRSS")
-        RESULTS.add("idle: written in 10 s", f"{idle_written} bytes", f"{floor_written} bytes",
-                    goal="0")
+        RESULTS.add(
+            "idle: written in 10 s", f"{idle_written} bytes", f"{floor_written} bytes", goal="0"
+        )
         RESULTS.add("idle: CPU", f"{idle_cpu:.2f} %", f"{floor_cpu:.2f} %", goal="<= 0.5 %")
         rss = proc(pid, "VmRSS")
-        RESULTS.add("idle: RSS", f"{rss / 2**20:.1f} MB",
-                    f"{floor_rss / 2**20:.1f} MB (the floor process)", "", "<= 45 MB")
-        libraries = int(subprocess.run(
-            [sys.executable, "-m", "tests.bench.library_floor", str(ROUNDS + BURSTS * BURST)],
-            capture_output=True, text=True, check=True).stdout)
-        RESULTS.add("  (beside its libraries alone)", f"{rss / 2**20:.1f} MB",
-                    f"{libraries / 2**20:.1f} MB (tests/bench/library_floor.py)",
-                    f"+{(rss - libraries) / 2**20:.1f} MB")
+        RESULTS.add(
+            "idle: RSS",
+            f"{rss / 2**20:.1f} MB",
+            f"{floor_rss / 2**20:.1f} MB (the floor process)",
+            "",
+            "<= 45 MB",
+        )
+        libraries = int(
+            subprocess.run(
+                [sys.executable, "-m", "tests.bench.library_floor", str(ROUNDS + BURSTS * BURST)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        RESULTS.add(
+            "  (beside its libraries alone)",
+            f"{rss / 2**20:.1f} MB",
+            f"{libraries / 2**20:.1f} MB (tests/bench/library_floor.py)",
+            f"+{(rss - libraries) / 2**20:.1f} MB",
+        )
         RESULTS.write()
     finally:
         for root in ("floor", PRESS_FLOOR):

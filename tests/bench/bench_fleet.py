@@ -85,28 +85,50 @@ def main() -> None:
         broker = Mosquitto(Path(tmp) / "broker").start()
         try:
             cpu = time.process_time()
-            fleet = run_fleet(FleetOptions(devices=DEVICES, rate=RATE, duration=DURATION,
-                                           host=broker.host, port=broker.port), progress=None)
+            fleet = run_fleet(
+                FleetOptions(
+                    devices=DEVICES,
+                    rate=RATE,
+                    duration=DURATION,
+                    host=broker.host,
+                    port=broker.port,
+                ),
+                progress=None,
+            )
             cpu = time.process_time() - cpu
             trips, messages, message_cpu = floor(broker.port)  # the same broker, right after
         finally:
             broker.stop()
     per_delivery = fleet.messages / max(fleet.deliveries, 1)
     trip50, trip99 = statistics.median(trips), sorted(trips)[int(len(trips) * 0.99)]
-    results.add(f"fleet {DEVICES} devices: deliveries/s", f"{fleet.rate:.1f}/s over "
-                f"{fleet.duration_s:.0f} s", f"{messages / per_delivery:.0f}/s (bare QoS 1, "
-                f"{per_delivery:.0f} msgs each)",
-                f"x{fleet.rate / (messages / per_delivery):.2f}", f">= {RATE:.0f}/s")
-    results.add("fleet unlock (at_door -> unlocked)",
-                f"p50 {fleet.unlock_p50_ms or 0:.1f} ms, p99 {fleet.unlock_p99_ms or 0:.1f} ms",
-                f"p50 {trip50:.1f} ms, p99 {trip99:.1f} ms (round trip)",
-                f"x{(fleet.unlock_p50_ms or 0) / trip50:.1f} / "
-                f"x{(fleet.unlock_p99_ms or 0) / trip99:.1f}")
-    results.add("fleet lost (events + photos)", f"{fleet.lost} of {fleet.events + fleet.photos}",
-                "", "", "0")
+    results.add(
+        f"fleet {DEVICES} devices: deliveries/s",
+        f"{fleet.rate:.1f}/s over {fleet.duration_s:.0f} s",
+        f"{messages / per_delivery:.0f}/s (bare QoS 1, {per_delivery:.0f} msgs each)",
+        f"x{fleet.rate / (messages / per_delivery):.2f}",
+        f">= {RATE:.0f}/s",
+    )
+    results.add(
+        "fleet unlock (at_door -> unlocked)",
+        f"p50 {fleet.unlock_p50_ms or 0:.1f} ms, p99 {fleet.unlock_p99_ms or 0:.1f} ms",
+        f"p50 {trip50:.1f} ms, p99 {trip99:.1f} ms (round trip)",
+        f"x{(fleet.unlock_p50_ms or 0) / trip50:.1f} / x{(fleet.unlock_p99_ms or 0) / trip99:.1f}",
+    )
+    results.add(
+        "fleet lost (events + photos)",
+        f"{fleet.lost} of {fleet.events + fleet.photos}",
+        "",
+        "",
+        "0",
+    )
     ours, least = cpu / max(fleet.deliveries, 1) * 1000, message_cpu * per_delivery * 1000
-    results.add("fleet CPU per delivery (one process)", f"{ours:.1f} ms",
-                f"{least:.1f} ms (its messages, bare)", f"x{ours / least:.1f}", "")
+    results.add(
+        "fleet CPU per delivery (one process)",
+        f"{ours:.1f} ms",
+        f"{least:.1f} ms (its messages, bare)",
+        f"x{ours / least:.1f}",
+        "",
+    )
     print(fleet.line())
     results.write()
 

@@ -24,8 +24,10 @@ from tests.bench.results import Results
 DELIVERIES = 1000
 RUNS = 5
 COURIER = {"id": "courier-7", "name": "Sam Courier"}
-FLOOR = ("import json, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-         "[json.loads(b) for (b,) in c.execute('SELECT body FROM history')]")
+FLOOR = (
+    "import json, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+    "[json.loads(b) for (b,) in c.execute('SELECT body FROM history')]"
+)
 
 
 def fill(data: Path) -> None:
@@ -43,18 +45,43 @@ def fill(data: Path) -> None:
             photo_id = f"{delivery_id}-{purpose}"
             jpeg = f"jpeg {photo_id}".encode()
             (folder / f"{photo_id}.jpg").write_bytes(jpeg)
-            photos.append(Emit(EventType.DELIVERY_PHOTO, delivery_id, {
-                "photo_id": photo_id, "sha256": hashlib.sha256(jpeg).hexdigest(), "bytes": 9,
-                "captured_at": "2027-01-15T08:00:05.000Z", "local_only": False,
-                "purpose": purpose, "frame": n, "sensor_ns": n}))
-        steps = (Emit(EventType.DELIVERY_ARRIVING, delivery_id, {
-            "mode": "in_home", "courier": COURIER, "confidential": False}),
+            photos.append(
+                Emit(
+                    EventType.DELIVERY_PHOTO,
+                    delivery_id,
+                    {
+                        "photo_id": photo_id,
+                        "sha256": hashlib.sha256(jpeg).hexdigest(),
+                        "bytes": 9,
+                        "captured_at": "2027-01-15T08:00:05.000Z",
+                        "local_only": False,
+                        "purpose": purpose,
+                        "frame": n,
+                        "sensor_ns": n,
+                    },
+                )
+            )
+        steps = (
+            Emit(
+                EventType.DELIVERY_ARRIVING,
+                delivery_id,
+                {"mode": "in_home", "courier": COURIER, "confidential": False},
+            ),
             Emit(EventType.DELIVERY_UNLOCKED, delivery_id, {}),
-            Emit(EventType.DELIVERY_DOOR_OPENED, delivery_id, {}), photos[0],
-            Emit(EventType.DELIVERY_LOCKED, delivery_id, {}), photos[1],
-            Emit(EventType.DELIVERY_COMPLETED, delivery_id, {
-                "outcome": "delivered", "mode": "in_home",
-                "photos": [p.fields["photo_id"] for p in photos]}))
+            Emit(EventType.DELIVERY_DOOR_OPENED, delivery_id, {}),
+            photos[0],
+            Emit(EventType.DELIVERY_LOCKED, delivery_id, {}),
+            photos[1],
+            Emit(
+                EventType.DELIVERY_COMPLETED,
+                delivery_id,
+                {
+                    "outcome": "delivered",
+                    "mode": "in_home",
+                    "photos": [p.fields["photo_id"] for p in photos],
+                },
+            ),
+        )
         ledger.commit(Record(events=steps), Now(wall + n * 600, 1.0))
     db.close()
 
@@ -75,22 +102,37 @@ def main() -> None:
         data = Path(tmp) / "data"
         fill(data)
         key = Path(tmp) / "cloud.pem"
-        key.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
-            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+        key.write_bytes(
+            Ed25519PrivateKey.generate()
+            .public_key()
+            .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        )
         config = Path(tmp) / "doorstep.toml"
-        config.write_text(f'device_id = "porch-1"\n[security]\ntrusted_keys = ["{key}"]\n'
-                          f'[storage]\ndata_dir = "{data}"\n', encoding="utf-8")
+        config.write_text(
+            f'device_id = "porch-1"\n[security]\ntrusted_keys = ["{key}"]\n'
+            f'[storage]\ndata_dir = "{data}"\n',
+            encoding="utf-8",
+        )
         floor = median_run([sys.executable, "-c", FLOOR, str(data / "doorstep.sqlite")])
         start = median_run([sys.executable, "-m", "edge", "check-config", "--config", str(config)])
-        results.add("doorstep start-up + config", f"{start * 1e3:.0f} ms",
-                    f"{floor * 1e3:.0f} ms (python reads the rows)", f"x{start / floor:.1f}",
-                    "(what every command pays)")
+        results.add(
+            "doorstep start-up + config",
+            f"{start * 1e3:.0f} ms",
+            f"{floor * 1e3:.0f} ms (python reads the rows)",
+            f"x{start / floor:.1f}",
+            "(what every command pays)",
+        )
         for shape in ([], ["--json"]):
-            ours = median_run([sys.executable, "-m", "edge", "history", "--config", str(config),
-                               *shape])
-            results.add(f"history {DELIVERIES} deliveries {' '.join(shape) or 'table'}",
-                        f"{ours * 1e3:.0f} ms", f"{floor * 1e3:.0f} ms (python reads the rows)",
-                        f"x{ours / floor:.1f}", "< 1 s")
+            ours = median_run(
+                [sys.executable, "-m", "edge", "history", "--config", str(config), *shape]
+            )
+            results.add(
+                f"history {DELIVERIES} deliveries {' '.join(shape) or 'table'}",
+                f"{ours * 1e3:.0f} ms",
+                f"{floor * 1e3:.0f} ms (python reads the rows)",
+                f"x{ours / floor:.1f}",
+                "< 1 s",
+            )
     results.write()
 
 

@@ -47,8 +47,9 @@ def durable(path: Path, data: bytes, mode: str = "wb") -> None:
 
 def verify(token: bytes, key: Ed25519PublicKey) -> None:
     head, body, signature = token.split(b".")
-    key.verify(base64.urlsafe_b64decode(signature + b"=" * (-len(signature) % 4)),
-               head + b"." + body)
+    key.verify(
+        base64.urlsafe_b64decode(signature + b"=" * (-len(signature) % 4)), head + b"." + body
+    )
 
 
 def main() -> int:
@@ -65,11 +66,15 @@ def main() -> int:
     width, height = map(int, args.size.split("x"))
     camera = SimCamera(width, height, "floor")
     args.folder.mkdir(parents=True, exist_ok=True)
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=root,
-                         protocol=mqtt.MQTTv5 if args.mqtt5 else mqtt.MQTTv311)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=root,
+        protocol=mqtt.MQTTv5 if args.mqtt5 else mqtt.MQTTv311,
+    )
     event = 0
     client.on_socket_open = lambda c, u, sock: sock.setsockopt(
-        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+    )
 
     def photo() -> bytes:
         buffer = io.BytesIO()

@@ -18,10 +18,10 @@ class Results:
         self.name = name
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, figure: str, doorstep: str, floor: str = "", ratio: str = "",
-            goal: str = "") -> None:
-        row = {"figure": figure, "doorstep": doorstep, "floor": floor, "ratio": ratio,
-               "goal": goal}
+    def add(
+        self, figure: str, doorstep: str, floor: str = "", ratio: str = "", goal: str = ""
+    ) -> None:
+        row = {"figure": figure, "doorstep": doorstep, "floor": floor, "ratio": ratio, "goal": goal}
         self.rows.append(row)
         print(f"{figure:<34} {doorstep:<26} {floor:<26} {ratio:<14} {goal}", flush=True)
 
@@ -32,9 +32,20 @@ class Results:
         RESULTS.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = RESULTS / f"{stamp}-{self.name}.json"
-        path.write_text(json.dumps({
-            "when": stamp, "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                       "platform": platform.platform()},
-            "rows": self.rows}, indent=2), encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "when": stamp,
+                    "machine": {
+                        "cores": os.cpu_count(),
+                        "python": platform.python_version(),
+                        "platform": platform.platform(),
+                    },
+                    "rows": self.rows,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
         print(f"written: {path}")
         return path

@@ -32,18 +32,34 @@ def wait_log(daemon: DaemonProcess, text: str, timeout: float = 20) -> str:
 class Device:
     """One daemon, its config and data folder, and the cloud's view of it."""
 
-    def __init__(self, folder: Path, keys: Any, broker: Any, extra_config: str = "",
-                 more_keys: str = "", protocol: str = "5") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        keys: Any,
+        broker: Any,
+        extra_config: str = "",
+        more_keys: str = "",
+        protocol: str = "5",
+    ) -> None:
         self.device_id = f"porch-{next(_ids)}"  # fresh retained topics for every test
         self.keys = keys
         self.folder = folder
         self.config = write_sim_config(
-            folder / "doorstep.toml", device_id=self.device_id, port=broker.port,
-            trusted_key=keys.public, data_dir=folder / "data", protocol=protocol,
-            extra=extra_config, more_keys=more_keys)
-        self.cloud = CloudReceiver(getattr(broker, "cloud_host", broker.host),
-                                   getattr(broker, "cloud_port", broker.port), "doorstep",
-                                   self.device_id)
+            folder / "doorstep.toml",
+            device_id=self.device_id,
+            port=broker.port,
+            trusted_key=keys.public,
+            data_dir=folder / "data",
+            protocol=protocol,
+            extra=extra_config,
+            more_keys=more_keys,
+        )
+        self.cloud = CloudReceiver(
+            getattr(broker, "cloud_host", broker.host),
+            getattr(broker, "cloud_port", broker.port),
+            "doorstep",
+            self.device_id,
+        )
         self.daemon = DaemonProcess(self.config, folder / "daemon.log")
 
     def start(self) -> Device:
@@ -53,8 +69,9 @@ class Device:
 
     def wait_online(self) -> None:
         try:
-            self.cloud.wait_for(lambda got: got.availability[-1:] == ["online"], timeout=30,
-                                what="online")
+            self.cloud.wait_for(
+                lambda got: got.availability[-1:] == ["online"], timeout=30, what="online"
+            )
         except TimeoutError:
             raise AssertionError(f"daemon not online; log:\n{self.daemon.log_text()}") from None
 
@@ -85,10 +102,17 @@ class Device:
 def new_device(tmp_path: Path, cloud_keys: Any, mosquitto: Any) -> Iterator[Any]:
     made: list[Device] = []
 
-    def make(extra_config: str = "", start: bool = True, more_keys: str = "",
-             protocol: str = "5") -> Device:
-        device = Device(tmp_path / f"device{len(made)}", cloud_keys, mosquitto, extra_config,
-                        more_keys, protocol)
+    def make(
+        extra_config: str = "", start: bool = True, more_keys: str = "", protocol: str = "5"
+    ) -> Device:
+        device = Device(
+            tmp_path / f"device{len(made)}",
+            cloud_keys,
+            mosquitto,
+            extra_config,
+            more_keys,
+            protocol,
+        )
         made.append(device)
         return device.start() if start else device
 

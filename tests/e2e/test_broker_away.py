@@ -11,14 +11,21 @@ from tests.brokers import Mosquitto
 from tests.e2e.conftest import wait_log
 
 
-def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(tmp_path, cloud_keys,
-                                                               notify_socket) -> None:
+def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(
+    tmp_path, cloud_keys, notify_socket
+) -> None:
     port = free_port()  # nothing listens here yet
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-away", port=port,
-                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data",
-                              protocol="5")
-    daemon = DaemonProcess(config, tmp_path / "daemon.log",
-                           env={"NOTIFY_SOCKET": notify_socket.path}).start()
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-away",
+        port=port,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data",
+        protocol="5",
+    )
+    daemon = DaemonProcess(
+        config, tmp_path / "daemon.log", env={"NOTIFY_SOCKET": notify_socket.path}
+    ).start()
     broker = Mosquitto(tmp_path / "broker", port=port)
     try:
         line = wait_log(daemon, "event=broker_unreachable")

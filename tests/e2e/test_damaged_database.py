@@ -31,13 +31,17 @@ def damage(path: Path, from_page: int) -> None:
     them would."""
     data = bytearray(path.read_bytes())
     for start in range((from_page - 1) * PAGE, len(data), PAGE):
-        data[start:start + PAGE] = bytes([0xA5]) * PAGE
+        data[start : start + PAGE] = bytes([0xA5]) * PAGE
     path.write_bytes(bytes(data))
 
 
 def doorstep(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge", *args, "--config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "edge", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_damaged_page_still_answers_every_pass_and_says_storage_fault(new_device) -> None:
@@ -76,6 +80,7 @@ def test_a_damaged_header_is_named_and_repair_brings_the_device_back(new_device)
     device.start()
     device.send("arriving", used)  # the same pass again: its use was lost with the database
     device.rejected("replayed", jti="used-before")
-    device.send("arriving", device.mint("arriving", jti="new-one", delivery_id="D-3",
-                                        now=time.time() + 5))
+    device.send(
+        "arriving", device.mint("arriving", jti="new-one", delivery_id="D-3", now=time.time() + 5)
+    )
     device.cloud.wait_event("delivery.arriving", delivery_id="D-3")

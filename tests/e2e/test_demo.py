@@ -13,10 +13,15 @@ EVENT_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "contract" / "even
 
 
 def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "simulator.cli", "demo", "--out", str(out),
-                             "--pace", "0"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "demo", "--out", str(out), "--pace", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads((out / "report.json").read_text())
     assert len(report["photos"]) >= 1
@@ -25,8 +30,11 @@ def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(
     for photo_id in report["photos"]:
         assert f'src="photos/{photo_id}.jpg"' in page
         assert (out / "photos" / f"{photo_id}.jpg").read_bytes()[:2] == b"\xff\xd8"
-    completed = {e["delivery_id"]: (e["mode"], e["outcome"]) for e in report["events"]
-                 if e["type"] == "delivery.completed"}
+    completed = {
+        e["delivery_id"]: (e["mode"], e["outcome"])
+        for e in report["events"]
+        if e["type"] == "delivery.completed"
+    }
     assert completed == {"D-1001": ("doorstep", "delivered"), "D-1002": ("in_home", "delivered")}
     rejected = {e["reason"] for e in report["events"] if e["type"] == "command.rejected"}
     assert rejected == {"replayed", "bad_signature"}

@@ -10,14 +10,18 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 def test_full_doorstep_delivery(device) -> None:
-    state = device.cloud.wait_state(lock="locked", door="closed", camera="ok", clock="synced",
-                                    delivery=None)
+    state = device.cloud.wait_state(
+        lock="locked", door="closed", camera="ok", clock="synced", delivery=None
+    )
     assert state["in_home_enabled"] is False and state["version"] == "0.1.0"
 
     device.send("arriving", device.mint("arriving", courier={"id": "c9", "name": "Ana"}))
     arriving = device.cloud.wait_event("delivery.arriving", delivery_id="D-1")
     assert (arriving["mode"], arriving["courier"], arriving["confidential"]) == (
-        "doorstep", {"id": "c9", "name": "Ana"}, False)
+        "doorstep",
+        {"id": "c9", "name": "Ana"},
+        False,
+    )
     device.cloud.wait_state(delivery={"id": "D-1", "mode": "doorstep", "phase": "waiting"})
 
     device.sim("doorbell", "press")
@@ -29,15 +33,18 @@ def test_full_doorstep_delivery(device) -> None:
     assert completed["outcome"] == "delivered" and completed["mode"] == "doorstep"
     assert bell["photo_id"] in completed["photos"] and len(completed["photos"]) == 3
 
-    got = device.cloud.wait_for(lambda r: all(p in r.photos for p in completed["photos"]) and r,
-                                what="the delivery's photos")
+    got = device.cloud.wait_for(
+        lambda r: all(p in r.photos for p in completed["photos"]) and r,
+        what="the delivery's photos",
+    )
     for photo in device.events("delivery.photo"):
         data = got.photos[photo["photo_id"]]
         assert hashlib.sha256(data).hexdigest() == photo["sha256"]
         assert len(data) == photo["bytes"] and data[:2] == b"\xff\xd8"
         assert photo["local_only"] is False
         assert got.photo_topics[photo["photo_id"]] == (
-            f"doorstep/{device.device_id}/photos/D-1/{photo['photo_id']}")
+            f"doorstep/{device.device_id}/photos/D-1/{photo['photo_id']}"
+        )
     device.cloud.wait_state(delivery=None, lock="locked")
 
     events = device.events()
@@ -54,7 +61,8 @@ def test_doorbell_without_a_delivery_sends_a_snapshot(device) -> None:
     assert pressed["delivery_id"] is None and pressed["photo_id"]
     got = device.cloud.wait_for(lambda r: pressed["photo_id"] in r.photos and r, what="snapshot")
     assert got.photo_topics[pressed["photo_id"]] == (
-        f"doorstep/{device.device_id}/snapshots/{pressed['photo_id']}")
+        f"doorstep/{device.device_id}/snapshots/{pressed['photo_id']}"
+    )
 
 
 def test_confidential_delivery_photos_never_leave_the_device(device) -> None:
@@ -80,8 +88,9 @@ def test_cancel_and_expiry(device) -> None:
     completed = device.cloud.wait_event("delivery.completed", delivery_id="D-c")
     assert completed["outcome"] == "cancelled"
 
-    device.send("arriving", device.mint("arriving", delivery_id="D-x", lifetime_s=2,
-                                        now=time.time() - 1))
+    device.send(
+        "arriving", device.mint("arriving", delivery_id="D-x", lifetime_s=2, now=time.time() - 1)
+    )
     device.cloud.wait_event("delivery.arriving", delivery_id="D-x")
     expired = device.cloud.wait_event("delivery.completed", delivery_id="D-x", timeout=10)
     assert expired["outcome"] == "expired"
@@ -105,7 +114,8 @@ def test_a_small_outbox_quota_is_not_filled_by_what_was_already_sent(new_device)
     device = new_device("outbox_quota_mb = 0.25\n")  # extra keys land in [storage]
     for press in range(40):
         device.sim("doorbell", "press")
-        device.cloud.wait_for(lambda got, press=press: len(got.photos) > press,
-                              what=f"snapshot {press + 1}")
+        device.cloud.wait_for(
+            lambda got, press=press: len(got.photos) > press, what=f"snapshot {press + 1}"
+        )
     assert device.events("alarm.storage_full") == []
     device.cloud.wait_state(storage="ok")

@@ -25,15 +25,26 @@ def wait_for_log(daemon: DaemonProcess, text: str, timeout: float = 15) -> None:
 
 def test_a_broker_restart_mid_delivery_loses_no_event(tmp_path: Path, cloud_keys) -> None:
     broker = Mosquitto(tmp_path / "broker", persistent=True).start()
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-r", port=broker.port,
-                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
-    cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-r",
-                          access=Access(session="cloud-r"))
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-r",
+        port=broker.port,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data",
+    )
+    cloud = CloudReceiver(
+        broker.host, broker.port, "doorstep", "porch-r", access=Access(session="cloud-r")
+    )
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)
-        send = lambda cmd, delivery, **kw: cloud.publish(f"cmd/{cmd}", mint(  # noqa: E731
-            cloud_keys.private, cmd, device_id="porch-r", delivery_id=delivery, **kw))
+
+        def send(cmd, delivery, **kw):
+            return cloud.publish(
+                f"cmd/{cmd}",
+                mint(cloud_keys.private, cmd, device_id="porch-r", delivery_id=delivery, **kw),
+            )
+
         send("arriving", "D-1")
         send("arriving", "D-2", lifetime_s=3)
         send("at_door", "D-1")
@@ -69,18 +80,26 @@ def test_kill_9_during_a_burst_of_photos_many_times(tmp_path: Path, cloud_keys, 
     kill_9_during_photo_bursts(tmp_path, cloud_keys, mosquitto, runs=150, seed=7)
 
 
-def kill_9_during_photo_bursts(tmp_path: Path, cloud_keys, mosquitto, runs: int,
-                               seed: int = 20261128) -> None:
+def kill_9_during_photo_bursts(
+    tmp_path: Path, cloud_keys, mosquitto, runs: int, seed: int = 20261128
+) -> None:
     rng = random.Random(seed)
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-k", port=mosquitto.port,
-                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-k",
+        port=mosquitto.port,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data",
+    )
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-k")
     daemon = DaemonProcess(config, tmp_path / "daemon.log")
     try:
         daemon.start()
         cloud.wait_availability("online", timeout=30)
-        cloud.publish("cmd/arriving", mint(cloud_keys.private, "arriving", device_id="porch-k",
-                                           delivery_id="D-burst"))
+        cloud.publish(
+            "cmd/arriving",
+            mint(cloud_keys.private, "arriving", device_id="porch-k", delivery_id="D-burst"),
+        )
         cloud.wait_event("delivery.arriving")
         for _run in range(runs):
             for _ in range(5):
@@ -95,8 +114,12 @@ def kill_9_during_photo_bursts(tmp_path: Path, cloud_keys, mosquitto, runs: int,
         before = len(cloud.received.events)
         cloud.publish("sim/doorbell", "press")
         marker = cloud.wait_for(
-            lambda got: next((e for e in got.events[before:] if e["type"] == "doorbell.pressed"),
-                             None), timeout=60, what="the marker press")
+            lambda got: next(
+                (e for e in got.events[before:] if e["type"] == "doorbell.pressed"), None
+            ),
+            timeout=60,
+            what="the marker press",
+        )
         cloud.wait_for(lambda got: marker["photo_id"] in got.photos, what="the marker photo")
         photos = [e for e in cloud.received.events if e["type"] == "delivery.photo"]
         assert len({p["photo_id"] for p in photos}) >= runs  # many photos survived the crashes

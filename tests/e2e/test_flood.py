@@ -36,8 +36,13 @@ def flood(host: str, port: int, topic: str, seconds: float, per_s: float) -> int
 
 def test_a_delivery_right_after_a_junk_flood_is_not_buried(new_device, mosquitto) -> None:
     device = new_device(IN_HOME)
-    sent = flood(mosquitto.host, mosquitto.port, f"doorstep/{device.device_id}/cmd/junk",
-                 FLOOD_S, FLOOD_PER_S)
+    sent = flood(
+        mosquitto.host,
+        mosquitto.port,
+        f"doorstep/{device.device_id}/cmd/junk",
+        FLOOD_S,
+        FLOOD_PER_S,
+    )
     assert sent > 20_000, "the flood was too weak to mean anything"
 
     device.send("arriving", device.mint("arriving", mode="in_home", jti="g-after-flood"))

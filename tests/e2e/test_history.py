@@ -17,9 +17,12 @@ IN_HOME_WITH_DROP_ZONE = IN_HOME + "drop_zone = [0.40, 0.65, 0.60, 0.85]\n"
 
 
 def history(device, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "edge", "history", "--config",
-                             str(device.config), *args], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "history", "--config", str(device.config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -54,10 +57,19 @@ def test_history_lists_what_happened_while_the_daemon_runs(new_device, tmp_path:
     hall = device.cloud.wait_event("delivery.completed", delivery_id="D-hall")
 
     table = history(device).stdout.splitlines()
-    assert table[0].split() == ["completed", "delivery", "mode", "courier", "outcome", "photos",
-                                "parcel"]
-    assert [row.split()[2:5] for row in table[1:]] == [["D-mat", "doorstep", "Sam"],
-                                                       ["D-hall", "in_home", "Sam"]]
+    assert table[0].split() == [
+        "completed",
+        "delivery",
+        "mode",
+        "courier",
+        "outcome",
+        "photos",
+        "parcel",
+    ]
+    assert [row.split()[2:5] for row in table[1:]] == [
+        ["D-mat", "doorstep", "Sam"],
+        ["D-hall", "in_home", "Sam"],
+    ]
     assert table[1].split()[-3:] == ["delivered", str(len(mat["photos"])), "seen"]
     assert "delivered" in table[2].split()
 
@@ -69,12 +81,26 @@ def test_history_lists_what_happened_while_the_daemon_runs(new_device, tmp_path:
     cloud_types = [e["type"] for e in device.events() if e["delivery_id"] == "D-hall"]
     assert [e["type"] for e in by_id["D-hall"]["events"]] == cloud_types
     photo_events = {e["photo_id"]: e for e in device.events("delivery.photo")}
-    assert all(p["sha256"] == photo_events[p["photo_id"]]["sha256"]
-               for d in listed for p in d["photos"])
+    assert all(
+        p["sha256"] == photo_events[p["photo_id"]]["sha256"] for d in listed for p in d["photos"]
+    )
 
-    erase = subprocess.run([sys.executable, "-m", "edge", "photos", "erase", "--config",
-                            str(device.config), "--delivery", "D-mat"], capture_output=True,
-                           text=True, timeout=60)
+    erase = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "photos",
+            "erase",
+            "--config",
+            str(device.config),
+            "--delivery",
+            "D-mat",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert erase.returncode == 0, erase.stderr
     assert f"{len(mat['photos'])} erased" in history(device).stdout.splitlines()[1]
 
@@ -83,10 +109,12 @@ def test_history_lists_what_happened_while_the_daemon_runs(new_device, tmp_path:
     images = Images()
     images.feed(page.read_text(encoding="utf-8"))
     assert images.erased == len(mat["photos"])
-    shown = [base64.b64decode(src.removeprefix("data:image/jpeg;base64,"))
-             for src in images.sources]
+    shown = [
+        base64.b64decode(src.removeprefix("data:image/jpeg;base64,")) for src in images.sources
+    ]
     assert sorted(hashlib.sha256(jpeg).hexdigest() for jpeg in shown) == sorted(
-        photo_events[pid]["sha256"] for pid in hall["photos"])
+        photo_events[pid]["sha256"] for pid in hall["photos"]
+    )
 
     since = history(device, "--since", "2999-01-01").stdout
     assert since.strip() == "no deliveries since 2999-01-01"

@@ -35,8 +35,10 @@ CODE = "246810"
 def python_313() -> str | None:
     """A Python 3.13 that runs: pyenv's shim on PATH fails unless 3.13 is its chosen version,
     so pyenv's own installs are tried too."""
-    found = [shutil.which("python3.13"),
-             *map(str, sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13")))]
+    found = [
+        shutil.which("python3.13"),
+        *map(str, sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))),
+    ]
     for candidate in filter(None, found):
         if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
             return candidate
@@ -51,8 +53,18 @@ def home_assistant_python() -> Path:
     if base is None:
         pytest.skip("Home Assistant needs Python 3.13, which this machine lacks")
     subprocess.run([base, "-m", "venv", str(HA_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                    f"homeassistant=={HA_VERSION}", "paho-mqtt==2.1.0"], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"homeassistant=={HA_VERSION}",
+            "paho-mqtt==2.1.0",
+        ],
+        check=True,
+    )
     return python
 
 
@@ -65,33 +77,70 @@ def write_home_assistant_config(folder: Path, broker_port: int, http_port: int) 
     (folder / ".storage").mkdir(parents=True)
     (folder / "configuration.yaml").write_text(
         f"http:\n  server_port: {http_port}\n  server_host: 127.0.0.1\napi:\n"
-        "logger:\n  default: warning\n")
+        "logger:\n  default: warning\n"
+    )
     now = datetime.now(UTC).isoformat()
-    entry = {"created_at": now, "modified_at": now, "data": {"broker": "127.0.0.1",
-             "port": broker_port}, "disabled_by": None, "discovery_keys": {}, "domain": "mqtt",
-             "entry_id": uuid.uuid4().hex, "minor_version": 1, "options": {},
-             "pref_disable_new_entities": False, "pref_disable_polling": False,
-             "source": "user", "subentries": [], "title": "mosquitto", "unique_id": None,
-             "version": 1}
+    entry = {
+        "created_at": now,
+        "modified_at": now,
+        "data": {"broker": "127.0.0.1", "port": broker_port},
+        "disabled_by": None,
+        "discovery_keys": {},
+        "domain": "mqtt",
+        "entry_id": uuid.uuid4().hex,
+        "minor_version": 1,
+        "options": {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "subentries": [],
+        "title": "mosquitto",
+        "unique_id": None,
+        "version": 1,
+    }
     (folder / ".storage" / "core.config_entries").write_text(
-        storage("core.config_entries", {"entries": [entry]}, minor=5))
+        storage("core.config_entries", {"entries": [entry]}, minor=5)
+    )
     user_id, token_id, key = uuid.uuid4().hex, uuid.uuid4().hex, secrets.token_hex(32)
     auth = {
-        "users": [{"id": user_id, "group_ids": ["system-admin"], "is_owner": True,
-                   "is_active": True, "name": "test", "system_generated": False,
-                   "local_only": False}],
+        "users": [
+            {
+                "id": user_id,
+                "group_ids": ["system-admin"],
+                "is_owner": True,
+                "is_active": True,
+                "name": "test",
+                "system_generated": False,
+                "local_only": False,
+            }
+        ],
         "groups": [{"id": "system-admin", "name": "Administrators"}],
         "credentials": [],
-        "refresh_tokens": [{"id": token_id, "user_id": user_id, "client_id": None,
-                            "client_name": "doorstep test", "client_icon": None,
-                            "token_type": "long_lived_access_token", "created_at": now,
-                            "access_token_expiration": 3600 * 24, "token": secrets.token_hex(64),
-                            "jwt_key": key, "last_used_at": None, "last_used_ip": None,
-                            "expire_at": None, "version": HA_VERSION}],
+        "refresh_tokens": [
+            {
+                "id": token_id,
+                "user_id": user_id,
+                "client_id": None,
+                "client_name": "doorstep test",
+                "client_icon": None,
+                "token_type": "long_lived_access_token",
+                "created_at": now,
+                "access_token_expiration": 3600 * 24,
+                "token": secrets.token_hex(64),
+                "jwt_key": key,
+                "last_used_at": None,
+                "last_used_ip": None,
+                "expire_at": None,
+                "version": HA_VERSION,
+            }
+        ],
     }
     (folder / ".storage" / "auth").write_text(storage("auth", auth))
-    return jwt.encode({"iss": token_id, "iat": int(time.time()),
-                       "exp": int(time.time()) + 3600}, key, algorithm="HS256")
+    return jwt.encode(
+        {"iss": token_id, "iat": int(time.time()), "exp": int(time.time()) + 3600},
+        key,
+        algorithm="HS256",
+    )
 
 
 class HomeAssistant:
@@ -100,9 +149,10 @@ class HomeAssistant:
 
     def call(self, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
-            self.base + path, data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}",
-                     "Content-Type": "application/json"})
+            self.base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             text = answer.read().decode()
         return json.loads(text) if text.startswith(("{", "[")) else text
@@ -125,54 +175,106 @@ class HomeAssistant:
 
 
 @pytest.mark.slow
-def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device,
-                                                          mosquitto) -> None:
+def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device, mosquitto) -> None:
     python = home_assistant_python()
-    device = new_device('[homeassistant]\nenabled = true\nname = "Front door"\n'
-                        f'[owner]\nunlock_code_hash = "{hash_code(CODE)}"\n'
-                        "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n")
+    device = new_device(
+        '[homeassistant]\nenabled = true\nname = "Front door"\n'
+        f'[owner]\nunlock_code_hash = "{hash_code(CODE)}"\n'
+        "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n"
+    )
     http_port = free_port()
     token = write_home_assistant_config(tmp_path / "ha", mosquitto.port, http_port)
     log = open(tmp_path / "ha.log", "wb")  # noqa: SIM115 - Home Assistant's, for its lifetime
-    hass = subprocess.Popen([str(python), "-m", "homeassistant", "-c", str(tmp_path / "ha"),
-                             "--skip-pip-packages", "mqtt"], stdout=log, stderr=subprocess.STDOUT)
+    hass = subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "homeassistant",
+            "-c",
+            str(tmp_path / "ha"),
+            "--skip-pip-packages",
+            "mqtt",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     ha = HomeAssistant(http_port, token)
     try:
         ha.until(lambda: ha.call("/") == {"message": "API running."}, "API")
-        entities = ha.until(lambda: [e for e in ha.call("/template", {
-            "template": "{{ integration_entities('mqtt') | list | tojson }}"})
-            if e.startswith(("lock.", "switch.", "button.", "image.", "event.", "sensor.",
-                             "binary_sensor."))], "discovered entities")
-        ha.until(lambda: len(ha.call("/template", {
-            "template": "{{ integration_entities('mqtt') | list | tojson }}"})) == 9,
-            "all nine entities")
-        kinds = {e.split(".")[0]: e for e in ha.call("/template", {
-            "template": "{{ integration_entities('mqtt') | list | tojson }}"})}
-        assert set(kinds) >= {"lock", "switch", "button", "image", "event", "sensor",
-                              "binary_sensor"}, entities
+        entities = ha.until(
+            lambda: [
+                e
+                for e in ha.call(
+                    "/template", {"template": "{{ integration_entities('mqtt') | list | tojson }}"}
+                )
+                if e.startswith(
+                    ("lock.", "switch.", "button.", "image.", "event.", "sensor.", "binary_sensor.")
+                )
+            ],
+            "discovered entities",
+        )
+        ha.until(
+            lambda: (
+                len(
+                    ha.call(
+                        "/template",
+                        {"template": "{{ integration_entities('mqtt') | list | tojson }}"},
+                    )
+                )
+                == 9
+            ),
+            "all nine entities",
+        )
+        kinds = {
+            e.split(".")[0]: e
+            for e in ha.call(
+                "/template", {"template": "{{ integration_entities('mqtt') | list | tojson }}"}
+            )
+        }
+        assert set(kinds) >= {
+            "lock",
+            "switch",
+            "button",
+            "image",
+            "event",
+            "sensor",
+            "binary_sensor",
+        }, entities
         lock, switch = kinds["lock"], kinds["switch"]
-        every = ha.call("/template",
-                        {"template": "{{ integration_entities('mqtt') | list | tojson }}"})
-        doorbell = next(e for e in every if e.startswith("event.")
-                        and ha.call(f"/states/{e}")["attributes"].get("device_class") == "doorbell")
+        every = ha.call(
+            "/template", {"template": "{{ integration_entities('mqtt') | list | tojson }}"}
+        )
+        doorbell = next(
+            e
+            for e in every
+            if e.startswith("event.")
+            and ha.call(f"/states/{e}")["attributes"].get("device_class") == "doorbell"
+        )
         attributes = ha.call(f"/states/{doorbell}")["attributes"]
         assert attributes["event_types"] == ["press", "ring"]  # ring: HA's, from 2027.4
         ha.until(lambda: ha.state(lock) == "locked", "lock state")
         device.sim("doorbell", "press")  # once HA follows the device's topics
-        ha.until(lambda: ha.call(f"/states/{doorbell}")["attributes"].get("event_type")
-                 == "press", "the doorbell's press in Home Assistant")
+        ha.until(
+            lambda: ha.call(f"/states/{doorbell}")["attributes"].get("event_type") == "press",
+            "the doorbell's press in Home Assistant",
+        )
         ha.until(lambda: ha.state(switch) == "on", "in-home switch state")
 
         ha.call("/services/switch/turn_off", {"entity_id": switch})
         device.cloud.wait_state(in_home_enabled=False, timeout=30)
         ha.until(lambda: ha.state(switch) == "off", "the switch following the device")
 
-        button = next(e for e in ha.call("/template", {
-            "template": "{{ integration_entities('mqtt') | list | tojson }}"})
-            if e.startswith("button."))
+        button = next(
+            e
+            for e in ha.call(
+                "/template", {"template": "{{ integration_entities('mqtt') | list | tojson }}"}
+            )
+            if e.startswith("button.")
+        )
         ha.call("/services/button/press", {"entity_id": button})
-        device.cloud.wait_for(lambda got: got.retained.get("image/latest"), timeout=30,
-                              what="a snapshot on demand")
+        device.cloud.wait_for(
+            lambda got: got.retained.get("image/latest"), timeout=30, what="a snapshot on demand"
+        )
 
         ha.call("/services/lock/unlock", {"entity_id": lock, "code": CODE})
         device.cloud.wait_event("owner.unlocked", timeout=30)

@@ -37,8 +37,10 @@ class UploadServer:
                 status: int | None
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     status = 401
-                elif self.headers.get("X-Doorstep-Sha256") != sha or \
-                        self.headers.get("Content-Type") != "image/jpeg":
+                elif (
+                    self.headers.get("X-Doorstep-Sha256") != sha
+                    or self.headers.get("Content-Type") != "image/jpeg"
+                ):
                     status = 400
                 elif "D-reject" in self.path:
                     status = 403
@@ -101,8 +103,9 @@ def test_every_photo_arrives_once_through_failures(new_device, upload_server, tm
     device.cloud.wait_event("delivery.arriving")
     for _ in range(3):
         device.sim("doorbell", "press")
-    device.cloud.wait_for(lambda got: len([e for e in got.events
-                                           if e["type"] == "doorbell.pressed"]) == 3)
+    device.cloud.wait_for(
+        lambda got: len([e for e in got.events if e["type"] == "doorbell.pressed"]) == 3
+    )
     device.send("done", device.mint("done"))
     completed = device.cloud.wait_event("delivery.completed")
     photos = {e["photo_id"]: e["sha256"] for e in device.events("delivery.photo")}
@@ -130,15 +133,18 @@ def test_a_refused_photo_is_reported_and_kept(new_device, upload_server, tmp_pat
     kept = folder / f"{photo['photo_id']}.jpg"
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo["sha256"]
     assert 'status=403 fix="the upload server refused it: check photos.http_token_file' in (
-        wait_log(device.daemon, "event=photo_upload_rejected"))
+        wait_log(device.daemon, "event=photo_upload_rejected")
+    )
 
 
 def test_an_upload_server_we_cannot_trust_is_logged_with_the_tls_fix(
-        new_device, upload_server, tmp_path) -> None:
+    new_device, upload_server, tmp_path
+) -> None:
     """photos.http_ca_file names another CA: nothing is sent, and the log says what to check."""
     stranger = Authority(tmp_path / "other-pki", "another-ca")
     config = http_config(upload_server, tmp_path / "secrets").replace(
-        str(upload_server.ca_file), str(stranger.ca_file))
+        str(upload_server.ca_file), str(stranger.ca_file)
+    )
     device = new_device(config)
     device.send("arriving", device.mint("arriving"))
     device.send("done", device.mint("done"))
@@ -149,7 +155,8 @@ def test_an_upload_server_we_cannot_trust_is_logged_with_the_tls_fix(
 
 
 def test_a_token_the_server_does_not_take_is_retried_until_it_is_fixed(
-        new_device, upload_server, tmp_path) -> None:
+    new_device, upload_server, tmp_path
+) -> None:
     """An expired upload token (401): the photos wait on disk, and once the token file holds
     one the server takes (it is read again at every try), they arrive; none is dropped."""
     secrets = tmp_path / "secrets"
@@ -161,7 +168,8 @@ def test_a_token_the_server_does_not_take_is_retried_until_it_is_fixed(
     photo = device.cloud.wait_event("delivery.photo", delivery_id="D-1")
     upload_server.wait_for(lambda: any(status == 401 for _, status in upload_server.requests))
     assert 'status=401 fix="check photos.http_token_file' in wait_log(
-        device.daemon, "event=photo_upload_retry")
+        device.daemon, "event=photo_upload_retry"
+    )
     token.write_text(TOKEN + "\n")
     upload_server.wait_for(lambda: photo["sha256"] in upload_server.stored)
     assert not device.events("photo.upload_rejected")

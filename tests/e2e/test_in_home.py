@@ -37,8 +37,11 @@ def unlock(device, delivery_id: str = "D-1") -> str:
 
 def sequence(device, delivery_id: str = "D-1") -> list[str]:
     """The delivery's events, without the lock's audit trail (`lock.changed`)."""
-    return [e["type"] for e in device.events()
-            if e["delivery_id"] == delivery_id and e["type"] != "lock.changed"]
+    return [
+        e["type"]
+        for e in device.events()
+        if e["delivery_id"] == delivery_id and e["type"] != "lock.changed"
+    ]
 
 
 def test_full_in_home_delivery(new_device) -> None:
@@ -48,23 +51,30 @@ def test_full_in_home_delivery(new_device) -> None:
     device.sim("door", "open")
     device.cloud.wait_event("delivery.door_opened")
     device.cloud.wait_state(door="open", delivery={"id": "D-1", "mode": "in_home", "phase": "open"})
-    device.cloud.wait_for(lambda got: sum(e.get("purpose") == "door_open" for e in got.events) >= 2,
-                          what="photos while the door is open")
+    device.cloud.wait_for(
+        lambda got: sum(e.get("purpose") == "door_open" for e in got.events) >= 2,
+        what="photos while the door is open",
+    )
     device.sim("door", "close")
     completed = device.cloud.wait_event("delivery.completed", delivery_id="D-1")
     assert completed["outcome"] == "delivered" and completed["mode"] == "in_home"
     device.cloud.wait_state(lock="locked", door="closed", delivery=None)
 
     steps = [t for t in sequence(device) if t != "delivery.photo"]
-    assert steps[:4] == ["delivery.arriving", "delivery.unlocked", "delivery.door_opened",
-                         "delivery.door_closed"]
+    assert steps[:4] == [
+        "delivery.arriving",
+        "delivery.unlocked",
+        "delivery.door_opened",
+        "delivery.door_closed",
+    ]
     assert steps[-2:] == ["delivery.locked", "delivery.completed"]
     photos = {e["photo_id"]: e for e in device.events("delivery.photo")}
     assert set(completed["photos"]) == set(photos)
     confirmation = [p for p in photos.values() if p["purpose"] == "confirmation"]
     assert confirmation and all(
         device.events().index(p) > device.events().index(device.cloud.wait_event("delivery.locked"))
-        for p in confirmation)
+        for p in confirmation
+    )
 
 
 def test_each_gate_refuses_without_moving_the_lock(new_device) -> None:
@@ -150,7 +160,6 @@ def test_sigterm_while_unlocked_relocks_before_exit(new_device) -> None:
 
 def test_a_flood_of_messages_cannot_hold_the_door_unlocked(new_device, mosquitto) -> None:
 
-
     device = in_home(new_device)
     unlock(device)
     stop = threading.Event()
@@ -179,7 +188,8 @@ def test_a_flood_of_messages_cannot_hold_the_door_unlocked(new_device, mosquitto
 
 
 def test_a_camera_frozen_as_soon_as_the_device_is_online_never_watches_an_unlock(
-        new_device) -> None:
+    new_device,
+) -> None:
     """The outside test's reproduction: freeze at once, arriving, at_door half a second later."""
     device = new_device(IN_HOME, start=False)
     device.daemon.start()
@@ -194,7 +204,8 @@ def test_a_camera_frozen_as_soon_as_the_device_is_online_never_watches_an_unlock
 
 
 def test_a_camera_that_freezes_while_the_courier_is_inside_raises_an_alarm_at_once(
-        new_device) -> None:
+    new_device,
+) -> None:
     # The unlocked window is watched the whole time (four looks a second, a frame never
     # older than a second), not only at the unlock.
     device = in_home(new_device)

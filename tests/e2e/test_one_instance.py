@@ -9,16 +9,22 @@ import sys
 
 
 def second_run(config) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edge", "run", "--config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_second_run_on_the_same_data_dir_is_refused_and_the_first_goes_on(device) -> None:
     second = second_run(device.config)
     assert second.returncode == 1
     pid = device.daemon.process.pid
-    assert (f"doorstep: cannot start: another doorstep (pid {pid}) is running with data dir "
-            f"{device.folder / 'data'}: stop it first") in second.stderr
+    assert (
+        f"doorstep: cannot start: another doorstep (pid {pid}) is running with data dir "
+        f"{device.folder / 'data'}: stop it first"
+    ) in second.stderr
     device.send("arriving", device.mint("arriving", mode="doorstep"))
     device.cloud.wait_event("delivery.arriving")  # the first still works, still online
     assert device.cloud.received.availability[-1] == "online"

@@ -60,8 +60,9 @@ def test_a_snapshot_on_demand_becomes_the_latest_image_and_is_rate_limited(new_d
     device.rejected("rate_limited", cmd="owner/snapshot")
     photo_id, data = device.cloud.wait_for(lambda got: next(iter(got.photos.items()), None))
     assert device.cloud.received.photo_topics[photo_id].endswith(f"/snapshots/{photo_id}")
-    device.cloud.wait_for(lambda got: got.retained.get("image/latest") == data,
-                          what="the snapshot as image/latest")
+    device.cloud.wait_for(
+        lambda got: got.retained.get("image/latest") == data, what="the snapshot as image/latest"
+    )
     assert device.events("doorbell.pressed") == []
 
 
@@ -91,7 +92,8 @@ def test_owner_unlock_with_the_right_code(new_device) -> None:
 
 
 def test_home_assistant_finds_the_device_and_hears_it_again_after_a_restart(
-        new_device, mosquitto) -> None:
+    new_device, mosquitto
+) -> None:
     device = new_device('[homeassistant]\nenabled = true\nname = "Front door"\n')
     topic = f"homeassistant/device/doorstep_{device.device_id}/config"
     seen: list[bytes] = []

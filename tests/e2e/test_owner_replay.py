@@ -52,8 +52,9 @@ def heard_live(device) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
-def test_a_retained_owner_unlock_is_rejected_stale_and_cleared(new_device, mosquitto,
-                                                               protocol: str) -> None:
+def test_a_retained_owner_unlock_is_rejected_stale_and_cleared(
+    new_device, mosquitto, protocol: str
+) -> None:
     device = new_device(OWNER_UNLOCK, start=False, protocol=protocol)
     device.cloud.publish("owner/lock", UNLOCK, retain=True)
     device.start()
@@ -61,7 +62,8 @@ def test_a_retained_owner_unlock_is_rejected_stale_and_cleared(new_device, mosqu
         device.rejected("stale", cmd="owner/lock")
         device.cloud.wait_for(
             lambda got: retained_on(mosquitto, f"{device.cloud.base}/owner/lock") is None,
-            what="the retained owner command cleared")
+            what="the retained owner command cleared",
+        )
     heard_live(device)
     device.daemon.terminate()
     device.daemon.start()  # and again at the next start
@@ -103,8 +105,9 @@ def connect_as(broker, client_id: str, device) -> bool:
     older doorstep did), leave; whether the broker already had a session of that id."""
     subscribed = threading.Event()
     present: list[bool] = []
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+    )
 
     def connected(c, userdata, flags, reason, properties) -> None:
         present.append(flags.session_present)
@@ -134,7 +137,8 @@ def test_no_other_client_can_take_the_devices_session(new_device, mosquitto) -> 
 
 
 def test_an_owner_unlock_queued_before_this_connection_subscribed_is_stale(
-        new_device, mosquitto) -> None:
+    new_device, mosquitto
+) -> None:
     # A session whose owner/# subscription is still QoS 1 (left by an older doorstep): what it
     # queued arrives before this connection's subscriptions are in place, and is stale.
     device = new_device(OWNER_UNLOCK)
@@ -155,6 +159,8 @@ def test_an_oversized_owner_command_is_never_read_into_memory_under_mqtt_3(new_d
     device.cloud.publish("owner/lock", b"{" + b" " * 1_000_000 + b"}")
     line = wait_log(device.daemon, "event=inbound_too_large")
     assert "limit=65536" in line and "bytes=100" in line, line  # the payload and its topic
-    device.cloud.wait_for(lambda got: got.availability[-2:] == ["offline", "online"],
-                          what="the device back online after dropping the connection")
+    device.cloud.wait_for(
+        lambda got: got.availability[-2:] == ["offline", "online"],
+        what="the device back online after dropping the connection",
+    )
     heard_live(device)  # connected again, and owner commands still work

@@ -25,17 +25,21 @@ def carrier_key(folder: Path) -> tuple[Ed25519PrivateKey, Path]:
     key = Ed25519PrivateKey.generate()
     path = folder / "acme.pub.pem"
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return key, path
 
 
 def test_a_doorstep_only_carrier_key_never_opens_the_door(new_device, tmp_path: Path) -> None:
     key, path = carrier_key(tmp_path / "acme")
-    device = new_device("[delivery]\nin_home_enabled = true\n",
-                        more_keys=f'{{ file = "{path}", name = "acme", modes = ["doorstep"] }}')
-    signed = mint(key, "arriving", device_id=device.device_id, delivery_id="D-1",
-                  mode="in_home")
+    device = new_device(
+        "[delivery]\nin_home_enabled = true\n",
+        more_keys=f'{{ file = "{path}", name = "acme", modes = ["doorstep"] }}',
+    )
+    signed = mint(key, "arriving", device_id=device.device_id, delivery_id="D-1", mode="in_home")
     device.send("arriving", signed)
     device.rejected("mode_not_allowed", cmd="arriving")
     device.send("arriving", mint(key, "arriving", device_id=device.device_id, delivery_id="D-2"))
@@ -49,8 +53,10 @@ def test_a_doorstep_only_carrier_key_never_opens_the_door(new_device, tmp_path: 
 
 
 def test_allow_list_and_hours_refuse_by_name(new_device) -> None:
-    device = new_device('[delivery]\nin_home_enabled = true\n[policy]\ntimezone = "UTC"\n'
-                        'couriers = ["courier-7"]\n[policy.in_home_hours]\n' + closed_hours())
+    device = new_device(
+        '[delivery]\nin_home_enabled = true\n[policy]\ntimezone = "UTC"\n'
+        'couriers = ["courier-7"]\n[policy.in_home_hours]\n' + closed_hours()
+    )
     stranger = {"id": "courier-99", "name": "Kim"}
     device.send("arriving", device.mint("arriving", mode="in_home", courier=stranger))
     device.rejected("courier_not_allowed", cmd="arriving")

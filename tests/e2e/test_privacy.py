@@ -17,9 +17,22 @@ def test_doorstep_photos_erase_while_the_daemon_runs(new_device) -> None:
     device.cloud.wait_event("delivery.completed")
     folder = device.folder / "data" / "photos" / "deliveries" / "D-1"
     assert list(folder.glob("*.jpg"))
-    result = subprocess.run([sys.executable, "-m", "edge", "photos", "erase", "--config",
-                             str(device.config), "--delivery", "D-1"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "photos",
+            "erase",
+            "--config",
+            str(device.config),
+            "--delivery",
+            "D-1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and "erased 1 photo of delivery D-1" in result.stdout
     erased = device.cloud.wait_event("photo.erased", delivery_id="D-1", timeout=20)
     assert len(erased["photo_ids"]) == 1 and not folder.exists()
@@ -30,15 +43,20 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
     for delivery_id in ("D-1", "D-2"):
         device.send("arriving", device.mint("arriving", delivery_id=delivery_id))
         device.send("done", device.mint("done", delivery_id=delivery_id))
-        device.cloud.wait_for(lambda got, delivery_id=delivery_id: delivery_id in got.receipts,
-                              what=f"receipt {delivery_id}")
+        device.cloud.wait_for(
+            lambda got, delivery_id=delivery_id: delivery_id in got.receipts,
+            what=f"receipt {delivery_id}",
+        )
         if delivery_id == "D-1":
             device.daemon.kill()  # the chain's head is in the database, not in memory
             device.daemon.start()
             device.wait_online()
     key = device.cloud.wait_for(lambda got: got.retained.get("device_key"))
-    printed = subprocess.run([sys.executable, "-m", "edge", "device-key", "--config",
-                              str(device.config)], capture_output=True, timeout=60)
+    printed = subprocess.run(
+        [sys.executable, "-m", "edge", "device-key", "--config", str(device.config)],
+        capture_output=True,
+        timeout=60,
+    )
     assert printed.stdout == key and key.startswith(b"-----BEGIN PUBLIC KEY-----")
 
     received = device.cloud.received
@@ -51,8 +69,17 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
         files.append(tmp_path / f"{delivery_id}.jws")
         files[-1].write_text(received.receipts[delivery_id])
     (tmp_path / "device.pem").write_bytes(key)
-    command = [sys.executable, "-m", "simulator.cli", "verify-receipt", "--key",
-               str(tmp_path / "device.pem"), *map(str, files), "--photos", str(photos)]
+    command = [
+        sys.executable,
+        "-m",
+        "simulator.cli",
+        "verify-receipt",
+        "--key",
+        str(tmp_path / "device.pem"),
+        *map(str, files),
+        "--photos",
+        str(photos),
+    ]
     good = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert good.returncode == 0 and "ok: 2 receipts, 2 photos checked" in good.stdout, good.stdout
 
@@ -76,8 +103,10 @@ def test_a_parcel_left_on_the_mat_is_seen_and_none_is_not(new_device) -> None:
     device.send("arriving", device.mint("arriving", delivery_id="D-none"))  # the mat is full now
     device.cloud.wait_event("delivery.arriving", delivery_id="D-none")
     device.send("done", device.mint("done", delivery_id="D-none"))  # and nothing changed
-    assert device.cloud.wait_event("delivery.completed",
-                                   delivery_id="D-none")["parcel_visible"] is False
+    assert (
+        device.cloud.wait_event("delivery.completed", delivery_id="D-none")["parcel_visible"]
+        is False
+    )
 
 
 def test_without_a_drop_zone_nothing_is_claimed(new_device) -> None:

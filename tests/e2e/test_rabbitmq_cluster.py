@@ -16,9 +16,12 @@ from simulator import rabbitmq
 from simulator.fleet.run import FleetOptions, run_fleet
 from tests.e2e.conftest import Device
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not rabbitmq.installed(),
-                                 reason="rabbitmq-server is not installed (make fleet-cluster)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not rabbitmq.installed(), reason="rabbitmq-server is not installed (make fleet-cluster)"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +43,28 @@ class Split:
 
 def test_the_fleet_spread_over_both_nodes_loses_nothing(cluster) -> None:
     (host, first), (_, second) = cluster.addresses
-    result = run_fleet(FleetOptions(devices=60, rate=20, duration=3, host=host, port=first,
-                                    protocol="3.1.1", device_hosts=((host, first),
-                                                                    (host, second)),
-                                    check_contract=True), progress=None)
-    assert (result.online, result.failed, result.timed_out, result.breaches) == (60, 0, 0, 0), \
+    result = run_fleet(
+        FleetOptions(
+            devices=60,
+            rate=20,
+            duration=3,
+            host=host,
+            port=first,
+            protocol="3.1.1",
+            device_hosts=((host, first), (host, second)),
+            check_contract=True,
+        ),
+        progress=None,
+    )
+    assert (result.online, result.failed, result.timed_out, result.breaches) == (60, 0, 0, 0), (
         result.failures
+    )
     assert result.deliveries == 60 and result.lost == 0
 
 
-def test_doorstep_run_on_one_node_serves_a_cloud_on_the_other(cluster, tmp_path: Path,
-                                                              cloud_keys: Any) -> None:
+def test_doorstep_run_on_one_node_serves_a_cloud_on_the_other(
+    cluster, tmp_path: Path, cloud_keys: Any
+) -> None:
     (host, first), (_, second) = cluster.addresses
     device = Device(tmp_path, cloud_keys, Split(host, second, host, first), protocol="3.1.1")
     try:

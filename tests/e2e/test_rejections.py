@@ -17,8 +17,11 @@ def test_every_rejection_reason_on_the_wire(device) -> None:
     d.rejected("malformed", cmd="arriving", jti=None)
     d.send("done", "x" * (4 * 1024 + 1))
     d.rejected("malformed", cmd="done")
-    deep = jwt.api_jws.encode(b'{"jti": "deep-1", "x": ' + b"[" * 1500 + b"]" * 1500 + b"}",
-                              d.keys.private, algorithm="EdDSA")
+    deep = jwt.api_jws.encode(
+        b'{"jti": "deep-1", "x": ' + b"[" * 1500 + b"]" * 1500 + b"}",
+        d.keys.private,
+        algorithm="EdDSA",
+    )
     d.send("cancel", deep)  # once a RecursionError inside the core: the input vanished
     d.rejected("malformed", cmd="cancel", jti=None)
     d.send("open_sesame", d.mint("done"))
@@ -89,8 +92,9 @@ def test_seq_keeps_increasing_across_restarts(new_device) -> None:
     device.daemon.start()
     device.wait_online()
     device.send("done", device.mint("done", delivery_id="D-b"))
-    second = device.cloud.wait_event("command.rejected", reason="unknown_delivery",
-                                     delivery_id="D-b")
+    second = device.cloud.wait_event(
+        "command.rejected", reason="unknown_delivery", delivery_id="D-b"
+    )
     assert second["seq"] > first["seq"]
 
 
@@ -125,8 +129,9 @@ def test_a_command_sent_while_the_daemon_was_down_arrives_after_restart(new_devi
 def test_a_jti_that_holds_a_newline_forges_no_log_line(device) -> None:
     # No key needed: the jti of a pass whose signature fails is still echoed, and was logged raw.
     forged_line = "level=INFO logger=edge.store.ledger event=delivery.unlocked delivery_id=D-9"
-    token = jwt.encode({"jti": f"x\n{forged_line}"}, Ed25519PrivateKey.generate(),
-                       algorithm="EdDSA")
+    token = jwt.encode(
+        {"jti": f"x\n{forged_line}"}, Ed25519PrivateKey.generate(), algorithm="EdDSA"
+    )
     device.send("at_door", token)
     device.rejected("bad_signature", jti=f"x\n{forged_line}")  # the cloud gets it exactly
     wait_log(device.daemon, "reason=bad_signature")

@@ -31,8 +31,9 @@ def test_memory_stops_growing_over_a_thousand_deliveries(new_device) -> None:
     def deliveries(first: int, count: int) -> None:
         for number in range(first, first + count):
             delivery_id = f"D-{number}"
-            device.send("arriving", device.mint("arriving", delivery_id=delivery_id,
-                                                mode="in_home"))
+            device.send(
+                "arriving", device.mint("arriving", delivery_id=delivery_id, mode="in_home")
+            )
             device.send("at_door", device.mint("at_door", delivery_id=delivery_id))
             device.cloud.wait_event("delivery.unlocked", delivery_id=delivery_id, timeout=30)
             device.sim("door", "open")

@@ -16,14 +16,28 @@ FLOOR = Path(__file__).parents[1] / "bench" / "floor_device.py"
 def test_the_floor_process_does_each_path(mosquitto, cloud_keys, tmp_path: Path) -> None:
     client = Client(mosquitto.port)
     folder = tmp_path / "floor"
-    floor = subprocess.Popen([sys.executable, str(FLOOR), "--port", str(mosquitto.port),
-                              "--key", str(cloud_keys.public), "--folder", str(folder),
-                              "--root", PRESS_FLOOR, "--mqtt5"])
+    floor = subprocess.Popen(
+        [
+            sys.executable,
+            str(FLOOR),
+            "--port",
+            str(mosquitto.port),
+            "--key",
+            str(cloud_keys.public),
+            "--folder",
+            str(folder),
+            "--root",
+            PRESS_FLOOR,
+            "--mqtt5",
+        ]
+    )
     try:
         client.wait(topic_is(f"{PRESS_FLOOR}/ready"), 0)
         mark = len(client.got)
-        client.send(f"{PRESS_FLOOR}/cmd/pass", mint(cloud_keys.private, "at_door",
-                                                    device_id="porch-1", delivery_id="D-1"))
+        client.send(
+            f"{PRESS_FLOOR}/cmd/pass",
+            mint(cloud_keys.private, "at_door", device_id="porch-1", delivery_id="D-1"),
+        )
         client.wait(topic_is(f"{PRESS_FLOOR}/events"), mark)
 
         mark = len(client.got)
@@ -45,7 +59,11 @@ def test_the_floor_process_does_each_path(mosquitto, cloud_keys, tmp_path: Path)
 
 
 def test_the_libraries_floor_reports_its_memory() -> None:
-    out = subprocess.run([sys.executable, "-m", "tests.bench.library_floor", "2"],
-                         capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parents[2]).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.bench.library_floor", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    ).stdout
     assert int(out) > 20 * 2**20  # paho, cryptography, Pillow, gpiozero and pydantic are in it

@@ -29,18 +29,39 @@ FAST = dict(first_s=0.05, cap_s=0.2)
 class Link:
     """A real MqttLink with the daemon's settings plus ``extra`` TOML, and what it reported."""
 
-    def __init__(self, tmp_path: Path, keys: Any, port: int, extra: str = "",
-                 host: str = "127.0.0.1", mqtt_extra: str = "", **options: Any) -> None:
-        config = load_config(write_sim_config(
-            tmp_path / "doorstep.toml", device_id="porch-1", host=host, port=port,
-            trusted_key=keys.public, data_dir=tmp_path / "data", protocol="5", extra=extra,
-            mqtt_extra=mqtt_extra))
+    def __init__(
+        self,
+        tmp_path: Path,
+        keys: Any,
+        port: int,
+        extra: str = "",
+        host: str = "127.0.0.1",
+        mqtt_extra: str = "",
+        **options: Any,
+    ) -> None:
+        config = load_config(
+            write_sim_config(
+                tmp_path / "doorstep.toml",
+                device_id="porch-1",
+                host=host,
+                port=port,
+                trusted_key=keys.public,
+                data_dir=tmp_path / "data",
+                protocol="5",
+                extra=extra,
+                mqtt_extra=mqtt_extra,
+            )
+        )
         self.statuses: list[str] = []
         self.link = MqttLink(
-            config.mqtt, Topics("doorstep", "porch-1"), client_id="doorstep-porch-1",
-            hooks=LinkHooks(on_message=lambda *a: None, on_ack=lambda *a: None,
-                            on_status=self.statuses.append),
-            retry=Retry(backoff=Backoff(rng=random.Random(1), **FAST), **options))
+            config.mqtt,
+            Topics("doorstep", "porch-1"),
+            client_id="doorstep-porch-1",
+            hooks=LinkHooks(
+                on_message=lambda *a: None, on_ack=lambda *a: None, on_status=self.statuses.append
+            ),
+            retry=Retry(backoff=Backoff(rng=random.Random(1), **FAST), **options),
+        )
 
     def __enter__(self) -> Link:
         self.link.start()
@@ -94,8 +115,9 @@ def test_a_port_that_never_answers_is_a_timeout(tmp_path, cloud_keys, caplog) ->
             assert "gave no MQTT answer within 0.5 s" in line
 
 
-def test_a_broker_certificate_from_another_ca_is_a_tls_failure(tmp_path, cloud_keys,
-                                                                caplog) -> None:
+def test_a_broker_certificate_from_another_ca_is_a_tls_failure(
+    tmp_path, cloud_keys, caplog
+) -> None:
     ours, rogue = Authority(tmp_path / "ca", "ours"), Authority(tmp_path / "rogue", "rogue")
     broker = tls_broker(tmp_path / "broker", rogue, *rogue.issue("server", server=True))
     cert, key = ours.issue("porch-1")
@@ -111,13 +133,20 @@ def test_a_broker_certificate_from_another_ca_is_a_tls_failure(tmp_path, cloud_k
 @pytest.fixture
 def password_broker(tmp_path: Path):
     passwords = tmp_path / "passwords"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "porch-1", "right"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), "porch-1", "right"],
+        check=True,
+        capture_output=True,
+    )
     acl = tmp_path / "acl"
     acl.write_text("user porch-1\ntopic read doorstep/porch-1/cmd/#\n")  # and nothing to write
-    broker = Mosquitto(tmp_path / "broker", (
-        f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous false\n"
-        f"password_file {passwords}\nacl_file {acl}\n")).start()
+    broker = Mosquitto(
+        tmp_path / "broker",
+        (
+            f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {passwords}\nacl_file {acl}\n"
+        ),
+    ).start()
     yield broker
     broker.stop()
 
@@ -129,8 +158,9 @@ def credentials(tmp_path: Path, password: str | None) -> str:
     return 'username = "porch-1"\npassword_file = "mqtt-password"\n'
 
 
-def test_a_wrong_password_is_told_apart_from_an_outage(tmp_path, cloud_keys, caplog,
-                                                       password_broker) -> None:
+def test_a_wrong_password_is_told_apart_from_an_outage(
+    tmp_path, cloud_keys, caplog, password_broker
+) -> None:
     # mosquitto answers a wrong password "Not authorized" (0x87), not "Bad user name or
     # password": the cause is the broker's word, the fix names the password we sent.
     extra = credentials(tmp_path, "wrong")
@@ -139,15 +169,17 @@ def test_a_wrong_password_is_told_apart_from_an_outage(tmp_path, cloud_keys, cap
         assert 'fix="check mqtt.username and the password in mqtt.password_file' in line
 
 
-def test_no_credentials_where_they_are_required_is_not_authorised(tmp_path, cloud_keys, caplog,
-                                                                 password_broker) -> None:
+def test_no_credentials_where_they_are_required_is_not_authorised(
+    tmp_path, cloud_keys, caplog, password_broker
+) -> None:
     with Link(tmp_path, cloud_keys, password_broker.port):
         line = wait_log(caplog, "event=broker_unreachable", "cause=not_authorised")
         assert "the broker requires a login" in line
 
 
-def test_an_acl_that_refuses_the_devices_messages_says_so(tmp_path, cloud_keys, caplog,
-                                                          password_broker) -> None:
+def test_an_acl_that_refuses_the_devices_messages_says_so(
+    tmp_path, cloud_keys, caplog, password_broker
+) -> None:
     extra = credentials(tmp_path, "right")
     with Link(tmp_path, cloud_keys, password_broker.port, mqtt_extra=extra) as link:
         wait_until(lambda: link.link.online)
@@ -180,10 +212,17 @@ def wait_until(condition, timeout: float = 15) -> None:
 
 def test_doctor_names_a_refused_login_too(tmp_path, cloud_keys, password_broker) -> None:
 
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-1", port=password_broker.port,
-        trusted_key=cloud_keys.public, data_dir=tmp_path / "data", protocol="5",
-        mqtt_extra=credentials(tmp_path, "wrong")))
+    config = load_config(
+        write_sim_config(
+            tmp_path / "doorstep.toml",
+            device_id="porch-1",
+            port=password_broker.port,
+            trusted_key=cloud_keys.public,
+            data_dir=tmp_path / "data",
+            protocol="5",
+            mqtt_extra=credentials(tmp_path, "wrong"),
+        )
+    )
     problem = probe_broker(config)
     assert problem is not None and problem.cause == "not_authorised"
     assert "the password in mqtt.password_file" in problem.fix

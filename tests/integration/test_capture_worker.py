@@ -33,8 +33,9 @@ def next_of(inbox: queue.Queue, kind: type, timeout: float = 10):
             return item
 
 
-def started_with_burst(camera: SimCamera, photos: PhotoStore, inbox: queue.Queue,
-                       count: int = 3) -> CaptureWorker:
+def started_with_burst(
+    camera: SimCamera, photos: PhotoStore, inbox: queue.Queue, count: int = 3
+) -> CaptureWorker:
     """A worker whose first job is a burst of ``count`` doorbell photos (queued before it
     runs, so it takes them together)."""
     worker = CaptureWorker(camera, photos, inbox.put, probe_interval_s=60)
@@ -119,8 +120,11 @@ def test_a_photo_that_fails_unexpectedly_fails_alone_in_its_burst(tmp_path: Path
     worker.start()
     try:
         answers = [next_of(inbox, (PhotoTaken, PhotoFailed)) for _ in range(3)]
-        assert sorted(type(a).__name__ for a in answers) == ["PhotoFailed", "PhotoTaken",
-                                                              "PhotoTaken"]
+        assert sorted(type(a).__name__ for a in answers) == [
+            "PhotoFailed",
+            "PhotoTaken",
+            "PhotoTaken",
+        ]
         assert [a.error for a in answers if isinstance(a, PhotoFailed)] == ["camera: driver bug"]
     finally:
         worker.stop()
@@ -155,8 +159,13 @@ def test_a_dead_camera_is_logged_once_with_its_fix_then_its_recovery(tmp_path, c
             return camera.stamp(after_ns)
 
     inbox: queue.Queue = queue.Queue()
-    worker = CaptureWorker(Counted(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
-                           probe_interval_s=0.005, camera_fix="publish ok on sim/camera")
+    worker = CaptureWorker(
+        Counted(320, 240, "t"),
+        PhotoStore(tmp_path),
+        inbox.put,
+        probe_interval_s=0.005,
+        camera_fix="publish ok on sim/camera",
+    )
     caplog.set_level(logging.INFO, logger="edge.workers.capture")
     camera.set_mode("fail")
     worker.start()
@@ -168,8 +177,10 @@ def test_a_dead_camera_is_logged_once_with_its_fix_then_its_recovery(tmp_path, c
         assert 'stops="in-home deliveries and owner unlocks are refused' in faults[0].getMessage()
         assert 'fix="publish ok on sim/camera"' in faults[0].getMessage()
         camera.set_mode("ok")
-        wait_until(lambda: any("event=camera_recovered" in r.getMessage()
-                               for r in caplog.records), "the recovery's line")
+        wait_until(
+            lambda: any("event=camera_recovered" in r.getMessage() for r in caplog.records),
+            "the recovery's line",
+        )
     finally:
         worker.stop()
 
@@ -226,8 +237,9 @@ def test_a_proof_is_a_frame_captured_after_the_request_newer_than_the_last(tmp_p
 
 def test_the_first_proof_after_start_compares_two_fresh_frames(tmp_path) -> None:
     inbox: queue.Queue = queue.Queue()
-    worker = CaptureWorker(SimCamera(320, 240, "t"), PhotoStore(tmp_path), inbox.put,
-                           probe_interval_s=60)
+    worker = CaptureWorker(
+        SimCamera(320, 240, "t"), PhotoStore(tmp_path), inbox.put, probe_interval_s=60
+    )
     worker.prove(ProveCamera(1, not_before=time.monotonic()))  # queued before the first probe
     worker.start()
     try:
@@ -291,9 +303,13 @@ def test_a_mashed_doorbell_never_buries_a_deliverys_photo(tmp_path: Path) -> Non
     try:
         first = next_of(inbox, PhotoTaken)
         assert first.request == confirmation
-        taken = 1 + sum(isinstance(item, PhotoTaken) for item in said_until(
-            inbox, lambda said: sum(isinstance(s, PhotoTaken) for s in said)
-            == MAX_WAITING_PRESSES))
+        taken = 1 + sum(
+            isinstance(item, PhotoTaken)
+            for item in said_until(
+                inbox,
+                lambda said: sum(isinstance(s, PhotoTaken) for s in said) == MAX_WAITING_PRESSES,
+            )
+        )
         assert taken == MAX_WAITING_PRESSES + 1
         worker.request(CaptureRequest(Purpose.DOORBELL, None))  # room again once they are done
         assert next_of(inbox, PhotoTaken).request.purpose is Purpose.DOORBELL

@@ -14,8 +14,13 @@ from edge.store.deliveries import DeliveryJournal
 
 
 def delivery(n: int) -> Delivery:
-    return Delivery(id=f"D-{n}", mode=Mode.DOORSTEP, courier=Courier("c", "Sam"),
-                    confidential=False, expires_at=1e9)
+    return Delivery(
+        id=f"D-{n}",
+        mode=Mode.DOORSTEP,
+        courier=Courier("c", "Sam"),
+        confidential=False,
+        expires_at=1e9,
+    )
 
 
 def test_a_step_writes_only_the_deliveries_it_changed(tmp_path: Path) -> None:
@@ -24,8 +29,7 @@ def test_a_step_writes_only_the_deliveries_it_changed(tmp_path: Path) -> None:
     active = tuple(delivery(n) for n in range(200))
     with db.transaction() as conn:
         DeliveryJournal.write(conn, active)
-    moved = (*active[:50], replace(active[50], phase=Phase.CONFIRMING), *active[52:],
-             delivery(999))
+    moved = (*active[:50], replace(active[50], phase=Phase.CONFIRMING), *active[52:], delivery(999))
     with db.transaction() as conn:
         before = conn.total_changes
         DeliveryJournal.write(conn, moved)
@@ -46,11 +50,13 @@ def test_the_owners_hold_is_kept_beside_the_deliveries_and_read_back(tmp_path: P
 
 
 def test_an_owner_session_saved_by_an_older_doorstep_reads_as_the_owners_hold(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # Before the hold had a type of its own, it was saved as a delivery named owner/session.
     db = open_store(tmp_path)
-    session = replace(delivery(0), id="owner/session", mode=Mode.IN_HOME, phase=Phase.OPEN,
-                      alarm_at=40.0)
+    session = replace(
+        delivery(0), id="owner/session", mode=Mode.IN_HOME, phase=Phase.OPEN, alarm_at=40.0
+    )
     with db.transaction() as conn:
         DeliveryJournal.write(conn, (session, delivery(1)))
     journal = DeliveryJournal(db)

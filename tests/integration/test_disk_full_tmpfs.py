@@ -25,8 +25,11 @@ IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify
 
 def mounted(folder: Path, size: str) -> Iterator[Path]:
     folder.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
     yield folder
@@ -55,22 +58,40 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, cloud_keys,
-                                           mosquitto, caplog) -> None:
+def test_a_full_disk_never_stops_relocking(
+    small_disk: Path, tmp_path: Path, cloud_keys, mosquitto, caplog
+) -> None:
     caplog.set_level(logging.INFO)
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-disk", port=mosquitto.port,
-        trusted_key=cloud_keys.public, data_dir=small_disk / "data", protocol="5",
-        extra=IN_HOME))
+    config = load_config(
+        write_sim_config(
+            tmp_path / "doorstep.toml",
+            device_id="porch-disk",
+            port=mosquitto.port,
+            trusted_key=cloud_keys.public,
+            data_dir=small_disk / "data",
+            protocol="5",
+            extra=IN_HOME,
+        )
+    )
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-disk")
     stop, started = threading.Event(), []
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     daemon.start()
     try:
         cloud.wait_availability("online")
-        send = lambda cmd, delivery: cloud.publish(f"cmd/{cmd}", mint(  # noqa: E731
-            cloud_keys.private, cmd, device_id="porch-disk", delivery_id=delivery,
-            mode="in_home"))
+
+        def send(cmd, delivery):
+            return cloud.publish(
+                f"cmd/{cmd}",
+                mint(
+                    cloud_keys.private,
+                    cmd,
+                    device_id="porch-disk",
+                    delivery_id=delivery,
+                    mode="in_home",
+                ),
+            )
+
         send("arriving", "D-1")
         send("at_door", "D-1")
         cloud.wait_state(lock="unlocked")
@@ -88,8 +109,7 @@ def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, clo
         send("arriving", "D-2")
         # What the full disk could not take was kept: D-1 is told delivered, as it was (it
         # used to be lost, then reported interrupted), and the log names the real error.
-        assert cloud.wait_event("delivery.completed", delivery_id="D-1")["outcome"] == \
-            "delivered"
+        assert cloud.wait_event("delivery.completed", delivery_id="D-1")["outcome"] == "delivered"
         assert "no transaction is active" not in caplog.text
         send("at_door", "D-2")
         cloud.wait_state(lock="unlocked")
@@ -104,13 +124,19 @@ def test_a_full_disk_never_stops_relocking(small_disk: Path, tmp_path: Path, clo
         cloud.close()
 
 
-def test_a_start_on_a_full_disk_says_the_disk_is_full(small_disk: Path, tmp_path: Path,
-                                                      cloud_keys, capsys) -> None:
+def test_a_start_on_a_full_disk_says_the_disk_is_full(
+    small_disk: Path, tmp_path: Path, cloud_keys, capsys
+) -> None:
     """SQLite cannot open its write-ahead log on a disk with no room at all, so the daemon
     cannot start (its supervisor tries again, and the lock stays unpowered, that is locked):
     the one line must say the disk is full, not blame the folder's permissions."""
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-full", port=1,
-                              trusted_key=cloud_keys.public, data_dir=small_disk / "data")
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-full",
+        port=1,
+        trusted_key=cloud_keys.public,
+        data_dir=small_disk / "data",
+    )
     fill(small_disk)
     assert main(["run", "--config", str(config)]) == 1
     said = capsys.readouterr().err
@@ -119,14 +145,22 @@ def test_a_start_on_a_full_disk_says_the_disk_is_full(small_disk: Path, tmp_path
 
 
 def test_a_restart_on_a_disk_that_filled_up_gives_back_the_reserve_and_runs(
-        roomy_disk: Path, tmp_path: Path, cloud_keys, mosquitto, caplog) -> None:
+    roomy_disk: Path, tmp_path: Path, cloud_keys, mosquitto, caplog
+) -> None:
     """The first run keeps 1 MiB in the data dir; the disk fills up while doorstep is stopped;
     the next start gives the reserve back, runs with the lock locked and says what to do."""
     caplog.set_level(logging.INFO)
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-reserve", port=mosquitto.port,
-        trusted_key=cloud_keys.public, data_dir=roomy_disk / "data", protocol="5",
-        extra=IN_HOME))
+    config = load_config(
+        write_sim_config(
+            tmp_path / "doorstep.toml",
+            device_id="porch-reserve",
+            port=mosquitto.port,
+            trusted_key=cloud_keys.public,
+            data_dir=roomy_disk / "data",
+            protocol="5",
+            extra=IN_HOME,
+        )
+    )
     reserve = roomy_disk / "data" / "reserve"
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-reserve")
     try:
@@ -134,8 +168,7 @@ def test_a_restart_on_a_disk_that_filled_up_gives_back_the_reserve_and_runs(
             if attempt == "start on a full disk":
                 fill(roomy_disk)
             stop, started = threading.Event(), []
-            daemon = threading.Thread(target=run, args=(config, stop, started.append),
-                                      daemon=True)
+            daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
             daemon.start()
             try:
                 cloud.wait_availability("online")
@@ -148,8 +181,9 @@ def test_a_restart_on_a_disk_that_filled_up_gives_back_the_reserve_and_runs(
                 daemon.join(timeout=10)
             cloud.forget()
         assert not reserve.exists()
-        said = [r.getMessage() for r in caplog.records
-                if "event=reserve_released" in r.getMessage()]
+        said = [
+            r.getMessage() for r in caplog.records if "event=reserve_released" in r.getMessage()
+        ]
         assert len(said) == 1 and 'fix="free space on the disk that holds the data dir' in said[0]
     finally:
         cloud.close()

@@ -15,15 +15,24 @@ from tests.waiting import wait_until
 
 
 def doctor(config: Path) -> tuple[int, dict[str, str]]:
-    result = subprocess.run([sys.executable, "-m", "edge", "doctor", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "doctor", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = {line.split()[1]: line for line in result.stdout.splitlines() if line.strip()}
     return result.returncode, lines
 
 
 def config_for(tmp_path: Path, cloud_keys, port: int, data_dir: Path | None = None) -> Path:
-    return write_sim_config(tmp_path / "doorstep.toml", device_id="porch-1", port=port,
-                            trusted_key=cloud_keys.public, data_dir=data_dir or tmp_path / "data")
+    return write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-1",
+        port=port,
+        trusted_key=cloud_keys.public,
+        data_dir=data_dir or tmp_path / "data",
+    )
 
 
 def test_all_ok_against_a_live_broker(tmp_path: Path, cloud_keys, mosquitto) -> None:
@@ -34,7 +43,8 @@ def test_all_ok_against_a_live_broker(tmp_path: Path, cloud_keys, mosquitto) -> 
 
 
 def test_an_unreachable_broker_and_an_unwritable_data_dir_fail_with_a_fix(
-        tmp_path: Path, cloud_keys) -> None:
+    tmp_path: Path, cloud_keys
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     status, lines = doctor(config_for(tmp_path, cloud_keys, port=1, data_dir=blocker))
@@ -56,9 +66,14 @@ def test_a_stale_outbox_is_a_warning_only(tmp_path: Path, cloud_keys, mosquitto)
 
 
 def test_an_unusable_config_is_named(tmp_path: Path, cloud_keys) -> None:
-    path = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-1", port=1,
-                            trusted_key=cloud_keys.public, data_dir=tmp_path,
-                            extra="[hardware.pins]\ndoorbell = 17\n")
+    path = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-1",
+        port=1,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path,
+        extra="[hardware.pins]\ndoorbell = 17\n",
+    )
     status, lines = doctor(path)
     assert status == 2
     assert "hardware.pins: Value error, a GPIO pin is used twice" in lines["config"]
@@ -80,15 +95,18 @@ def test_outbox_status_command(tmp_path: Path, cloud_keys) -> None:
     assert "2 waiting (1 photos, 3.0 KiB), oldest" in second.stdout
 
 
-def test_the_pins_of_a_running_doorstep_are_left_alone(tmp_path: Path, cloud_keys,
-                                                       mosquitto) -> None:
+def test_the_pins_of_a_running_doorstep_are_left_alone(
+    tmp_path: Path, cloud_keys, mosquitto
+) -> None:
     """The service runs: doctor says so instead of opening its relay, and creates nothing."""
     config = config_for(tmp_path, cloud_keys, mosquitto.port)
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         claimed = tmp_path / "data" / "doorstep.pid"
-        wait_until(lambda: claimed.exists() and claimed.read_text(encoding="ascii").strip(),
-                   "the daemon to claim its data dir")
+        wait_until(
+            lambda: claimed.exists() and claimed.read_text(encoding="ascii").strip(),
+            "the daemon to claim its data dir",
+        )
         status, lines = doctor(config)
         assert status == 0, lines
         assert lines["gpio"].startswith("warn")
@@ -98,8 +116,9 @@ def test_the_pins_of_a_running_doorstep_are_left_alone(tmp_path: Path, cloud_key
         daemon.terminate()
 
 
-def test_doctor_leaves_no_file_in_a_data_dir_no_daemon_has_used(tmp_path: Path, cloud_keys,
-                                                                mosquitto) -> None:
+def test_doctor_leaves_no_file_in_a_data_dir_no_daemon_has_used(
+    tmp_path: Path, cloud_keys, mosquitto
+) -> None:
     (tmp_path / "data").mkdir()
     doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
     assert not (tmp_path / "data" / "doorstep.pid").exists()
@@ -111,8 +130,9 @@ UNIT_BEFORE = Path(__file__).parents[1] / "pi" / "unit-before-issue-22.service"
 
 def test_doctor_names_each_setting_of_an_old_unit_that_stops_the_service(tmp_path: Path) -> None:
     # The unit doorstep shipped before issue 22: doctor, outside its sandbox, said all ok.
-    checks = service_checks(UNIT_BEFORE, timesync_flag=tmp_path / "no-flag",
-                            device_tree=tmp_path / "no-tree")
+    checks = service_checks(
+        UNIT_BEFORE, timesync_flag=tmp_path / "no-flag", device_tree=tmp_path / "no-tree"
+    )
     failed = " ".join(check.detail for check in checks if check.status == "FAIL")
     for setting in ("ExecStopPost=", "ProtectClock=/SystemCallFilter=", "ProcSubset=pid"):
         assert setting in failed, failed
@@ -132,10 +152,20 @@ def test_doctor_passes_the_shipped_unit_on_a_pi_with_timesyncd(tmp_path: Path) -
 
 
 def test_doctor_reads_the_installed_unit(tmp_path: Path, cloud_keys, mosquitto) -> None:
-    result = subprocess.run([sys.executable, "-m", "edge", "doctor", "--config",
-                             str(config_for(tmp_path, cloud_keys, mosquitto.port))],
-                            capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "DOORSTEP_UNIT": str(UNIT_BEFORE)})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge",
+            "doctor",
+            "--config",
+            str(config_for(tmp_path, cloud_keys, mosquitto.port)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DOORSTEP_UNIT": str(UNIT_BEFORE)},
+    )
     assert result.returncode == 1
     assert "FAIL  service" in result.stdout and "ExecStopPost=" in result.stdout
 
@@ -145,10 +175,13 @@ def test_doctor_reads_the_syscall_filter_by_systemds_own_groups(tmp_path: Path) 
     tree = tmp_path / "tree"
     (tree / "system").mkdir(parents=True)
     unit = tmp_path / "plain.service"
-    unit.write_text("[Service]\nExecStopPost=/x relay-off\nWorkingDirectory=/var/lib/doorstep\n"
-                    "SystemCallFilter=@system-service\n")
+    unit.write_text(
+        "[Service]\nExecStopPost=/x relay-off\nWorkingDirectory=/var/lib/doorstep\n"
+        "SystemCallFilter=@system-service\n"
+    )
     [clock] = service_checks(unit, timesync_flag=tmp_path / "none", device_tree=tree)
     assert clock.status == "FAIL" and "adjtimex" in clock.detail
     unit.write_text(unit.read_text() + "SystemCallFilter=adjtimex\n")  # the chrony drop-in
-    assert [c.status for c in service_checks(unit, timesync_flag=tmp_path / "none",
-                                             device_tree=tree)] == ["ok"]
+    assert [
+        c.status for c in service_checks(unit, timesync_flag=tmp_path / "none", device_tree=tree)
+    ] == ["ok"]

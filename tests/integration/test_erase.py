@@ -41,12 +41,18 @@ def test_erase_takes_the_files_and_whatever_would_still_send_them(tmp_path: Path
     assert not (tmp_path / "photos" / "private" / "D-1").exists()
     db = open_store(tmp_path)
     rows = Outbox(db).pending(0, 10) + Outbox(db).pending(0, 10, channel="http")
-    assert [r.topic for r in rows] == [TOPICS.photo("D-2", "p3"), TOPICS.events,
-                                       TOPICS.image_latest]
+    assert [r.topic for r in rows] == [
+        TOPICS.photo("D-2", "p3"),
+        TOPICS.events,
+        TOPICS.image_latest,
+    ]
     assert rows[2].file == other  # the erased latest image gives way to the newest left
     erased = json.loads(rows[1].payload)
     assert (erased["type"], erased["delivery_id"], erased["photo_ids"]) == (
-        "photo.erased", "D-1", ["p1", "p2"])
+        "photo.erased",
+        "D-1",
+        ["p1", "p2"],
+    )
     db.close()
     assert erase_delivery(tmp_path, TOPICS, "D-1") == []  # nothing left: nothing said
 
@@ -83,8 +89,9 @@ def test_the_last_delivery_names_no_erased_photo(tmp_path: Path) -> None:
     photos.save("p1", "D-1", b"one")
     db = open_store(tmp_path)
     notes = Notes(photos=[{"photo_id": "p1"}, {"photo_id": "p-kept-elsewhere"}])
-    completed = Emit(EventType.DELIVERY_COMPLETED, "D-1", {"outcome": "delivered",
-                                                           "mode": "doorstep"})
+    completed = Emit(
+        EventType.DELIVERY_COMPLETED, "D-1", {"outcome": "delivered", "mode": "doorstep"}
+    )
     with db.transaction() as conn:
         DeliveryHistory.add(conn, completed, notes, 1.8e9)
         conn.execute("INSERT INTO settings (name, value) VALUES ('receipts', '7')")

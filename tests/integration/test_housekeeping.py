@@ -22,12 +22,20 @@ from edge.wiring import Stores
 
 
 def housekeeper(tmp_path: Path, db: Database, outbox: Outbox, **given: Any) -> Housekeeper:
-    upkeep = Upkeep(device_id="porch-1", snapshot_prefix="doorstep/porch-1/snapshots/",
-                    outbox_quota_bytes=None, clock_skew_s=30, history_retention_s=86400)
+    upkeep = Upkeep(
+        device_id="porch-1",
+        snapshot_prefix="doorstep/porch-1/snapshots/",
+        outbox_quota_bytes=None,
+        clock_skew_s=30,
+        history_retention_s=86400,
+    )
     kept = {name: given.pop(name) for name in ("outbox_quota_bytes",) if name in given}
     settings: dict[str, Any] = dict(
-        inbox=Inbox(), stores=Stores(db, outbox, ReplayStore(db), PhotoStore(tmp_path / "photos")),
-        clock=lambda: ClockSync(True, "test"), upkeep=replace(upkeep, **kept))
+        inbox=Inbox(),
+        stores=Stores(db, outbox, ReplayStore(db), PhotoStore(tmp_path / "photos")),
+        clock=lambda: ClockSync(True, "test"),
+        upkeep=replace(upkeep, **kept),
+    )
     return Housekeeper(**{**settings, **given})
 
 
@@ -41,16 +49,22 @@ def test_an_unsynchronised_clock_is_said_with_its_fix_then_its_recovery(tmp_path
     caplog.set_level(logging.INFO)
     db = Database(tmp_path / "doorstep.sqlite")
     synced = [False]
-    keeper = housekeeper(tmp_path, db, Outbox(db),
-                         clock=lambda: ClockSync(synced[0], "the kernel says so (adjtimex)"))
+    keeper = housekeeper(
+        tmp_path,
+        db,
+        Outbox(db),
+        clock=lambda: ClockSync(synced[0], "the kernel says so (adjtimex)"),
+    )
     state = State(clock_synced=False)
     for second in range(90):
         assert keeper.on_tick(state, at(second)) == []  # the state already says unsynced
     synced[0] = True
     assert keeper.on_tick(state, at(90)) == [ClockChecked(True)]
     said = [r.getMessage() for r in caplog.records if "event=clock_" in r.getMessage()]
-    assert said[0].startswith('event=clock_fault error="not synchronised: the kernel says so '
-                              '(adjtimex)" stops="every pass is refused (clock_unsynced)')
+    assert said[0].startswith(
+        'event=clock_fault error="not synchronised: the kernel says so '
+        '(adjtimex)" stops="every pass is refused (clock_unsynced)'
+    )
     assert 'fix="enable time sync (timedatectl set-ntp true' in said[0]
     assert said[1].startswith("event=clock_still_faulty ") and " failures=61 " in said[1]
     assert said[2] == "event=clock_recovered failures=90 faulty_s=90.0" and len(said) == 3
@@ -58,7 +72,8 @@ def test_an_unsynchronised_clock_is_said_with_its_fix_then_its_recovery(tmp_path
 
 
 def test_a_quota_check_that_keeps_failing_is_said_once_a_minute_with_a_count(
-        tmp_path: Path, caplog) -> None:
+    tmp_path: Path, caplog
+) -> None:
     """Checked at every one-second Tick: a full disk must not write 3,600 lines an hour."""
     db = Database(tmp_path / "doorstep.sqlite")
 

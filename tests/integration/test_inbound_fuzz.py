@@ -24,20 +24,38 @@ from simulator.cloud import mint
 NAMES = st.one_of(st.sampled_from(["arriving", "at_door", "done", "cancel"]), st.text(max_size=80))
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=20)
-CLAIM_NAMES = ["iss", "aud", "jti", "iat", "exp", "nbf", "cmd", "delivery_id", "mode", "courier",
-               "confidential"]
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+CLAIM_NAMES = [
+    "iss",
+    "aud",
+    "jti",
+    "iat",
+    "exp",
+    "nbf",
+    "cmd",
+    "delivery_id",
+    "mode",
+    "courier",
+    "confidential",
+]
 CLAIMS = st.dictionaries(st.sampled_from(CLAIM_NAMES) | st.text(max_size=8), JSON, max_size=12)
-FUZZ = settings(max_examples=300, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture
 def intake(tmp_path: Path, cloud_keys: Any) -> PassIntake:
-    return PassIntake([(cloud_keys.private.public_key(), Signer("cloud"))], PassPolicy("porch-1"),
-                      ReplayStore(Database(tmp_path / "doorstep.sqlite")), lambda: True)
+    return PassIntake(
+        [(cloud_keys.private.public_key(), Signer("cloud"))],
+        PassPolicy("porch-1"),
+        ReplayStore(Database(tmp_path / "doorstep.sqlite")),
+        lambda: True,
+    )
 
 
 def b64(data: bytes) -> str:
@@ -59,10 +77,14 @@ def test_any_bytes_on_any_command_topic_are_rejected_not_raised(intake, name, pa
 
 @FUZZ
 @given(name=NAMES, claims=CLAIMS, header=st.dictionaries(st.text(max_size=8), JSON, max_size=3))
-def test_signed_passes_with_any_claims_never_raise(intake, cloud_keys, name, claims,
-                                                   header) -> None:
-    token = signed(cloud_keys.private, json.dumps({"alg": "EdDSA", **header}).encode(),
-                   json.dumps(claims).encode())
+def test_signed_passes_with_any_claims_never_raise(
+    intake, cloud_keys, name, claims, header
+) -> None:
+    token = signed(
+        cloud_keys.private,
+        json.dumps({"alg": "EdDSA", **header}).encode(),
+        json.dumps(claims).encode(),
+    )
     assert isinstance(intake.admit(name, token, time.time()), (PassRejected, PassVerified))
 
 
@@ -84,8 +106,9 @@ def test_a_pass_over_the_size_cap_is_malformed_before_it_is_parsed(intake, cloud
 
 @FUZZ
 @given(name=NAMES, payload=st.binary(max_size=600))
-def test_what_the_screen_turns_away_the_full_checks_would_reject_the_same(intake, name,
-                                                                           payload) -> None:
+def test_what_the_screen_turns_away_the_full_checks_would_reject_the_same(
+    intake, name, payload
+) -> None:
     """The broker link tallies junk without parsing it; that shortcut never hides a pass."""
     screened = screen(name, payload)
     if screened is not None:
@@ -101,14 +124,26 @@ def test_a_real_pass_is_never_screened_out(cloud_keys) -> None:
 
 
 @FUZZ
-@given(cmd=st.sampled_from(["arriving", "at_door", "done", "cancel"]),
-       extra=st.dictionaries(st.sampled_from(["mode", "courier", "confidential", "nbf", "x"]),
-                             JSON, max_size=4))
+@given(
+    cmd=st.sampled_from(["arriving", "at_door", "done", "cancel"]),
+    extra=st.dictionaries(
+        st.sampled_from(["mode", "courier", "confidential", "nbf", "x"]), JSON, max_size=4
+    ),
+)
 def test_valid_passes_with_any_extra_claims_never_raise(intake, cloud_keys, cmd, extra) -> None:
     """Claims a command does not use (a courier on at_door, say) must not trip the checks."""
     now = time.time()
-    claims = {"iss": "cloud", "aud": "porch-1", "jti": "j-extra", "iat": now, "exp": now + 60,
-              "cmd": cmd, "delivery_id": "D-1", "mode": "doorstep",
-              "courier": {"id": "c", "name": "n"}, **extra}
+    claims = {
+        "iss": "cloud",
+        "aud": "porch-1",
+        "jti": "j-extra",
+        "iat": now,
+        "exp": now + 60,
+        "cmd": cmd,
+        "delivery_id": "D-1",
+        "mode": "doorstep",
+        "courier": {"id": "c", "name": "n"},
+        **extra,
+    }
     token = jwt.encode(claims, cloud_keys.private, algorithm="EdDSA")
     assert isinstance(intake.admit(cmd, token.encode(), now), (PassRejected, PassVerified))

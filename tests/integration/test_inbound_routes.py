@@ -37,11 +37,15 @@ def test_each_kind_goes_to_its_handler_and_junk_is_only_tallied(caplog) -> None:
     for _ in range(3):
         route("doorstep/porch-2/cmd/at_door", b"eyJ.a.b", True)  # another device's
     items = drained(inbox)
-    assert items[:2] == [Inbound("cmd", "at_door", b"eyJ.a.b", True),
-                         Inbound("owner", "lock", b"LOCK", False)]
+    assert items[:2] == [
+        Inbound("cmd", "at_door", b"eyJ.a.b", True),
+        Inbound("owner", "lock", b"LOCK", False),
+    ]
     [junk] = [item for item in items if isinstance(item, Junk)]
     assert {(cmd, reason) for cmd, reason, _ in junk.tally} == {
-        ("owner/lock", "malformed"), ("open_sesame", "unknown_command"),
-        ("sim/door", "unknown_command")}
+        ("owner/lock", "malformed"),
+        ("open_sesame", "unknown_command"),
+        ("sim/door", "unknown_command"),
+    }
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and "event=unexpected_topic" in said[0]

@@ -16,7 +16,8 @@ SCRIPT = SOURCE / "firmware_config" / "install.sh"
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("useradd") is None,
-    reason="the installer needs root and useradd (CI runs as root)")
+    reason="the installer needs root and useradd (CI runs as root)",
+)
 
 
 @pytest.fixture
@@ -32,8 +33,9 @@ def root(tmp_path: Path) -> Path:
 
 def install(root: Path, *args: str) -> str:
     env = {**os.environ, "DESTDIR": str(root), "DOORSTEP_SKIP_VENV": "1"}
-    result = subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -44,8 +46,13 @@ def snapshot(root: Path) -> dict[str, tuple]:
     for path in sorted(root.rglob("*")):
         info = path.lstat()
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        seen[str(path.relative_to(root))] = (info.st_mode, info.st_uid, info.st_gid,
-                                             info.st_mtime_ns, digest)
+        seen[str(path.relative_to(root))] = (
+            info.st_mode,
+            info.st_uid,
+            info.st_gid,
+            info.st_mtime_ns,
+            digest,
+        )
     return seen
 
 

@@ -16,8 +16,12 @@ from simulator.cloud import mint
 
 
 def intake_at(db: Path, keys, synced: bool = True) -> PassIntake:
-    return PassIntake([(keys.private.public_key(), Signer("cloud"))], PassPolicy("porch-1"),
-                      ReplayStore(Database(db)), lambda: synced)
+    return PassIntake(
+        [(keys.private.public_key(), Signer("cloud"))],
+        PassPolicy("porch-1"),
+        ReplayStore(Database(db)),
+        lambda: synced,
+    )
 
 
 def test_a_consumed_jti_is_replayed_after_a_restart(tmp_path: Path, cloud_keys) -> None:
@@ -48,7 +52,8 @@ def test_unknown_command_topic(tmp_path: Path, cloud_keys) -> None:
 def test_unsynchronised_clock_is_rejected(tmp_path: Path, cloud_keys) -> None:
     token = mint(cloud_keys.private, "done", device_id="porch-1", delivery_id="D-1").encode()
     result = intake_at(tmp_path / "r.sqlite", cloud_keys, synced=False).admit(
-        "done", token, time.time())
+        "done", token, time.time()
+    )
     assert isinstance(result, PassRejected) and result.rejection.reason == "clock_unsynced"
 
 
@@ -62,10 +67,15 @@ def test_pruning_forgets_only_long_expired_ids(tmp_path: Path) -> None:
 
 def test_a_verified_pass_names_the_key_that_signed_it(tmp_path: Path, cloud_keys) -> None:
     carrier = Ed25519PrivateKey.generate()
-    intake = PassIntake([(cloud_keys.private.public_key(), Signer("cloud")),
-                         (carrier.public_key(), Signer("acme", frozenset({Mode.DOORSTEP})))],
-                        PassPolicy("porch-1"), ReplayStore(Database(tmp_path / "r.sqlite")),
-                        lambda: True)
+    intake = PassIntake(
+        [
+            (cloud_keys.private.public_key(), Signer("cloud")),
+            (carrier.public_key(), Signer("acme", frozenset({Mode.DOORSTEP}))),
+        ],
+        PassPolicy("porch-1"),
+        ReplayStore(Database(tmp_path / "r.sqlite")),
+        lambda: True,
+    )
     token = mint(carrier, "arriving", device_id="porch-1", delivery_id="D-1").encode()
     admitted = intake.admit("arriving", token, time.time())
     assert isinstance(admitted, PassVerified)

@@ -17,11 +17,13 @@ from edge.wiring import open_stores
 @pytest.mark.parametrize("alarm", sorted(ALARM_FIXES))
 def test_an_alarm_is_a_warning_with_its_fix(tmp_path: Path, caplog, alarm: EventType) -> None:
     stores = open_stores(tmp_path)
-    ledger = stores.ledger(Topics("doorstep", "porch-1"), lambda share: ("", tmp_path, "mqtt"),
-                           None)
+    ledger = stores.ledger(
+        Topics("doorstep", "porch-1"), lambda share: ("", tmp_path, "mqtt"), None
+    )
     caplog.set_level(logging.INFO, logger="edge.store.ledger")
-    ledger.commit(Record(events=(Emit(EventType.DELIVERY_UNLOCKED, "D-1"), Emit(alarm, "D-1"))),
-                  Now(2e9, 1.0))
+    ledger.commit(
+        Record(events=(Emit(EventType.DELIVERY_UNLOCKED, "D-1"), Emit(alarm, "D-1"))), Now(2e9, 1.0)
+    )
     lines = {r.getMessage().split()[0]: r for r in caplog.records}
     assert lines["event=delivery.unlocked"].levelno == logging.INFO
     said = lines[f"event={alarm}"]

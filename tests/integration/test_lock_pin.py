@@ -10,8 +10,9 @@ from tests.inprocess import InProcessDaemon
 IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify_s = 1\n"
 
 
-def test_relay_pin_and_state_agree_through_an_in_home_delivery(tmp_path: Path, cloud_keys,
-                                                                mosquitto) -> None:
+def test_relay_pin_and_state_agree_through_an_in_home_delivery(
+    tmp_path: Path, cloud_keys, mosquitto
+) -> None:
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-pin", IN_HOME) as daemon:
         cloud, relay = daemon.cloud, daemon.hardware.world.relay_pin
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from tests.inprocess import InProcessDaemon
 
 
-def test_a_flood_on_an_unexpected_topic_is_one_line(tmp_path: Path, cloud_keys, mosquitto,
-                                                    caplog) -> None:
+def test_a_flood_on_an_unexpected_topic_is_one_line(
+    tmp_path: Path, cloud_keys, mosquitto, caplog
+) -> None:
     caplog.set_level(logging.INFO)
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-fl") as daemon:
         for _ in range(200):  # `cmd/#` also matches `cmd` itself: no command can be there

@@ -24,22 +24,36 @@ from tests.failing_card import UnreadableOutbox
 from tests.waiting import wait_until
 
 
-def make_link(tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump],
-              messages: list | None = None) -> MqttLink:
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-1", port=port, trusted_key=cloud_keys.public,
-        data_dir=tmp_path / "data", protocol="5"))
+def make_link(
+    tmp_path: Path, cloud_keys, port: int, pump_ref: list[OutboxPump], messages: list | None = None
+) -> MqttLink:
+    config = load_config(
+        write_sim_config(
+            tmp_path / "doorstep.toml",
+            device_id="porch-1",
+            port=port,
+            trusted_key=cloud_keys.public,
+            data_dir=tmp_path / "data",
+            protocol="5",
+        )
+    )
     topics = Topics("doorstep", "porch-1")
-    return MqttLink(config.mqtt, topics, client_id="doorstep-porch-1",
-                    hooks=LinkHooks(on_message=lambda topic, payload, live: (
-                        messages or []).append((topic, payload)),
-                        on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok)),
-                    subscriptions=[topics.simulator])
+    return MqttLink(
+        config.mqtt,
+        topics,
+        client_id="doorstep-porch-1",
+        hooks=LinkHooks(
+            on_message=lambda topic, payload, live: (messages or []).append((topic, payload)),
+            on_ack=lambda mid, ok: pump_ref[0].acknowledged(mid, ok),
+        ),
+        subscriptions=[topics.simulator],
+    )
 
 
 @contextlib.contextmanager
-def pumping(tmp_path: Path, cloud_keys, broker: Mosquitto, outbox: Outbox,
-            **pump_options: Any) -> Iterator[tuple[OutboxPump, CloudReceiver]]:
+def pumping(
+    tmp_path: Path, cloud_keys, broker: Mosquitto, outbox: Outbox, **pump_options: Any
+) -> Iterator[tuple[OutboxPump, CloudReceiver]]:
     """The link and the pump running on ``outbox``, with a cloud that listens."""
     refs: list[OutboxPump] = []
     link = make_link(tmp_path, cloud_keys, broker.port, refs)
@@ -57,12 +71,14 @@ def pumping(tmp_path: Path, cloud_keys, broker: Mosquitto, outbox: Outbox,
 
 
 def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
-        tmp_path: Path, cloud_keys, mosquitto: Mosquitto) -> None:
+    tmp_path: Path, cloud_keys, mosquitto: Mosquitto
+) -> None:
     outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     for n in range(30):
-        outbox.add_event("doorstep/porch-1/events",
-                         lambda seq, n=n: json.dumps(
-                             {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+        outbox.add_event(
+            "doorstep/porch-1/events",
+            lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+        )
     with pumping(tmp_path, cloud_keys, mosquitto, outbox, window=4) as (_, cloud):
         cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
         assert [e["seq"] for e in cloud.received.events] == list(range(1, 31))
@@ -71,14 +87,17 @@ def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
 
 
 def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
-        tmp_path: Path, cloud_keys) -> None:
+    tmp_path: Path, cloud_keys
+) -> None:
     broker = Mosquitto(tmp_path / "broker")
     outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     photo = tmp_path / "p1.jpg"
     photo.write_bytes(b"\xff\xd8 jpeg bytes")
     outbox.add_file("doorstep/porch-1/photos/D-1/p1", photo)
-    outbox.add_event("doorstep/porch-1/events", lambda seq: json.dumps({"id": "x", "seq": seq,
-                                                                        "type": "t"}).encode())
+    outbox.add_event(
+        "doorstep/porch-1/events",
+        lambda seq: json.dumps({"id": "x", "seq": seq, "type": "t"}).encode(),
+    )
     refs: list[OutboxPump] = []
     link = make_link(tmp_path, cloud_keys, broker.port, refs)  # nothing listens there yet
     pump = OutboxPump(outbox, link)
@@ -88,10 +107,12 @@ def test_entries_wait_on_disk_while_the_broker_is_down_and_go_when_it_is_back(
     try:
         assert outbox.backlog(0).count == 2
         broker.start()
-        cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1",
-                              check_contract=False)
-        cloud.wait_for(lambda got: got.photos.get("p1") == b"\xff\xd8 jpeg bytes"
-                       and got.events, timeout=30, what="photo and event after the broker started")
+        cloud = CloudReceiver(broker.host, broker.port, "doorstep", "porch-1", check_contract=False)
+        cloud.wait_for(
+            lambda got: got.photos.get("p1") == b"\xff\xd8 jpeg bytes" and got.events,
+            timeout=30,
+            what="photo and event after the broker started",
+        )
         cloud.wait_for(lambda got: outbox.backlog(0).count == 0, what="an empty outbox")
         cloud.close()
     finally:
@@ -143,64 +164,82 @@ def test_only_this_devices_queued_snapshots_are_dropped(tmp_path: Path) -> None:
     topics = Topics("doorstep", "porch_1")
     assert outbox.drop_snapshots(topics.snapshot("")) == 1
     assert [e.topic for e in outbox.pending(0, 10)] == [
-        "doorstep/porchX1/snapshots/s2", "doorstep/porch_1/photos/D-1/p1",
-        "doorstep/porch_1/events"]
+        "doorstep/porchX1/snapshots/s2",
+        "doorstep/porch_1/photos/D-1/p1",
+        "doorstep/porch_1/events",
+    ]
     assert len(outbox.pending(0, 10, channel="http")) == 1
 
 
 def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recovery(
-        tmp_path: Path, cloud_keys, mosquitto: Mosquitto, caplog) -> None:
+    tmp_path: Path, cloud_keys, mosquitto: Mosquitto, caplog
+) -> None:
     """A failing card: not a traceback every few seconds, and what waited goes once it reads."""
     caplog.set_level(logging.INFO, logger="edge.workers.pump")
     outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
     with pumping(tmp_path, cloud_keys, mosquitto, outbox) as (_, cloud):
         for n in range(5):
-            outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
-                {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
+            outbox.add_event(
+                "doorstep/porch-1/events",
+                lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+            )
             wait_until(lambda n=n: len(outbox.reads) > n, "the pump to try to read the outbox")
         said = [r for r in caplog.records if "event=outbox_" in r.getMessage()]
         assert len(said) == 1 and not said[0].exc_info  # a disk error: one line, no traceback
         assert said[0].getMessage().startswith('event=outbox_fault error="disk I/O error"')
-        assert 'fix="check the data dir\'s disk' in said[0].getMessage()
+        assert "fix=\"check the data dir's disk" in said[0].getMessage()
         outbox.failing = False
-        outbox.add_event("doorstep/porch-1/events",
-                         lambda seq: json.dumps({"id": "e5", "seq": seq, "type": "t"}).encode())
+        outbox.add_event(
+            "doorstep/porch-1/events",
+            lambda seq: json.dumps({"id": "e5", "seq": seq, "type": "t"}).encode(),
+        )
         cloud.wait_for(lambda got: len(got.events) >= 6, what="what waited, sent")
-        wait_until(lambda: any("event=outbox_recovered" in r.getMessage()
-                               for r in caplog.records), "the recovery's line")
+        wait_until(
+            lambda: any("event=outbox_recovered" in r.getMessage() for r in caplog.records),
+            "the recovery's line",
+        )
 
 
 def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
-        tmp_path: Path, cloud_keys, caplog) -> None:
+    tmp_path: Path, cloud_keys, caplog
+) -> None:
     """An ACL that forgot the receipts: twenty refused receipts, more than the window holds,
     are set aside, and the events behind them still go. Once the ACL lets them through
     (mosquitto rereads it on SIGHUP), they go too, in order, and leave the disk."""
     acl = tmp_path / "acl"
-    allowed = ("topic read doorstep/#\ntopic read homeassistant/#\n"
-               "topic write doorstep/porch-1/events\ntopic write doorstep/porch-1/state\n"
-               "topic write doorstep/porch-1/availability\n")
+    allowed = (
+        "topic read doorstep/#\ntopic read homeassistant/#\n"
+        "topic write doorstep/porch-1/events\ntopic write doorstep/porch-1/state\n"
+        "topic write doorstep/porch-1/availability\n"
+    )
     acl.write_text(allowed)
-    broker = Mosquitto(tmp_path / "broker", (
-        f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n")).start()
+    broker = Mosquitto(
+        tmp_path / "broker",
+        (f"user root\nlistener {{port}} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n"),
+    ).start()
     caplog.set_level(logging.INFO, logger="edge.workers.pump")
     try:
         db = Database(tmp_path / "doorstep.sqlite")
         outbox = Outbox(db)
         for n in range(20):
             with db.transaction() as conn:
-                Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}",
-                                     f"r{n}".encode())
+                Outbox.queue_message(conn, f"doorstep/porch-1/receipts/D-{n:02}", f"r{n}".encode())
         for n in range(5):
-            outbox.add_event("doorstep/porch-1/events", lambda seq, n=n: json.dumps(
-                {"id": f"e{n}", "seq": seq, "type": "t"}).encode())
-        with pumping(tmp_path, cloud_keys, broker, outbox, window=4,
-                     retry_refused_s=0.5) as (_, cloud):
+            outbox.add_event(
+                "doorstep/porch-1/events",
+                lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+            )
+        with pumping(tmp_path, cloud_keys, broker, outbox, window=4, retry_refused_s=0.5) as (
+            _,
+            cloud,
+        ):
             cloud.wait_for(lambda got: len(got.events) >= 5, what="the events behind the receipts")
             assert [e["id"] for e in cloud.received.events] == [f"e{n}" for n in range(5)]
             wait_until(lambda: outbox.backlog(0).count == 20, "only the receipts left on disk")
             assert not cloud.received.receipts
-            said = [r.getMessage() for r in caplog.records
-                    if "event=topic_refused" in r.getMessage()]
+            said = [
+                r.getMessage() for r in caplog.records if "event=topic_refused" in r.getMessage()
+            ]
             assert len(said) == 1 and "topic=doorstep/porch-1/receipts/D-00 refused=1" in said[0]
             acl.write_text(allowed + "topic write doorstep/porch-1/receipts/#\n")
             assert broker.process is not None

@@ -13,11 +13,16 @@ from edge.store.photos import NewPhoto, PhotoStore, StorageFull
 KB = 1000
 
 
-def store(tmp_path: Path, quota: int, pending: set[str] | None = None,
-          retention_s: float | None = None) -> PhotoStore:
+def store(
+    tmp_path: Path, quota: int, pending: set[str] | None = None, retention_s: float | None = None
+) -> PhotoStore:
     waiting = pending if pending is not None else set()
-    return PhotoStore(tmp_path, quota_bytes=quota, retention_s=retention_s,
-                      is_pending=lambda path: str(path) in waiting)
+    return PhotoStore(
+        tmp_path,
+        quota_bytes=quota,
+        retention_s=retention_s,
+        is_pending=lambda path: str(path) in waiting,
+    )
 
 
 def age(path: Path, seconds_ago: float) -> None:
@@ -54,10 +59,16 @@ def test_waiting_and_private_photos_are_never_deleted(tmp_path: Path) -> None:
 def test_retention_prunes_delivered_copies_and_snapshots_only(tmp_path: Path) -> None:
     pending: set[str] = set()
     photos = store(tmp_path, quota=100 * KB, pending=pending, retention_s=3600)
-    files = {name: photos.save(name, delivery, b"x", private=private)
-             for name, delivery, private in [("delivered", "D-1", False), ("snap", None, False),
-                                             ("waiting", "D-1", False), ("private", "D-2", True),
-                                             ("fresh", "D-1", False)]}
+    files = {
+        name: photos.save(name, delivery, b"x", private=private)
+        for name, delivery, private in [
+            ("delivered", "D-1", False),
+            ("snap", None, False),
+            ("waiting", "D-1", False),
+            ("private", "D-2", True),
+            ("fresh", "D-1", False),
+        ]
+    }
     pending.add(str(files["waiting"]))
     for name in ("delivered", "snap", "waiting", "private"):
         age(files[name], 7200)
@@ -80,8 +91,7 @@ def test_a_stale_tally_is_recounted_before_anything_is_deleted(tmp_path: Path) -
     assert kept[1].exists() and kept[2].exists()
 
 
-def test_a_save_at_the_quota_neither_walks_nor_lists_the_store(tmp_path: Path,
-                                                               monkeypatch) -> None:
+def test_a_save_at_the_quota_neither_walks_nor_lists_the_store(tmp_path: Path, monkeypatch) -> None:
     """With 27,000 photos a save once took 0.75 s: the tree was walked twice per save and every
     waiting row read. The folders are walked once, at start; a save asks only about the file
     it would delete."""
@@ -89,11 +99,13 @@ def test_a_save_at_the_quota_neither_walks_nor_lists_the_store(tmp_path: Path,
     for i in range(2000):
         photos.save(f"p{i}", f"D-{i % 50}", b"x" * KB)
     asked: list[Path] = []
-    photos = PhotoStore(tmp_path, quota_bytes=2000 * KB,
-                        is_pending=lambda path: asked.append(path) or False)  # one walk here
+    photos = PhotoStore(
+        tmp_path, quota_bytes=2000 * KB, is_pending=lambda path: asked.append(path) or False
+    )  # one walk here
 
     def no_walking(*args, **kwargs):
         raise AssertionError("the photo folder was walked again")
+
     monkeypatch.setattr(Path, "rglob", no_walking)
     monkeypatch.setattr(os, "scandir", no_walking)
     for i in range(100):
@@ -137,8 +149,11 @@ def test_confidential_photos_have_their_own_retention(tmp_path: Path) -> None:
 def test_photos_stored_together_fail_alone_when_the_quota_cannot_take_them(tmp_path) -> None:
     photos = store(tmp_path, quota=2 * KB + 100, pending={str(tmp_path / "deliveries/D-1/a.jpg")})
     kept = photos.save("a", "D-1", b"a" * KB)  # waiting to be sent: never deleted
-    burst = [NewPhoto("b", "D-1", b"b" * KB), NewPhoto("c", "D-1", b"c" * KB, private=True),
-             NewPhoto("d", None, b"d" * 10)]
+    burst = [
+        NewPhoto("b", "D-1", b"b" * KB),
+        NewPhoto("c", "D-1", b"c" * KB, private=True),
+        NewPhoto("d", None, b"d" * 10),
+    ]
     b, c, d = photos.save_all(burst)
     assert isinstance(c, StorageFull)  # b took the last room; c alone is refused
     assert isinstance(b, Path) and b.read_bytes() == b"b" * KB and kept.exists()
@@ -153,8 +168,9 @@ def test_a_burst_that_cannot_be_named_whole_leaves_no_file_behind(tmp_path: Path
     blocker = photos.path("second", None)
     blocker.mkdir(parents=True)
     (blocker / "keep").write_bytes(b"")
-    saved = photos.save_all([NewPhoto("first", None, b"a" * KB),
-                             NewPhoto("second", None, b"b" * KB)])
+    saved = photos.save_all(
+        [NewPhoto("first", None, b"a" * KB), NewPhoto("second", None, b"b" * KB)]
+    )
     assert all(isinstance(result, OSError) for result in saved)
     assert sorted(p.name for p in blocker.parent.iterdir()) == ["second.jpg"]
     assert photos.used_bytes == 0

@@ -18,22 +18,29 @@ from tests.waiting import wait_until
 
 
 def test_an_upload_queue_that_cannot_be_read_is_said_and_tried_again(
-        tmp_path: Path, caplog, monkeypatch) -> None:
+    tmp_path: Path, caplog, monkeypatch
+) -> None:
     monkeypatch.setattr(http_upload, "RETRY_UNREADABLE_S", 0.05)
     caplog.set_level(logging.INFO, logger="edge.workers.http_upload")
     outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
-    uploader = PhotoUploader(outbox, token_file=None, ca_file=None,
-                             on_rejected=lambda entry, code: None)
+    uploader = PhotoUploader(
+        outbox, token_file=None, ca_file=None, on_rejected=lambda entry, code: None
+    )
     uploader.start()
     try:
         wait_until(lambda: len(outbox.reads) >= 3, "the queue read again after failing")
         said = [r for r in caplog.records if "photo_upload_queue" in r.getMessage()]
         assert len(said) == 1 and not said[0].exc_info  # a disk error: one line
-        assert said[0].getMessage().startswith(
-            'event=photo_upload_queue_fault error="disk I/O error"')
+        assert (
+            said[0].getMessage().startswith('event=photo_upload_queue_fault error="disk I/O error"')
+        )
         outbox.failing = False
-        wait_until(lambda: any("event=photo_upload_queue_recovered" in r.getMessage()
-                               for r in caplog.records), "the recovery's line")
+        wait_until(
+            lambda: any(
+                "event=photo_upload_queue_recovered" in r.getMessage() for r in caplog.records
+            ),
+            "the recovery's line",
+        )
     finally:
         uploader.stop()
 
@@ -67,16 +74,20 @@ class ChokingServer:
         return f"https://localhost:{self.httpd.server_address[1]}/{path}"
 
 
-def test_a_photo_the_server_always_fails_on_does_not_hold_back_the_others(
-        tmp_path: Path) -> None:
+def test_a_photo_the_server_always_fails_on_does_not_hold_back_the_others(tmp_path: Path) -> None:
     server = ChokingServer(tmp_path)
     outbox = Outbox(Database(tmp_path / "doorstep.sqlite"))
     for name in ("D-stuck/p0", "D-1/p1", "D-1/p2"):
         photo = tmp_path / f"{name.replace('/', '-')}.jpg"
         photo.write_bytes(b"\xff\xd8" + name.encode())
         outbox.add_file(server.url(f"{name}.jpg"), photo, channel="http")
-    uploader = PhotoUploader(outbox, token_file=None, ca_file=server.ca_file,
-                             on_rejected=lambda entry, code: None, backoff_max_s=0.2)
+    uploader = PhotoUploader(
+        outbox,
+        token_file=None,
+        ca_file=server.ca_file,
+        on_rejected=lambda entry, code: None,
+        backoff_max_s=0.2,
+    )
     uploader.start()
     try:
         wait_until(lambda: len(server.stored) == 2, "the photos behind the stuck one")

@@ -16,8 +16,10 @@ from edge.hardware.pi_camera import CameraSetup, PiCamera, full_view_mode
 from tests.pi.picamera2_stack import MODES, SENSOR, MemfdAllocator
 
 pytestmark = [  # picamera2's own, on a machine without dma-heaps or with Python 3.12's threading
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <function DmaAllocator.__del__"
-                               ":pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <function DmaAllocator.__del__"
+        ":pytest.PytestUnraisableExceptionWarning"
+    ),
     pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning"),
 ]
 IMX708_MODES = [{"size": size, "crop_limits": crop} for size, crop, _ in MODES]
@@ -41,8 +43,10 @@ def cameras() -> Iterator[list[PiCamera]]:
 
 
 def pi_camera(cameras: list[PiCamera], **setup: object) -> PiCamera:
-    camera = PiCamera(CameraSetup(**{"size": SMALL, **setup}),  # type: ignore[arg-type]
-                      allocator=MemfdAllocator)
+    camera = PiCamera(
+        CameraSetup(**{"size": SMALL, **setup}),  # type: ignore[arg-type]
+        allocator=MemfdAllocator,
+    )
     cameras.append(camera)
     return camera
 
@@ -120,7 +124,14 @@ def test_the_sensor_mode_sees_the_whole_field_and_frame_time_is_capped(cameras) 
     assert SENSOR.configured_mode == (4608, 2592)
 
 
-@pytest.mark.parametrize("size, mode", [((640, 480), (2304, 1296)), ((2304, 1296), (2304, 1296)),
-                                        ((4000, 2000), (4608, 2592)), ((9000, 9000), (4608, 2592))])
+@pytest.mark.parametrize(
+    "size, mode",
+    [
+        ((640, 480), (2304, 1296)),
+        ((2304, 1296), (2304, 1296)),
+        ((4000, 2000), (4608, 2592)),
+        ((9000, 9000), (4608, 2592)),
+    ],
+)
 def test_the_full_view_mode_is_the_smallest_that_is_big_enough(size, mode) -> None:
     assert full_view_mode(IMX708_MODES, (4608, 2592), size) == mode

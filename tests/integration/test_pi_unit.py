@@ -14,8 +14,9 @@ from edge.ops.unit_file import UnitFile
 from tests.pi import sandbox
 from tests.pi.lgpio_chip import REVISION_PI4, device_tree
 
-pytestmark = pytest.mark.skipif(sandbox.available() is not None,
-                                reason=f"unit sandbox: {sandbox.available()}")
+pytestmark = pytest.mark.skipif(
+    sandbox.available() is not None, reason=f"unit sandbox: {sandbox.available()}"
+)
 
 
 @pytest.fixture
@@ -34,30 +35,40 @@ def under_unit(script: str, state_dir: Path, **options) -> str:
 def test_the_sandbox_reproduces_what_broke_the_pi(state_dir: Path) -> None:
     # The conditions themselves, so the tests below can fail: adjtimex is refused, /proc has
     # no cpuinfo, and gpiozero's own board lookup cannot work.
-    seen = json.loads(under_unit(
-        "import ctypes, json, os\nfrom gpiozero.pins.local import get_pi_revision\n"
-        "libc = ctypes.CDLL('libc.so.6', use_errno=True)\n"
-        "state = libc.adjtimex(ctypes.create_string_buffer(512))\n"
-        "try:\n    get_pi_revision()\n    board = 'found'\nexcept OSError as exc:\n"
-        "    board = type(exc).__name__\n"
-        "print(json.dumps([state, ctypes.get_errno(), os.path.exists('/proc/cpuinfo'), board]))",
-        state_dir))
+    seen = json.loads(
+        under_unit(
+            "import ctypes, json, os\nfrom gpiozero.pins.local import get_pi_revision\n"
+            "libc = ctypes.CDLL('libc.so.6', use_errno=True)\n"
+            "state = libc.adjtimex(ctypes.create_string_buffer(512))\n"
+            "try:\n    get_pi_revision()\n    board = 'found'\nexcept OSError as exc:\n"
+            "    board = type(exc).__name__\n"
+            "print(json.dumps([state, ctypes.get_errno(), os.path.exists('/proc/cpuinfo'),\n"
+            "                  board]))",
+            state_dir,
+        )
+    )
     assert seen == [-1, 1, False, "FileNotFoundError"]  # EPERM
 
 
-def test_the_clock_check_answers_under_the_units_syscall_filter(state_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_the_clock_check_answers_under_the_units_syscall_filter(
+    state_dir: Path, tmp_path: Path
+) -> None:
     flag = tmp_path / "timesync"
     flag.mkdir()
-    check = ("from edge.hardware.clock import clock_sync\nresult = clock_sync()\n"
-             "print(result.synced, result.how)")
+    check = (
+        "from edge.hardware.clock import clock_sync\nresult = clock_sync()\n"
+        "print(result.synced, result.how)"
+    )
     unsynced = under_unit(check, state_dir)
     assert unsynced.startswith("False adjtimex refused (EPERM"), unsynced
     (flag / "synchronized").touch()  # what systemd-timesyncd leaves once it has synchronised
-    synced = under_unit(check, state_dir,
-                        extra_mounts=f"mount --bind {flag} /run/systemd/timesync 2>/dev/null "
-                        f"|| (mkdir -p /run/systemd/timesync && mount --bind {flag} "
-                        "/run/systemd/timesync)")
+    synced = under_unit(
+        check,
+        state_dir,
+        extra_mounts=f"mount --bind {flag} /run/systemd/timesync 2>/dev/null "
+        f"|| (mkdir -p /run/systemd/timesync && mount --bind {flag} "
+        "/run/systemd/timesync)",
+    )
     assert synced.startswith("True systemd-timesyncd says so"), synced
 
 
@@ -68,32 +79,45 @@ def test_lgpio_imports_under_the_units_working_directory(state_dir: Path) -> Non
     said = under_unit(
         "from pathlib import Path\nfrom edge.hardware.backends import HardwareError, open_gpio\n"
         f"try:\n    open_gpio(0, Path({str(state_dir / 'data')!r}))\n"
-        "except HardwareError as exc:\n    print(exc)", state_dir)
+        "except HardwareError as exc:\n    print(exc)",
+        state_dir,
+    )
     assert "gpiochip" in said and ".lgd-nfy" not in said, said
 
 
 def test_lgpio_finds_a_writable_folder_even_without_the_units_working_directory(
-        state_dir: Path, tmp_path: Path) -> None:
+    state_dir: Path, tmp_path: Path
+) -> None:
     unit = tmp_path / "old.service"
     unit.write_text(sandbox.UNIT.read_text().replace("WorkingDirectory=", "#WorkingDirectory="))
     assert UnitFile.read(unit).get("WorkingDirectory") is None
     said = under_unit(
         "from pathlib import Path\nfrom edge.hardware.backends import HardwareError, open_gpio\n"
         f"try:\n    open_gpio(0, Path({str(state_dir / 'data')!r}))\n"
-        "except HardwareError as exc:\n    print(exc)", state_dir, unit_path=unit)
+        "except HardwareError as exc:\n    print(exc)",
+        state_dir,
+        unit_path=unit,
+    )
     assert "gpiochip" in said and ".lgd-nfy" not in said, said
 
 
-def test_the_relay_drives_through_gpiozero_and_lgpio_under_the_unit(state_dir: Path,
-                                                                    tmp_path: Path) -> None:
+def test_the_relay_drives_through_gpiozero_and_lgpio_under_the_unit(
+    state_dir: Path, tmp_path: Path
+) -> None:
     # The board is looked up through sysfs's device tree, since ProcSubset=pid hides /proc's.
     tree = device_tree(tmp_path / "tree")
-    report = json.loads(under_unit(
-        "from tests.pi.lgpio_chip import install\nchip = install()\n"
-        "from gpiozero import OutputDevice\nfrom edge.hardware.pi_gpio import DoorLGPIOFactory\n"
-        "factory = DoorLGPIOFactory(0)\n"
-        f"assert factory.board_info.revision == '{REVISION_PI4:x}', factory.board_info\n"
-        "relay = OutputDevice(17, active_high=False, initial_value=False, pin_factory=factory)\n"
-        "relay.on(); relay.off()\nimport json\nprint(json.dumps(chip.report()))",
-        state_dir, device_tree=tree))
+    report = json.loads(
+        under_unit(
+            "from tests.pi.lgpio_chip import install\nchip = install()\n"
+            "from gpiozero import OutputDevice\n"
+            "from edge.hardware.pi_gpio import DoorLGPIOFactory\n"
+            "factory = DoorLGPIOFactory(0)\n"
+            f"assert factory.board_info.revision == '{REVISION_PI4:x}', factory.board_info\n"
+            "relay = OutputDevice(17, active_high=False, initial_value=False,\n"
+            "                     pin_factory=factory)\n"
+            "relay.on(); relay.off()\nimport json\nprint(json.dumps(chip.report()))",
+            state_dir,
+            device_tree=tree,
+        )
+    )
     assert report["history"]["17"] == [1, 0, 1]  # claimed locked, energised, locked again

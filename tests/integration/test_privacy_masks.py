@@ -42,8 +42,13 @@ def test_a_mask_is_black_and_the_rest_of_the_picture_is_untouched() -> None:
 def test_the_photo_on_disk_is_the_masked_one(tmp_path: Path) -> None:
     inbox: queue.Queue = queue.Queue()
     photos = PhotoStore(tmp_path)
-    worker = CaptureWorker(SimCamera(640, 480, "t"), photos, inbox.put, probe_interval_s=60,
-                           making=PhotoMaking(masks=[NEIGHBOUR, PASSER_BY]))
+    worker = CaptureWorker(
+        SimCamera(640, 480, "t"),
+        photos,
+        inbox.put,
+        probe_interval_s=60,
+        making=PhotoMaking(masks=[NEIGHBOUR, PASSER_BY]),
+    )
     worker.start()
     try:
         worker.request(CaptureRequest(Purpose.DOORBELL, None))

@@ -38,19 +38,39 @@ def setup(tmp_path: Path):
 
 def deliver(ledger: Ledger, delivery_id: str, photo: bytes, wall: float) -> None:
     now = Now(wall, 1.0)
-    for emit in (Emit(EventType.DELIVERY_ARRIVING, delivery_id, {"mode": "doorstep",
-                                                                 "courier": COURIER,
-                                                                 "confidential": False}),
-                 Emit(EventType.DELIVERY_PHOTO, delivery_id, {
-                     "photo_id": f"{delivery_id}-p", "sha256": hashlib.sha256(photo).hexdigest(),
-                     "bytes": len(photo), "captured_at": "2026-11-29T01:00:00.000Z",
-                     "local_only": False, "purpose": "confirmation", "frame": 42,
-                     "sensor_ns": 4200}),
-                 Emit(EventType.DELIVERY_COMPLETED, delivery_id, {
-                     "outcome": "delivered", "mode": "doorstep", "photos": [f"{delivery_id}-p"]})):
+    for emit in (
+        Emit(
+            EventType.DELIVERY_ARRIVING,
+            delivery_id,
+            {"mode": "doorstep", "courier": COURIER, "confidential": False},
+        ),
+        Emit(
+            EventType.DELIVERY_PHOTO,
+            delivery_id,
+            {
+                "photo_id": f"{delivery_id}-p",
+                "sha256": hashlib.sha256(photo).hexdigest(),
+                "bytes": len(photo),
+                "captured_at": "2026-11-29T01:00:00.000Z",
+                "local_only": False,
+                "purpose": "confirmation",
+                "frame": 42,
+                "sensor_ns": 4200,
+            },
+        ),
+        Emit(
+            EventType.DELIVERY_COMPLETED,
+            delivery_id,
+            {"outcome": "delivered", "mode": "doorstep", "photos": [f"{delivery_id}-p"]},
+        ),
+    ):
         last = (Retain("last_delivery", {"delivery_id": delivery_id, "outcome": "delivered"}),)
-        ledger.commit(Record(events=(emit,), retained=last if emit.type is
-                             EventType.DELIVERY_COMPLETED else ()), now)
+        ledger.commit(
+            Record(
+                events=(emit,), retained=last if emit.type is EventType.DELIVERY_COMPLETED else ()
+            ),
+            now,
+        )
 
 
 def queued(db: Database) -> list[tuple[str, bytes]]:
@@ -68,13 +88,25 @@ def test_a_completed_delivery_is_signed_listing_the_exact_bytes_of_its_events(se
     assert verdict.ok, verdict.problems
     body = verdict.receipts[0]
     assert (body["device_id"], body["delivery_id"], body["mode"], body["outcome"]) == (
-        "porch-1", "D-1", "doorstep", "delivered")
+        "porch-1",
+        "D-1",
+        "doorstep",
+        "delivered",
+    )
     assert body["courier"] == COURIER and body["prev"] is None
-    assert body["events"] == [{"id": json.loads(e)["id"], "sha256": hashlib.sha256(e).hexdigest()}
-                              for e in events]
-    assert body["photos"] == [{"photo_id": "D-1-p", "sha256": hashlib.sha256(b"jpeg one")
-                               .hexdigest(), "captured_at": "2026-11-29T01:00:00.000Z",
-                               "purpose": "confirmation", "frame": 42, "local_only": False}]
+    assert body["events"] == [
+        {"id": json.loads(e)["id"], "sha256": hashlib.sha256(e).hexdigest()} for e in events
+    ]
+    assert body["photos"] == [
+        {
+            "photo_id": "D-1-p",
+            "sha256": hashlib.sha256(b"jpeg one").hexdigest(),
+            "captured_at": "2026-11-29T01:00:00.000Z",
+            "purpose": "confirmation",
+            "frame": 42,
+            "local_only": False,
+        }
+    ]
     assert body["number"] == 1
 
 
@@ -90,8 +122,10 @@ def test_receipts_chain_and_the_checker_names_each_kind_of_forgery(setup, tmp_pa
         (photos / f"{delivery_id}-p.jpg").write_bytes(data)
     assert verify_receipts(key, receipts, photos).ok
     assert verify_receipts(key, receipts, photos).photos_checked == 3
-    assert json.loads(_payload(receipts[1]))["prev"] == hashlib.sha256(
-        receipts[0].encode()).hexdigest()
+    assert (
+        json.loads(_payload(receipts[1]))["prev"]
+        == hashlib.sha256(receipts[0].encode()).hexdigest()
+    )
 
     head, body, signature = receipts[1].split(".")
     forged = json.loads(_payload(receipts[1]))
@@ -114,10 +148,14 @@ def test_a_receipt_taken_from_the_start_the_middle_or_the_end_shows(setup, tmp_p
     assert [json.loads(_payload(r))["number"] for r in receipts] == [1, 2, 3, 4]
     assert last["receipt"] == 4
     assert verify_receipts(key, receipts, from_first=True, last_number=4).ok
-    assert "receipts 1 to 1 are missing" in verify_receipts(
-        key, receipts[1:], from_first=True, last_number=4).problems[0]
-    assert "receipts 4 to 4 are missing" in verify_receipts(
-        key, receipts[:3], from_first=True, last_number=4).problems[0]
+    assert (
+        "receipts 1 to 1 are missing"
+        in verify_receipts(key, receipts[1:], from_first=True, last_number=4).problems[0]
+    )
+    assert (
+        "receipts 4 to 4 are missing"
+        in verify_receipts(key, receipts[:3], from_first=True, last_number=4).problems[0]
+    )
     middle = verify_receipts(key, [receipts[0], receipts[2], receipts[3]]).problems
     assert any("receipts 2 to 2 are missing" in problem for problem in middle)
 
@@ -143,11 +181,17 @@ def _b64(data: bytes) -> str:
 
 @pytest.mark.parametrize("command", [["run"], ["device-key"]])
 def test_a_device_key_that_cannot_be_read_is_one_line_with_what_to_do(
-        tmp_path: Path, cloud_keys, capsys, command: list[str]) -> None:
+    tmp_path: Path, cloud_keys, capsys, command: list[str]
+) -> None:
     """A damaged device key (a bad card, a hand edit): no traceback, and the lock is not the
     worse for it; the line says how to go on."""
-    config = write_sim_config(tmp_path / "doorstep.toml", device_id="porch-key", port=1,
-                              trusted_key=cloud_keys.public, data_dir=tmp_path / "data")
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-key",
+        port=1,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data",
+    )
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "device_key.pem").write_text("garbage\n")
     assert main([*command, "--config", str(config)]) == 1

@@ -16,17 +16,26 @@ def test_every_shipped_scenario_loads(name: str) -> None:
     assert scenario.name == name and scenario.summary and scenario.steps
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('name = "x"\nsummary = "y"\n[[step]]\nsend = "arriving"\nexpect = "z"\n',
-     "step.0: Value error, a step has exactly one of"),
-    ('name = "x"\nsummary = "y"\n[[step]]\nsim = "door"\n', "sim and owner steps need a payload"),
-    ('name = "x"\nsummary = "y"\n[[step]]\nsend = "open_sesame"\n', "step.0.send"),
-    ('name = "x"\nsummary = "y"\n[[step]]\nexpct = "delivery.arriving"\n', "step.0.expct"),
-    ('name = "x"\nsummary = "y"\n', "step: Field required"),
-    ('name = "x\n', "not TOML"),
-])
-def test_a_bad_scenario_file_is_refused_with_the_problem(tmp_path: Path, text: str,
-                                                          problem: str) -> None:
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (
+            'name = "x"\nsummary = "y"\n[[step]]\nsend = "arriving"\nexpect = "z"\n',
+            "step.0: Value error, a step has exactly one of",
+        ),
+        (
+            'name = "x"\nsummary = "y"\n[[step]]\nsim = "door"\n',
+            "sim and owner steps need a payload",
+        ),
+        ('name = "x"\nsummary = "y"\n[[step]]\nsend = "open_sesame"\n', "step.0.send"),
+        ('name = "x"\nsummary = "y"\n[[step]]\nexpct = "delivery.arriving"\n', "step.0.expct"),
+        ('name = "x"\nsummary = "y"\n', "step: Field required"),
+        ('name = "x\n', "not TOML"),
+    ],
+)
+def test_a_bad_scenario_file_is_refused_with_the_problem(
+    tmp_path: Path, text: str, problem: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ValueError, match=str(path)) as refused:

@@ -43,13 +43,21 @@ def test_abstract_namespace_and_no_socket() -> None:
 
 
 def test_the_daemon_reports_ready_and_pings_only_while_its_loop_runs(
-        tmp_path: Path, cloud_keys, mosquitto, notify_socket, monkeypatch) -> None:
+    tmp_path: Path, cloud_keys, mosquitto, notify_socket, monkeypatch
+) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.path)
     monkeypatch.setenv("WATCHDOG_USEC", "400000")  # a ping every 0.2 s
-    config = load_config(write_sim_config(
-        tmp_path / "doorstep.toml", device_id="porch-wd", port=mosquitto.port,
-        trusted_key=cloud_keys.public, data_dir=tmp_path / "data", protocol="5",
-        extra="[delivery]\nin_home_enabled = true\n"))
+    config = load_config(
+        write_sim_config(
+            tmp_path / "doorstep.toml",
+            device_id="porch-wd",
+            port=mosquitto.port,
+            trusted_key=cloud_keys.public,
+            data_dir=tmp_path / "data",
+            protocol="5",
+            extra="[delivery]\nin_home_enabled = true\n",
+        )
+    )
     stop, started = threading.Event(), []
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-wd")
@@ -67,8 +75,15 @@ def test_the_daemon_reports_ready_and_pings_only_while_its_loop_runs(
         real_drive = lock.drive
         stalled = threading.Event()
         lock.drive = lambda locked: (stalled.set(), release.wait(30), real_drive(locked))
-        send = lambda cmd: cloud.publish(f"cmd/{cmd}", mint(  # noqa: E731
-            cloud_keys.private, cmd, device_id="porch-wd", delivery_id="D-1", mode="in_home"))
+
+        def send(cmd):
+            return cloud.publish(
+                f"cmd/{cmd}",
+                mint(
+                    cloud_keys.private, cmd, device_id="porch-wd", delivery_id="D-1", mode="in_home"
+                ),
+            )
+
         send("arriving")
         cloud.wait_event("delivery.arriving")
         send("at_door")
@@ -87,36 +102,39 @@ def test_the_daemon_reports_ready_and_pings_only_while_its_loop_runs(
 
 
 def test_the_status_line_names_a_dead_camera_until_it_works_again(
-        tmp_path: Path, cloud_keys, mosquitto, notify_socket, monkeypatch) -> None:
+    tmp_path: Path, cloud_keys, mosquitto, notify_socket, monkeypatch
+) -> None:
     """`systemctl status doorstep` shows what stops deliveries, not only the broker."""
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.path)
     online = f"STATUS=online via 127.0.0.1:{mosquitto.port}"
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-st") as daemon:
         notify_socket.wait_for(online)
         daemon.cloud.publish("sim/camera", "fail")
-        notify_socket.wait_for(f"{online}; camera fault: in-home deliveries and owner "
-                               "unlocks are refused")
+        notify_socket.wait_for(
+            f"{online}; camera fault: in-home deliveries and owner unlocks are refused"
+        )
         notify_socket.history.clear()
         daemon.cloud.publish("sim/camera", "ok")
         notify_socket.wait_for(online)
 
 
-def test_what_the_state_shows_failing_joins_the_status_line_after_the_link(
-        notify_socket) -> None:
+def test_what_the_state_shows_failing_joins_the_status_line_after_the_link(notify_socket) -> None:
     status = StatusLine(Notifier({"NOTIFY_SOCKET": notify_socket.path}), "locked; connecting")
-    state = {"lock": "locked", "door": "closed", "camera": "ok", "clock": "synced",
-             "storage": "ok"}
+    state = {"lock": "locked", "door": "closed", "camera": "ok", "clock": "synced", "storage": "ok"}
     status.shown(json.dumps(state).encode())
     assert notify_socket.silent_for(0.2, "STATUS=locked; connecting")  # nothing failing yet
     status.shown(json.dumps({**state, "lock": "jammed", "clock": "unsynced"}).encode())
-    assert notify_socket.next() == ("STATUS=locked; connecting; lock jammed: the door may be "
-                                    "unlocked; re-driven until it reads locked; clock not "
-                                    "synchronised: every pass is refused")
+    assert notify_socket.next() == (
+        "STATUS=locked; connecting; lock jammed: the door may be "
+        "unlocked; re-driven until it reads locked; clock not "
+        "synchronised: every pass is refused"
+    )
     status.link("online via b:1883")
     assert notify_socket.next().startswith("STATUS=online via b:1883; lock jammed")
     status.shown(json.dumps({**state, "storage": "full"}).encode())
-    assert notify_socket.next() == ("STATUS=online via b:1883; storage full: free space on the "
-                                    "data dir's disk")
+    assert notify_socket.next() == (
+        "STATUS=online via b:1883; storage full: free space on the data dir's disk"
+    )
     status.shown(json.dumps({**state, "storage": "full"}).encode())  # the same: not sent again
     status.shown(json.dumps(state).encode())
     assert notify_socket.next() == "STATUS=online via b:1883"

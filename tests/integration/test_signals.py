@@ -36,16 +36,20 @@ class Pin:
 
     def pulses(self) -> list[float]:
         """The length of each completed high pulse since the mark, in seconds."""
-        states = list(self.mock.states)[self.since:]
-        return [low.timestamp for high, low in zip(states, states[1:], strict=False)
-                if high.state and not low.state]
+        states = list(self.mock.states)[self.since :]
+        return [
+            low.timestamp
+            for high, low in zip(states, states[1:], strict=False)
+            if high.state and not low.state
+        ]
 
     def quiet_after(self, count: int) -> bool:
         return len(self.pulses()) == count and not self.mock.state
 
 
-def test_every_signal_pattern_on_the_pins_and_in_state(tmp_path: Path, cloud_keys,
-                                                       mosquitto) -> None:
+def test_every_signal_pattern_on_the_pins_and_in_state(
+    tmp_path: Path, cloud_keys, mosquitto
+) -> None:
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-signals", CONFIG) as daemon:
         cloud, world = daemon.cloud, daemon.hardware.world
         led, buzzer = Pin(world.pin(LED_PIN)), Pin(world.pin(BUZZER_PIN))
@@ -68,8 +72,10 @@ def test_every_signal_pattern_on_the_pins_and_in_state(tmp_path: Path, cloud_key
         cloud.wait_event("delivery.locked")
         cloud.wait_state(lock="locked", indicator="off")
         wait_until(lambda: not led.mock.state, "the LED out once the relock is verified")
-        wait_until(lambda: any(length >= 0.7 for length in buzzer.pulses()) and
-                   not buzzer.mock.state, "one long beep for the verified relock")
+        wait_until(
+            lambda: any(length >= 0.7 for length in buzzer.pulses()) and not buzzer.mock.state,
+            "one long beep for the verified relock",
+        )
 
         buzzer.mark()
         daemon.send("at_door", delivery_id="D-unknown")

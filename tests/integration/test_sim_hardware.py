@@ -16,12 +16,22 @@ from simulator.daemon import write_sim_config
 
 @pytest.fixture
 def hardware(tmp_path: Path, cloud_keys):
-    config = load_config(write_sim_config(tmp_path / "d.toml", device_id="p", port=1,
-                                          trusted_key=cloud_keys.public, data_dir=tmp_path))
+    config = load_config(
+        write_sim_config(
+            tmp_path / "d.toml",
+            device_id="p",
+            port=1,
+            trusted_key=cloud_keys.public,
+            data_dir=tmp_path,
+        )
+    )
     seen: list[object] = []
-    hw = build_hardware(config, on_door=lambda o: seen.append(("door", o)),
-                        on_doorbell=lambda: seen.append("bell"),
-                        on_lock=lambda s: seen.append(("lock", s)))
+    hw = build_hardware(
+        config,
+        on_door=lambda o: seen.append(("door", o)),
+        on_doorbell=lambda: seen.append("bell"),
+        on_lock=lambda s: seen.append(("lock", s)),
+    )
     hw.seen = seen
     yield hw
     hw.close()
@@ -76,9 +86,12 @@ def test_unknown_sim_payloads_are_refused(hardware, name: str, payload: str) -> 
     assert hardware.world.apply(name, payload) is False
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(["door", "doorbell", "camera", "lock"]) | st.text(max_size=30),
-       payload=st.text(max_size=60))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(["door", "doorbell", "camera", "lock"]) | st.text(max_size=30),
+    payload=st.text(max_size=60),
+)
 def test_any_sim_message_is_applied_or_refused_never_raised(hardware, name, payload) -> None:
     assert hardware.world.apply(name, payload) in (True, False)

@@ -11,8 +11,9 @@ from tests.inprocess import InProcessDaemon
 IN_HOME = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n"
 
 
-def test_a_silently_frozen_camera_never_lets_the_door_open(tmp_path: Path, cloud_keys,
-                                                          mosquitto) -> None:
+def test_a_silently_frozen_camera_never_lets_the_door_open(
+    tmp_path: Path, cloud_keys, mosquitto
+) -> None:
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-frozen", IN_HOME) as daemon:
         cloud = daemon.cloud
         cloud.wait_state(camera="ok")  # the probe at start saw frames flowing

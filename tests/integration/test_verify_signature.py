@@ -14,8 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.crypto.verify import MAX_PASS_BYTES, SignatureError, verify_signature
 
-CLAIMS = {"iss": "cloud", "aud": "porch-1", "jti": "j-1", "iat": 1, "exp": 2, "cmd": "done",
-          "delivery_id": "D-1"}
+CLAIMS = {
+    "iss": "cloud",
+    "aud": "porch-1",
+    "jti": "j-1",
+    "iat": 1,
+    "exp": 2,
+    "cmd": "done",
+    "delivery_id": "D-1",
+}
 
 
 def b64(data: bytes) -> str:
@@ -69,8 +76,9 @@ def test_alg_none_is_malformed(key: Ed25519PrivateKey) -> None:
 
 
 def test_hmac_with_the_public_key_as_secret_is_malformed(key: Ed25519PrivateKey) -> None:
-    secret = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    secret = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     unsigned = compact({"alg": "HS256", "typ": "JWT"}, CLAIMS).rsplit(b".", 1)[0]
     signature = hmac.new(secret, unsigned, hashlib.sha256).digest()
     assert reason(unsigned + b"." + b64(signature).encode(), key) == "malformed"
@@ -81,11 +89,19 @@ def test_unencoded_payload_option_is_refused(key: Ed25519PrivateKey) -> None:
     assert reason(token, key) == "malformed"
 
 
-@pytest.mark.parametrize("payload", [
-    b"", b"not a jwt", b"a.b", b"a.b.c.d", b"\xff\xfe\x00", b"!!!.???.***",
-    compact({"alg": "EdDSA"}, ["a", "list"]),
-    compact(["header"], CLAIMS),  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"not a jwt",
+        b"a.b",
+        b"a.b.c.d",
+        b"\xff\xfe\x00",
+        b"!!!.???.***",
+        compact({"alg": "EdDSA"}, ["a", "list"]),
+        compact(["header"], CLAIMS),  # type: ignore[arg-type]
+    ],
+)
 def test_shapes_that_are_not_a_jwt_are_malformed(payload: bytes, key: Ed25519PrivateKey) -> None:
     assert reason(payload, key) == "malformed"
 
@@ -103,5 +119,7 @@ def test_a_critical_header_extension_is_malformed(key: Ed25519PrivateKey) -> Non
 def test_characters_outside_base64url_are_malformed_not_ignored(key: Ed25519PrivateKey) -> None:
     head, claims, signature = jwt.encode(CLAIMS, key, algorithm="EdDSA").split(".")
     assert reason(f"{head}.{claims}.{signature[:10]}!{signature[10:]}".encode(), key) == "malformed"
-    assert verify_signature(f"{head}.{claims}.{signature}".encode(),
-                            [key.public_key()]) == (CLAIMS, 0)
+    assert verify_signature(f"{head}.{claims}.{signature}".encode(), [key.public_key()]) == (
+        CLAIMS,
+        0,
+    )

@@ -68,8 +68,11 @@ class SimulatedChip:
         raise AttributeError(name)
 
     def report(self) -> dict[str, Any]:
-        return {"history": {str(k): v for k, v in self.history.items()},
-                "mode": {str(k): v for k, v in self.mode.items()}, "closed": self.closed}
+        return {
+            "history": {str(k): v for k, v in self.history.items()},
+            "mode": {str(k): v for k, v in self.mode.items()},
+            "closed": self.closed,
+        }
 
 
 def install() -> SimulatedChip:
@@ -92,11 +95,19 @@ def device_tree(folder: Path, revision: int = REVISION_PI4) -> Path:
 def run_on_chip(script: str, cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``script`` in a child Python with the simulated chip installed as ``chip``; the
     chip's report is what the child prints last."""
-    program = ("from tests.pi.lgpio_chip import install\nchip = install()\n" + script +
-               "\nimport json\nprint(json.dumps(chip.report()))\n")
+    program = (
+        "from tests.pi.lgpio_chip import install\nchip = install()\n"
+        + script
+        + "\nimport json\nprint(json.dumps(chip.report()))\n"
+    )
     root = Path(__file__).parents[2]
-    done = subprocess.run([sys.executable, "-c", program], cwd=cwd, capture_output=True,
-                          text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(root), **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root), **(env or {})},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -46,8 +46,7 @@ def _load_filter(default: int, rule: int, names: frozenset[str]) -> None:
     lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                     ctypes.c_uint]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     ctx = lib.seccomp_init(default)
     for name in sorted(names):
@@ -67,9 +66,15 @@ def apply(policy: SyscallPolicy) -> None:
         _load_filter(SCMP_ACT_ALLOW, eperm, policy.names | policy.clock_denied)
 
 
-def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
-                   device_tree: Path | None = None, extra_mounts: str = "",
-                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_under_unit(
+    script: str,
+    state_dir: Path,
+    *,
+    unit_path: Path = UNIT,
+    device_tree: Path | None = None,
+    extra_mounts: str = "",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a child Python under ``unit_path``'s restrictions. ``state_dir``
     stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is shown at
     /sys/firmware/devicetree/base, as on a Pi."""
@@ -80,24 +85,34 @@ def run_under_unit(script: str, state_dir: Path, *, unit_path: Path = UNIT,
     readonly = state_dir.parent / "readonly-root"
     readonly.mkdir(exist_ok=True)
     cwd = state_dir if work in ("/var/lib/doorstep", "%S/doorstep") else readonly
-    mounts = [f"mount --bind {readonly} {readonly}",
-              f"mount -o remount,ro,bind {readonly}"]
+    mounts = [f"mount --bind {readonly} {readonly}", f"mount -o remount,ro,bind {readonly}"]
     if unit.get("ProcSubset") == "pid":
         mounts.append("mount -t proc -o subset=pid proc /proc")
     else:
         mounts.append("mount -t proc proc /proc")
     if device_tree is not None:
-        mounts += ["mount -t tmpfs tmpfs /sys/firmware", "mkdir -p /sys/firmware/devicetree",
-                   f"cp -r {device_tree} /sys/firmware/devicetree/base"]
+        mounts += [
+            "mount -t tmpfs tmpfs /sys/firmware",
+            "mkdir -p /sys/firmware/devicetree",
+            f"cp -r {device_tree} /sys/firmware/devicetree/base",
+        ]
     if extra_mounts:
         mounts.append(extra_mounts)
-    child = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-             "from edge.ops.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
-             f"apply(SyscallPolicy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
-             f"frozenset({sorted(policy.clock_denied)!r})))\n"
-             + script)
-    command = " && ".join(mounts) + f" && cd {shlex.quote(str(cwd))} && exec " + shlex.join(
-        [sys.executable, "-c", child])
-    return subprocess.run(["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c",
-                           command], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    child = (
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from edge.ops.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
+        f"apply(SyscallPolicy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
+        f"frozenset({sorted(policy.clock_denied)!r})))\n" + script
+    )
+    command = (
+        " && ".join(mounts)
+        + f" && cd {shlex.quote(str(cwd))} && exec "
+        + shlex.join([sys.executable, "-c", child])
+    )
+    return subprocess.run(
+        ["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )

@@ -32,26 +32,59 @@ COURIER = Courier("c1", "Sam")
 ANY_SIGNER = Signer()  # a trusted key that may grant every mode
 
 
-def grant(delivery_id: str = "D-1", jti: str = "g-1", mode: str = "doorstep",
-          confidential: bool = False, exp: float = NOW + 3600, courier: Courier = COURIER,
-          signer: Signer = ANY_SIGNER) -> PassVerified:
-    return PassVerified(Pass(cmd="arriving", jti=jti, iss="cloud", delivery_id=delivery_id,
-                             iat=NOW, exp=exp, mode=Mode(mode), courier=courier,
-                             confidential=confidential, signer=signer))
+def grant(
+    delivery_id: str = "D-1",
+    jti: str = "g-1",
+    mode: str = "doorstep",
+    confidential: bool = False,
+    exp: float = NOW + 3600,
+    courier: Courier = COURIER,
+    signer: Signer = ANY_SIGNER,
+) -> PassVerified:
+    return PassVerified(
+        Pass(
+            cmd="arriving",
+            jti=jti,
+            iss="cloud",
+            delivery_id=delivery_id,
+            iat=NOW,
+            exp=exp,
+            mode=Mode(mode),
+            courier=courier,
+            confidential=confidential,
+            signer=signer,
+        )
+    )
 
 
-def command(cmd: str, delivery_id: str = "D-1", jti: str | None = None,
-            signer: Signer = ANY_SIGNER) -> PassVerified:
-    return PassVerified(Pass(cmd=cmd, jti=jti or f"{cmd}-1", iss="cloud",
-                             delivery_id=delivery_id, iat=NOW, exp=NOW + 60, signer=signer))
+def command(
+    cmd: str, delivery_id: str = "D-1", jti: str | None = None, signer: Signer = ANY_SIGNER
+) -> PassVerified:
+    return PassVerified(
+        Pass(
+            cmd=cmd,
+            jti=jti or f"{cmd}-1",
+            iss="cloud",
+            delivery_id=delivery_id,
+            iat=NOW,
+            exp=NOW + 60,
+            signer=signer,
+        )
+    )
 
 
 def flat(t: Transition) -> list[object]:
     """A transition as the list of what it does, in the order the core carries it out
     (a relock first in fact: the relay before the disk)."""
     record = t.record
-    return [*([record.consume] if record.consume else []), *([t.lock] if t.lock else []),
-            *record.photos, *record.events, *record.retained, *t.actions]
+    return [
+        *([record.consume] if record.consume else []),
+        *([t.lock] if t.lock else []),
+        *record.photos,
+        *record.events,
+        *record.retained,
+        *t.actions,
+    ]
 
 
 START = at(0)
@@ -69,8 +102,12 @@ def run(state: State, *inputs: object, now: Now = START, rules: Rules = RULES):
 def emitted(actions: list[object], type_: str | None = None) -> list[Emit]:
     """The events among ``actions``: of ``type_``, or all but `lock.changed` (the audit trail
     of the lock's readings, which its own tests ask for by name)."""
-    return [a for a in actions if isinstance(a, Emit)
-            and (a.type == type_ if type_ is not None else a.type != "lock.changed")]
+    return [
+        a
+        for a in actions
+        if isinstance(a, Emit)
+        and (a.type == type_ if type_ is not None else a.type != "lock.changed")
+    ]
 
 
 def rejections(actions: list[object]) -> list[str]:
@@ -78,8 +115,9 @@ def rejections(actions: list[object]) -> list[str]:
 
 
 def taken(request: CaptureRequest, photo_id: str = "p1") -> PhotoTaken:
-    return PhotoTaken(request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z",
-                      FrameStamp(7, 7_000))
+    return PhotoTaken(
+        request, photo_id, "ab" * 32, 1234, "2027-01-15T08:00:00.000Z", FrameStamp(7, 7_000)
+    )
 
 
 def active() -> State:

@@ -65,8 +65,13 @@ class World:
             return
         if self.failing:
             raise OSError(28, "No space left on device")
-        self.journal.append(("commit", record.consume.jti if record.consume else None,
-                             [str(e.type) for e in record.events]))
+        self.journal.append(
+            (
+                "commit",
+                record.consume.jti if record.consume else None,
+                [str(e.type) for e in record.events],
+            )
+        )
 
     # the Effects port
     def carry_out(self, action: Any) -> None:
@@ -78,17 +83,29 @@ class World:
 
 
 def ports(world: World) -> Ports:
-    return Ports(intake=world, ledger=world, lock=world, effects=world,
-                 publish_state=lambda body: world.states.append(json.loads(body)))
+    return Ports(
+        intake=world,
+        ledger=world,
+        lock=world,
+        effects=world,
+        publish_state=lambda body: world.states.append(json.loads(body)),
+    )
 
 
 ONE_SECOND_IN = at(1)
 
 
-def core_at(state: State, world: World, clock: Now | Callable[[], Now] = ONE_SECOND_IN,
-            **more: Any) -> Core:
-    return Core(inbox=Inbox(), rules=RULES, state=state, ports=ports(world),
-                clock=clock if callable(clock) else lambda: clock, **more)
+def core_at(
+    state: State, world: World, clock: Now | Callable[[], Now] = ONE_SECOND_IN, **more: Any
+) -> Core:
+    return Core(
+        inbox=Inbox(),
+        rules=RULES,
+        state=state,
+        ports=ports(world),
+        clock=clock if callable(clock) else lambda: clock,
+        **more,
+    )
 
 
 def waiting() -> State:
@@ -106,12 +123,15 @@ def test_the_unlock_comes_only_after_its_record() -> None:
     world = World()
     core = core_at(run(waiting(), command("at_door"), rules=RULES, now=at(1))[0], world)
     core.handle(proof(t=1))
-    assert world.journal == [("commit", "at_door-1", ["delivery.unlocked"]),
-                             ("drive", "unlocked"), ("effect", Sound(Tune.UNLOCKED)),
-                             ("effect", Watch(True)),
-                             # what the lock then reads is the machine's next input, at once
-                             ("commit", None, ["lock.changed"]),
-                             ("effect", Indicate(Led.ON, door_alarm=False))]
+    assert world.journal == [
+        ("commit", "at_door-1", ["delivery.unlocked"]),
+        ("drive", "unlocked"),
+        ("effect", Sound(Tune.UNLOCKED)),
+        ("effect", Watch(True)),
+        # what the lock then reads is the machine's next input, at once
+        ("commit", None, ["lock.changed"]),
+        ("effect", Indicate(Led.ON, door_alarm=False)),
+    ]
     assert core.state.lock_target == "unlocked"
     assert world.states[-1]["delivery"]["phase"] == "unlocked"
 
@@ -144,8 +164,9 @@ def test_a_full_disk_is_logged_in_lines_that_say_what_to_do(caplog) -> None:
 
 def cancelled_on_a_full_disk(world: World) -> Core:
     """An unlocked in-home delivery, cancelled while the disk takes nothing."""
-    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
-                   rules=RULES)[0]
+    unlocked = run(
+        waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED), rules=RULES
+    )[0]
     core = core_at(unlocked, world)
     world.failing = True
     core.handle(command("cancel"))
@@ -164,7 +185,10 @@ def test_a_relock_goes_before_the_disk_and_stands_when_the_disk_fails() -> None:
     world.failing = False
     core.handle(LockSensed(LockReading.LOCKED))
     assert commits(world)[-1] == (
-        "commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
+        "commit",
+        None,
+        ["delivery.locked", "lock.changed", "delivery.completed"],
+    )
 
 
 def test_the_outcome_a_full_disk_kept_from_the_record_is_written_once_there_is_room() -> None:
@@ -177,18 +201,19 @@ def test_the_outcome_a_full_disk_kept_from_the_record_is_written_once_there_is_r
     world.failing = False
     core.handle(Tick())  # the first record the disk takes carries what was owed, in order
     assert commits(world) == [
-        ("commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])]
+        ("commit", None, ["delivery.locked", "lock.changed", "delivery.completed"])
+    ]
     core.handle(Tick())
     assert len(commits(world)) == 1  # owed once, not again
 
 
-def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff(
-        caplog) -> None:
+def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff(caplog) -> None:
     """Not a tight loop of the same failing step: the step stands, the verify deadline says
     `alarm.lock_fault`, and the lock is re-driven a second, then two, later."""
     world = World()
-    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
-                   rules=RULES)[0]
+    unlocked = run(
+        waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED), rules=RULES
+    )[0]
     now = [at(1)]
     core = core_at(unlocked, world, clock=lambda: now[0])
     world.relay_broken = True
@@ -201,7 +226,10 @@ def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff
     now[0] = at(1 + RULES.lock_verify_s)
     core.handle(Tick())
     assert [j for j in world.journal if j[0] == "commit"][-1] == (
-        "commit", None, ["alarm.lock_fault", "lock.changed", "delivery.completed"])
+        "commit",
+        None,
+        ["alarm.lock_fault", "lock.changed", "delivery.completed"],
+    )
     for second in (4.5, 5, 6, 7, 8, 9):
         now[0] = at(second)
         core.handle(Tick())
@@ -213,8 +241,9 @@ def test_a_relay_that_cannot_be_driven_ends_in_a_lock_fault_retried_on_a_backoff
 
 def past_unlock_timeout() -> tuple[State, Now]:
     """Unlocked, the door never opened, and the unlock timeout is due: a relock is owed."""
-    unlocked = run(waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED),
-                   rules=RULES)[0]
+    unlocked = run(
+        waiting(), command("at_door"), proof(), LockSensed(LockReading.UNLOCKED), rules=RULES
+    )[0]
     return unlocked, at(1 + RULES.unlock_timeout_s + 1)
 
 
@@ -271,7 +300,8 @@ def failing_deadlines(monkeypatch) -> None:
 
 
 def test_a_deadline_that_cannot_be_decided_drives_the_lock_locked_and_says_so_once(
-        monkeypatch, caplog) -> None:
+    monkeypatch, caplog
+) -> None:
     """The relock owed by the unlock timeout cannot be decided (a bug): the lock is driven
     locked anyway, once, and the journal has the traceback and the fix once, then a reminder
     a minute, not a line a second."""
@@ -291,8 +321,9 @@ def test_a_deadline_that_cannot_be_decided_drives_the_lock_locked_and_says_so_on
     assert len(faults) == 2 and "event=deadline_fault" in faults[0], faults
     assert 'fix="this is a bug in doorstep: restart it' in faults[0]
     assert "event=deadline_still_faulty" in faults[1] and "failures=5" in faults[1]
-    assert [r.exc_info is not None for r in caplog.records if "event=deadline_" in r.getMessage()
-            ] == [True, True]
+    assert [
+        r.exc_info is not None for r in caplog.records if "event=deadline_" in r.getMessage()
+    ] == [True, True]
 
 
 def test_a_failing_deadline_never_throws_the_bolt_into_an_open_door(monkeypatch) -> None:
@@ -334,8 +365,9 @@ def test_housekeeping_runs_every_second_however_busy_the_queue() -> None:
     world = World()
     ticks: list[float] = []
     times = (at(1 + n * 0.1) for n in itertools.count())  # each look at the clock: 0.1 s on
-    core = core_at(State(), world, lambda: next(times),
-                   on_tick=lambda state, now: ticks.append(now.mono) or [])
+    core = core_at(
+        State(), world, lambda: next(times), on_tick=lambda state, now: ticks.append(now.mono) or []
+    )
     for _ in range(200):
         core.inbox.put(CameraHealth(True))  # as busy as a flood, and changes nothing
     core.stop()
@@ -350,8 +382,9 @@ def test_a_due_relock_is_driven_before_the_housekeeping_runs() -> None:
     world = World()
     state, now = past_unlock_timeout()
     seen: list[list] = []
-    core = core_at(state, world, now,
-                   on_tick=lambda state, now: seen.append(list(world.journal)) or [])
+    core = core_at(
+        state, world, now, on_tick=lambda state, now: seen.append(list(world.journal)) or []
+    )
     core.handle(Tick())
     assert seen and ("drive", "locked") in seen[0]
 

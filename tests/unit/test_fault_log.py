@@ -24,9 +24,15 @@ def fault_log() -> FaultLog:
 
 def test_the_first_failure_says_what_broke_what_it_stops_and_the_fix(caplog) -> None:
     fault_log().failed("no frames", now=100.0)
-    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.ERROR, (
-        'event=camera_fault error="no frames" stops="unlocks are refused" '
-        'fix="check the cable"'))]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            (
+                'event=camera_fault error="no frames" stops="unlocks are refused" '
+                'fix="check the cable"'
+            ),
+        )
+    ]
     assert not caplog.records[0].exc_info
 
 
@@ -38,9 +44,15 @@ def test_the_same_failure_again_is_quiet_until_a_reminder_is_due(caplog) -> None
     assert len(caplog.records) == 1
     faults.failed("no frames", now=160.0)
     faults.failed("no frames", now=165.0)
-    assert [(r.levelno, r.getMessage()) for r in caplog.records[1:]] == [(logging.ERROR, (
-        'event=camera_still_faulty error="no frames" failures=5 faulty_s=60 '
-        'fix="check the cable"'))]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records[1:]] == [
+        (
+            logging.ERROR,
+            (
+                'event=camera_still_faulty error="no frames" failures=5 faulty_s=60 '
+                'fix="check the cable"'
+            ),
+        )
+    ]
 
 
 def test_a_different_error_is_said_at_once(caplog) -> None:
@@ -60,7 +72,8 @@ def test_the_recovery_says_how_long_it_lasted_and_only_once(caplog) -> None:
     faults.ok(now=112.5)
     faults.ok(now=113.0)
     assert [(r.levelno, r.getMessage()) for r in caplog.records[1:]] == [
-        (logging.INFO, "event=camera_recovered failures=2 faulty_s=12.5")]
+        (logging.INFO, "event=camera_recovered failures=2 faulty_s=12.5")
+    ]
     faults.failed("no frames", now=200.0)  # a new fault starts afresh
     assert caplog.records[-1].getMessage().startswith("event=camera_fault ")
 

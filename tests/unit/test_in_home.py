@@ -40,8 +40,14 @@ from tests.unit.helpers import (
     taken,
 )
 
-RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
-              relock_delay_s=2, lock_verify_s=3, open_photo_interval_s=5)
+RULES = Rules(
+    in_home_enabled=True,
+    unlock_timeout_s=30,
+    door_open_alarm_s=120,
+    relock_delay_s=2,
+    lock_verify_s=3,
+    open_photo_interval_s=5,
+)
 CONFIRM = CaptureRequest(Purpose.CONFIRMATION, "D-1")
 
 
@@ -96,13 +102,16 @@ def asked() -> State:
     return go(waiting(), command("at_door"), t=4)[0]
 
 
-@pytest.mark.parametrize("answer, detail", [
-    (FrameProof(1, frame_at(4.1, 7), frame_at(4.1, 7)), "frame counter stopped advancing at 7"),
-    (FrameProof(1, frame_at(4.1, 8), frame_at(4.1, 7)), "sensor timestamp stopped advancing"),
-    (FrameProof(1, frame_at(3.9, 8), frame_at(3.7, 7)), "the frame is older than the pass"),
-    (FrameProof(1, None, frame_at(3.7, 7), "picamera2: timeout"), "picamera2: timeout"),
-    (FrameProof(1, frame_at(4.1, 8), None), "no earlier frame to compare with"),
-])
+@pytest.mark.parametrize(
+    "answer, detail",
+    [
+        (FrameProof(1, frame_at(4.1, 7), frame_at(4.1, 7)), "frame counter stopped advancing at 7"),
+        (FrameProof(1, frame_at(4.1, 8), frame_at(4.1, 7)), "sensor timestamp stopped advancing"),
+        (FrameProof(1, frame_at(3.9, 8), frame_at(3.7, 7)), "the frame is older than the pass"),
+        (FrameProof(1, None, frame_at(3.7, 7), "picamera2: timeout"), "picamera2: timeout"),
+        (FrameProof(1, frame_at(4.1, 8), None), "no earlier frame to compare with"),
+    ],
+)
 def test_no_fresh_frame_no_unlock(answer: FrameProof, detail: str) -> None:
     state, actions = go(asked(), answer, t=4.2)
     assert drives(actions) == [] and not any(isinstance(a, ConsumeJti) for a in actions)
@@ -136,11 +145,15 @@ def test_while_the_camera_is_asked_the_door_is_claimed() -> None:
     assert rejections(go(state, command("at_door", jti="y"))[1]) == ["wrong_state"]
 
 
-@pytest.mark.parametrize("meanwhile, reason", [
-    (lambda state: go(state, command("cancel"), t=4.05)[0], "wrong_state"),
-    (lambda state: go(state, command("done"), t=4.05)[0], "wrong_state"),
-    (lambda state: replace(state, lock="jammed"), "lock_fault"),
-], ids=["cancelled", "done", "jammed"])
+@pytest.mark.parametrize(
+    "meanwhile, reason",
+    [
+        (lambda state: go(state, command("cancel"), t=4.05)[0], "wrong_state"),
+        (lambda state: go(state, command("done"), t=4.05)[0], "wrong_state"),
+        (lambda state: replace(state, lock="jammed"), "lock_fault"),
+    ],
+    ids=["cancelled", "done", "jammed"],
+)
 def test_the_gates_are_asked_again_when_the_frame_arrives(meanwhile, reason) -> None:
     state, actions = go(meanwhile(asked()), proof(t=4.1), t=4.1)
     assert rejections(actions) == [reason] and drives(actions) == []
@@ -203,8 +216,7 @@ def test_a_door_that_already_stands_open_is_not_unlocked() -> None:
     state = go(waiting(), DoorMoved(True))[0]
     state, actions = go(state, command("at_door"), proof())
     assert rejections(actions) == ["door_open"] and drives(actions) == []
-    state, actions = go(state, DoorMoved(False), command("at_door", jti="j-again"), proof(t=1),
-                        t=1)
+    state, actions = go(state, DoorMoved(False), command("at_door", jti="j-again"), proof(t=1), t=1)
     assert drives(actions) == [False]  # closed again, the courier's next at_door opens it
 
 

@@ -11,8 +11,15 @@ from edge.domain.passes import Courier, Mode
 
 
 def delivery(phase: Phase) -> Delivery:
-    return Delivery("D-1", Mode.IN_HOME, Courier("c-1", "Sam"), confidential=False,
-                    expires_at=1_000.0, phase=phase, due=5.0)
+    return Delivery(
+        "D-1",
+        Mode.IN_HOME,
+        Courier("c-1", "Sam"),
+        confidential=False,
+        expires_at=1_000.0,
+        phase=phase,
+        due=5.0,
+    )
 
 
 def test_every_phase_has_a_row_and_every_edge_leads_somewhere_known() -> None:
@@ -22,10 +29,15 @@ def test_every_phase_has_a_row_and_every_edge_leads_somewhere_known() -> None:
             assert edge.to and all(to in (*Phase, COMPLETED) for to in edge.to)
 
 
-@pytest.mark.parametrize("phase, trigger", [(Phase.CONFIRMING, Trigger.DONE),
-                                            (Phase.RELOCKING, Trigger.DONE),
-                                            (Phase.WAITING, Trigger.DOOR_OPENED),
-                                            (Phase.OPEN, Trigger.LOCK_VERIFIED)])
+@pytest.mark.parametrize(
+    "phase, trigger",
+    [
+        (Phase.CONFIRMING, Trigger.DONE),
+        (Phase.RELOCKING, Trigger.DONE),
+        (Phase.WAITING, Trigger.DOOR_OPENED),
+        (Phase.OPEN, Trigger.LOCK_VERIFIED),
+    ],
+)
 def test_a_trigger_the_table_does_not_list_is_a_typed_error(phase, trigger) -> None:
     d = delivery(phase)
     with pytest.raises(NotInPhase) as caught:

@@ -33,15 +33,18 @@ def verify_error() -> ssl.SSLCertVerificationError:
     return error
 
 
-@pytest.mark.parametrize("exc, cause", [
-    (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "refused"),
-    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns"),
-    (TimeoutError("timed out"), "timeout"),
-    (verify_error(), "tls"),
-    (ssl.SSLError(1, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"), "tls"),
-    (OSError(errno.ENETUNREACH, "Network is unreachable"), "network"),
-    (OSError(errno.EPIPE, "Broken pipe"), "network"),
-])
+@pytest.mark.parametrize(
+    "exc, cause",
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "refused"),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "dns"),
+        (TimeoutError("timed out"), "timeout"),
+        (verify_error(), "tls"),
+        (ssl.SSLError(1, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"), "tls"),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "network"),
+        (OSError(errno.EPIPE, "Broken pipe"), "network"),
+    ],
+)
 def test_each_connection_error_is_named_with_a_fix(exc: OSError, cause: str) -> None:
     failure = failure_of(exc, "broker.example", 8883)
     assert failure.cause == cause
@@ -50,15 +53,19 @@ def test_each_connection_error_is_named_with_a_fix(exc: OSError, cause: str) -> 
 
 def test_a_certificate_problem_says_what_the_check_found() -> None:
     assert failure_of(verify_error(), "b", 1).detail == (
-        "certificate verify failed: unable to get local issuer certificate")
+        "certificate verify failed: unable to get local issuer certificate"
+    )
 
 
-@pytest.mark.parametrize("name, cause", [
-    ("Bad user name or password", "bad_credentials"),
-    ("Not authorized", "not_authorised"),
-    ("Unsupported protocol version", "protocol"),
-    ("Server unavailable", "protocol"),
-])
+@pytest.mark.parametrize(
+    "name, cause",
+    [
+        ("Bad user name or password", "bad_credentials"),
+        ("Not authorized", "not_authorised"),
+        ("Unsupported protocol version", "protocol"),
+        ("Server unavailable", "protocol"),
+    ],
+)
 def test_a_broker_refusal_tells_credentials_from_authorisation(name: str, cause: str) -> None:
     assert failure_of_refusal(ReasonCode(PacketTypes.CONNACK, name), login=True).cause == cause
 
@@ -77,8 +84,10 @@ def test_a_repeated_complaint_is_let_through_once_a_minute_with_a_count() -> Non
 
 
 def test_a_tls_session_the_broker_ended_is_a_tls_problem() -> None:
-    assert failure_of_closed("failed to receive on socket: [SSL: TLSV1_ALERT_UNKNOWN_CA]").cause \
+    assert (
+        failure_of_closed("failed to receive on socket: [SSL: TLSV1_ALERT_UNKNOWN_CA]").cause
         == "tls"
+    )
     assert failure_of_closed(None).cause == "network"
 
 

@@ -54,8 +54,13 @@ from tests.unit.helpers import (
 def test_arriving_activates_the_delivery_and_consumes_the_jti_first() -> None:
     state, actions = run(State(), grant())
     assert actions[0] == ConsumeJti("g-1", NOW + 3600)
-    assert emitted(actions) == [Emit("delivery.arriving", "D-1", {
-        "mode": "doorstep", "courier": {"id": "c1", "name": "Sam"}, "confidential": False})]
+    assert emitted(actions) == [
+        Emit(
+            "delivery.arriving",
+            "D-1",
+            {"mode": "doorstep", "courier": {"id": "c1", "name": "Sam"}, "confidential": False},
+        )
+    ]
     assert [d.id for d in state.deliveries] == ["D-1"]
     assert state.deliveries[0].phase is Phase.WAITING
 
@@ -78,8 +83,9 @@ def test_a_rejected_pass_consumes_nothing_and_changes_nothing() -> None:
     before = active()
     state, actions = run(before, PassRejected(Rejection("done", "expired", "j-9")))
     assert replace(state, rejection_windows=()) == before
-    assert actions == [Emit("command.rejected", None,
-                            {"cmd": "done", "reason": "expired", "jti": "j-9"})]
+    assert actions == [
+        Emit("command.rejected", None, {"cmd": "done", "reason": "expired", "jti": "j-9"})
+    ]
 
 
 # --- commands on unknown deliveries -------------------------------------------------------
@@ -98,8 +104,10 @@ def test_commands_for_an_unknown_delivery_are_rejected(cmd: str) -> None:
 def test_at_door_on_a_doorstep_delivery_takes_a_photo_and_nothing_else() -> None:
     before = active()
     state, actions = run(before, command("at_door"))
-    assert actions == [ConsumeJti("at_door-1", NOW + 60),
-                       Capture(CaptureRequest(Purpose.AT_DOOR, "D-1"))]
+    assert actions == [
+        ConsumeJti("at_door-1", NOW + 60),
+        Capture(CaptureRequest(Purpose.AT_DOOR, "D-1")),
+    ]
     assert state == before
 
 
@@ -113,11 +121,21 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
     assert SharePhoto("p-confirm", "D-1", latest=True) in actions
     photo, completed = emitted(actions)
     assert photo.type == "delivery.photo"
-    assert photo.fields == {"photo_id": "p-confirm", "sha256": "ab" * 32, "bytes": 1234,
-                            "captured_at": "2027-01-15T08:00:00.000Z", "local_only": False,
-                            "purpose": "confirmation", "frame": 7, "sensor_ns": 7_000}
-    assert completed == Emit("delivery.completed", "D-1", {
-        "outcome": "delivered", "mode": "doorstep", "photos": ["p-confirm"]})
+    assert photo.fields == {
+        "photo_id": "p-confirm",
+        "sha256": "ab" * 32,
+        "bytes": 1234,
+        "captured_at": "2027-01-15T08:00:00.000Z",
+        "local_only": False,
+        "purpose": "confirmation",
+        "frame": 7,
+        "sensor_ns": 7_000,
+    }
+    assert completed == Emit(
+        "delivery.completed",
+        "D-1",
+        {"outcome": "delivered", "mode": "doorstep", "photos": ["p-confirm"]},
+    )
     assert state.deliveries == ()
 
 
@@ -143,7 +161,10 @@ def test_a_failed_confirmation_photo_still_completes_the_delivery() -> None:
     request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
     state, actions = run(active(), command("done"), PhotoFailed(request, "camera: dead"))
     assert emitted(actions, "delivery.completed")[0].fields == {
-        "outcome": "delivered", "mode": "doorstep", "photos": []}
+        "outcome": "delivered",
+        "mode": "doorstep",
+        "photos": [],
+    }
     assert state.deliveries == ()
 
 
@@ -155,8 +176,11 @@ def test_done_twice_is_wrong_state() -> None:
 def test_cancel_completes_with_cancelled() -> None:
     state, actions = run(active(), command("cancel"))
     assert actions[0] == ConsumeJti("cancel-1", NOW + 60)
-    assert emitted(actions) == [Emit("delivery.completed", "D-1", {
-        "outcome": "cancelled", "mode": "doorstep", "photos": []})]
+    assert emitted(actions) == [
+        Emit(
+            "delivery.completed", "D-1", {"outcome": "cancelled", "mode": "doorstep", "photos": []}
+        )
+    ]
     assert state.deliveries == ()
 
 
@@ -188,8 +212,10 @@ def test_doorbell_without_a_delivery_is_a_snapshot() -> None:
     request = CaptureRequest(Purpose.DOORBELL, None)
     assert actions == [Capture(request)]
     state, actions = run(state, taken(request, "snap"))
-    assert actions == [SharePhoto("snap", None, latest=True),
-                       Emit("doorbell.pressed", None, {"photo_id": "snap"})]
+    assert actions == [
+        SharePhoto("snap", None, latest=True),
+        Emit("doorbell.pressed", None, {"photo_id": "snap"}),
+    ]
 
 
 def test_doorbell_during_a_doorstep_delivery_counts_for_it() -> None:
@@ -217,8 +243,9 @@ def test_a_waiting_grant_expires_at_its_exp() -> None:
     state, actions = run(state, Tick(), now=at(99.9))
     assert actions == []
     state, actions = run(state, Tick(), now=at(100))
-    assert emitted(actions) == [Emit("delivery.completed", "D-1", {
-        "outcome": "expired", "mode": "doorstep", "photos": []})]
+    assert emitted(actions) == [
+        Emit("delivery.completed", "D-1", {"outcome": "expired", "mode": "doorstep", "photos": []})
+    ]
     assert next_wake(state, at(100)) is None
 
 
@@ -231,15 +258,23 @@ def test_a_confirming_delivery_does_not_expire_with_its_grant() -> None:
 
 def test_a_photo_that_never_comes_back_completes_the_delivery_and_flags_the_camera() -> None:
     request = CaptureRequest(Purpose.CONFIRMATION, "D-1")
-    state = run(active(), DoorbellPressed(), taken(CaptureRequest(Purpose.DOORBELL, "D-1"), "b"),
-                command("done"))[0]
+    state = run(
+        active(),
+        DoorbellPressed(),
+        taken(CaptureRequest(Purpose.DOORBELL, "D-1"), "b"),
+        command("done"),
+    )[0]
     state, actions = run(state, Tick(), now=at(RULES.photo_timeout_s - 0.1))
     assert actions == []
     state, actions = run(state, Tick(), now=at(RULES.photo_timeout_s))
     assert emitted(actions) == [
         Emit("alarm.camera_fault", "D-1", {"detail": "no confirmation photo came back"}),
-        Emit("delivery.completed", "D-1", {"outcome": "delivered", "mode": "doorstep",
-                                           "photos": ["b"]})]
+        Emit(
+            "delivery.completed",
+            "D-1",
+            {"outcome": "delivered", "mode": "doorstep", "photos": ["b"]},
+        ),
+    ]
     assert state.deliveries == () and not state.camera_ok
     _, late = run(state, taken(request, "late"))
     assert emitted(late, "delivery.photo")[0].fields["photo_id"] == "late"
@@ -249,8 +284,10 @@ def test_resume_retakes_lost_confirmation_photos_with_a_fresh_deadline() -> None
     state = run(active(), command("done"))[0]
     t = resume(state, at(3600), RULES)
     state, actions = t.state, flat(t)
-    assert actions == [Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1")),
-                       Indicate(Led.OFF, door_alarm=False)]
+    assert actions == [
+        Capture(CaptureRequest(Purpose.CONFIRMATION, "D-1")),
+        Indicate(Led.OFF, door_alarm=False),
+    ]
     assert next_wake(state, at(3600)) == RULES.photo_timeout_s
     assert flat(resume(active(), at(3600), RULES)) == [Indicate(Led.OFF, door_alarm=False)]
 
@@ -267,10 +304,16 @@ def test_camera_fault_raises_one_alarm_and_shows_in_state() -> None:
 
 
 def test_storage_alarms_once_per_area_and_clears() -> None:
-    state, actions = run(active(), StorageHealth("photos", False), StorageHealth("photos", False),
-                         StorageHealth("outbox", False))
-    assert emitted(actions) == [Emit("alarm.storage_full", "D-1", {"area": "photos"}),
-                                Emit("alarm.storage_full", "D-1", {"area": "outbox"})]
+    state, actions = run(
+        active(),
+        StorageHealth("photos", False),
+        StorageHealth("photos", False),
+        StorageHealth("outbox", False),
+    )
+    assert emitted(actions) == [
+        Emit("alarm.storage_full", "D-1", {"area": "photos"}),
+        Emit("alarm.storage_full", "D-1", {"area": "outbox"}),
+    ]
     assert public_state(state, RULES)["storage"] == "full"
     state, actions = run(state, StorageHealth("photos", True), StorageHealth("outbox", True))
     assert actions == [] and public_state(state, RULES)["storage"] == "ok"
@@ -282,7 +325,8 @@ def test_the_state_tells_what_the_lock_sensor_reads() -> None:
     state, actions = run(State(), LockSensed(LockReading.UNLOCKED))
     assert state.lock == "unlocked" and emitted(actions) == []
     assert [e.fields for e in emitted(actions, "lock.changed")] == [
-        {"from": "locked", "to": "unlocked", "source": "manual"}]
+        {"from": "locked", "to": "unlocked", "source": "manual"}
+    ]
     state, actions = run(state, LockSensed(LockReading.LOCKED))
     assert state.lock == "locked" and emitted(actions, "lock.changed")[0].fields["to"] == "locked"
 
@@ -291,8 +335,13 @@ def test_public_state_shows_door_and_the_latest_delivery() -> None:
     state = run(State(), grant("D-1"), grant("D-2", jti="g-2"), DoorMoved(True))[0]
     assert current_delivery(state).id == "D-2"  # type: ignore[union-attr]
     assert public_state(state, Rules(in_home_enabled=True)) == {
-        "lock": "locked", "door": "open", "camera": "ok", "clock": "synced", "storage": "ok",
-        "in_home_enabled": True, "indicator": "off",
+        "lock": "locked",
+        "door": "open",
+        "camera": "ok",
+        "clock": "synced",
+        "storage": "ok",
+        "in_home_enabled": True,
+        "indicator": "off",
         "delivery": {"id": "D-2", "mode": "doorstep", "phase": "waiting"},
     }
     assert public_state(State(), RULES)["delivery"] is None

@@ -53,18 +53,32 @@ from tests.unit.helpers import flat
 
 CONTRACT = Contract()
 
-RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=60, relock_delay_s=2,
-              lock_verify_s=3, open_photo_interval_s=5, owner_unlock=True)
+RULES = Rules(
+    in_home_enabled=True,
+    unlock_timeout_s=30,
+    door_open_alarm_s=60,
+    relock_delay_s=2,
+    lock_verify_s=3,
+    open_photo_interval_s=5,
+    owner_unlock=True,
+)
 IDS = ("D-1", "D-2")
 EPSILON = 1e-6
 
-passes = st.tuples(st.just("pass"), st.sampled_from(("arriving", "at_door", "done", "cancel")),
-                  st.sampled_from(IDS), st.sampled_from(("in_home", "in_home", "doorstep")),
-                  st.integers(1, 7200))
-answers = st.tuples(st.just("answer"),
-                    st.sampled_from(("frame", "frame", "stale", "stuck_counter", "none")))
+passes = st.tuples(
+    st.just("pass"),
+    st.sampled_from(("arriving", "at_door", "done", "cancel")),
+    st.sampled_from(IDS),
+    st.sampled_from(("in_home", "in_home", "doorstep")),
+    st.integers(1, 7200),
+)
+answers = st.tuples(
+    st.just("answer"), st.sampled_from(("frame", "frame", "stale", "stuck_counter", "none"))
+)
 moves = st.one_of(
-    passes, passes, passes,
+    passes,
+    passes,
+    passes,
     st.tuples(st.just("replay")),
     st.tuples(st.just("photo"), st.booleans()),
     st.tuples(st.just("doorbell")),
@@ -72,7 +86,8 @@ moves = st.one_of(
     st.tuples(st.just("door"), st.booleans()),
     st.tuples(st.just("camera"), st.booleans()),
     st.tuples(st.just("freeze"), st.booleans()),
-    answers, answers,
+    answers,
+    answers,
     st.tuples(st.just("jam"), st.booleans()),
     st.tuples(st.just("wait"), st.sampled_from((0.5, 1, 2, 2.5, 3, 5, 29, 31, 61, 300))),
     st.tuples(st.just("wait"), st.floats(0, 120)),
@@ -89,8 +104,9 @@ moves = st.one_of(
 ASKED = [("pass", "arriving", "D-1", "in_home", 3600), ("pass", "at_door", "D-1", "", 60)]
 UNLOCKED = ASKED + [("answer", "frame")]
 SECOND = [("pass", "arriving", "D-2", "in_home", 3600)]
-starts = st.sampled_from(([], ASKED, [("freeze", True)] + ASKED, UNLOCKED, UNLOCKED + SECOND,
-                          ASKED + SECOND))
+starts = st.sampled_from(
+    ([], ASKED, [("freeze", True)] + ASKED, UNLOCKED, UNLOCKED + SECOND, ASKED + SECOND)
+)
 scripts = st.tuples(starts, st.lists(moves, max_size=50)).map(lambda pair: pair[0] + pair[1])
 
 
@@ -126,8 +142,9 @@ class World:
         if kind == "none":
             return FrameProof(proof_id, None, previous, "no frame")
         if kind == "stuck_counter":  # a fresh sensor time, but the frame counter did not move
-            return FrameProof(proof_id, FrameStamp(previous.sequence, int(self.mono * NS) + 1),
-                              previous)
+            return FrameProof(
+                proof_id, FrameStamp(previous.sequence, int(self.mono * NS) + 1), previous
+            )
         if kind == "stale":  # a new frame number on a picture taken just before the pass
             before = int(self.asked[proof_id][0].not_before * NS) - 1
             return FrameProof(proof_id, FrameStamp(previous.sequence + 1, before), previous)
@@ -191,8 +208,9 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         for emit in (a for a in actions if isinstance(a, Emit)):  # as the wire will carry it
             CONTRACT.check("event", json.loads(render_event(emit, 1, "porch-1", world.wall)))
         rejected = [a for a in actions if isinstance(a, Emit) and a.type == "command.rejected"]
-        refused = [e for e in rejected
-                   if e.fields["cmd"] == "at_door" and "suppressed" not in e.fields]
+        refused = [
+            e for e in rejected if e.fields["cmd"] == "at_door" and "suppressed" not in e.fields
+        ]
         assert actions.count(Sound(Tune.REFUSED)) == len(refused), "each refusal is heard"
         if rejected and isinstance(event, PassVerified):
             signalled = [a for a in actions if not isinstance(a, (Sound, Indicate))]
@@ -207,7 +225,10 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             elif isinstance(action, DriveLock):
                 if not action.locked and world.relay_locked:
                     world.unlocked_at, world.opened_since_unlock, world.closed_at = (
-                        world.mono, False, None)
+                        world.mono,
+                        False,
+                        None,
+                    )
                 world.relay_locked = action.locked
                 state = apply(state, LockSensed(world.sensor()))
             elif isinstance(action, Capture):
@@ -236,22 +257,34 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         kind = move[0]
         if kind == "pass":
             _, cmd, delivery_id, mode, lifetime = move
-            p = Pass(cmd=cmd, jti=f"j{next(jtis)}", iss="c", delivery_id=delivery_id,
-                     iat=world.wall, exp=world.wall + lifetime,
-                     mode=mode if cmd == "arriving" else None,
-                     courier=Courier("c", "n") if cmd == "arriving" else None)
+            p = Pass(
+                cmd=cmd,
+                jti=f"j{next(jtis)}",
+                iss="c",
+                delivery_id=delivery_id,
+                iat=world.wall,
+                exp=world.wall + lifetime,
+                mode=mode if cmd == "arriving" else None,
+                courier=Courier("c", "n") if cmd == "arriving" else None,
+            )
             world.passes.append(p)
             state = apply(state, PassVerified(p))
         elif kind == "replay" and world.passes:
             old = world.passes[len(world.passes) // 2]
-            event = (PassRejected(Rejection(old.cmd, "replayed", old.jti))
-                     if old.jti in world.consumed else PassVerified(old))
+            event = (
+                PassRejected(Rejection(old.cmd, "replayed", old.jti))
+                if old.jti in world.consumed
+                else PassVerified(old)
+            )
             state = apply(state, event)
         elif kind == "photo" and captures:
             request = captures.pop(0)
-            state = apply(state, PhotoTaken(request, f"p{next(jtis)}", "0" * 64, 1,
-                                            "2027-01-15T08:00:00.000Z") if move[1]
-                          else PhotoFailed(request, "camera"))
+            state = apply(
+                state,
+                PhotoTaken(request, f"p{next(jtis)}", "0" * 64, 1, "2027-01-15T08:00:00.000Z")
+                if move[1]
+                else PhotoFailed(request, "camera"),
+            )
         elif kind == "doorbell":
             state = apply(state, DoorbellPressed())
         elif kind == "door" and move[1] != world.door_open:
@@ -310,12 +343,19 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
                 assert world.mono - world.closed_at <= RULES.relock_delay_s + EPSILON
             else:
                 assert world.mono - world.unlocked_at <= RULES.unlock_timeout_s + EPSILON
-        holders = [d for d in state.deliveries if d.phase in (
-            Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)]
+        holders = [
+            d
+            for d in state.deliveries
+            if d.phase in (Phase.UNLOCKED, Phase.OPEN, Phase.CLOSED, Phase.RELOCKING)
+        ]
         assert len(holders) <= 1, "one door holder at a time"
         ids = [d.id for d in state.deliveries]
         assert len(ids) == len(set(ids))
-        assert all(d.phase is Phase.WAITING or d.due is not None or d.phase is Phase.OPEN
-                   for d in state.deliveries), "every phase but OPEN has a deadline"
-        CONTRACT.check("state", {**public_state(state, RULES), "version": "0.1.0",
-                                 "ts": "2027-01-15T08:00:00.000Z"})
+        assert all(
+            d.phase is Phase.WAITING or d.due is not None or d.phase is Phase.OPEN
+            for d in state.deliveries
+        ), "every phase but OPEN has a deadline"
+        CONTRACT.check(
+            "state",
+            {**public_state(state, RULES), "version": "0.1.0", "ts": "2027-01-15T08:00:00.000Z"},
+        )

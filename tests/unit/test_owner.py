@@ -60,27 +60,40 @@ from tests.unit.helpers import (
 RULES = Rules(in_home_enabled=True)
 
 
-@pytest.mark.parametrize("name, payload, parsed", [
-    ("lock", b"LOCK", OwnerLock()),
-    ("lock", b'{"action": "LOCK"}', OwnerLock()),
-    ("lock", b'{"action": "LOCK", "code": "None"}', OwnerLock()),  # Home Assistant's lock
-    ("lock", b'{"action": "UNLOCK", "code": "123456"}', OwnerUnlock("123456")),
-    ("lock", b'{"action": "UNLOCK", "code": "None"}', OwnerUnlock("None")),  # refused later
-    ("in_home", b"ON", OwnerInHome(True)),
-    ("in_home", b"OFF", OwnerInHome(False)),
-    ("snapshot", b"PRESS", OwnerSnapshot()),
-])
+@pytest.mark.parametrize(
+    "name, payload, parsed",
+    [
+        ("lock", b"LOCK", OwnerLock()),
+        ("lock", b'{"action": "LOCK"}', OwnerLock()),
+        ("lock", b'{"action": "LOCK", "code": "None"}', OwnerLock()),  # Home Assistant's lock
+        ("lock", b'{"action": "UNLOCK", "code": "123456"}', OwnerUnlock("123456")),
+        ("lock", b'{"action": "UNLOCK", "code": "None"}', OwnerUnlock("None")),  # refused later
+        ("in_home", b"ON", OwnerInHome(True)),
+        ("in_home", b"OFF", OwnerInHome(False)),
+        ("snapshot", b"PRESS", OwnerSnapshot()),
+    ],
+)
 def test_the_documented_forms_parse(name: str, payload: bytes, parsed: object) -> None:
     assert parse_owner(name, payload) == parsed
 
 
-@pytest.mark.parametrize("name, payload", [
-    ("lock", b"lock"), ("lock", b"UNLOCK"), ("lock", b'{"action": "UNLOCK"}'),
-    ("lock", b'{"action": "UNLOCK", "code": 123456}'),  # not a string
-    ("lock", b'{"action": "OPEN", "code": "123456"}'),
-    ("lock", b'{"action": "LOCK", "extra": 1}'), ("lock", b"[]"), ("lock", b"\xff"),
-    ("lock", b"[" * 5000), ("in_home", b"on"), ("in_home", b"ON "), ("snapshot", b""),
-])
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("lock", b"lock"),
+        ("lock", b"UNLOCK"),
+        ("lock", b'{"action": "UNLOCK"}'),
+        ("lock", b'{"action": "UNLOCK", "code": 123456}'),  # not a string
+        ("lock", b'{"action": "OPEN", "code": "123456"}'),
+        ("lock", b'{"action": "LOCK", "extra": 1}'),
+        ("lock", b"[]"),
+        ("lock", b"\xff"),
+        ("lock", b"[" * 5000),
+        ("in_home", b"on"),
+        ("in_home", b"ON "),
+        ("snapshot", b""),
+    ],
+)
 def test_anything_else_is_malformed(name: str, payload: bytes) -> None:
     parsed = parse_owner(name, payload)
     assert isinstance(parsed, OwnerRejected)
@@ -97,8 +110,14 @@ def test_an_unlock_code_never_shows_in_a_repr() -> None:
 
 
 def unlocked() -> State:
-    return run(State(), grant(mode="in_home"), command("at_door"), proof(),
-               LockSensed(LockReading.UNLOCKED), rules=RULES)[0]
+    return run(
+        State(),
+        grant(mode="in_home"),
+        command("at_door"),
+        proof(),
+        LockSensed(LockReading.UNLOCKED),
+        rules=RULES,
+    )[0]
 
 
 def test_relock_now_ends_an_in_home_delivery_cancelled() -> None:
@@ -164,9 +183,12 @@ def test_every_change_of_the_lock_says_who_moved_it() -> None:
     state, actions = run(t.state, LockSensed(LockReading.UNLOCKED), rules=RULES, now=at(0.2))
     [opened] = emitted(actions, "lock.changed")
     assert (opened.delivery_id, opened.fields) == (
-        "D-1", {"from": "locked", "to": "unlocked", "source": "pass"})
-    state, actions = run(state, command("cancel"), LockSensed(LockReading.LOCKED), rules=RULES,
-                         now=at(1))
+        "D-1",
+        {"from": "locked", "to": "unlocked", "source": "pass"},
+    )
+    state, actions = run(
+        state, command("cancel"), LockSensed(LockReading.LOCKED), rules=RULES, now=at(1)
+    )
     assert [e.fields["source"] for e in emitted(actions, "lock.changed")] == ["relock"]
     state, actions = run(state, LockSensed(LockReading.UNLOCKED), rules=RULES, now=at(9))
     assert emitted(actions, "lock.changed")[0].fields["source"] == "manual"
@@ -176,14 +198,19 @@ def test_a_restart_after_a_crash_while_unlocked_says_startup() -> None:
     t = resume(unlocked(), at(50), RULES)
     state, actions = run(t.state, LockSensed(LockReading.LOCKED), rules=RULES, now=at(50))
     assert [e.fields for e in emitted(actions, "lock.changed")] == [
-        {"from": "unlocked", "to": "locked", "source": "startup"}]
+        {"from": "unlocked", "to": "locked", "source": "startup"}
+    ]
     assert resume(State(), at(0), RULES).state.lock_source is None  # nothing moved
 
 
 def test_a_completed_delivery_is_retained_for_dashboards() -> None:
     t = step(run(State(), grant(), rules=RULES)[0], command("cancel"), at(3), RULES)
-    assert t.record.retained == (Retain("last_delivery", {
-        "delivery_id": "D-1", "outcome": "cancelled", "mode": "doorstep", "photos": []}),)
+    assert t.record.retained == (
+        Retain(
+            "last_delivery",
+            {"delivery_id": "D-1", "outcome": "cancelled", "mode": "doorstep", "photos": []},
+        ),
+    )
 
 
 # --- owner unlock ---------------------------------------------------------------------------
@@ -230,8 +257,9 @@ def test_a_right_code_and_a_watching_camera_open_the_door_for_the_owner() -> Non
 def test_the_owners_hold_is_recorded_and_a_restart_ends_it_saying_only_the_relock() -> None:
     t = step(checked(State())[0], proof(t=0.1), at(0.1), OWNER)  # the door opens for them
     assert t.record.deliveries == () and t.record.owner_hold == t.state.owner_hold
-    state, _ = run(t.state, LockSensed(LockReading.UNLOCKED), DoorMoved(True), rules=OWNER,
-                   now=at(1))
+    state, _ = run(
+        t.state, LockSensed(LockReading.UNLOCKED), DoorMoved(True), rules=OWNER, now=at(1)
+    )
     _, actions = run(state, Tick(), rules=OWNER, now=at(1 + OWNER.door_open_alarm_s))
     [alarm] = emitted(actions, "alarm.door_left_open")  # the alarm is an alarm, for anyone
     assert alarm.delivery_id is None and not any(isinstance(a, Capture) for a in actions)
@@ -240,12 +268,18 @@ def test_the_owners_hold_is_recorded_and_a_restart_ends_it_saying_only_the_reloc
     assert after.record.events == ()  # no delivery to finish: the homeowner's hold just ends
     relocked = step(after.state, LockSensed(LockReading.LOCKED), at(2.1), OWNER)
     assert [(e.type, e.delivery_id, e.fields["source"]) for e in relocked.record.events] == [
-        ("lock.changed", None, "startup")]
+        ("lock.changed", None, "startup")
+    ]
 
 
 def test_an_owner_who_does_not_open_the_door_is_relocked_after_the_timeout() -> None:
-    state = run(checked(State())[0], proof(t=0.1), LockSensed(LockReading.UNLOCKED), rules=OWNER,
-                now=at(0.1))[0]
+    state = run(
+        checked(State())[0],
+        proof(t=0.1),
+        LockSensed(LockReading.UNLOCKED),
+        rules=OWNER,
+        now=at(0.1),
+    )[0]
     state, actions = run(state, Tick(), rules=OWNER, now=at(30.2))
     assert DriveLock(True) in actions
     _, actions = run(state, LockSensed(LockReading.LOCKED), rules=OWNER, now=at(30.3))
@@ -302,10 +336,14 @@ def test_a_code_that_is_not_digits_is_a_wrong_code() -> None:
     assert rejections(flat(t)) == ["bad_code"] and t.record.settings.wrong_codes == (at(0).wall,)
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda: unlocked_for(OWNER), "busy"),
-    (lambda: replace(State(), lock="jammed"), "lock_fault"),
-], ids=["a delivery holds the door", "the lock is jammed"])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda: unlocked_for(OWNER), "busy"),
+        (lambda: replace(State(), lock="jammed"), "lock_fault"),
+    ],
+    ids=["a delivery holds the door", "the lock is jammed"],
+)
 def test_owner_unlock_refusals_after_the_code(make, reason: str) -> None:
     state, actions = checked(make())
     if reason == "lock_fault":
@@ -315,8 +353,9 @@ def test_owner_unlock_refusals_after_the_code(make, reason: str) -> None:
 
 def test_owner_unlock_needs_the_camera_too() -> None:
     state, _ = checked(State())
-    _, actions = run(state, FrameProof(1, None, frame_at(-1, 3), "no frames"), rules=OWNER,
-                     now=at(0.1))
+    _, actions = run(
+        state, FrameProof(1, None, frame_at(-1, 3), "no frames"), rules=OWNER, now=at(0.1)
+    )
     assert rejections(actions) == ["camera_unavailable"] and DriveLock(False) not in actions
     assert emitted(actions)[0].fields["cmd"] == "owner/lock"
 
@@ -328,22 +367,40 @@ def test_a_courier_is_busy_while_the_owner_holds_the_door() -> None:
 
 
 def unlocked_for(rules: Rules) -> State:
-    return run(State(), grant(mode="in_home"), command("at_door"), proof(),
-               LockSensed(LockReading.UNLOCKED), rules=rules)[0]
+    return run(
+        State(),
+        grant(mode="in_home"),
+        command("at_door"),
+        proof(),
+        LockSensed(LockReading.UNLOCKED),
+        rules=rules,
+    )[0]
 
 
 @settings(max_examples=500, deadline=None)
-@given(name=st.sampled_from(["lock", "in_home", "snapshot"]) | st.text(max_size=20),
-       payload=st.binary(max_size=200) | st.builds(
-           lambda body: json.dumps(body).encode(),
-           st.dictionaries(st.sampled_from(["action", "code", "x"]),
-                           st.none() | st.text(max_size=14) | st.integers(), max_size=3)))
+@given(
+    name=st.sampled_from(["lock", "in_home", "snapshot"]) | st.text(max_size=20),
+    payload=st.binary(max_size=200)
+    | st.builds(
+        lambda body: json.dumps(body).encode(),
+        st.dictionaries(
+            st.sampled_from(["action", "code", "x"]),
+            st.none() | st.text(max_size=14) | st.integers(),
+            max_size=3,
+        ),
+    ),
+)
 def test_any_owner_message_is_parsed_or_refused_never_raised(name: str, payload: bytes) -> None:
     parse_owner(name, payload)
 
 
 def test_an_owner_command_that_is_not_live_is_stale_whatever_it_says() -> None:
-    for name, payload in (("lock", b'{"action": "UNLOCK", "code": "123456"}'),
-                          ("in_home", b"ON"), ("lock", b"LOCK"), ("snapshot", b"PRESS")):
+    for name, payload in (
+        ("lock", b'{"action": "UNLOCK", "code": "123456"}'),
+        ("in_home", b"ON"),
+        ("lock", b"LOCK"),
+        ("snapshot", b"PRESS"),
+    ):
         assert parse_owner(name, payload, live=False) == OwnerRejected(
-            Rejection(f"owner/{name}", Reason.STALE))
+            Rejection(f"owner/{name}", Reason.STALE)
+        )

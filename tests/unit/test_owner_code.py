@@ -18,8 +18,12 @@ def test_the_code_matches_its_hash_and_no_other() -> None:
 
 
 def test_a_hash_it_cannot_read_matches_nothing_and_raises_nothing() -> None:
-    for stored in ("", "123456", "scrypt$n=16384,r=8,p=1$abc$abcd",
-                   "scrypt$n=3,r=8,p=1$c2FsdA==$c2FsdHNhbHRzYWx0c2FsdA=="):
+    for stored in (
+        "",
+        "123456",
+        "scrypt$n=16384,r=8,p=1$abc$abcd",
+        "scrypt$n=3,r=8,p=1$c2FsdA==$c2FsdHNhbHRzYWx0c2FsdA==",
+    ):
         assert not check_code("246810", stored)
 
 
@@ -31,9 +35,12 @@ def test_a_check_that_goes_wrong_is_still_answered_as_no_match(caplog) -> None:
         answers.append(item)
         answered.set()
 
-    effects = DeviceEffects(capture=None, signals=None,  # type: ignore[arg-type]
-                            code_hash=b"not text",  # type: ignore[arg-type]  # check_code raises
-                            submit=submit)
+    effects = DeviceEffects(
+        capture=None,
+        signals=None,  # type: ignore[arg-type]
+        code_hash=b"not text",  # type: ignore[arg-type]  # check_code raises
+        submit=submit,
+    )
     effects.carry_out(CheckCode(7, "246810"))
     assert answered.wait(10), "the check was never answered"
     assert answers == [CodeChecked(7, False)]

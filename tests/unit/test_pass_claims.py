@@ -14,8 +14,13 @@ POLICY = PassPolicy(device_id="porch-1")
 
 def claims(cmd: str = "at_door", **overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "iss": "cloud", "aud": "porch-1", "jti": "j-1", "iat": NOW - 10, "exp": NOW + 50,
-        "cmd": cmd, "delivery_id": "D-1",
+        "iss": "cloud",
+        "aud": "porch-1",
+        "jti": "j-1",
+        "iat": NOW - 10,
+        "exp": NOW + 50,
+        "cmd": cmd,
+        "delivery_id": "D-1",
     }
     if cmd == "arriving":
         body.update(mode="doorstep", courier={"id": "c1", "name": "Sam"}, exp=NOW + 3600)
@@ -30,36 +35,67 @@ def reason(body: object, cmd: str = "at_door", synced: bool = True, now: float =
 
 def test_a_valid_command_pass_is_accepted() -> None:
     result = check_claims(claims(), "at_door", POLICY, NOW, True)
-    assert result == Pass(cmd="at_door", jti="j-1", iss="cloud", delivery_id="D-1",
-                          iat=NOW - 10, exp=NOW + 50)
+    assert result == Pass(
+        cmd="at_door", jti="j-1", iss="cloud", delivery_id="D-1", iat=NOW - 10, exp=NOW + 50
+    )
 
 
 def test_a_valid_grant_carries_mode_courier_and_confidentiality() -> None:
     result = check_claims(claims("arriving", confidential=True), "arriving", POLICY, NOW, True)
     assert isinstance(result, Pass)
     assert (result.mode, result.courier, result.confidential) == (
-        "doorstep", Courier("c1", "Sam"), True)
+        "doorstep",
+        Courier("c1", "Sam"),
+        True,
+    )
 
 
-@pytest.mark.parametrize("body", [
-    [], "text", None,
-    claims(iss=...), claims(aud=...), claims(jti=...), claims(iat=...), claims(exp=...),
-    claims(cmd=...), claims(delivery_id=...),
-    claims(iss=1), claims(aud=["porch-1"]), claims(jti=7), claims(iat="now"), claims(exp=True),
-    claims(exp=math.inf), claims(iat=math.nan), claims(nbf="soon"),
-    claims(jti=""), claims(jti="j" * 129),
-    claims(cmd="done"),  # does not match the topic
-    claims(delivery_id="D 1"), claims(delivery_id="D/1"), claims(delivery_id="x" * 65),
-    claims(delivery_id=""),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "text",
+        None,
+        claims(iss=...),
+        claims(aud=...),
+        claims(jti=...),
+        claims(iat=...),
+        claims(exp=...),
+        claims(cmd=...),
+        claims(delivery_id=...),
+        claims(iss=1),
+        claims(aud=["porch-1"]),
+        claims(jti=7),
+        claims(iat="now"),
+        claims(exp=True),
+        claims(exp=math.inf),
+        claims(iat=math.nan),
+        claims(nbf="soon"),
+        claims(jti=""),
+        claims(jti="j" * 129),
+        claims(cmd="done"),  # does not match the topic
+        claims(delivery_id="D 1"),
+        claims(delivery_id="D/1"),
+        claims(delivery_id="x" * 65),
+        claims(delivery_id=""),
+    ],
+)
 def test_malformed_claims(body: object) -> None:
     assert reason(body) == "malformed"
 
 
-@pytest.mark.parametrize("overrides", [
-    {"mode": ...}, {"mode": "garage"}, {"courier": ...}, {"courier": "Sam"},
-    {"courier": {"id": "c1"}}, {"courier": {"id": 1, "name": "Sam"}}, {"confidential": "yes"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"mode": ...},
+        {"mode": "garage"},
+        {"courier": ...},
+        {"courier": "Sam"},
+        {"courier": {"id": "c1"}},
+        {"courier": {"id": 1, "name": "Sam"}},
+        {"confidential": "yes"},
+    ],
+)
 def test_malformed_grant_claims(overrides: dict[str, object]) -> None:
     assert reason(claims("arriving", **overrides), "arriving") == "malformed"
 
@@ -119,13 +155,16 @@ def test_a_pass_issued_in_the_devices_future_is_not_yet_valid() -> None:
     assert reason(claims(iat=NOW + 31, exp=NOW + 60)) == "not_yet_valid"
 
 
-@pytest.mark.parametrize("times", [
-    {"iat": 1e300, "exp": 1e300},  # a grant that would never expire
-    {"iat": NOW + 10, "exp": NOW - 10},  # a negative lifetime
-    {"iat": NOW, "exp": NOW},  # no lifetime at all
-    {"iat": -5.0, "exp": NOW + 50},
-    {"iat": NOW - 10, "exp": 1e12},
-])
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"iat": 1e300, "exp": 1e300},  # a grant that would never expire
+        {"iat": NOW + 10, "exp": NOW - 10},  # a negative lifetime
+        {"iat": NOW, "exp": NOW},  # no lifetime at all
+        {"iat": -5.0, "exp": NOW + 50},
+        {"iat": NOW - 10, "exp": 1e12},
+    ],
+)
 def test_absurd_or_backwards_times_are_malformed(times: dict[str, float]) -> None:
     assert reason(claims(**times)) == "malformed"
     assert reason(claims("arriving", **times), "arriving") == "malformed"

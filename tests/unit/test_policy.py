@@ -31,17 +31,25 @@ def hours(**days: list[str]) -> InHomeHours:
 # --- windows and hours ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, start, end", [
-    ("09:00-12:00", 540, 720), ("00:00-24:00", 0, 1440), ("23:59-24:00", 1439, 1440)])
+@pytest.mark.parametrize(
+    "text, start, end",
+    [("09:00-12:00", 540, 720), ("00:00-24:00", 0, 1440), ("23:59-24:00", 1439, 1440)],
+)
 def test_a_window_is_hh_mm_to_hh_mm(text: str, start: int, end: int) -> None:
     assert Window.parse(text) == Window(start, end)
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("9-12", "not HH:MM-HH:MM"), ("09:00-12:60", "not HH:MM-HH:MM"),
-    ("12:00-09:00", "crosses midnight"), ("10:00-10:00", "does not end after"),
-    ("24:00-24:00", "not HH:MM-HH:MM"), ("09:00-24:30", "ends after 24:00"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("9-12", "not HH:MM-HH:MM"),
+        ("09:00-12:60", "not HH:MM-HH:MM"),
+        ("12:00-09:00", "crosses midnight"),
+        ("10:00-10:00", "does not end after"),
+        ("24:00-24:00", "not HH:MM-HH:MM"),
+        ("09:00-24:30", "ends after 24:00"),
+    ],
+)
 def test_a_bad_window_says_what_is_wrong(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         Window.parse(text)
@@ -138,11 +146,18 @@ def test_hours_are_asked_again_when_the_camera_answers() -> None:
 
 def test_the_gates_keep_their_order() -> None:
     r = rules(in_home_hours=hours(fri=["08:00-09:00"]), couriers=frozenset({"c1"}))
-    state = run(State(), grant(mode="in_home"), grant("D-2", jti="g-2", mode="in_home"),
-                command("at_door"), proof(), rules=r)[0]  # D-1 holds the door
+    state = run(
+        State(),
+        grant(mode="in_home"),
+        grant("D-2", jti="g-2", mode="in_home"),
+        command("at_door"),
+        proof(),
+        rules=r,
+    )[0]  # D-1 holds the door
     assert at_door_refusal(state, r, delivery_id="D-2") == ["busy"]
     assert at_door_refusal(state, r, delivery_id="D-2", signer=DOORSTEP_ONLY) == [
-        "mode_not_allowed"]  # the key before the hours
+        "mode_not_allowed"
+    ]  # the key before the hours
     assert at_door_refusal(state, r, t=3600, delivery_id="D-2") == ["outside_hours"]  # not busy
     off = Rules(in_home_enabled=False, policy=r.policy)
     assert at_door_refusal(state, off, t=3600, delivery_id="D-2") == ["mode_not_allowed"]

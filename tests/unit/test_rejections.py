@@ -28,9 +28,15 @@ def test_a_flood_of_one_reason_says_five_then_counts() -> None:
     assert len(emitted(actions, "command.rejected")) == SAID_PER_WINDOW == 5
     assert next_wake(state, at(1)) == WINDOW_S  # the summary is owed at the end of the minute
     state, actions = run(state, Tick(), now=at(1 + WINDOW_S))
-    assert [e.fields for e in emitted(actions)] == [{
-        "cmd": "junk", "reason": "unknown_command", "jti": None, "suppressed": 10_000 - 5,
-        "window_s": WINDOW_S}]
+    assert [e.fields for e in emitted(actions)] == [
+        {
+            "cmd": "junk",
+            "reason": "unknown_command",
+            "jti": None,
+            "suppressed": 10_000 - 5,
+            "window_s": WINDOW_S,
+        }
+    ]
     assert state.rejection_windows == () and next_wake(state, at(1 + WINDOW_S)) is None
 
 
@@ -66,8 +72,9 @@ def test_every_refusal_of_a_signed_pass_is_answered_at_once_with_its_jti() -> No
     state, _ = flood(State(), 100, t=0, reason="malformed")  # junk first: its window is full
     answered = []
     for n, reason in enumerate(["malformed", "wrong_device", "expired", "malformed"] * 5):
-        state, actions = run(state, PassRejected(Rejection("at_door", reason, f"j-{n}"),
-                                                 signed=True), now=at(1))
+        state, actions = run(
+            state, PassRejected(Rejection("at_door", reason, f"j-{n}"), signed=True), now=at(1)
+        )
         answered += [e.fields["jti"] for e in emitted(actions, "command.rejected")]
     assert answered == [f"j-{n}" for n in range(20)]
     state, actions = run(state, command("at_door", delivery_id="nobody"), now=at(1))

@@ -32,18 +32,28 @@ def test_a_log_record_is_one_line_whatever_its_arguments_hold() -> None:
     finally:
         logger.removeHandler(handler)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "level=WARNING event=pass_rejected jti=x\\u000alevel=INFO " \
-                       "event=delivery.unlocked"
+    assert (
+        lines[0] == "level=WARNING event=pass_rejected jti=x\\u000alevel=INFO "
+        "event=delivery.unlocked"
+    )
     assert lines[1] == "level=ERROR event=bug" and lines[2].startswith("Traceback")
 
 
 def test_doorstep_history_prints_a_couriers_name_as_text_not_as_terminal_commands() -> None:
     # A name from a pass, printed raw: a newline forged a row, U+202E turned the line around.
 
-
-    past = PastDelivery("D-1", "doorstep", "delivered",
-                        {"id": "c1", "name": "Sam\nD-2 delivered\u202eevil"}, False, None,
-                        1.8e9, (), None, ())
+    past = PastDelivery(
+        "D-1",
+        "doorstep",
+        "delivered",
+        {"id": "c1", "name": "Sam\nD-2 delivered\u202eevil"},
+        False,
+        None,
+        1.8e9,
+        (),
+        None,
+        (),
+    )
     shown = table([past], UTC)
     assert len(shown.splitlines()) == 2  # the header and one row
     assert "\\u000a" in shown and "\\u202e" in shown and "\u202e" not in shown

@@ -21,8 +21,14 @@ from edge.domain.model import (
 from edge.domain.passes import Rejection
 from tests.unit.helpers import at, command, grant, proof, run
 
-RULES = Rules(in_home_enabled=True, unlock_timeout_s=30, door_open_alarm_s=120,
-              relock_delay_s=2, lock_verify_s=3, open_photo_interval_s=5)
+RULES = Rules(
+    in_home_enabled=True,
+    unlock_timeout_s=30,
+    door_open_alarm_s=120,
+    relock_delay_s=2,
+    lock_verify_s=3,
+    open_photo_interval_s=5,
+)
 QUIET = Indicate(Led.OFF, door_alarm=False)
 
 
@@ -35,8 +41,13 @@ def signals(actions: list[object]) -> list[object]:
 
 
 def unlocked() -> State:
-    return go(State(), grant(mode="in_home"), command("at_door"), proof(),
-              LockSensed(LockReading.UNLOCKED))[0]
+    return go(
+        State(),
+        grant(mode="in_home"),
+        command("at_door"),
+        proof(),
+        LockSensed(LockReading.UNLOCKED),
+    )[0]
 
 
 def test_an_unlock_beeps_twice_and_lights_the_led_once_the_bolt_moved() -> None:
@@ -84,8 +95,9 @@ def test_a_lock_that_fails_to_relock_blinks_fast() -> None:
 
 
 def test_only_a_refusal_that_is_said_beeps_never_its_later_summary() -> None:
-    state, actions = go(State(), *(PassRejected(Rejection("at_door", "bad_signature", f"j{n}"))
-                                   for n in range(8)))
+    state, actions = go(
+        State(), *(PassRejected(Rejection("at_door", "bad_signature", f"j{n}")) for n in range(8))
+    )
     assert signals(actions).count(Sound(Tune.REFUSED)) == 5  # the rest are counted, not said
     state, actions = go(state, Tick(), t=61)
     [summary] = [a for a in actions if getattr(a, "type", None) == "command.rejected"]

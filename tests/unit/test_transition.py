@@ -70,7 +70,10 @@ def test_an_unlock_whose_pass_cannot_be_recorded_never_happens() -> None:
     [refusal] = t.record.events
     assert refusal.fields["reason"] == Reason.STORAGE_ERROR == "storage_error"
     assert (refusal.fields["cmd"], refusal.fields["jti"], refusal.delivery_id) == (
-        "at_door", "at_door-1", "D-1")
+        "at_door",
+        "at_door-1",
+        "D-1",
+    )
     assert t.state.unlock_pending is None and t.state.lock_target == "locked"
     assert t.state.deliveries == before.deliveries  # still waiting: the courier may retry
 
@@ -105,16 +108,22 @@ def test_the_owners_unlock_never_happens_without_its_record() -> None:
     assert t.lock is None and t.state.lock_target == "locked" and t.state.deliveries == ()
     [refusal] = t.record.events
     assert (refusal.type, refusal.fields["cmd"], refusal.fields["reason"]) == (
-        "command.rejected", "owner/lock", "storage_error")
+        "command.rejected",
+        "owner/lock",
+        "storage_error",
+    )
     assert t.state.unlock_pending is None
 
 
 def test_the_relock_that_completes_a_delivery_is_told_before_the_completion() -> None:
     """A delivery's last event is `delivery.completed`: its receipt lists every event before
     it, the relock's `lock.changed` included."""
-    relocking = run(asked(), proof(), LockSensed(LockReading.UNLOCKED), command("cancel"),
-                    rules=RULES)[0]
+    relocking = run(
+        asked(), proof(), LockSensed(LockReading.UNLOCKED), command("cancel"), rules=RULES
+    )[0]
     t = step(relocking, LockSensed(LockReading.LOCKED), at(2), RULES)
     assert [(e.type, e.delivery_id) for e in t.record.events] == [
-        (EventType.DELIVERY_LOCKED, "D-1"), (EventType.LOCK_CHANGED, "D-1"),
-        (EventType.DELIVERY_COMPLETED, "D-1")]
+        (EventType.DELIVERY_LOCKED, "D-1"),
+        (EventType.LOCK_CHANGED, "D-1"),
+        (EventType.DELIVERY_COMPLETED, "D-1"),
+    ]

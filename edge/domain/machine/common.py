@@ -27,8 +27,11 @@ Result = tuple[State, list[Action]]
 
 
 def rejected(rejection: Rejection, delivery_id: str | None = None, **extra: Any) -> Emit:
-    return Emit(EventType.COMMAND_REJECTED, delivery_id,
-                {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti, **extra})
+    return Emit(
+        EventType.COMMAND_REJECTED,
+        delivery_id,
+        {"cmd": rejection.cmd, "reason": rejection.reason, "jti": rejection.jti, **extra},
+    )
 
 
 def find(state: State, delivery_id: str | None) -> Delivery | None:
@@ -36,8 +39,9 @@ def find(state: State, delivery_id: str | None) -> Delivery | None:
 
 
 def put(state: State, delivery: Delivery) -> State:
-    return replace(state, deliveries=tuple(
-        delivery if d.id == delivery.id else d for d in state.deliveries))
+    return replace(
+        state, deliveries=tuple(delivery if d.id == delivery.id else d for d in state.deliveries)
+    )
 
 
 def photo_of(delivery: Delivery, purpose: Purpose) -> CaptureRequest:

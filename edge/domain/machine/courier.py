@@ -69,12 +69,19 @@ def _grant_refusal(state: State, p: Pass, known: bool, rules: Rules) -> Reason |
 
 def _arrive(state: State, p: Pass, rules: Rules) -> Result:
     assert p.mode is not None and p.courier is not None  # guaranteed by check_claims
-    delivery = Delivery(id=p.delivery_id, mode=p.mode, courier=p.courier,
-                        confidential=p.confidential, expires_at=p.exp)
+    delivery = Delivery(
+        id=p.delivery_id,
+        mode=p.mode,
+        courier=p.courier,
+        confidential=p.confidential,
+        expires_at=p.exp,
+    )
     state = replace(state, deliveries=(*state.deliveries, delivery))
     fields = {"mode": p.mode, "courier": p.courier.as_dict(), "confidential": p.confidential}
-    actions: list[Action] = [ConsumeJti(p.jti, p.exp),
-                             Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields)]
+    actions: list[Action] = [
+        ConsumeJti(p.jti, p.exp),
+        Emit(EventType.DELIVERY_ARRIVING, p.delivery_id, fields),
+    ]
     if rules.drop_zone:  # the mat before the courier: what the confirmation photo is held to
         actions.append(Capture(photo_of(delivery, Purpose.REFERENCE)))
     return state, actions

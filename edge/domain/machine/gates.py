@@ -8,8 +8,9 @@ from edge.domain.model import Delivery, LockReading, Now, OwnerHold, Phase, Rule
 from edge.domain.passes import Pass, Reason
 
 
-def unlock_refusal(state: State, delivery: Delivery, p: Pass, now: Now,
-                   rules: Rules) -> Reason | None:
+def unlock_refusal(
+    state: State, delivery: Delivery, p: Pass, now: Now, rules: Rules
+) -> Reason | None:
     """Why the door must not open for this in-home delivery now, in the protocol's order. An
     unlock waiting for its camera proof already claims the door.
 

@@ -16,9 +16,11 @@ def on_camera(state: State, health: CameraHealth) -> Result:
     if health.ok:
         return state, []
     current = current_delivery(state)
-    said = {name: value for name, value in (("detail", health.detail),
-                                            ("frame_age_s", health.frame_age_s))
-            if value is not None}
+    said = {
+        name: value
+        for name, value in (("detail", health.detail), ("frame_age_s", health.frame_age_s))
+        if value is not None
+    }
     return state, [Emit(EventType.ALARM_CAMERA_FAULT, current.id if current else None, said)]
 
 
@@ -32,5 +34,6 @@ def on_storage(state: State, area: str, ok: bool) -> Result:
     current = current_delivery(state)
     if area == "database":
         return state, [Emit(EventType.ALARM_STORAGE_FAULT, current.id if current else None)]
-    return state, [Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None,
-                        {"area": area})]
+    return state, [
+        Emit(EventType.ALARM_STORAGE_FULL, current.id if current else None, {"area": area})
+    ]

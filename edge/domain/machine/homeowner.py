@@ -42,8 +42,9 @@ def owner_lock(state: State, now: Now, rules: Rules) -> Result:
     pending = state.unlock_pending
     if pending is not None:
         state = replace(state, unlock_pending=None)
-        actions.append(rejected(Rejection(pending.cmd, Reason.WRONG_STATE, pending.jti),
-                                pending.delivery_id))
+        actions.append(
+            rejected(Rejection(pending.cmd, Reason.WRONG_STATE, pending.jti), pending.delivery_id)
+        )
     delivery = holder(state)
     if delivery is not None and listed(delivery, Trigger.OWNER_LOCK):
         state, relock = fire(state, delivery, Trigger.OWNER_LOCK, now, rules)
@@ -61,13 +62,13 @@ def owner_in_home(state: State, enabled: bool) -> Result:
 def owner_snapshot(state: State, now: Now) -> Result:
     if state.snapshot_at is not None and now.mono - state.snapshot_at < SNAPSHOT_EVERY_S:
         return state, [rejected(Rejection("owner/snapshot", Reason.RATE_LIMITED))]
-    return replace(state, snapshot_at=now.mono), [
-        Capture(CaptureRequest(Purpose.OWNER, None))]
+    return replace(state, snapshot_at=now.mono), [Capture(CaptureRequest(Purpose.OWNER, None))]
 
 
 def owner_unlock(state: State, request: OwnerUnlock, now: Now, rules: Rules) -> Result:
     """Refusals in the protocol's order: disabled, locked out, then (once the code is checked,
     off this thread) a bad code, busy, the camera, a jammed lock."""
+
     def reject(reason: Reason) -> Result:
         return state, [rejected(Rejection(OWNER_CMD, reason))]
 
@@ -81,7 +82,8 @@ def owner_unlock(state: State, request: OwnerUnlock, now: Now, rules: Rules) -> 
         return reject(Reason.BUSY)  # one code at a time
     check_id = state.checks_asked + 1
     return replace(state, code_check=check_id, checks_asked=check_id), [
-        CheckCode(check_id, request.code)]
+        CheckCode(check_id, request.code)
+    ]
 
 
 def on_code_checked(state: State, check_id: int, ok: bool, now: Now, rules: Rules) -> Result:
@@ -124,7 +126,10 @@ def owner_unlocked(state: State, now: Now, rules: Rules) -> Result:
         return state, [rejected(Rejection(OWNER_CMD, Reason.BUSY))]
     if state.lock == LockReading.JAMMED:
         return state, [rejected(Rejection(OWNER_CMD, Reason.LOCK_FAULT))]
-    state = replace(state, owner_hold=OwnerHold(due=now.mono + rules.unlock_timeout_s),
-                    lock_target=LockReading.UNLOCKED, lock_source="owner")
+    state = replace(
+        state,
+        owner_hold=OwnerHold(due=now.mono + rules.unlock_timeout_s),
+        lock_target=LockReading.UNLOCKED,
+        lock_source="owner",
+    )
     return state, [DriveLock(False), Emit(EventType.OWNER_UNLOCKED, None)]
-

@@ -107,20 +107,34 @@ def unlock(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
 def relock(outcome: Outcome | None) -> Handler:
     """Drive the lock locked and wait for its sensor; ``None`` keeps the outcome already
     decided (delivered when none was)."""
+
     def handler(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
         ends = outcome or hold.outcome or Outcome.DELIVERED
-        relocking = replace(hold, phase=Phase.RELOCKING, outcome=ends,
-                            due=now.mono + rules.lock_verify_s, alarm_at=None, photo_at=None)
-        return replace(put_hold(state, relocking), lock_target=LockReading.LOCKED,
-                       lock_source="relock"), [DriveLock(True)]
+        relocking = replace(
+            hold,
+            phase=Phase.RELOCKING,
+            outcome=ends,
+            due=now.mono + rules.lock_verify_s,
+            alarm_at=None,
+            photo_at=None,
+        )
+        return replace(
+            put_hold(state, relocking), lock_target=LockReading.LOCKED, lock_source="relock"
+        ), [DriveLock(True)]
+
     return handler
 
 
 def confirm(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     delivery = _courier(hold)
     count = max(1, rules.confirmation_photos)
-    confirming = replace(delivery, phase=Phase.CONFIRMING, pending_photos=count,
-                         due=now.mono + rules.photo_timeout_s, outcome=Outcome.DELIVERED)
+    confirming = replace(
+        delivery,
+        phase=Phase.CONFIRMING,
+        pending_photos=count,
+        due=now.mono + rules.photo_timeout_s,
+        outcome=Outcome.DELIVERED,
+    )
     request = photo_of(delivery, Purpose.CONFIRMATION)
     return put(state, confirming), [Capture(request) for _ in range(count)]
 
@@ -128,6 +142,7 @@ def confirm(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
 def complete(outcome: Outcome) -> Handler:
     def handler(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
         return completed(state, hold, outcome)
+
     return handler
 
 
@@ -138,13 +153,17 @@ def completed(state: State, hold: Hold, outcome: Outcome) -> Result:
         return replace(state, owner_hold=None), []
     delivery = hold
     remaining = tuple(d for d in state.deliveries if d.id != delivery.id)
-    fields: dict[str, Any] = {"outcome": str(outcome), "mode": str(delivery.mode),
-                              "photos": list(delivery.photos)}
+    fields: dict[str, Any] = {
+        "outcome": str(outcome),
+        "mode": str(delivery.mode),
+        "photos": list(delivery.photos),
+    }
     if delivery.parcel_visible is not None:
         fields["parcel_visible"] = delivery.parcel_visible
     return replace(state, deliveries=remaining), [
         Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields),
-        Retain("last_delivery", {"delivery_id": delivery.id, **fields})]
+        Retain("last_delivery", {"delivery_id": delivery.id, **fields}),
+    ]
 
 
 def done_while_open(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
@@ -169,16 +188,24 @@ def opened(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     did not catch): the lock stays driven locked; the courier is inside all the same."""
     outcome = None if hold.outcome is Outcome.NOT_ENTERED else hold.outcome
     photos = not isinstance(hold, OwnerHold)
-    is_open = replace(hold, phase=Phase.OPEN, due=None, outcome=outcome,
-                      photo_at=now.mono + rules.open_photo_interval_s if photos else None,
-                      alarm_at=None if hold.alarmed else now.mono + rules.door_open_alarm_s)
-    return put_hold(state, is_open), [*tell(hold, EventType.DELIVERY_DOOR_OPENED),
-                                      *photograph(hold, Purpose.DOOR_OPEN)]
+    is_open = replace(
+        hold,
+        phase=Phase.OPEN,
+        due=None,
+        outcome=outcome,
+        photo_at=now.mono + rules.open_photo_interval_s if photos else None,
+        alarm_at=None if hold.alarmed else now.mono + rules.door_open_alarm_s,
+    )
+    return put_hold(state, is_open), [
+        *tell(hold, EventType.DELIVERY_DOOR_OPENED),
+        *photograph(hold, Purpose.DOOR_OPEN),
+    ]
 
 
 def closed(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
-    shut = replace(hold, phase=Phase.CLOSED, photo_at=None, alarm_at=None,
-                   due=now.mono + rules.relock_delay_s)
+    shut = replace(
+        hold, phase=Phase.CLOSED, photo_at=None, alarm_at=None, due=now.mono + rules.relock_delay_s
+    )
     actions = tell(hold, EventType.DELIVERY_DOOR_CLOSED)
     if hold.done_requested or hold.outcome is Outcome.CANCELLED or rules.relock_delay_s <= 0:
         state, more = relock(None)(put_hold(state, shut), shut, now, rules)
@@ -198,8 +225,9 @@ def verified(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
 def lock_failed(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """The lock did not verify in time: jammed, alarm, outcome aborted, keep re-driving it."""
     retry = min(1.0, rules.lock_retry_max_s)
-    state = replace(state, lock=LockReading.JAMMED, lock_retry_at=now.mono + retry,
-                    lock_retry_s=retry)
+    state = replace(
+        state, lock=LockReading.JAMMED, lock_retry_at=now.mono + retry, lock_retry_s=retry
+    )
     state, done = completed(state, hold, Outcome.ABORTED)
     return state, [*tell(hold, EventType.ALARM_LOCK_FAULT, EventType.ALARM_LOCK_FAULT), *done]
 

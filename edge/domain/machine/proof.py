@@ -24,8 +24,9 @@ def ask(state: State, p: Pass | None, now: Now, rules: Rules) -> Result:
     """Every gate allows the unlock (a courier's pass, or the homeowner's when ``p`` is None);
     the camera must now show a frame captured after this moment."""
     proof_id = state.proofs_asked + 1
-    pending = PendingUnlock(proof_id, p, admitted_at=now.mono,
-                            deadline=now.mono + rules.camera_proof_s)
+    pending = PendingUnlock(
+        proof_id, p, admitted_at=now.mono, deadline=now.mono + rules.camera_proof_s
+    )
     state = replace(state, unlock_pending=pending, proofs_asked=proof_id)
     return state, [ProveCamera(proof_id, not_before=now.mono)]
 
@@ -47,7 +48,10 @@ def unproven(proof: FrameProof, pending: PendingUnlock, now: Now, rules: Rules) 
 def unwatched(state: State, pending: PendingUnlock, why: str) -> Result:
     """No proof: the door stays locked, the courier hears camera_unavailable, and the camera
     counts as faulty until a probe sees frames flowing again."""
-    rejection = rejected(Rejection(pending.cmd, Reason.CAMERA_UNAVAILABLE, pending.jti),
-                         pending.delivery_id, detail=why)
+    rejection = rejected(
+        Rejection(pending.cmd, Reason.CAMERA_UNAVAILABLE, pending.jti),
+        pending.delivery_id,
+        detail=why,
+    )
     state, alarm = on_camera(state, CameraHealth(False, why))
     return state, [rejection, *alarm]

@@ -74,7 +74,8 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     repeat = original.count if isinstance(original, PassRejected) else 1
     windows = state.rejection_windows
     signed = isinstance(original, PassVerified) or (
-        isinstance(original, PassRejected) and original.signed)
+        isinstance(original, PassRejected) and original.signed
+    )
     if not signed:  # the cloud's own passes are always answered; junk is coalesced
         windows, actions = rejections.coalesce(windows, actions, now.mono, repeat)
     if isinstance(original, Tick):
@@ -90,11 +91,23 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     lists the relock)."""
     if after.lock != before.lock:
         current = holder(after) or holder(before)
-        changed = Emit(EventType.LOCK_CHANGED, hold_id(current) if current else None, {
-            "from": str(before.lock), "to": str(after.lock),
-            "source": after.lock_source or "manual"})
-        at = next((n for n, a in enumerate(actions) if isinstance(a, Emit)
-                   and a.type is EventType.DELIVERY_COMPLETED), len(actions))
+        changed = Emit(
+            EventType.LOCK_CHANGED,
+            hold_id(current) if current else None,
+            {
+                "from": str(before.lock),
+                "to": str(after.lock),
+                "source": after.lock_source or "manual",
+            },
+        )
+        at = next(
+            (
+                n
+                for n, a in enumerate(actions)
+                if isinstance(a, Emit) and a.type is EventType.DELIVERY_COMPLETED
+            ),
+            len(actions),
+        )
         actions = [*actions[:at], changed, *actions[at:]]
     if after.lock_source is not None and after.lock == after.lock_target:
         after = replace(after, lock_source=None)  # the move is done; the next one is news
@@ -108,9 +121,11 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
         photos=tuple(a for a in actions if isinstance(a, SharePhoto)),
         events=tuple(a for a in actions if isinstance(a, Emit)),
         retained=tuple(a for a in actions if isinstance(a, Retain)),
-        settings=after.settings if after.settings != before.settings else None)
-    outward: list[Outward] = [a for a in actions if isinstance(a, (Capture, ProveCamera,
-                                                                    CheckCode))]
+        settings=after.settings if after.settings != before.settings else None,
+    )
+    outward: list[Outward] = [
+        a for a in actions if isinstance(a, (Capture, ProveCamera, CheckCode))
+    ]
     outward += [Sound(tune) for tune in signals.tunes(record.events)]
     shown = signals.indicate(after)
     if shown != signals.indicate(before):
@@ -139,15 +154,21 @@ def _unrecorded(state: State, failed: RecordFailed, now: Now, rules: Rules) -> R
         return after, actions
     if consume is None and DriveLock(False) in actions:
         return replace(state, unlock_pending=None), [
-            rejected(Rejection(homeowner.OWNER_CMD, Reason.STORAGE_ERROR), detail=failed.error)]
+            rejected(Rejection(homeowner.OWNER_CMD, Reason.STORAGE_ERROR), detail=failed.error)
+        ]
     if consume is None:
         return after, actions
-    used = failed.original.pass_ if isinstance(failed.original, PassVerified) else (
-        state.unlock_pending.pass_ if state.unlock_pending is not None else None)
+    used = (
+        failed.original.pass_
+        if isinstance(failed.original, PassVerified)
+        else (state.unlock_pending.pass_ if state.unlock_pending is not None else None)
+    )
     cmd, delivery_id = (used.cmd, used.delivery_id) if used is not None else ("at_door", None)
     return replace(state, unlock_pending=None), [
-        rejected(Rejection(cmd, Reason.STORAGE_ERROR, consume.jti), delivery_id,
-                 detail=failed.error)]
+        rejected(
+            Rejection(cmd, Reason.STORAGE_ERROR, consume.jti), delivery_id, detail=failed.error
+        )
+    ]
 
 
 def _route(state: State, event: Input, now: Now, rules: Rules) -> Result:
@@ -166,8 +187,13 @@ def _pass_rejected(state: State, event: PassRejected, now: Now, rules: Rules) ->
 
 def _upload_rejected(state: State, event: UploadRejected, now: Now, rules: Rules) -> Result:
     """Kept on the device for the homeowner; the cloud operator hears why."""
-    return state, [Emit(EventType.PHOTO_UPLOAD_REJECTED, event.delivery_id,
-                        {"photo_id": event.photo_id, "status": event.status, "local_only": True})]
+    return state, [
+        Emit(
+            EventType.PHOTO_UPLOAD_REJECTED,
+            event.delivery_id,
+            {"photo_id": event.photo_id, "status": event.status, "local_only": True},
+        )
+    ]
 
 
 Route = Callable[[State, Any, Now, Rules], Result]
@@ -178,8 +204,7 @@ ROUTES: dict[type, Route] = {  # every input, to its handler
     FrameProof: on_proof,
     PhotoTaken: world.on_photo,
     PhotoFailed: world.on_photo,
-    DoorbellPressed: lambda state, e, now, rules: (
-        state, [Capture(world.doorbell_request(state))]),
+    DoorbellPressed: lambda state, e, now, rules: (state, [Capture(world.doorbell_request(state))]),
     DoorMoved: lambda state, e, now, rules: world.on_door(state, e.open, now, rules),
     LockSensed: lambda state, e, now, rules: world.on_lock(state, e.lock, now, rules),
     CameraHealth: lambda state, e, now, rules: on_camera(state, e),
@@ -192,7 +217,8 @@ ROUTES: dict[type, Route] = {  # every input, to its handler
     OwnerSnapshot: lambda state, e, now, rules: homeowner.owner_snapshot(state, now),
     OwnerUnlock: homeowner.owner_unlock,
     CodeChecked: lambda state, e, now, rules: homeowner.on_code_checked(
-        state, e.check_id, e.ok, now, rules),
+        state, e.check_id, e.ok, now, rules
+    ),
 }
 
 
@@ -201,8 +227,12 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
     when the process died ends `interrupted`; lost confirmation photos are taken again."""
     before = state
     crashed_open = holder(state) is not None
-    state = replace(state, lock_target=LockReading.LOCKED, lock_source="startup",
-                    lock=LockReading.UNLOCKED if crashed_open else state.lock)
+    state = replace(
+        state,
+        lock_target=LockReading.LOCKED,
+        lock_source="startup",
+        lock=LockReading.UNLOCKED if crashed_open else state.lock,
+    )
     until = state.settings.locked_out_until
     if until is not None and now.wall < until:  # the lockout goes on, on this run's clock too
         state = replace(state, locked_out_mono=now.mono + min(until - now.wall, LOCKOUT_S))
@@ -221,8 +251,7 @@ def next_wake(state: State, now: Now) -> float | None:
     """Seconds until the next deadline is due (0 when overdue), or None when nothing is."""
     waits = [d.expires_at - now.wall for d in state.deliveries if d.phase is Phase.WAITING]
     for hold in holds(state):
-        waits += [t - now.mono for t in (hold.due, hold.alarm_at, hold.photo_at)
-                  if t is not None]
+        waits += [t - now.mono for t in (hold.due, hold.alarm_at, hold.photo_at) if t is not None]
     if state.lock_retry_at is not None:
         waits.append(state.lock_retry_at - now.mono)
     if state.unlock_pending is not None:

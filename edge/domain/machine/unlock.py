@@ -29,10 +29,12 @@ def on_proof(state: State, answer: FrameProof, now: Now, rules: Rules) -> Result
         return owner_unlocked(state, now, rules)
     delivery = find(state, p.delivery_id)
     # The world may have changed while the camera answered: every gate is asked again.
-    reason = Reason.WRONG_STATE if delivery is None else unlock_refusal(
-        state, delivery, p, now, rules)
+    reason = (
+        Reason.WRONG_STATE if delivery is None else unlock_refusal(state, delivery, p, now, rules)
+    )
     if reason is not None or delivery is None:
-        return state, [rejected(Rejection(p.cmd, reason or Reason.WRONG_STATE, p.jti),
-                                p.delivery_id)]
+        return state, [
+            rejected(Rejection(p.cmd, reason or Reason.WRONG_STATE, p.jti), p.delivery_id)
+        ]
     state, actions = fire(state, delivery, Trigger.UNLOCK, now, rules)
     return state, [ConsumeJti(p.jti, p.exp), *actions]

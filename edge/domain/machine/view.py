@@ -26,10 +26,12 @@ def public_state(state: State, rules: Rules) -> dict[str, Any]:
         "door": "open" if state.door_open else "closed",
         "camera": "ok" if state.camera_ok else "fault",
         "clock": "synced" if state.clock_synced else "unsynced",
-        "storage": "fault" if "database" in state.storage_full else (
-            "full" if state.storage_full else "ok"),
+        "storage": "fault"
+        if "database" in state.storage_full
+        else ("full" if state.storage_full else "ok"),
         "in_home_enabled": in_home_enabled(state, rules),
         "indicator": str(signals.led(state)),
-        "delivery": None if current is None
+        "delivery": None
+        if current is None
         else {"id": current.id, "mode": current.mode, "phase": str(current.phase)},
     }

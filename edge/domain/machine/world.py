@@ -69,8 +69,11 @@ def on_lock(state: State, reading: LockReading, now: Now, rules: Rules) -> Resul
         return state, []  # still jammed: the retry timer keeps re-driving it
     state = replace(state, lock=reading, lock_retry_at=None, lock_retry_s=0.0)
     delivery = holder(state)
-    if reading != LockReading.LOCKED or delivery is None or \
-            not listed(delivery, Trigger.LOCK_VERIFIED):
+    if (
+        reading != LockReading.LOCKED
+        or delivery is None
+        or not listed(delivery, Trigger.LOCK_VERIFIED)
+    ):
         return state, []
     return fire(state, delivery, Trigger.LOCK_VERIFIED, now, rules)
 
@@ -85,8 +88,11 @@ def on_tick(state: State, now: Now, rules: Rules) -> Result:
         actions += more
     pending = state.unlock_pending
     if pending is not None and pending.deadline <= now.mono:
-        state, more = proof.unwatched(replace(state, unlock_pending=None), pending,
-                                      f"no fresh frame within {rules.camera_proof_s:g} s")
+        state, more = proof.unwatched(
+            replace(state, unlock_pending=None),
+            pending,
+            f"no fresh frame within {rules.camera_proof_s:g} s",
+        )
         actions += more
     return state, actions
 
@@ -117,8 +123,13 @@ def _open_timers(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
 
 def _retry_lock(state: State, now: Now, rules: Rules) -> Result:
     backoff = min(rules.lock_retry_max_s, max(1.0, state.lock_retry_s * 2))
-    state = replace(state, lock_target=LockReading.LOCKED, lock_retry_at=now.mono + backoff,
-                    lock_retry_s=backoff, lock_source=state.lock_source or "relock")
+    state = replace(
+        state,
+        lock_target=LockReading.LOCKED,
+        lock_retry_at=now.mono + backoff,
+        lock_retry_s=backoff,
+        lock_source=state.lock_source or "relock",
+    )
     return state, [DriveLock(True)]
 
 
@@ -140,16 +151,26 @@ def on_photo(state: State, event: PhotoTaken | PhotoFailed, now: Now, rules: Rul
         actions.append(SharePhoto(event.photo_id, request.delivery_id, latest=True))
     if isinstance(event, PhotoTaken) and request.delivery_id is not None:
         frame = event.frame
-        actions.append(Emit(EventType.DELIVERY_PHOTO, request.delivery_id, {
-            "photo_id": event.photo_id, "sha256": event.sha256, "bytes": event.size,
-            "captured_at": event.captured_at, "local_only": request.confidential,
-            "purpose": str(request.purpose),
-            "frame": frame.sequence if frame else None,
-            "sensor_ns": frame.sensor_ns if frame else None,
-        }))
+        actions.append(
+            Emit(
+                EventType.DELIVERY_PHOTO,
+                request.delivery_id,
+                {
+                    "photo_id": event.photo_id,
+                    "sha256": event.sha256,
+                    "bytes": event.size,
+                    "captured_at": event.captured_at,
+                    "local_only": request.confidential,
+                    "purpose": str(request.purpose),
+                    "frame": frame.sequence if frame else None,
+                    "sensor_ns": frame.sensor_ns if frame else None,
+                },
+            )
+        )
     if request.purpose is Purpose.DOORBELL:
-        actions.append(Emit(EventType.DOORBELL_PRESSED, request.delivery_id,
-                            {"photo_id": photo_id}))
+        actions.append(
+            Emit(EventType.DOORBELL_PRESSED, request.delivery_id, {"photo_id": photo_id})
+        )
 
     delivery = find(state, request.delivery_id)
     if delivery is None:

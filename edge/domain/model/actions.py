@@ -103,9 +103,9 @@ class Sound:
     tune: Tune
 
 
-Action = (
-    ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
-)
+Action = ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
+
+
 @dataclass(frozen=True)
 class Watch:
     """Watch the camera closely (``close``) while someone is let in: a frame older than a
@@ -132,8 +132,14 @@ class Record:
     settings: Settings | None = None  # None: unchanged
 
     def __bool__(self) -> bool:
-        return bool(self.consume or self.deliveries is not None or self.photos or self.events
-                    or self.retained or self.settings is not None)
+        return bool(
+            self.consume
+            or self.deliveries is not None
+            or self.photos
+            or self.events
+            or self.retained
+            or self.settings is not None
+        )
 
 
 @dataclass(frozen=True)

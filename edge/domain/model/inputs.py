@@ -130,8 +130,24 @@ class RecordFailed:
 
 
 Input = (
-    PassRejected | PassVerified | PhotoTaken | PhotoFailed | DoorbellPressed | DoorMoved
-    | CameraHealth | ClockChecked | LockSensed | StorageHealth | Tick | UploadRejected | FrameProof
-    | RecordFailed | OwnerLock | OwnerInHome | OwnerSnapshot | OwnerUnlock | OwnerRejected
+    PassRejected
+    | PassVerified
+    | PhotoTaken
+    | PhotoFailed
+    | DoorbellPressed
+    | DoorMoved
+    | CameraHealth
+    | ClockChecked
+    | LockSensed
+    | StorageHealth
+    | Tick
+    | UploadRejected
+    | FrameProof
+    | RecordFailed
+    | OwnerLock
+    | OwnerInHome
+    | OwnerSnapshot
+    | OwnerUnlock
+    | OwnerRejected
     | CodeChecked
 )

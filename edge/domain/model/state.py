@@ -108,7 +108,6 @@ class Delivery:
     parcel_visible: bool | None = None  # the drop zone changed since `arriving` (a heuristic)
 
 
-
 @dataclass(frozen=True)
 class OwnerHold:
     """The homeowner's own unlock, holding the door: the relock rules of an in-home delivery
@@ -125,6 +124,7 @@ class OwnerHold:
 
 
 Hold = Delivery | OwnerHold  # who holds the door, from its unlock until the lock is verified
+
 
 @dataclass(frozen=True)
 class Rules:

@@ -3,5 +3,7 @@ preview. doorstep never shows a preview, so only what the import reads exists: t
 
 import enum
 
-PixelFormat = enum.Enum("PixelFormat", ["RGB888", "BGR888", "XRGB8888", "XBGR8888", "YUV420",
-                                        "YVU420", "NV12", "YUYV", "YVYU"])
+PixelFormat = enum.Enum(
+    "PixelFormat",
+    ["RGB888", "BGR888", "XRGB8888", "XBGR8888", "YUV420", "YVU420", "NV12", "YUYV", "YVYU"],
+)

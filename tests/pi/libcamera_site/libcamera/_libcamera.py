@@ -27,11 +27,31 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = [
-    "Camera", "CameraConfiguration", "CameraManager", "ColorSpace", "ControlId", "ControlInfo",
-    "ControlType", "FrameBuffer", "FrameBufferAllocator", "FrameMetadata", "Orientation",
-    "PixelFormat", "Point", "Rectangle", "Request", "SensorConfiguration", "Size", "Stream",
-    "StreamConfiguration", "StreamFormats", "StreamRole", "Transform", "controls",
-    "log_set_level", "properties",
+    "Camera",
+    "CameraConfiguration",
+    "CameraManager",
+    "ColorSpace",
+    "ControlId",
+    "ControlInfo",
+    "ControlType",
+    "FrameBuffer",
+    "FrameBufferAllocator",
+    "FrameMetadata",
+    "Orientation",
+    "PixelFormat",
+    "Point",
+    "Rectangle",
+    "Request",
+    "SensorConfiguration",
+    "Size",
+    "Stream",
+    "StreamConfiguration",
+    "StreamFormats",
+    "StreamRole",
+    "Transform",
+    "controls",
+    "log_set_level",
+    "properties",
 ]
 
 
@@ -129,8 +149,13 @@ class Rectangle:
 
 
 class Transform:
-    def __init__(self, rotation: int | Transform = 0, hflip: Any = False, vflip: Any = False,
-                 transpose: Any = False) -> None:
+    def __init__(
+        self,
+        rotation: int | Transform = 0,
+        hflip: Any = False,
+        vflip: Any = False,
+        transpose: Any = False,
+    ) -> None:
         if isinstance(rotation, Transform):  # the binding's copy constructor
             other = rotation
             self.hflip, self.vflip, self.transpose = other.hflip, other.vflip, other.transpose
@@ -178,8 +203,13 @@ class ColorSpace:
         Full = 0
         Limited = 1
 
-    def __init__(self, primaries: Any, transferFunction: Any = None,
-                 ycbcrEncoding: Any = None, range: Any = None) -> None:
+    def __init__(
+        self,
+        primaries: Any,
+        transferFunction: Any = None,
+        ycbcrEncoding: Any = None,
+        range: Any = None,
+    ) -> None:
         if isinstance(primaries, ColorSpace):
             other = primaries
             primaries, transferFunction = other.primaries, other.transferFunction
@@ -209,14 +239,19 @@ class ColorSpace:
     @staticmethod
     def Smpte170m() -> ColorSpace:
         c = ColorSpace
-        return c(c.Primaries.Smpte170m, c.TransferFunction.Rec709, c.YcbcrEncoding.Rec601,
-                 c.Range.Limited)
+        return c(
+            c.Primaries.Smpte170m,
+            c.TransferFunction.Rec709,
+            c.YcbcrEncoding.Rec601,
+            c.Range.Limited,
+        )
 
     @staticmethod
     def Rec709() -> ColorSpace:
         c = ColorSpace
-        return c(c.Primaries.Rec709, c.TransferFunction.Rec709, c.YcbcrEncoding.Rec709,
-                 c.Range.Limited)
+        return c(
+            c.Primaries.Rec709, c.TransferFunction.Rec709, c.YcbcrEncoding.Rec709, c.Range.Limited
+        )
 
 
 class PixelFormat:
@@ -263,8 +298,9 @@ controls = types.SimpleNamespace(
     ScalerCrop=ControlId(22, "ScalerCrop", _T.Rectangle),
     draft=types.SimpleNamespace(
         NoiseReductionMode=ControlId(10002, "NoiseReductionMode", _T.Integer32, "draft"),
-        NoiseReductionModeEnum=_enum("NoiseReductionModeEnum", Off=0, Fast=1, HighQuality=2,
-                                     Minimal=3, ZSL=4),
+        NoiseReductionModeEnum=_enum(
+            "NoiseReductionModeEnum", Off=0, Fast=1, HighQuality=2, Minimal=3, ZSL=4
+        ),
     ),
 )
 properties = types.SimpleNamespace(
@@ -274,17 +310,20 @@ properties = types.SimpleNamespace(
     PixelArraySize=ControlId(5, "PixelArraySize", _T.Size),
     ColorFilterArrangement=ControlId(10001, "ColorFilterArrangement", _T.Integer32, "draft"),
     draft=types.SimpleNamespace(
-        ColorFilterArrangementEnum=_enum("ColorFilterArrangementEnum", RGGB=0, GRBG=1, GBRG=2,
-                                         BGGR=3, RGB=4, MONO=5),
+        ColorFilterArrangementEnum=_enum(
+            "ColorFilterArrangementEnum", RGGB=0, GRBG=1, GBRG=2, BGGR=3, RGB=4, MONO=5
+        ),
     ),
 )
 
 # The IMX708's modes as the Pi's pipeline lists them: (size, crop on the pixel array, fastest µs).
 PIXEL_ARRAY = (4608, 2592)
 RAW_FORMAT = "SRGGB10_CSI2P"
-MODES = (((1536, 864), (768, 432, 3072, 1728), 8_333),
-         ((2304, 1296), (0, 0, 4608, 2592), 17_849),
-         ((4608, 2592), (0, 0, 4608, 2592), 87_719))
+MODES = (
+    ((1536, 864), (768, 432, 3072, 1728), 8_333),
+    ((2304, 1296), (0, 0, 4608, 2592), 17_849),
+    ((4608, 2592), (0, 0, 4608, 2592), 87_719),
+)
 PROCESSED = ("BGR888", "RGB888", "XBGR8888", "XRGB8888", "YUV420")
 BYTES_PER_PIXEL = {"BGR888": 3, "RGB888": 3, "XBGR8888": 4, "XRGB8888": 4}
 
@@ -322,8 +361,11 @@ class StreamConfiguration:
         self.size = Size(*MODES[1][0]) if raw else Size(1920, 1080)
         self.stride, self.frame_size, self.buffer_count = 0, 0, 4
         self.color_space: ColorSpace | None = ColorSpace.Raw() if raw else ColorSpace.Sycc()
-        table = ({RAW_FORMAT: [size for size, _, _ in MODES]} if raw else
-                 {name: [(64, 64), PIXEL_ARRAY] for name in PROCESSED})
+        table = (
+            {RAW_FORMAT: [size for size, _, _ in MODES]}
+            if raw
+            else {name: [(64, 64), PIXEL_ARRAY] for name in PROCESSED}
+        )
         self.formats = StreamFormats(table)
         self._stream: Stream | None = None
 
@@ -384,8 +426,9 @@ class CameraConfiguration:
                 return CameraConfiguration.Status.Invalid
             self.mode = found[0]
         elif raw is not None:
-            self.mode = min(MODES, key=lambda m: abs(m[0][0] - raw.size.width)
-                            + abs(m[0][1] - raw.size.height))
+            self.mode = min(
+                MODES, key=lambda m: abs(m[0][0] - raw.size.width) + abs(m[0][1] - raw.size.height)
+            )
         for stream in self._streams:
             before = (stream.size.to_tuple(), stream.buffer_count)
             if stream.is_raw():
@@ -530,9 +573,13 @@ class Camera:
 
     @property
     def properties(self) -> dict[ControlId, Any]:
-        return {properties.Model: "imx708", properties.Location: 2, properties.Rotation: 180,
-                properties.PixelArraySize: Size(*PIXEL_ARRAY),
-                properties.ColorFilterArrangement: 0}
+        return {
+            properties.Model: "imx708",
+            properties.Location: 2,
+            properties.Rotation: 180,
+            properties.PixelArraySize: Size(*PIXEL_ARRAY),
+            properties.ColorFilterArrangement: 0,
+        }
 
     @property
     def controls(self) -> dict[ControlId, ControlInfo]:
@@ -544,8 +591,9 @@ class Camera:
             controls.AnalogueGain: ControlInfo(1.0, 16.0, 1.0),
             controls.AnalogueGainMode: ControlInfo(0, 1, 0),
             controls.FrameDurationLimits: ControlInfo(fastest, 1_000_000_000, 33_333),
-            controls.ScalerCrop: ControlInfo(Rectangle(0, 0, 64, 64), Rectangle(*crop),
-                                             Rectangle(*crop)),
+            controls.ScalerCrop: ControlInfo(
+                Rectangle(0, 0, 64, 64), Rectangle(*crop), Rectangle(*crop)
+            ),
             controls.draft.NoiseReductionMode: ControlInfo(0, 4, 0),
         }
 
@@ -626,8 +674,9 @@ class Camera:
         for stream, buffer in request.buffers.items():
             plane = buffer.planes[0]
             with mmap.mmap(plane.fd, plane.length) as memory:
-                memory[:stream.configuration.stride] = bytes([sequence % 256]) * (
-                    stream.configuration.stride)  # the first row says which frame this is
+                memory[: stream.configuration.stride] = bytes([sequence % 256]) * (
+                    stream.configuration.stride
+                )  # the first row says which frame this is
             buffer.metadata.status = FrameMetadata.Status.Success
             buffer.metadata.sequence = sequence
             buffer.metadata.timestamp = exposure_start_ns
