@@ -59,12 +59,13 @@ $(ASYNCAPI_SCHEMA): | $(STAMP)
 contract: $(STAMP)
 	$(PY) -m edge.contract docs/contract
 
-# ruff (lint and format) on the daemon, the simulator and the tests; mypy --strict (with pydantic's plugin) on
-# the daemon and the simulator; the layers' import contracts (pyproject [tool.importlinter]).
+# ruff (lint and format) on the daemon, the simulator and the tests; mypy --strict (with pydantic's
+# plugin) on the daemon and the simulator, and on every test body (the tests' functions need no
+# annotations); the layers' import contracts (pyproject [tool.importlinter]).
 lint: $(STAMP)
 	$(PY) -m ruff check edge simulator tests
 	$(PY) -m ruff format --check edge simulator tests
-	$(PY) -m mypy edge simulator
+	$(PY) -m mypy edge simulator tests
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) system-tools

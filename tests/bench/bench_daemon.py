@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -45,7 +45,7 @@ class Client:
         self.got: list[tuple[float, str, bytes]] = []
         self._changed = threading.Condition()
         self._client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-        self._client.on_socket_open = lambda c, u, sock: sock.setsockopt(
+        self._client.on_socket_open = lambda c, u, sock: cast(socket.socket, sock).setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
         )
         self._client.on_message = self._message

@@ -42,7 +42,11 @@ def floor(port: int) -> tuple[list[float], float, float]:
     loop = NetLoop()
     ping, echo = client(loop, port, "floor-ping"), client(loop, port, "floor-echo")
     got: list[float] = []
-    echo.on_message = lambda c, u, msg: c.publish("floor/pong", msg.payload, qos=1)
+
+    def pong(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        c.publish("floor/pong", msg.payload, qos=1)
+
+    echo.on_message = pong
     ping.on_message = lambda c, u, msg: got.append(time.perf_counter())
     echo.subscribe("floor/ping", qos=1)
     ping.subscribe("floor/pong", qos=1)

@@ -27,6 +27,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import cast
 
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -72,7 +73,7 @@ def main() -> int:
         protocol=mqtt.MQTTv5 if args.mqtt5 else mqtt.MQTTv311,
     )
     event = 0
-    client.on_socket_open = lambda c, u, sock: sock.setsockopt(
+    client.on_socket_open = lambda c, u, sock: cast(socket.socket, sock).setsockopt(
         socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
     )
 
@@ -86,8 +87,8 @@ def main() -> int:
     def message(c: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         nonlocal event
         if msg.topic == f"{root}/cmd/pass":
-            verify(msg.payload, key)
-            durable(args.folder / "jti", msg.payload[-64:])
+            verify(bytes(msg.payload), key)
+            durable(args.folder / "jti", bytes(msg.payload[-64:]))
             c.publish(f"{root}/events", b"ok", qos=1)
         elif msg.topic == f"{root}/cmd/photo":
             c.publish(f"{root}/photos", photo(), qos=1)

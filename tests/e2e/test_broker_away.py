@@ -42,6 +42,6 @@ def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(
         notify_socket.wait_for(f"STATUS=online via 127.0.0.1:{port}")
         assert daemon.terminate() == 0
     finally:
-        if daemon.process.poll() is None:
+        if daemon.process is not None and daemon.process.poll() is None:
             daemon.kill()
         broker.stop()

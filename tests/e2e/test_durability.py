@@ -66,7 +66,7 @@ def test_a_broker_restart_mid_delivery_loses_no_event(tmp_path: Path, cloud_keys
         assert first_seen == sorted(first_seen), "events arrived out of order"
     finally:
         cloud.close()
-        if daemon.process.poll() is None:
+        if daemon.process is not None and daemon.process.poll() is None:
             daemon.kill()
         broker.stop()
 

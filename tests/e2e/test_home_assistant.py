@@ -80,7 +80,7 @@ def write_home_assistant_config(folder: Path, broker_port: int, http_port: int) 
         "logger:\n  default: warning\n"
     )
     now = datetime.now(UTC).isoformat()
-    entry = {
+    entry: dict[str, Any] = {
         "created_at": now,
         "modified_at": now,
         "data": {"broker": "127.0.0.1", "port": broker_port},

@@ -32,7 +32,12 @@ def retained_on(broker, topic: str) -> bytes | None:
     got: list[bytes] = []
     done = threading.Event()
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
-    client.on_message = lambda c, u, msg: (got.append(bytes(msg.payload)), done.set())
+
+    def heard(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        got.append(bytes(msg.payload))
+        done.set()
+
+    client.on_message = heard
     client.on_subscribe = lambda *a: threading.Timer(1.0, done.set).start()  # retained come first
     client.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
     client.connect(broker.host, broker.port)

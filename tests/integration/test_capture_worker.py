@@ -9,6 +9,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from edge.domain.camera import NS, not_advanced
 from edge.domain.model import (
@@ -20,13 +21,14 @@ from edge.domain.model import (
     ProveCamera,
     Purpose,
 )
+from edge.hardware import Frame
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
 from edge.workers.capture import MAX_WAITING_PRESSES, CaptureWorker
 from tests.waiting import wait_until
 
 
-def next_of(inbox: queue.Queue, kind: type, timeout: float = 10):
+def next_of(inbox: queue.Queue, kind: type | tuple[type, ...], timeout: float = 10):
     while True:
         item = inbox.get(timeout=timeout)
         if isinstance(item, kind):
@@ -88,13 +90,14 @@ def test_a_burst_is_stored_together_and_each_photo_reported(tmp_path: Path) -> N
 
 def test_a_proof_asked_for_during_a_burst_is_answered_before_the_bursts_photos(tmp_path) -> None:
     inbox: queue.Queue = queue.Queue()
-    asked = []
+    asked: list[Any] = []
 
     class Camera(SimCamera):
-        def capture(self):  # the courier's at_door comes while the first photo is taken
+        def capture(self, after_ns: int | None = None) -> Frame:
+            # the courier's at_door comes while the first photo is taken
             if not asked:
                 asked.append(worker.prove(ProveCamera(1, not_before=time.monotonic())))
-            return super().capture()
+            return super().capture(after_ns)
 
     worker = started_with_burst(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox)
     worker.start()
@@ -110,11 +113,11 @@ def test_a_photo_that_fails_unexpectedly_fails_alone_in_its_burst(tmp_path: Path
     calls = []
 
     class Camera(SimCamera):
-        def capture(self):
+        def capture(self, after_ns: int | None = None) -> Frame:
             calls.append(1)
             if len(calls) == 2:
                 raise RuntimeError("driver bug")
-            return super().capture()
+            return super().capture(after_ns)
 
     worker = started_with_burst(Camera(320, 240, "t"), PhotoStore(tmp_path), inbox)
     worker.start()
@@ -274,7 +277,7 @@ def test_a_proof_goes_before_photos_already_queued(tmp_path) -> None:
             worker.request(CaptureRequest(Purpose.DOOR_OPEN, "D-1"))
         worker.prove(ProveCamera(1, not_before=time.monotonic()))
         camera.gate.set()
-        order = []
+        order: list[Any] = []
         while len(order) < 4:
             item = inbox.get(timeout=10)
             if isinstance(item, (FrameProof, PhotoTaken)):

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from edge.app import run
 from edge.config import load_config
@@ -47,7 +48,7 @@ def test_full_quota_alarms_relocks_and_keeps_waiting_photos(
     cloud = CloudReceiver(
         broker.host, broker.port, "doorstep", "porch-full", access=Access(session="c-full")
     )
-    stop, started = threading.Event(), []
+    stop, started = threading.Event(), list[Any]()
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     daemon.start()
     try:

@@ -9,6 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_a_full_disk_never_stops_relocking(
         )
     )
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-disk")
-    stop, started = threading.Event(), []
+    stop, started = threading.Event(), list[Any]()
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     daemon.start()
     try:
@@ -167,7 +168,7 @@ def test_a_restart_on_a_disk_that_filled_up_gives_back_the_reserve_and_runs(
         for attempt in ("first start", "start on a full disk"):
             if attempt == "start on a full disk":
                 fill(roomy_disk)
-            stop, started = threading.Event(), []
+            stop, started = threading.Event(), list[Any]()
             daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
             daemon.start()
             try:

@@ -110,6 +110,7 @@ def test_the_pins_of_a_running_doorstep_are_left_alone(
         status, lines = doctor(config)
         assert status == 0, lines
         assert lines["gpio"].startswith("warn")
+        assert daemon.process is not None
         assert f"not checked: doorstep (pid {daemon.process.pid}) is running" in lines["gpio"]
         assert "camera" not in lines and lines["clock"].startswith("ok")  # the clock still is
     finally:

@@ -47,6 +47,7 @@ def test_erase_takes_the_files_and_whatever_would_still_send_them(tmp_path: Path
         TOPICS.image_latest,
     ]
     assert rows[2].file == other  # the erased latest image gives way to the newest left
+    assert rows[1].payload is not None
     erased = json.loads(rows[1].payload)
     assert (erased["type"], erased["delivery_id"], erased["photo_ids"]) == (
         "photo.erased",
@@ -102,6 +103,7 @@ def test_the_last_delivery_names_no_erased_photo(tmp_path: Path) -> None:
         [last] = [r for r in Outbox(db).pending(0, 10) if r.topic == TOPICS.last_delivery]
     finally:
         db.close()
+    assert last.payload is not None
     body = json.loads(last.payload)
     assert last.retain and body["photos"] == ["p-kept-elsewhere"]
     assert (body["delivery_id"], body["outcome"], body["receipt"]) == ("D-1", "delivered", 7)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.inprocess import InProcessDaemon
 
@@ -16,7 +17,7 @@ def test_relay_pin_and_state_agree_through_an_in_home_delivery(
     with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-pin", IN_HOME) as daemon:
         cloud, relay = daemon.cloud, daemon.hardware.world.relay_pin
 
-        def agree(lock: str, energised: int, **fields: object) -> None:
+        def agree(lock: str, energised: int, **fields: Any) -> None:
             cloud.wait_state(lock=lock, **fields)
             assert relay.state == energised, f"state says {lock}, relay pin is {relay.state}"
 

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,11 @@ from simulator.receiver import CloudReceiver
 from tests.brokers import Mosquitto
 from tests.failing_card import UnreadableOutbox
 from tests.waiting import wait_until
+
+
+def event_body(n: int) -> Callable[[int], bytes]:
+    """Event n's payload, once the outbox gives it its seq."""
+    return lambda seq: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode()
 
 
 def make_link(
@@ -77,7 +82,7 @@ def test_events_arrive_in_seq_order_and_leave_the_disk_once_acknowledged(
     for n in range(30):
         outbox.add_event(
             "doorstep/porch-1/events",
-            lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+            event_body(n),
         )
     with pumping(tmp_path, cloud_keys, mosquitto, outbox, window=4) as (_, cloud):
         cloud.wait_for(lambda got: len(got.events) >= 30, what="30 events")
@@ -177,13 +182,17 @@ def test_an_outbox_that_cannot_be_read_is_one_line_with_its_fix_then_its_recover
     """A failing card: not a traceback every few seconds, and what waited goes once it reads."""
     caplog.set_level(logging.INFO, logger="edge.workers.pump")
     outbox = UnreadableOutbox(Database(tmp_path / "doorstep.sqlite"))
+
+    def read_past(k: int) -> Callable[[], bool]:
+        return lambda: len(outbox.reads) > k
+
     with pumping(tmp_path, cloud_keys, mosquitto, outbox) as (_, cloud):
         for n in range(5):
             outbox.add_event(
                 "doorstep/porch-1/events",
-                lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+                event_body(n),
             )
-            wait_until(lambda n=n: len(outbox.reads) > n, "the pump to try to read the outbox")
+            wait_until(read_past(n), "the pump to try to read the outbox")
         said = [r for r in caplog.records if "event=outbox_" in r.getMessage()]
         assert len(said) == 1 and not said[0].exc_info  # a disk error: one line, no traceback
         assert said[0].getMessage().startswith('event=outbox_fault error="disk I/O error"')
@@ -227,7 +236,7 @@ def test_a_topic_the_broker_refuses_waits_on_disk_without_holding_up_the_others(
         for n in range(5):
             outbox.add_event(
                 "doorstep/porch-1/events",
-                lambda seq, n=n: json.dumps({"id": f"e{n}", "seq": seq, "type": "t"}).encode(),
+                event_body(n),
             )
         with pumping(tmp_path, cloud_keys, broker, outbox, window=4, retry_refused_s=0.5) as (
             _,

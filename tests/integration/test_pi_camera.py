@@ -7,13 +7,16 @@ cable: requests stay queued) and a start that can fail."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar, cast
 
 import pytest
 
 from edge.hardware import CameraError
 from edge.hardware.pi_camera import CameraSetup, PiCamera, full_view_mode
 from tests.pi.picamera2_stack import MODES, SENSOR, MemfdAllocator
+
+T = TypeVar("T")
 
 pytestmark = [  # picamera2's own, on a machine without dma-heaps or with Python 3.12's threading
     pytest.mark.filterwarnings(
@@ -51,7 +54,7 @@ def pi_camera(cameras: list[PiCamera], **setup: object) -> PiCamera:
     return camera
 
 
-def within(seconds: float, work) -> object:
+def within(seconds: float, work: Callable[[], T]) -> T:
     """``work()``'s result, or a failure if it has not returned within ``seconds`` (a capture
     without a deadline would otherwise hang the suite, which is the defect)."""
     result: list[object] = []
@@ -61,7 +64,7 @@ def within(seconds: float, work) -> object:
     assert not worker.is_alive(), f"still waiting after {seconds} s"
     if isinstance(result[0], BaseException):
         raise result[0]
-    return result[0]
+    return cast(T, result[0])
 
 
 def _outcome(work) -> object:

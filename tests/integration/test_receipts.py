@@ -74,7 +74,8 @@ def deliver(ledger: Ledger, delivery_id: str, photo: bytes, wall: float) -> None
 
 
 def queued(db: Database) -> list[tuple[str, bytes]]:
-    return [(e.topic, e.payload) for e in Outbox(db).pending(0, 100)]
+    """(topic, payload) of what waits to be sent; a file's payload is empty here."""
+    return [(e.topic, e.payload or b"") for e in Outbox(db).pending(0, 100)]
 
 
 def test_a_completed_delivery_is_signed_listing_the_exact_bytes_of_its_events(setup) -> None:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from edge.app import run
 from edge.config import load_config
@@ -58,7 +59,7 @@ def test_the_daemon_reports_ready_and_pings_only_while_its_loop_runs(
             extra="[delivery]\nin_home_enabled = true\n",
         )
     )
-    stop, started = threading.Event(), []
+    stop, started = threading.Event(), list[Any]()
     daemon = threading.Thread(target=run, args=(config, stop, started.append), daemon=True)
     cloud = CloudReceiver(mosquitto.host, mosquitto.port, "doorstep", "porch-wd")
     daemon.start()

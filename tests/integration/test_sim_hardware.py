@@ -32,7 +32,7 @@ def hardware(tmp_path: Path, cloud_keys):
         on_doorbell=lambda: seen.append("bell"),
         on_lock=lambda s: seen.append(("lock", s)),
     )
-    hw.seen = seen
+    hw.seen = seen  # type: ignore[attr-defined]  # what the callbacks heard, for the test
     yield hw
     hw.close()
     hw.close()  # closing twice is safe

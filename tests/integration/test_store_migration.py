@@ -166,6 +166,7 @@ def test_a_step_is_one_transaction_all_or_nothing(tmp_path: Path) -> None:
     ledger.commit(record, Now(1.8e9, 5.0))
     assert ReplayStore(db).seen("j-1") and DeliveryJournal(db).load() == (DELIVERY,)
     photo_row, event_row = outbox.pending(0, 10)
+    assert event_row.payload is not None
     assert photo_row.file == photo and json.loads(event_row.payload)["seq"] == 1
 
     broken = Record(

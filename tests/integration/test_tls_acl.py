@@ -58,7 +58,11 @@ def owner_blocks(tmp_path: Path, cloud_keys) -> str:
 @pytest.fixture
 def broker(tmp_path: Path, pki: dict, cloud_keys):
     running = tls_broker(
-        tmp_path / "broker", pki["ca"], *pki["server"], acl_extra=owner_blocks(tmp_path, cloud_keys)
+        tmp_path / "broker",
+        pki["ca"],
+        pki["server"][0],
+        pki["server"][1],
+        acl_extra=owner_blocks(tmp_path, cloud_keys),
     )
     yield running
     running.stop()
@@ -89,7 +93,9 @@ def test_a_device_with_a_good_certificate_works_end_to_end(
         broker.port,
         "doorstep",
         "porch-1",
-        access=Access(protocol="5", tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"]))),
+        access=Access(
+            protocol="5", tls=(str(pki["ca"].ca_file), str(pki["cloud"][0]), str(pki["cloud"][1]))
+        ),
     )
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
@@ -103,7 +109,7 @@ def test_a_device_with_a_good_certificate_works_end_to_end(
         assert daemon.terminate() == 0
     finally:
         cloud.close()
-        if daemon.process.poll() is None:
+        if daemon.process is not None and daemon.process.poll() is None:
             daemon.kill()
 
 
@@ -119,7 +125,9 @@ def test_bad_certificates_are_refused(tmp_path, cloud_keys, pki, case: str) -> N
         client = rogue.issue("porch-1") if case == "client_other_ca" else pki["porch-1"]
         host = "127.0.0.1" if case == "wrong_host" else "localhost"
         config = load_config(
-            device_config(tmp_path, cloud_keys, running.port, ca.ca_file, *client, host=host)
+            device_config(
+                tmp_path, cloud_keys, running.port, ca.ca_file, client[0], client[1], host=host
+            )
         )
         problem = probe_broker(config, timeout=5)
         assert problem is not None, f"{case}: the connection was accepted"
@@ -325,7 +333,9 @@ def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
         broker.port,
         "doorstep",
         "porch-1",
-        access=Access(protocol="5", tls=(str(pki["ca"].ca_file), *map(str, pki["cloud"]))),
+        access=Access(
+            protocol="5", tls=(str(pki["ca"].ca_file), str(pki["cloud"][0]), str(pki["cloud"][1]))
+        ),
     )
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
@@ -344,5 +354,5 @@ def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
     finally:
         clients.close()
         cloud.close()
-        if daemon.process.poll() is None:
+        if daemon.process is not None and daemon.process.poll() is None:
             daemon.kill()

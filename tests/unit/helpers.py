@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from edge.domain.camera import NS, FrameStamp
 from edge.domain.machine import step
 from edge.domain.model import (
@@ -73,7 +75,7 @@ def command(
     )
 
 
-def flat(t: Transition) -> list[object]:
+def flat(t: Transition) -> list[Any]:
     """A transition as the list of what it does, in the order the core carries it out
     (a relock first in fact: the relay before the disk)."""
     record = t.record

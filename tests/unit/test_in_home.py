@@ -150,7 +150,7 @@ def test_while_the_camera_is_asked_the_door_is_claimed() -> None:
     [
         (lambda state: go(state, command("cancel"), t=4.05)[0], "wrong_state"),
         (lambda state: go(state, command("done"), t=4.05)[0], "wrong_state"),
-        (lambda state: replace(state, lock="jammed"), "lock_fault"),
+        (lambda state: replace(state, lock=LockReading.JAMMED), "lock_fault"),
     ],
     ids=["cancelled", "done", "jammed"],
 )
@@ -206,7 +206,7 @@ def test_gates_in_protocol_order_busy_before_camera_before_state() -> None:
 
 
 def test_a_jammed_lock_is_not_opened_again() -> None:
-    state = replace(waiting(), lock="jammed")
+    state = replace(waiting(), lock=LockReading.JAMMED)
     state, actions = go(state, command("at_door"))
     assert rejections(actions) == ["lock_fault"] and drives(actions) == []
 

@@ -18,6 +18,7 @@ from edge.domain.model import (
     DoorbellPressed,
     DoorMoved,
     Emit,
+    EventType,
     Indicate,
     Led,
     LockReading,
@@ -33,7 +34,7 @@ from edge.domain.model import (
     StorageHealth,
     Tick,
 )
-from edge.domain.passes import Rejection
+from edge.domain.passes import Reason, Rejection
 from tests.unit.helpers import (
     NOW,
     RULES,
@@ -56,7 +57,7 @@ def test_arriving_activates_the_delivery_and_consumes_the_jti_first() -> None:
     assert actions[0] == ConsumeJti("g-1", NOW + 3600)
     assert emitted(actions) == [
         Emit(
-            "delivery.arriving",
+            EventType.DELIVERY_ARRIVING,
             "D-1",
             {"mode": "doorstep", "courier": {"id": "c1", "name": "Sam"}, "confidential": False},
         )
@@ -81,10 +82,10 @@ def test_a_second_grant_for_an_active_delivery_is_a_duplicate() -> None:
 
 def test_a_rejected_pass_consumes_nothing_and_changes_nothing() -> None:
     before = active()
-    state, actions = run(before, PassRejected(Rejection("done", "expired", "j-9")))
+    state, actions = run(before, PassRejected(Rejection("done", Reason.EXPIRED, "j-9")))
     assert replace(state, rejection_windows=()) == before
     assert actions == [
-        Emit("command.rejected", None, {"cmd": "done", "reason": "expired", "jti": "j-9"})
+        Emit(EventType.COMMAND_REJECTED, None, {"cmd": "done", "reason": "expired", "jti": "j-9"})
     ]
 
 
@@ -132,7 +133,7 @@ def test_done_takes_confirmation_photos_then_completes_as_delivered() -> None:
         "sensor_ns": 7_000,
     }
     assert completed == Emit(
-        "delivery.completed",
+        EventType.DELIVERY_COMPLETED,
         "D-1",
         {"outcome": "delivered", "mode": "doorstep", "photos": ["p-confirm"]},
     )
@@ -178,7 +179,9 @@ def test_cancel_completes_with_cancelled() -> None:
     assert actions[0] == ConsumeJti("cancel-1", NOW + 60)
     assert emitted(actions) == [
         Emit(
-            "delivery.completed", "D-1", {"outcome": "cancelled", "mode": "doorstep", "photos": []}
+            EventType.DELIVERY_COMPLETED,
+            "D-1",
+            {"outcome": "cancelled", "mode": "doorstep", "photos": []},
         )
     ]
     assert state.deliveries == ()
@@ -214,7 +217,7 @@ def test_doorbell_without_a_delivery_is_a_snapshot() -> None:
     state, actions = run(state, taken(request, "snap"))
     assert actions == [
         SharePhoto("snap", None, latest=True),
-        Emit("doorbell.pressed", None, {"photo_id": "snap"}),
+        Emit(EventType.DOORBELL_PRESSED, None, {"photo_id": "snap"}),
     ]
 
 
@@ -231,7 +234,7 @@ def test_doorbell_during_a_doorstep_delivery_counts_for_it() -> None:
 def test_doorbell_photo_failure_still_reports_the_press() -> None:
     request = CaptureRequest(Purpose.DOORBELL, None)
     _, actions = run(State(), PhotoFailed(request, "camera: dead"))
-    assert actions == [Emit("doorbell.pressed", None, {"photo_id": None})]
+    assert actions == [Emit(EventType.DOORBELL_PRESSED, None, {"photo_id": None})]
 
 
 # --- time ---------------------------------------------------------------------------------
@@ -244,7 +247,11 @@ def test_a_waiting_grant_expires_at_its_exp() -> None:
     assert actions == []
     state, actions = run(state, Tick(), now=at(100))
     assert emitted(actions) == [
-        Emit("delivery.completed", "D-1", {"outcome": "expired", "mode": "doorstep", "photos": []})
+        Emit(
+            EventType.DELIVERY_COMPLETED,
+            "D-1",
+            {"outcome": "expired", "mode": "doorstep", "photos": []},
+        )
     ]
     assert next_wake(state, at(100)) is None
 
@@ -268,9 +275,9 @@ def test_a_photo_that_never_comes_back_completes_the_delivery_and_flags_the_came
     assert actions == []
     state, actions = run(state, Tick(), now=at(RULES.photo_timeout_s))
     assert emitted(actions) == [
-        Emit("alarm.camera_fault", "D-1", {"detail": "no confirmation photo came back"}),
+        Emit(EventType.ALARM_CAMERA_FAULT, "D-1", {"detail": "no confirmation photo came back"}),
         Emit(
-            "delivery.completed",
+            EventType.DELIVERY_COMPLETED,
             "D-1",
             {"outcome": "delivered", "mode": "doorstep", "photos": ["b"]},
         ),
@@ -297,7 +304,7 @@ def test_resume_retakes_lost_confirmation_photos_with_a_fresh_deadline() -> None
 
 def test_camera_fault_raises_one_alarm_and_shows_in_state() -> None:
     state, actions = run(active(), CameraHealth(False), CameraHealth(False))
-    assert emitted(actions) == [Emit("alarm.camera_fault", "D-1")]
+    assert emitted(actions) == [Emit(EventType.ALARM_CAMERA_FAULT, "D-1")]
     assert public_state(state, RULES)["camera"] == "fault"
     state, actions = run(state, CameraHealth(True))
     assert actions == [] and public_state(state, RULES)["camera"] == "ok"
@@ -311,8 +318,8 @@ def test_storage_alarms_once_per_area_and_clears() -> None:
         StorageHealth("outbox", False),
     )
     assert emitted(actions) == [
-        Emit("alarm.storage_full", "D-1", {"area": "photos"}),
-        Emit("alarm.storage_full", "D-1", {"area": "outbox"}),
+        Emit(EventType.ALARM_STORAGE_FULL, "D-1", {"area": "photos"}),
+        Emit(EventType.ALARM_STORAGE_FULL, "D-1", {"area": "outbox"}),
     ]
     assert public_state(state, RULES)["storage"] == "full"
     state, actions = run(state, StorageHealth("photos", True), StorageHealth("outbox", True))
@@ -371,7 +378,7 @@ def test_with_a_drop_zone_the_mat_is_looked_at_on_arriving_and_the_verdict_is_to
 def test_the_door_moving_outside_any_delivery_is_told_and_a_forced_one_raises_an_alarm() -> None:
     # Before: no event at all, only the door field of the state.
     sensed = Rules(lock_sensed=True)
-    state, actions = run(State(lock="locked"), DoorMoved(True), rules=sensed)
+    state, actions = run(State(lock=LockReading.LOCKED), DoorMoved(True), rules=sensed)
     assert [e.type for e in emitted(actions)] == ["door.opened", "alarm.forced_entry"]
     state, actions = run(state, DoorMoved(False), rules=sensed)
     assert [e.type for e in emitted(actions)] == ["door.closed"]
@@ -379,7 +386,7 @@ def test_the_door_moving_outside_any_delivery_is_told_and_a_forced_one_raises_an
     state, actions = run(state, DoorMoved(True), rules=sensed)
     assert [e.type for e in emitted(actions)] == ["door.opened"]  # the homeowner going out
     # Without a bolt sensor "locked" is only the relay: no alarm for a door opened by key.
-    _, actions = run(State(lock="locked"), DoorMoved(True), rules=Rules())
+    _, actions = run(State(lock=LockReading.LOCKED), DoorMoved(True), rules=Rules())
     assert [e.type for e in emitted(actions)] == ["door.opened"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +33,7 @@ from edge.domain.model import (
     Indicate,
     Input,
     Led,
+    LockReading,
     LockSensed,
     Now,
     PassRejected,
@@ -48,7 +50,7 @@ from edge.domain.model import (
     Tune,
 )
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerUnlock
-from edge.domain.passes import Courier, Pass, Rejection
+from edge.domain.passes import Courier, Pass, Reason, Rejection
 from tests.unit.helpers import flat
 
 CONTRACT = Contract()
@@ -129,7 +131,9 @@ class World:
     frozen: bool = False  # the camera repeats its last frame
     disk_failing: bool = False
     last_frame: FrameStamp = FrameStamp(0, 0)
-    asked: dict[int, tuple[ProveCamera, Pass]] = field(default_factory=dict)  # proof requests
+    asked: dict[int, tuple[ProveCamera, Pass | None]] = field(
+        default_factory=dict
+    )  # proof requests
     waiting: list[int] = field(default_factory=list)  # requests the camera has not answered
     shown: Indicate = Indicate(Led.OFF, door_alarm=False)  # what the LED and buzzer do
 
@@ -156,8 +160,9 @@ class World:
     def now(self) -> Now:
         return Now(self.wall, self.mono)
 
-    def sensor(self) -> str:
-        return "locked" if self.relay_locked and not self.jammed else "unlocked"
+    def sensor(self) -> LockReading:
+        locked = self.relay_locked and not self.jammed
+        return LockReading.LOCKED if locked else LockReading.UNLOCKED
 
 
 @settings(max_examples=500, deadline=None)
@@ -175,13 +180,16 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         check_actions(actions, event)
         return carry_out(state, actions)
 
-    def check_actions(actions: list[Action], event: Input) -> None:
+    def check_actions(actions: list[Any], event: Input) -> None:
         for ask in (a for a in actions if isinstance(a, ProveCamera)):
             # Asked for an accepted at_door, or for the owner once the code checked out.
             owner = isinstance(event, CodeChecked) and event.ok
             assert owner or isinstance(event, PassVerified) and event.pass_.cmd == "at_door"
             assert ask.not_before == world.mono, "the frame must come after the request"
-            world.asked[ask.proof_id] = (ask, None if owner else event.pass_)
+            world.asked[ask.proof_id] = (
+                ask,
+                event.pass_ if isinstance(event, PassVerified) else None,
+            )
             world.waiting.append(ask.proof_id)
         unlocks = [a for a in actions if a == DriveLock(False)]
         if unlocks:
@@ -204,6 +212,7 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             assert world.unlocks_by_grant[p.delivery_id] == 1, "one unlock per delivery grant"
         arrivals = (a for a in actions if isinstance(a, Emit) and a.type == "delivery.arriving")
         for arriving in arrivals:
+            assert arriving.delivery_id is not None
             world.unlocks_by_grant[arriving.delivery_id] = 0
         for emit in (a for a in actions if isinstance(a, Emit)):  # as the wire will carry it
             CONTRACT.check("event", json.loads(render_event(emit, 1, "porch-1", world.wall)))
@@ -272,7 +281,7 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         elif kind == "replay" and world.passes:
             old = world.passes[len(world.passes) // 2]
             event = (
-                PassRejected(Rejection(old.cmd, "replayed", old.jti))
+                PassRejected(Rejection(old.cmd, Reason.REPLAYED, old.jti))
                 if old.jti in world.consumed
                 else PassVerified(old)
             )

@@ -129,7 +129,9 @@ def test_relock_now_ends_an_in_home_delivery_cancelled() -> None:
 
 
 def test_relock_now_with_nothing_holding_the_door_still_drives_it_locked() -> None:
-    state, actions = run(State(lock="unlocked"), OwnerLock(), rules=RULES)  # a hand turned it
+    state, actions = run(
+        State(lock=LockReading.UNLOCKED), OwnerLock(), rules=RULES
+    )  # a hand turned it
     assert DriveLock(True) in actions and state.lock_target == "locked"
     assert rejections(actions) == []
 
@@ -333,14 +335,15 @@ def test_wrong_codes_older_than_ten_minutes_do_not_count() -> None:
 
 def test_a_code_that_is_not_digits_is_a_wrong_code() -> None:
     t = step(State(), OwnerUnlock("None"), at(0), OWNER)  # Home Assistant with no code typed
-    assert rejections(flat(t)) == ["bad_code"] and t.record.settings.wrong_codes == (at(0).wall,)
+    assert rejections(flat(t)) == ["bad_code"] and t.record.settings is not None
+    assert t.record.settings.wrong_codes == (at(0).wall,)
 
 
 @pytest.mark.parametrize(
     "make, reason",
     [
         (lambda: unlocked_for(OWNER), "busy"),
-        (lambda: replace(State(), lock="jammed"), "lock_fault"),
+        (lambda: replace(State(), lock=LockReading.JAMMED), "lock_fault"),
     ],
     ids=["a delivery holds the door", "the lock is jammed"],
 )

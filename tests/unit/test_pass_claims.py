@@ -12,7 +12,7 @@ NOW = 1_800_000_000.0
 POLICY = PassPolicy(device_id="porch-1")
 
 
-def claims(cmd: str = "at_door", **overrides: object) -> dict[str, object]:
+def claims(cmd: object = "at_door", **overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "iss": "cloud",
         "aud": "porch-1",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from edge.domain.machine import next_wake, step
 from edge.domain.model import PassRejected, Rules, State, Tick
-from edge.domain.passes import Rejection
+from edge.domain.passes import Reason, Rejection
 from edge.domain.rejections import SAID_PER_WINDOW, WINDOW_S
 from tests.unit.helpers import at, command, emitted, flat, grant, run
 
 
 def junk(cmd: str = "junk", reason: str = "unknown_command") -> PassRejected:
-    return PassRejected(Rejection(cmd, reason))
+    return PassRejected(Rejection(cmd, Reason(reason)))
 
 
 def flood(state: State, count: int, t: float, **kind: str):
@@ -73,7 +73,9 @@ def test_every_refusal_of_a_signed_pass_is_answered_at_once_with_its_jti() -> No
     answered = []
     for n, reason in enumerate(["malformed", "wrong_device", "expired", "malformed"] * 5):
         state, actions = run(
-            state, PassRejected(Rejection("at_door", reason, f"j-{n}"), signed=True), now=at(1)
+            state,
+            PassRejected(Rejection("at_door", Reason(reason), f"j-{n}"), signed=True),
+            now=at(1),
         )
         answered += [e.fields["jti"] for e in emitted(actions, "command.rejected")]
     assert answered == [f"j-{n}" for n in range(20)]

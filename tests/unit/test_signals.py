@@ -18,7 +18,7 @@ from edge.domain.model import (
     Tick,
     Tune,
 )
-from edge.domain.passes import Rejection
+from edge.domain.passes import Reason, Rejection
 from tests.unit.helpers import at, command, grant, proof, run
 
 RULES = Rules(
@@ -96,7 +96,8 @@ def test_a_lock_that_fails_to_relock_blinks_fast() -> None:
 
 def test_only_a_refusal_that_is_said_beeps_never_its_later_summary() -> None:
     state, actions = go(
-        State(), *(PassRejected(Rejection("at_door", "bad_signature", f"j{n}")) for n in range(8))
+        State(),
+        *(PassRejected(Rejection("at_door", Reason.BAD_SIGNATURE, f"j{n}")) for n in range(8)),
     )
     assert signals(actions).count(Sound(Tune.REFUSED)) == 5  # the rest are counted, not said
     state, actions = go(state, Tick(), t=61)

@@ -68,7 +68,8 @@ def test_an_unlock_whose_pass_cannot_be_recorded_never_happens() -> None:
     t = step(before, RecordFailed(proof(), "disk full"), at(0.1), RULES)
     assert t.lock is None and t.record.consume is None
     [refusal] = t.record.events
-    assert refusal.fields["reason"] == Reason.STORAGE_ERROR == "storage_error"
+    assert refusal.fields["reason"] == Reason.STORAGE_ERROR
+    assert Reason.STORAGE_ERROR.value == "storage_error"
     assert (refusal.fields["cmd"], refusal.fields["jti"], refusal.delivery_id) == (
         "at_door",
         "at_door-1",

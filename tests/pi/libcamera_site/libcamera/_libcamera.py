@@ -149,6 +149,10 @@ class Rectangle:
 
 
 class Transform:
+    hflip: bool
+    vflip: bool
+    transpose: bool
+
     def __init__(
         self,
         rotation: int | Transform = 0,
@@ -202,6 +206,11 @@ class ColorSpace:
     class Range(enum.Enum):
         Full = 0
         Limited = 1
+
+    primaries: Any
+    transferFunction: Any
+    ycbcrEncoding: Any
+    range: Any
 
     def __init__(
         self,
@@ -278,10 +287,11 @@ class ControlId:
 
 class ControlInfo:
     def __init__(self, low: Any, high: Any, default: Any = None) -> None:
-        self.min, self.max, self.default, self.values = low, high, default, []
+        self.min, self.max, self.default = low, high, default
+        self.values: list[Any] = []
 
 
-def _enum(name: str, **values: int) -> type[enum.IntEnum]:
+def _enum(name: str, **values: int) -> Any:
     return enum.IntEnum(name, values)
 
 
