@@ -17,7 +17,6 @@ import logging
 import random
 import sqlite3
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from edge.journal.fault_log import FaultLog
 from edge.store.outbox import Entry, Outbox
+from edge.workers.outbox_worker import OutboxWorker
 from edge.workers.pump import OUTBOX_FAULT_FIX, OUTBOX_FAULT_STOPS
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ TLS_FIX = (
 )
 
 
-class PhotoUploader:
+class PhotoUploader(OutboxWorker):
     def __init__(
         self,
         outbox: Outbox,
@@ -60,31 +60,15 @@ class PhotoUploader:
         backoff_max_s: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:
-        self._outbox = outbox
+        super().__init__(outbox, "photo-upload")
         self._token_file = token_file
         self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self._on_rejected = on_rejected
         self._backoff_max = backoff_max_s
         self._rng = rng or random.Random()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._attempts: dict[int, int] = {}  # outbox id -> failed tries in a row
         self._set_aside: dict[int, float] = {}  # outbox id -> when it is tried again
         self._faults = FaultLog("photo_upload_queue", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
-        self._thread = threading.Thread(target=self._run, name="photo-upload", daemon=True)
-        outbox.on_added(self._wake.set)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def _run(self) -> None:
         failures = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -18,6 +17,7 @@ from typing import Protocol
 from edge.journal.fault_log import FaultLog
 from edge.journal.throttle import Throttle
 from edge.store.outbox import Entry, Outbox
+from edge.workers.outbox_worker import OutboxWorker
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int: ...
 
 
-class OutboxPump:
+class OutboxPump(OutboxWorker):
     def __init__(
         self,
         outbox: Outbox,
@@ -49,34 +49,18 @@ class OutboxPump:
         retry_refused_s: float = RETRY_REFUSED_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._outbox = outbox
+        super().__init__(outbox, "outbox-pump")
         self._publisher = publisher
         self._window = window
         self._retry_refused_s = retry_refused_s
         self._clock = clock
         self._acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._in_flight: dict[int, Entry] = {}  # paho mid -> outbox entry
         self._cursor = 0  # highest entry id handed to paho, or held back with its topic
         self._held: dict[str, float] = {}  # a refused topic -> when to offer it again
         self._parked: dict[str, list[int]] = {}  # a held topic -> its entries' ids, in order
         self._refusals = Throttle(REFUSALS_SAID_EVERY_S)  # topics are per delivery: one line
         self._faults = FaultLog("outbox", OUTBOX_FAULT_STOPS, OUTBOX_FAULT_FIX, log)
-        self._thread = threading.Thread(target=self._run, name="outbox-pump", daemon=True)
-        outbox.on_added(self._wake.set)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def acknowledged(self, mid: int, ok: bool) -> None:
         """Called from paho's thread: only records, the pump thread does the work."""
