@@ -3,10 +3,13 @@ error, and the courier hears it as `wrong_state`."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from edge.domain.machine.lifecycle import COMPLETED, TRANSITIONS, NotInPhase, Trigger, fire
-from edge.domain.model import Delivery, Now, Phase, Rules, State
+from edge.domain.machine.stepping import ROUTES
+from edge.domain.model import Delivery, Input, Now, Phase, RecordFailed, Rules, State
 from edge.domain.passes import Courier, Mode
 
 
@@ -51,3 +54,8 @@ def test_done_twice_while_the_door_is_open_is_not_in_the_table() -> None:
     [requested] = state.deliveries
     with pytest.raises(NotInPhase):
         fire(state, requested, Trigger.DONE, Now(0.0, 10.0), Rules())
+
+
+def test_every_input_kind_has_a_route() -> None:
+    # A RecordFailed is the step it wraps, decided again: it is routed as that input.
+    assert set(get_args(Input)) - {RecordFailed} == set(ROUTES)
