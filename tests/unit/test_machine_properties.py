@@ -17,7 +17,8 @@ from edge.contract.schemas import Contract
 from edge.domain import signals
 from edge.domain.camera import NS, FrameStamp, not_advanced
 from edge.domain.machine import next_wake, resume, step
-from edge.domain.machine.common import holder
+from edge.domain.machine.common import find_hold, holder, holds
+from edge.domain.machine.lifecycle import COMPLETED, TRANSITIONS
 from edge.domain.machine.view import public_state
 from edge.domain.model import (
     Action,
@@ -165,6 +166,16 @@ class World:
         return LockReading.LOCKED if locked else LockReading.UNLOCKED
 
 
+def declared_moves(before: State, after: State) -> None:
+    """Every phase a delivery (or the owner's hold) moves to is an edge of the lifecycle table:
+    the table, and the diagram drawn from it, say all the ways the door's holder can go."""
+    for hold in holds(before):
+        now_at = find_hold(after, hold)
+        landed = COMPLETED if now_at is None else now_at.phase
+        allowed = {to for edge in TRANSITIONS[hold.phase].values() for to in edge.to}
+        assert landed == hold.phase or landed in allowed, f"{hold.phase} -> {landed}, undeclared"
+
+
 @settings(max_examples=500, deadline=None)
 @given(scripts)
 def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) -> None:  # noqa: C901 - one model, every input kind, every invariant checked after each step
@@ -176,6 +187,7 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
         if world.disk_failing and t.record:  # as the core does: the machine decides again
             t = step(state, RecordFailed(event, "disk"), world.now, RULES)
             assert t.lock != DriveLock(False), "an unlock whose pass could not be recorded"
+        declared_moves(state, t.state)
         state, actions = t.state, flat(t)
         check_actions(actions, event)
         return carry_out(state, actions)
@@ -332,8 +344,11 @@ def test_the_lock_is_only_ever_opened_by_a_pass_and_always_closes_again(script) 
             world.relay_locked = True  # the daemon's first act
             captures.clear()
             world.waiting.clear()
-            state = State(deliveries=state.deliveries, door_open=world.door_open)
+            state = State(
+                deliveries=state.deliveries, owner_hold=state.owner_hold, door_open=world.door_open
+            )  # what the journal kept
             t = resume(state, world.now, RULES)
+            declared_moves(state, t.state)
             state, actions = t.state, flat(t)
             assert not any(a == DriveLock(False) for a in actions)
             state = carry_out(state, actions)
