@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +92,15 @@ class Device:
 
     def rejected(self, reason: str, **fields: Any) -> dict[str, Any]:
         return self.cloud.wait_event("command.rejected", reason=reason, **fields)
+
+    def doorstep(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`doorstep ARGS --config` this device's config, as a homeowner runs it."""
+        return subprocess.run(
+            [sys.executable, "-m", "edge", *args, "--config", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def stop(self) -> None:
         process = self.daemon.process

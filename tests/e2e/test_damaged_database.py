@@ -5,8 +5,6 @@ damage never works again."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,15 +33,6 @@ def damage(path: Path, from_page: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def doorstep(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_a_damaged_page_still_answers_every_pass_and_says_storage_fault(new_device) -> None:
     device = new_device(start=False)
     data = device.folder / "data"
@@ -69,11 +58,11 @@ def test_a_damaged_header_is_named_and_repair_brings_the_device_back(new_device)
     device.daemon.terminate()
     key = (data / "device_key.pem").read_bytes()
     damage(data / FILE_NAME, from_page=1)
-    started = doorstep(device.config, "run")
+    started = device.doorstep("run")
     assert started.returncode == 1
     assert "damaged" in started.stderr and "doorstep repair" in started.stderr
     assert "can write" not in started.stderr  # it used to blame the folder's permissions
-    repaired = doorstep(device.config, "repair")
+    repaired = device.doorstep("repair")
     assert repaired.returncode == 0, repaired.stderr
     assert "refused as replayed" in repaired.stdout
     assert (data / "device_key.pem").read_bytes() == key

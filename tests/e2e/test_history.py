@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,12 +16,7 @@ IN_HOME_WITH_DROP_ZONE = IN_HOME + "drop_zone = [0.40, 0.65, 0.60, 0.85]\n"
 
 
 def history(device, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "edge", "history", "--config", str(device.config), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = device.doorstep("history", *args)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -85,22 +79,7 @@ def test_history_lists_what_happened_while_the_daemon_runs(new_device, tmp_path:
         p["sha256"] == photo_events[p["photo_id"]]["sha256"] for d in listed for p in d["photos"]
     )
 
-    erase = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge",
-            "photos",
-            "erase",
-            "--config",
-            str(device.config),
-            "--delivery",
-            "D-mat",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    erase = device.doorstep("photos", "erase", "--delivery", "D-mat")
     assert erase.returncode == 0, erase.stderr
     assert f"{len(mat['photos'])} erased" in history(device).stdout.splitlines()[1]
 

@@ -17,22 +17,7 @@ def test_doorstep_photos_erase_while_the_daemon_runs(new_device) -> None:
     device.cloud.wait_event("delivery.completed")
     folder = device.folder / "data" / "photos" / "deliveries" / "D-1"
     assert list(folder.glob("*.jpg"))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge",
-            "photos",
-            "erase",
-            "--config",
-            str(device.config),
-            "--delivery",
-            "D-1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = device.doorstep("photos", "erase", "--delivery", "D-1")
     assert result.returncode == 0 and "erased 1 photo of delivery D-1" in result.stdout
     erased = device.cloud.wait_event("photo.erased", delivery_id="D-1", timeout=20)
     assert len(erased["photo_ids"]) == 1 and not folder.exists()
@@ -52,12 +37,8 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
             device.daemon.start()
             device.wait_online()
     key = device.cloud.wait_for(lambda got: got.retained.get("device_key"))
-    printed = subprocess.run(
-        [sys.executable, "-m", "edge", "device-key", "--config", str(device.config)],
-        capture_output=True,
-        timeout=60,
-    )
-    assert printed.stdout == key and key.startswith(b"-----BEGIN PUBLIC KEY-----")
+    printed = device.doorstep("device-key")
+    assert printed.stdout.encode() == key and key.startswith(b"-----BEGIN PUBLIC KEY-----")
 
     received = device.cloud.received
     photos = tmp_path / "photos"

@@ -84,19 +84,23 @@ def device_config(
     )
 
 
-def test_a_device_with_a_good_certificate_works_end_to_end(
-    tmp_path, cloud_keys, pki, broker
-) -> None:
-    config = device_config(tmp_path, cloud_keys, broker.port, pki["ca"].ca_file, *pki["porch-1"])
-    cloud = CloudReceiver(
+def tls_cloud(pki: dict, broker) -> CloudReceiver:
+    """The cloud for porch-1, on the broker's TLS listener with its own certificate."""
+    cert, key = pki["cloud"]
+    return CloudReceiver(
         "localhost",
         broker.port,
         "doorstep",
         "porch-1",
-        access=Access(
-            protocol="5", tls=(str(pki["ca"].ca_file), str(pki["cloud"][0]), str(pki["cloud"][1]))
-        ),
+        access=Access(protocol="5", tls=(str(pki["ca"].ca_file), str(cert), str(key))),
     )
+
+
+def test_a_device_with_a_good_certificate_works_end_to_end(
+    tmp_path, cloud_keys, pki, broker
+) -> None:
+    config = device_config(tmp_path, cloud_keys, broker.port, pki["ca"].ca_file, *pki["porch-1"])
+    cloud = tls_cloud(pki, broker)
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)
@@ -328,15 +332,7 @@ def test_a_retained_owner_unlock_never_opens_the_door_under_the_shipped_acl(
         "doorstep/porch-1/owner/lock", b'{"action": "UNLOCK", "code": "246810"}', qos=1, retain=True
     ).wait_for_publish(10)
     owner.disconnect()
-    cloud = CloudReceiver(
-        "localhost",
-        broker.port,
-        "doorstep",
-        "porch-1",
-        access=Access(
-            protocol="5", tls=(str(pki["ca"].ca_file), str(pki["cloud"][0]), str(pki["cloud"][1]))
-        ),
-    )
+    cloud = tls_cloud(pki, broker)
     daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
     try:
         cloud.wait_availability("online", timeout=30)
