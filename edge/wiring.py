@@ -79,7 +79,7 @@ class Stores:
         """The core loop over these stores, from the state they hold and what the door and
         the clock say now."""
         return Core(
-            inbox=inbox or Inbox(),
+            inbox=Inbox() if inbox is None else inbox,
             rules=rules,
             state=self.state(door_open, clock_synced),
             ports=ports,
