@@ -76,10 +76,17 @@ class DaemonProcess:
             )
         return self
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def terminate(self, timeout: float = 10) -> int:
         """SIGTERM and wait; returns the exit status."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
         return self.process.wait(timeout=timeout)
 
     def kill(self) -> None:

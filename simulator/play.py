@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.contract.schemas import ContractError
 from simulator.broker import EmbeddedBroker
-from simulator.cloud import generate_keypair, load_private_key, mint
-from simulator.daemon import DaemonProcess, write_sim_config
+from simulator.cloud import mint
+from simulator.device import CloudKeys, DeviceUnderTest, Setup, wait_log
 from simulator.mosquitto import Mosquitto, installed
 from simulator.receipts import verify_receipts
-from simulator.receiver import Access, CloudReceiver, Received
+from simulator.receiver import Access, Received
 from simulator.report import write_report
 from simulator.scenario import Scenario, Step
 from simulator.timeline import Timeline
@@ -87,8 +87,7 @@ class _Run:
         self.verdict = Verdict(scenario.name)
         self.timeline = Timeline()
         self.device_id = f"{scenario.name[:40]}-{secrets.token_hex(3)}"
-        private, self.public = generate_keypair(out / "keys")
-        self.key = load_private_key(private)
+        self.keys = CloudKeys(out / "keys")
         self.stranger = Ed25519PrivateKey.generate()
         self.sent: dict[tuple[str, str], str] = {}  # (cmd, delivery) -> the last pass
         self.broker = self._broker(broker_address, embedded)
@@ -104,26 +103,21 @@ class _Run:
         return broker
 
     def run(self) -> Verdict:
-        config = write_sim_config(
-            self.out / "doorstep.toml",
-            device_id=self.device_id,
-            port=self.broker.port,
-            host=self.broker.host,
-            trusted_key=self.public,
-            data_dir=self.out / "data",
-            prefix=PREFIX,
-            extra=self.scenario.config,
+        self.device = DeviceUnderTest(
+            self.out,
+            self.keys,
+            self.broker,
+            Setup(
+                device_id=self.device_id,
+                prefix=PREFIX,
+                protocol="3.1.1",
+                extra_config=self.scenario.config,
+                cloud=Access(session=f"cloud-{self.device_id}"),
+                on_event=self.timeline.device_event,
+            ),
         )
-        self.daemon = DaemonProcess(config, self.out / "daemon.log")
+        self.daemon, self.cloud = self.device.daemon, self.device.cloud
         self.timeline.say("world", f"scenario {self.scenario.name}: {self.scenario.summary}")
-        self.cloud = CloudReceiver(
-            self.broker.host,
-            self.broker.port,
-            PREFIX,
-            self.device_id,
-            on_event=self.timeline.device_event,
-            access=Access(session=f"cloud-{self.device_id}"),
-        )
         try:
             self._start_daemon()
             for number, step in enumerate(self.scenario.steps, 1):
@@ -138,7 +132,7 @@ class _Run:
             self.verdict.failures.append(str(failure))
         finally:
             self._stop()
-        self.verdict.log = self.daemon.log_text() if self.daemon.log_path.exists() else ""
+        self.verdict.log = self.daemon.log_text() if self.device.log_path.exists() else ""
         self.verdict.report = write_report(
             self.out,
             self.cloud.received,
@@ -213,7 +207,7 @@ class _Run:
                 raise StepFailed(f"no earlier {step.send} pass for {step.delivery} to replay")
             self.timeline.say("attacker", f"replays the {step.send} pass of {step.delivery}")
         else:
-            key = self.key if step.signed_by == "cloud" else self.stranger
+            key = self.keys.private if step.signed_by == "cloud" else self.stranger
             token = mint(
                 key,
                 step.send,
@@ -256,11 +250,12 @@ class _Run:
 
     def _expect_log(self, step: Step) -> None:
         assert step.expect_log is not None
-        deadline = time.monotonic() + step.within_s
-        while self.daemon.log_text().count(step.expect_log) < step.count:
-            if time.monotonic() > deadline:
-                raise StepFailed(f"the daemon did not log {step.expect_log!r} {step.count} time(s)")
-            time.sleep(0.05)  # polling a file the daemon writes, bounded by the deadline
+        try:
+            wait_log(self.daemon, step.expect_log, step.within_s, step.count)
+        except AssertionError:
+            raise StepFailed(
+                f"the daemon did not log {step.expect_log!r} {step.count} time(s)"
+            ) from None
         self.timeline.say("check", f"the daemon logged {step.expect_log!r}")
 
     def _check_seq(self, step: Step) -> None:
@@ -291,13 +286,9 @@ class _Run:
             self._start_daemon()
 
     def _start_daemon(self) -> None:
-        seen = len(self.cloud.received.availability)
-        self.daemon.start()
         try:
-            self.cloud.wait_for(
-                lambda got: "online" in got.availability[seen:], 30, "the device online"
-            )
-        except TimeoutError:
+            self.device.start()
+        except AssertionError:
             raise StepFailed("the daemon did not come online within 30 s") from None
         self.timeline.say("device", "online")
 
@@ -347,8 +338,7 @@ class _Run:
             )
 
     def _stop(self) -> None:
-        process = self.daemon.process
-        if process is not None and process.poll() is None:
+        if self.daemon.running():
             status = self.daemon.terminate()
             if status != 0:
                 self.verdict.failures.append(f"the daemon exited {status} on SIGTERM")

@@ -7,8 +7,8 @@ import time
 
 from simulator.broker import free_port
 from simulator.daemon import DaemonProcess, write_sim_config
+from simulator.device import wait_log
 from tests.brokers import Mosquitto
-from tests.e2e.conftest import wait_log
 
 
 def test_the_daemon_says_why_it_is_offline_and_when_it_is_back(

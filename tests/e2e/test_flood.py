@@ -55,4 +55,4 @@ def test_a_delivery_right_after_a_junk_flood_is_not_buried(new_device, mosquitto
     junk = [e for e in device.events("command.rejected") if e["cmd"] == "junk"]
     assert 1 <= len(junk) <= 5, f"{len(junk)} rejection events for one flood"
     assert "core_input_failed" not in device.daemon.log_text()
-    assert device.daemon.process.poll() is None
+    assert device.daemon.running()

@@ -13,7 +13,6 @@ import pytest
 
 from edge.workers.http_upload import NETWORK_FIX, TLS_FIX
 from tests.certs import Authority, https_server
-from tests.e2e.conftest import wait_log
 
 TOKEN = "upload-token-for-tests"
 
@@ -118,7 +117,7 @@ def test_every_photo_arrives_once_through_failures(new_device, upload_server, tm
         assert paths == {f"/v1/{device.device_id}/D-1/{photo_id}.jpg"}
     failures = {status for _, status in upload_server.requests if status != 201}
     assert failures == {500, None, 429}  # every fault was met and survived
-    assert f'fix="{NETWORK_FIX}"' in wait_log(device.daemon, "event=photo_upload_network_error")
+    assert f'fix="{NETWORK_FIX}"' in device.wait_log("event=photo_upload_network_error")
     assert device.cloud.received.photos == {}  # delivery photos did not go by MQTT
 
 
@@ -133,7 +132,7 @@ def test_a_refused_photo_is_reported_and_kept(new_device, upload_server, tmp_pat
     kept = folder / f"{photo['photo_id']}.jpg"
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == photo["sha256"]
     assert 'status=403 fix="the upload server refused it: check photos.http_token_file' in (
-        wait_log(device.daemon, "event=photo_upload_rejected")
+        device.wait_log("event=photo_upload_rejected")
     )
 
 
@@ -149,7 +148,7 @@ def test_an_upload_server_we_cannot_trust_is_logged_with_the_tls_fix(
     device.send("arriving", device.mint("arriving"))
     device.send("done", device.mint("done"))
     device.cloud.wait_event("delivery.completed")
-    line = wait_log(device.daemon, "event=photo_upload_network_error")
+    line = device.wait_log("event=photo_upload_network_error")
     assert "CERTIFICATE_VERIFY_FAILED" in line and f'fix="{TLS_FIX}"' in line
     assert upload_server.requests == []  # the handshake failed: no photo reached the server
 
@@ -167,8 +166,8 @@ def test_a_token_the_server_does_not_take_is_retried_until_it_is_fixed(
     device.send("done", device.mint("done"))
     photo = device.cloud.wait_event("delivery.photo", delivery_id="D-1")
     upload_server.wait_for(lambda: any(status == 401 for _, status in upload_server.requests))
-    assert 'status=401 fix="check photos.http_token_file' in wait_log(
-        device.daemon, "event=photo_upload_retry"
+    assert 'status=401 fix="check photos.http_token_file' in device.wait_log(
+        "event=photo_upload_retry"
     )
     token.write_text(TOKEN + "\n")
     upload_server.wait_for(lambda: photo["sha256"] in upload_server.stored)

@@ -119,8 +119,7 @@ def test_kill_9_while_unlocked_then_restart(new_device) -> None:
     device.daemon.kill()
     device.cloud.wait_availability("offline")  # the broker's will message
 
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.cloud.wait_state(lock="locked", delivery=None)
     completed = device.cloud.wait_event("delivery.completed", delivery_id="D-1")
     assert completed["outcome"] == "interrupted"
@@ -171,8 +170,7 @@ def test_a_camera_frozen_as_soon_as_the_device_is_online_never_watches_an_unlock
 ) -> None:
     """The outside test's reproduction: freeze at once, arriving, at_door half a second later."""
     device = new_device(IN_HOME, start=False)
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.sim("camera", "freeze")
     device.send("arriving", device.mint("arriving", mode="in_home"))
     device.cloud.wait_event("delivery.arriving")

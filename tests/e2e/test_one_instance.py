@@ -20,7 +20,7 @@ def second_run(config) -> subprocess.CompletedProcess[str]:
 def test_a_second_run_on_the_same_data_dir_is_refused_and_the_first_goes_on(device) -> None:
     second = second_run(device.config)
     assert second.returncode == 1
-    pid = device.daemon.process.pid
+    pid = device.process.pid
     assert (
         f"doorstep: cannot start: another doorstep (pid {pid}) is running with data dir "
         f"{device.folder / 'data'}: stop it first"
@@ -31,8 +31,8 @@ def test_a_second_run_on_the_same_data_dir_is_refused_and_the_first_goes_on(devi
 
 
 def test_a_daemon_killed_with_9_does_not_block_the_next_start(device) -> None:
-    device.daemon.process.kill()
-    device.daemon.process.wait(timeout=10)
+    device.process.kill()
+    device.process.wait(timeout=10)
     device.daemon.start()
     device.send("arriving", device.mint("arriving", mode="doorstep", delivery_id="D-2"))
     device.cloud.wait_event("delivery.arriving", delivery_id="D-2")

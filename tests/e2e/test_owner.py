@@ -46,8 +46,7 @@ def test_the_in_home_switch_is_kept_across_a_restart(new_device) -> None:
     device.cloud.wait_state(in_home_enabled=False)
     assert device.cloud.wait_event("owner.in_home")["enabled"] is False
     assert device.daemon.terminate() == 0
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.cloud.wait_state(in_home_enabled=False)  # the config says true: the owner decided
     device.send("arriving", device.mint("arriving", mode="in_home", jti="g-off"))
     device.rejected("mode_not_allowed", jti="g-off")

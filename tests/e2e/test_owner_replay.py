@@ -14,7 +14,6 @@ from paho.mqtt.properties import Properties
 
 from edge.crypto.device_key import load, mqtt_client_id
 from edge.crypto.owner_code import hash_code
-from tests.e2e.conftest import wait_log
 
 CODE = "246810"
 UNLOCK = f'{{"action": "UNLOCK", "code": "{CODE}"}}'
@@ -71,8 +70,7 @@ def test_a_retained_owner_unlock_is_rejected_stale_and_cleared(
         )
     heard_live(device)
     device.daemon.terminate()
-    device.daemon.start()  # and again at the next start
-    device.wait_online()
+    device.start()  # and again at the next start
     heard_live(device)
     assert device.events("owner.unlocked") == []
     assert [e["to"] for e in device.events("lock.changed")] == []
@@ -86,8 +84,7 @@ def test_a_retained_in_home_on_does_not_undo_the_homeowners_off(new_device) -> N
     device.cloud.publish("owner/in_home", "OFF")
     device.cloud.wait_state(in_home_enabled=False)
     device.daemon.terminate()
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.rejected("stale", cmd="owner/in_home")
     assert device.cloud.wait_state()["in_home_enabled"] is False
 
@@ -98,8 +95,7 @@ def test_an_owner_unlock_queued_while_the_daemon_was_stopped_never_acts(new_devi
     device = new_device(OWNER_UNLOCK)
     device.daemon.terminate()
     device.cloud.publish("owner/lock", UNLOCK)
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     heard_live(device)
     assert device.events("owner.unlocked") == []
     assert device.cloud.wait_state()["lock"] == "locked"
@@ -151,8 +147,7 @@ def test_an_owner_unlock_queued_before_this_connection_subscribed_is_stale(
     key = load(device.folder / "data" / "device_key.pem")
     assert connect_as(mosquitto, mqtt_client_id(device.device_id, key), device) is True
     device.cloud.publish("owner/lock", UNLOCK)
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.rejected("stale", cmd="owner/lock")
     heard_live(device)
     assert device.events("owner.unlocked") == []
@@ -162,7 +157,7 @@ def test_an_oversized_owner_command_is_never_read_into_memory_under_mqtt_3(new_d
     # MQTT 3.1.1 cannot tell the broker a size limit: paho read a 100 MB owner/lock whole.
     device = new_device(OWNER_UNLOCK, protocol="3.1.1")
     device.cloud.publish("owner/lock", b"{" + b" " * 1_000_000 + b"}")
-    line = wait_log(device.daemon, "event=inbound_too_large")
+    line = device.wait_log("event=inbound_too_large")
     assert "limit=65536" in line and "bytes=100" in line, line  # the payload and its topic
     device.cloud.wait_for(
         lambda got: got.availability[-2:] == ["offline", "online"],

@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import wait_log
-
 
 def test_doorstep_photos_erase_while_the_daemon_runs(new_device) -> None:
     device = new_device()
@@ -34,8 +32,7 @@ def test_receipts_verify_and_chain_across_a_kill_9(new_device, tmp_path) -> None
         )
         if delivery_id == "D-1":
             device.daemon.kill()  # the chain's head is in the database, not in memory
-            device.daemon.start()
-            device.wait_online()
+            device.start()
     key = device.cloud.wait_for(lambda got: got.retained.get("device_key"))
     printed = device.doorstep("device-key")
     assert printed.stdout.encode() == key and key.startswith(b"-----BEGIN PUBLIC KEY-----")
@@ -75,7 +72,7 @@ DROP_ZONE = "[delivery]\ndrop_zone = [0.40, 0.65, 0.60, 0.85]\n"  # the doormat
 def test_a_parcel_left_on_the_mat_is_seen_and_none_is_not(new_device) -> None:
     device = new_device(DROP_ZONE)
     device.send("arriving", device.mint("arriving", delivery_id="D-parcel"))
-    wait_log(device.daemon, "event=drop_zone_seen delivery_id=D-parcel")  # the empty mat
+    device.wait_log("event=drop_zone_seen delivery_id=D-parcel")  # the empty mat
     device.sim("parcel", "place")  # the courier leaves it
     device.send("done", device.mint("done", delivery_id="D-parcel"))
     left = device.cloud.wait_event("delivery.completed", delivery_id="D-parcel")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from simulator import rabbitmq
+from simulator.device import DeviceUnderTest, Setup
 from simulator.fleet.run import FleetOptions, run_fleet
-from tests.e2e.conftest import Device
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,7 +66,9 @@ def test_doorstep_run_on_one_node_serves_a_cloud_on_the_other(
     cluster, tmp_path: Path, cloud_keys: Any
 ) -> None:
     (host, first), (_, second) = cluster.addresses
-    device = Device(tmp_path, cloud_keys, Split(host, second, host, first), protocol="3.1.1")
+    device = DeviceUnderTest(
+        tmp_path, cloud_keys, Split(host, second, host, first), Setup(protocol="3.1.1")
+    )
     try:
         device.start()
         device.send("arriving", device.mint("arriving"))

@@ -8,8 +8,6 @@ import time
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.e2e.conftest import wait_log
-
 
 def test_every_rejection_reason_on_the_wire(device) -> None:
     d = device
@@ -52,7 +50,7 @@ def test_every_rejection_reason_on_the_wire(device) -> None:
     d.rejected("malformed", cmd="sim/door")
 
     state = d.cloud.wait_state(lock="locked")
-    assert d.daemon.process.poll() is None
+    assert d.daemon.running()
     assert state["delivery"]["id"] == "D-1"
     # A rejected pass does not consume its jti: the same id in a valid pass still works.
     d.send("done", d.mint("done", jti="u1"))
@@ -67,8 +65,7 @@ def test_a_consumed_pass_is_replayed_after_a_restart(new_device) -> None:
     assert device.daemon.terminate() == 0
     device.cloud.wait_availability("offline")
 
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.send("arriving", grant)
     device.rejected("replayed")
     # The delivery itself survived the restart.
@@ -89,8 +86,7 @@ def test_seq_keeps_increasing_across_restarts(new_device) -> None:
     device.send("done", device.mint("done", delivery_id="D-a"))
     first = device.rejected("unknown_delivery")
     device.daemon.terminate()
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.send("done", device.mint("done", delivery_id="D-b"))
     second = device.cloud.wait_event(
         "command.rejected", reason="unknown_delivery", delivery_id="D-b"
@@ -101,7 +97,7 @@ def test_seq_keeps_increasing_across_restarts(new_device) -> None:
 def test_an_unusable_config_exits_at_once_naming_file_and_key(new_device) -> None:
     device = new_device(extra_config="[delivery]\nrelock_dely_s = 1\n", start=False)
     device.daemon.start()
-    assert device.daemon.process.wait(timeout=30) == 2
+    assert device.daemon.wait_exit(timeout=30) == 2
     log = device.daemon.log_text()
     assert f"{device.config}: delivery.relock_dely_s: unknown key" in log
 
@@ -111,7 +107,7 @@ def test_an_unusable_data_dir_is_one_clear_startup_error(new_device) -> None:
     blocker = device.folder / "data"
     blocker.write_text("a file where the data folder should be")
     device.daemon.start()
-    assert device.daemon.process.wait(timeout=30) == 1
+    assert device.daemon.wait_exit(timeout=30) == 1
     said = f"doorstep: cannot start: [Errno 17] File exists: '{blocker}'"
     assert said in device.daemon.log_text()
 
@@ -121,8 +117,7 @@ def test_a_command_sent_while_the_daemon_was_down_arrives_after_restart(new_devi
     assert device.daemon.terminate() == 0
     device.cloud.wait_availability("offline")
     device.send("arriving", device.mint("arriving", delivery_id="D-queued"))
-    device.daemon.start()
-    device.wait_online()
+    device.start()
     device.cloud.wait_event("delivery.arriving", delivery_id="D-queued")
 
 
@@ -134,7 +129,7 @@ def test_a_jti_that_holds_a_newline_forges_no_log_line(device) -> None:
     )
     device.send("at_door", token)
     device.rejected("bad_signature", jti=f"x\n{forged_line}")  # the cloud gets it exactly
-    wait_log(device.daemon, "reason=bad_signature")
+    device.wait_log("reason=bad_signature")
     lines = device.daemon.log_text().splitlines()
     assert not any(forged_line in line and "jti=" not in line for line in lines)
     assert any("\\u000a" + forged_line in line for line in lines)

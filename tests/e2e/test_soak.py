@@ -42,7 +42,7 @@ def test_memory_stops_growing_over_a_thousand_deliveries(new_device) -> None:
             device.cloud.forget()  # the test's own memory is not the daemon's
 
     deliveries(0, WARM_UP)
-    warm = rss_kib(device.daemon.process.pid)
+    warm = rss_kib(device.process.pid)
     deliveries(WARM_UP, MEASURED)
-    grown = rss_kib(device.daemon.process.pid) - warm
+    grown = rss_kib(device.process.pid) - warm
     assert grown < 1536, f"RSS grew {grown} KiB over {MEASURED} more deliveries"

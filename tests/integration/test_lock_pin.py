@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.inprocess import InProcessDaemon
+from tests.inprocess import in_process
 
 IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify_s = 1\n"
 
@@ -14,7 +14,7 @@ IN_HOME = "[delivery]\nin_home_enabled = true\nrelock_delay_s = 0.2\nlock_verify
 def test_relay_pin_and_state_agree_through_an_in_home_delivery(
     tmp_path: Path, cloud_keys, mosquitto
 ) -> None:
-    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-pin", IN_HOME) as daemon:
+    with in_process(tmp_path, cloud_keys, mosquitto, "porch-pin", IN_HOME) as daemon:
         cloud, relay = daemon.cloud, daemon.hardware.world.relay_pin
 
         def agree(lock: str, energised: int, **fields: Any) -> None:
@@ -22,9 +22,9 @@ def test_relay_pin_and_state_agree_through_an_in_home_delivery(
             assert relay.state == energised, f"state says {lock}, relay pin is {relay.state}"
 
         agree("locked", 0, delivery=None)
-        daemon.send("arriving")
+        daemon.send_pass("arriving", mode="in_home")
         agree("locked", 0, delivery={"id": "D-1", "mode": "in_home", "phase": "waiting"})
-        daemon.send("at_door")
+        daemon.send_pass("at_door", mode="in_home")
         agree("unlocked", 1, delivery={"id": "D-1", "mode": "in_home", "phase": "unlocked"})
         cloud.publish("sim/door", "open")
         agree("unlocked", 1, door="open")

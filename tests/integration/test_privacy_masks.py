@@ -15,7 +15,7 @@ from edge.hardware.jpeg import masked_jpeg
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
 from edge.workers.capture import CaptureWorker, PhotoMaking
-from tests.inprocess import InProcessDaemon
+from tests.inprocess import in_process
 
 # The neighbour's house, across the street on the right of the simulated porch.
 NEIGHBOUR = [(0.78, 0.12), (1.0, 0.12), (1.0, 0.78), (0.78, 0.78)]
@@ -62,7 +62,7 @@ def test_the_photo_on_disk_is_the_masked_one(tmp_path: Path) -> None:
 
 def test_photos_on_the_wire_are_masked(tmp_path: Path, cloud_keys, mosquitto) -> None:
     masks = "[privacy]\nmasks = [[[0.78, 0.12], [1.0, 0.12], [1.0, 0.78], [0.78, 0.78]]]\n"
-    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-mask", masks) as daemon:
+    with in_process(tmp_path, cloud_keys, mosquitto, "porch-mask", masks) as daemon:
         daemon.cloud.publish("sim/doorbell", "press")
         photo = daemon.cloud.wait_for(lambda got: next(iter(got.photos.values()), None))
         assert brightness(photo, WINDOW) < 8

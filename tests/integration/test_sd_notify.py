@@ -16,7 +16,7 @@ from edge.journal.systemd import Notifier, StatusLine, Watchdog
 from simulator.cloud import mint
 from simulator.daemon import write_sim_config
 from simulator.receiver import CloudReceiver
-from tests.inprocess import InProcessDaemon
+from tests.inprocess import in_process
 
 
 def test_notifier_speaks_the_datagram_protocol(notify_socket) -> None:
@@ -108,7 +108,7 @@ def test_the_status_line_names_a_dead_camera_until_it_works_again(
     """`systemctl status doorstep` shows what stops deliveries, not only the broker."""
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.path)
     online = f"STATUS=online via 127.0.0.1:{mosquitto.port}"
-    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-st") as daemon:
+    with in_process(tmp_path, cloud_keys, mosquitto, "porch-st") as daemon:
         notify_socket.wait_for(online)
         daemon.cloud.publish("sim/camera", "fail")
         notify_socket.wait_for(

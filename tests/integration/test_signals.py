@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.inprocess import InProcessDaemon
+from tests.inprocess import in_process
 from tests.waiting import wait_until
 
 LED_PIN, BUZZER_PIN = 5, 6
@@ -50,15 +50,15 @@ class Pin:
 def test_every_signal_pattern_on_the_pins_and_in_state(
     tmp_path: Path, cloud_keys, mosquitto
 ) -> None:
-    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-signals", CONFIG) as daemon:
+    with in_process(tmp_path, cloud_keys, mosquitto, "porch-signals", CONFIG) as daemon:
         cloud, world = daemon.cloud, daemon.hardware.world
         led, buzzer = Pin(world.pin(LED_PIN)), Pin(world.pin(BUZZER_PIN))
         cloud.wait_state(lock="locked", indicator="off")
         assert not led.mock.state
 
         buzzer.mark()
-        daemon.send("arriving")
-        daemon.send("at_door")
+        daemon.send_pass("arriving", mode="in_home")
+        daemon.send_pass("at_door", mode="in_home")
         cloud.wait_state(lock="unlocked", indicator="on")
         wait_until(lambda: led.mock.state, "the LED on while unlocked")
         wait_until(lambda: buzzer.quiet_after(2), "two short beeps at the unlock")
@@ -78,12 +78,12 @@ def test_every_signal_pattern_on_the_pins_and_in_state(
         )
 
         buzzer.mark()
-        daemon.send("at_door", delivery_id="D-unknown")
+        daemon.send_pass("at_door", mode="in_home", delivery_id="D-unknown")
         cloud.wait_event("command.rejected", delivery_id="D-unknown")
         wait_until(lambda: buzzer.quiet_after(3), "three short beeps at a refused at_door")
 
-        daemon.send("arriving", delivery_id="D-2")
-        daemon.send("at_door", delivery_id="D-2")
+        daemon.send_pass("arriving", mode="in_home", delivery_id="D-2")
+        daemon.send_pass("at_door", mode="in_home", delivery_id="D-2")
         cloud.wait_state(lock="unlocked")
         cloud.publish("sim/lock", "jam")
         cloud.publish("sim/door", "open")

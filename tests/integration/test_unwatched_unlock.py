@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.inprocess import InProcessDaemon
+from tests.inprocess import in_process
 
 IN_HOME = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n"
 
@@ -14,14 +14,14 @@ IN_HOME = "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n"
 def test_a_silently_frozen_camera_never_lets_the_door_open(
     tmp_path: Path, cloud_keys, mosquitto
 ) -> None:
-    with InProcessDaemon(tmp_path, cloud_keys, mosquitto, "porch-frozen", IN_HOME) as daemon:
+    with in_process(tmp_path, cloud_keys, mosquitto, "porch-frozen", IN_HOME) as daemon:
         cloud = daemon.cloud
         cloud.wait_state(camera="ok")  # the probe at start saw frames flowing
         camera, relay = daemon.hardware.camera, daemon.hardware.world.relay_pin
         camera.set_mode("freeze")  # no probe is told: the cached health still says ok
-        daemon.send("arriving", jti="g-1")
+        daemon.send_pass("arriving", mode="in_home", jti="g-1")
         cloud.wait_event("delivery.arriving")
-        daemon.send("at_door", jti="a-1")
+        daemon.send_pass("at_door", mode="in_home", jti="a-1")
         refused = cloud.wait_event("command.rejected", jti="a-1")
         assert refused["reason"] == "camera_unavailable"
         assert "stopped advancing" in refused["detail"]
@@ -30,7 +30,7 @@ def test_a_silently_frozen_camera_never_lets_the_door_open(
         assert not [e for e in cloud.received.events if e["type"] == "delivery.unlocked"]
 
         camera.set_mode("ok")  # live again: the same kind of pass now opens the door
-        daemon.send("at_door", jti="a-2")
+        daemon.send_pass("at_door", mode="in_home", jti="a-2")
         cloud.wait_event("delivery.unlocked", delivery_id="D-1")
         cloud.wait_state(lock="unlocked", camera="ok")
         assert relay.state == 1
