@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Protocol
 
 from edge import __version__
 from edge.config import Config
@@ -44,7 +45,8 @@ from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
 from edge.wiring import CoreHooks, PhotoLimits, open_stores
 from edge.workers.capture import CaptureWorker, PhotoMaking
 from edge.workers.pump import OutboxPump
-from edge.workers.routes import PhotoRoutes
+from edge.workers.recorder import Recorder, VideoMaking
+from edge.workers.routes import CHUNK_BYTES, PhotoRoutes
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def rules_from(config: Config) -> Rules:
         lock_sensed=config.hardware.backend == "sim"  # the sim's bolt always has one
         or config.hardware.pins.lock_sensor is not None,
         policy=config.policy.policy(),
+        clips=config.video.clips,
+        clip_post_s=config.video.post_s,
     )
 
 
@@ -159,6 +163,7 @@ def _run_locked(
         ),
         camera_fix=hardware.camera_fix,
     )
+    recorder = _recorder(config, hardware, photos, inbox)
     uploader = None
     if config.photos.transport == "http":
         from edge.workers.http_upload import PhotoUploader  # noqa: PLC0415 - only then
@@ -171,9 +176,16 @@ def _run_locked(
                 UploadRejected(*PhotoStore.identify(entry.file or Path()), status)
             ),
         )
-    routes = PhotoRoutes(topics, photos, config.photos.http_url if uploader else None)
+    routes = PhotoRoutes(
+        topics,
+        photos,
+        config.photos.http_url if uploader else None,
+        chunk_bytes=min(CHUNK_BYTES, config.mqtt.max_payload_bytes),
+    )
     device_key = load_or_create(storage.data_dir)
-    ledger = stores.ledger(topics, routes, Receipts(device_key, config.device_id))
+    ledger = stores.ledger(
+        topics, routes, Receipts(device_key, config.device_id), clip_target=routes.clip
+    )
     with db.transaction() as conn:  # announced at every start: a broker may have lost it
         announced = Outbox.queue_retained(
             conn, topics.device_key, public_pem(device_key).encode("ascii")
@@ -221,7 +233,11 @@ def _run_locked(
             ledger=ledger,
             lock=hardware.lock,
             effects=DeviceEffects(
-                capture, hardware.signals, code_hash=config.owner.unlock_code_hash, submit=inbox.put
+                capture,
+                hardware.signals,
+                code_hash=config.owner.unlock_code_hash,
+                submit=inbox.put,
+                recorder=recorder,
             ),
             publish_state=_publish_state(status, link),
         ),
@@ -241,6 +257,7 @@ def _run_locked(
         *([uploader.stop] if uploader else []),
         lambda: link.stop(SHUTDOWN_BUDGET_S / 4),
         capture.stop,
+        *([recorder.stop] if recorder else []),
     ):
         parts.callback(part)
     parts.callback(_stop_core, core, core_thread, hardware)
@@ -249,24 +266,34 @@ def _run_locked(
     core_thread.start()
     if core.alive.wait(timeout=10):  # the lock is driven locked and the loop runs
         notifier.ready(status.line)
-    capture.start()
-    pump.start()
-    if uploader is not None:
-        uploader.start()
+    workers: dict[str, _Worker | None] = {
+        "camera": capture,
+        "video recorder": recorder,
+        "outbox pump": pump,
+    }
+    workers["photo uploader"] = uploader
+    running = {name: worker for name, worker in workers.items() if worker is not None}
+    for worker in running.values():
+        worker.start()
     link.start()
     if started is not None:
         started(hardware)
-    threads = {
-        "core": core_thread.is_alive,
-        "camera": capture.alive,
-        "outbox pump": pump.alive,
-        "broker link": link.alive,
-    }
-    if uploader is not None:
-        threads["photo uploader"] = uploader.alive
+    threads = {"core": core_thread.is_alive, "broker link": link.alive}
+    threads.update({name: worker.alive for name, worker in running.items()})
+    return _supervise(stop, threads)
+
+
+class _Worker(Protocol):
+    def start(self) -> None: ...
+    def alive(self) -> bool: ...
+
+
+def _supervise(stop: threading.Event, threads: dict[str, Callable[[], bool]]) -> int:
+    """Until told to stop: a part that died (a bug ended its thread) ends the daemon, so the
+    supervisor restarts it, locked first, rather than it going on quietly without that part."""
     while not stop.wait(timeout=1.0):
         dead = [name for name, alive in threads.items() if not alive()]
-        if dead:  # a bug ended it: better a restart (locked first) than a device gone quiet
+        if dead:
             log.error(
                 'event=part_died part="%s" detail="exiting so the supervisor restarts '
                 'doorstep, which drives the lock locked first"',
@@ -274,6 +301,24 @@ def _run_locked(
             )
             return 1
     return 0
+
+
+def _recorder(
+    config: Config, hardware: Hardware, photos: PhotoStore, inbox: Inbox
+) -> Recorder | None:
+    video = config.video
+    if not video.clips:
+        return None
+    making = VideoMaking(
+        video.fps,
+        video.width,
+        video.height,
+        video.pre_s,
+        video.post_s,
+        video.max_s,
+        config.privacy.masks,
+    )
+    return Recorder(hardware.camera, photos, inbox.put, making)
 
 
 def _handlers(

@@ -77,7 +77,12 @@ def _erase(config: Config, delivery_id: str) -> str:
     erased = erase_delivery(
         config.storage.data_dir, Topics(config.mqtt.topic_prefix, config.device_id), delivery_id
     )
-    return f"erased {len(erased)} photo{'s' * (len(erased) != 1)} of delivery {delivery_id}" + (
+    clips = sum(name.endswith(".mp4") for name in erased)
+    photos = len(erased) - clips
+    said = f"{photos} photo{'s' * (photos != 1)}" + (
+        f" and {clips} clip{'s' * (clips != 1)}" if clips else ""
+    )
+    return f"erased {said} of delivery {delivery_id}" + (
         ": photo.erased is queued for the cloud" if erased else ""
     )
 

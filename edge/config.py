@@ -305,6 +305,24 @@ class PrivacyConfig(Section):
     )
 
 
+class VideoConfig(Section):
+    clips: Flag = Field(
+        True, description="film who is let in (unlock to relock) and who rings, as MP4 clips"
+    )
+    pre_s: Seconds = Field(5, le=30, description="a clip starts this long before its trigger")
+    post_s: Seconds = Field(5, le=30, description="and ends this long after the relock or press")
+    max_s: Positive = Field(120, le=600, description="a longer clip is cut here (truncated)")
+    fps: Positive = Field(10, le=30, description="frames a second in a clip")
+    width: int = Field(640, strict=True, ge=160, le=1920, description="a clip's picture size")
+    height: int = Field(480, strict=True, ge=120, le=1080)
+
+    @model_validator(mode="after")
+    def _even(self) -> VideoConfig:
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even numbers (H.264's 4:2:0 needs it)")
+        return self
+
+
 class HomeAssistantConfig(Section):
     enabled: Flag = False
     discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+/\x00][^#+\x00]*$")
@@ -386,6 +404,7 @@ class Config(Section):
     hardware: HardwareConfig = HardwareConfig()
     storage: StorageConfig = StorageConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    video: VideoConfig = VideoConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     owner: OwnerConfig = OwnerConfig()
     policy: PolicyConfig = PolicyConfig()

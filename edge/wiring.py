@@ -17,7 +17,7 @@ from edge.loop.executor import Ports
 from edge.loop.inbox import Inbox
 from edge.store.db import Database, open_store
 from edge.store.deliveries import DeliveryJournal
-from edge.store.ledger import Ledger, PhotoTarget
+from edge.store.ledger import ClipTarget, Ledger, PhotoTarget
 from edge.store.outbox import Outbox
 from edge.store.photos import PhotoStore
 from edge.store.receipts import Receipts
@@ -58,11 +58,20 @@ class Stores:
     photos: PhotoStore
 
     def ledger(
-        self, topics: Topics, photo_target: PhotoTarget, receipts: Receipts | None
+        self,
+        topics: Topics,
+        photo_target: PhotoTarget,
+        receipts: Receipts | None,
+        clip_target: ClipTarget | None = None,
     ) -> Ledger:
         """What writes each step's record, in one transaction of the database."""
         return Ledger(
-            self.db, self.outbox, topics=topics, photo_target=photo_target, receipts=receipts
+            self.db,
+            self.outbox,
+            topics=topics,
+            photo_target=photo_target,
+            receipts=receipts,
+            clip_target=clip_target,
         )
 
     def core(

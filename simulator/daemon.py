@@ -10,6 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# A simulated run's clips: a short pre-roll and tail, so a test's delivery completes quickly
+# (a config's own [video] table replaces this one; it comes last, so a test's extra keys
+# without a table still land in [storage]).
+SIM_VIDEO = """
+[video]
+pre_s = 2
+post_s = 1
+"""
+
 
 def write_sim_config(  # noqa: PLR0913 - one keyword per config key a test may set
     path: Path,
@@ -51,7 +60,7 @@ height = 480
 
 [storage]
 data_dir = "{data_dir}"
-{extra}""",
+{extra}{"" if "[video]" in extra else SIM_VIDEO}""",
         encoding="utf-8",
     )
     return path

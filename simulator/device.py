@@ -47,6 +47,7 @@ class Setup:
     prefix: str = "doorstep"
     protocol: str = "5"
     extra_config: str = ""
+    mqtt_extra: str = ""  # more keys of [mqtt]
     more_keys: str = ""
     in_process: bool = False
     cloud: Access = field(default_factory=Access)
@@ -77,6 +78,7 @@ class DeviceUnderTest:
             prefix=setup.prefix,
             protocol=setup.protocol,
             extra=setup.extra_config,
+            mqtt_extra=setup.mqtt_extra,
             more_keys=setup.more_keys,
         )
         self.cloud = CloudReceiver(

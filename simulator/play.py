@@ -326,15 +326,19 @@ class _Run:
                 raise StepFailed(f"photo {event['photo_id']} does not match its sha256")
         if got.receipt_order:
             self.cloud.wait_for(lambda got: got.retained.get("device_key"), 10, "device_key")
+            clips = {e["clip_id"]: got.clip(e["clip_id"]) for e in got.events if "clip_id" in e}
             verdict = verify_receipts(
-                got.retained["device_key"], [got.receipts[d] for d in got.receipt_order], got.photos
+                got.retained["device_key"],
+                [got.receipts[d] for d in got.receipt_order],
+                got.photos,
+                clips=clips,
             )
             if not verdict.ok:
                 raise StepFailed(f"receipts: {'; '.join(verdict.problems)}")
             self.timeline.say(
                 "check",
                 f"{len(got.receipt_order)} signed receipts verify "
-                f"({verdict.photos_checked} photos)",
+                f"({verdict.photos_checked} photos, {verdict.clips_checked} clips)",
             )
 
     def _stop(self) -> None:

@@ -1,7 +1,8 @@
 """Checking a doorstep device's delivery receipts (docs/protocol.md §9), as a cloud, a courier's
 company or a homeowner in a dispute would: the signature (the device's public key, from its
 retained `device_key`), the chain (each `prev` is the sha256 of the receipt before it), and the
-photos (each file's sha256 against the one the receipt lists). Says what is wrong, if anything.
+photos and clips (each file's sha256 against the one the receipt lists). Says what is wrong,
+if anything.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Verdict:
     problems: list[str] = field(default_factory=list)
     photos_checked: int = 0
     photos_local: list[str] = field(default_factory=list)  # kept on the device by design
+    clips_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -54,6 +56,27 @@ def _check_photos(
             )
 
 
+def _check_clips(
+    verdict: Verdict,
+    name: str,
+    listed: list[dict[str, Any]],
+    clips: Mapping[str, bytes | None] | None,
+) -> None:
+    """Each clip a receipt lists against its bytes, where they were sent."""
+    if clips is None:
+        return
+    for clip in listed:
+        if clip.get("local_only"):
+            continue
+        data = clips.get(clip["clip_id"])
+        if data is None:
+            verdict.problems.append(f"{name}: clip {clip['clip_id']} is missing or incomplete")
+        elif hashlib.sha256(data).hexdigest() != clip["sha256"]:
+            verdict.problems.append(f"{name}: clip {clip['clip_id']} is not the one listed")
+        else:
+            verdict.clips_checked += 1
+
+
 def verify_receipts(
     public_pem: bytes,
     receipts: list[str],
@@ -61,13 +84,15 @@ def verify_receipts(
     first_prev: str | None = None,
     last_number: int | None = None,
     from_first: bool = False,
+    clips: Mapping[str, bytes | None] | None = None,
 ) -> Verdict:
     """Check ``receipts`` (compact JWS, oldest first) and the photos they list (a folder of
     `<photo_id>.jpg`, or the bytes by photo id). ``first_prev``: what the first one's `prev`
     must be (unknown when None: a chain may be checked from its middle). ``from_first``: the
     receipts claim to start at the device's first (number 1, prev null); ``last_number``: the
     number the device's retained `last_delivery` gives its latest receipt. Every receipt's
-    number follows the one before it, so a receipt taken out anywhere shows."""
+    number follows the one before it, so a receipt taken out anywhere shows. ``clips``: the
+    clips' MP4 bytes by clip id (None: announced, not all its chunks came), checked likewise."""
     if isinstance(photos, Path):
         folder = photos
         photos = {f.stem: f.read_bytes() for f in folder.glob("*.jpg")}
@@ -102,6 +127,7 @@ def verify_receipts(
                 )
             numbers.append(payload["number"])
         _check_photos(verdict, name, payload.get("photos", []), photos)
+        _check_clips(verdict, name, payload.get("clips") or [], clips)
     if from_first and numbers and numbers[0] != 1:
         verdict.problems.append(
             f"receipts 1 to {numbers[0] - 1} are missing (the first one "

@@ -25,6 +25,7 @@ DEVICE_OUTPUTS = (
     "events",
     "photos/#",
     "snapshots/#",
+    "clips/#",
     "last_delivery",
     "image/latest",
     "device_key",
@@ -43,6 +44,40 @@ class Received:
     retained: dict[str, bytes] = field(default_factory=dict)  # last_delivery, image/latest
     receipts: dict[str, str] = field(default_factory=dict)  # delivery id -> compact JWS
     receipt_order: list[str] = field(default_factory=list)  # as they arrived
+    clip_chunks: dict[str, dict[int, bytes]] = field(default_factory=dict)  # clip_id -> n -> bytes
+
+    def add(self, topic: str, rest: str, payload: bytes, chunk: tuple[str, int] | None) -> Any:
+        """Keep a message that came on ``topic`` (`{base}/{rest}`); an event is returned."""
+        kind, _, tail = rest.partition("/")
+        if kind == "events":
+            event = json.loads(payload)
+            self.events.append(event)
+            self.arrival.setdefault(event["id"], time.monotonic())
+            return event
+        if chunk is not None:
+            self.clip_chunks.setdefault(chunk[0], {})[chunk[1]] = payload
+        elif kind in ("photos", "snapshots"):
+            photo_id = tail.rsplit("/", 1)[-1]
+            self.photos[photo_id] = payload
+            self.photo_topics[photo_id] = topic
+        elif kind == "availability":
+            self.availability.append(payload.decode())
+        elif kind == "state" and payload:
+            self.states.append(json.loads(payload))
+        elif kind in ("last_delivery", "image", "device_key"):
+            self.retained[rest] = payload
+        elif kind == "receipts":
+            if tail not in self.receipts:
+                self.receipt_order.append(tail)
+            self.receipts[tail] = payload.decode("ascii")
+        return None
+
+    def clip(self, clip_id: str) -> bytes | None:
+        """A clip's MP4 bytes once every chunk up to its announced size is in, else None."""
+        told = next((e for e in self.events if e.get("clip_id") == clip_id), None)
+        chunks = self.clip_chunks.get(clip_id, {})
+        data = b"".join(chunks[n] for n in range(len(chunks)) if n in chunks)
+        return data if told is not None and len(data) == told["bytes"] else None
 
 
 @dataclass(frozen=True)
@@ -119,35 +154,21 @@ class CloudReceiver:
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         rest = message.topic[len(self.base) + 1 :]
         kind, _, tail = rest.partition("/")
-        event = None
-        problem = self._breach(kind, bytes(message.payload), message.retain)
+        chunk = _clip_chunk(kind, tail)
+        if chunk is not None:
+            kind = "clips"
+        problem = self._breach(kind, bytes(message.payload), message.retain, chunk)
         with self._changed:
             if problem:
                 self.violations.append(f"{message.topic}: {problem}")
-            got = self.received
-            if kind == "events":
-                event = json.loads(message.payload)
-                got.events.append(event)
-                got.arrival.setdefault(event["id"], time.monotonic())
-            elif kind in ("photos", "snapshots"):
-                photo_id = tail.rsplit("/", 1)[-1]
-                got.photos[photo_id] = bytes(message.payload)
-                got.photo_topics[photo_id] = message.topic
-            elif kind == "availability":
-                got.availability.append(message.payload.decode())
-            elif kind == "state" and message.payload:
-                got.states.append(json.loads(message.payload))
-            elif kind in ("last_delivery", "image", "device_key"):
-                got.retained[rest] = bytes(message.payload)
-            elif kind == "receipts":
-                if tail not in got.receipts:
-                    got.receipt_order.append(tail)
-                got.receipts[tail] = message.payload.decode("ascii")
+            event = self.received.add(message.topic, rest, bytes(message.payload), chunk)
             self._changed.notify_all()
         if event is not None and self._on_event is not None:
             self._on_event(event)
 
-    def _breach(self, kind: str, payload: bytes, retained: bool) -> str | None:
+    def _breach(
+        self, kind: str, payload: bytes, retained: bool, chunk: tuple[str, int] | None = None
+    ) -> str | None:
         """What is wrong with this message by the contract, or None."""
         if self._contract is None or not payload and (retained or kind == "image"):
             return None  # unchecked, or a retained message being cleared (an erased photo's)
@@ -161,6 +182,8 @@ class CloudReceiver:
                 self._contract.check("receipt", claims)
             elif kind in ("photos", "snapshots", "image") and not payload.startswith(JPEG_START):
                 return "not JPEG bytes"
+            elif chunk is not None and chunk[1] == 0 and payload[4:8] != b"ftyp":
+                return "a clip's first chunk is not the start of an MP4 file"
             elif kind == "availability" and payload not in (b"online", b"offline"):
                 return f"availability {payload[:40]!r}"
             elif kind == "device_key" and not payload.startswith(b"-----BEGIN PUBLIC KEY-----"):
@@ -219,3 +242,12 @@ class CloudReceiver:
             return None
 
         return cast(dict[str, Any], self.wait_for(latest, timeout, f"state {fields}"))
+
+
+def _clip_chunk(kind: str, tail: str) -> tuple[str, int] | None:
+    """(clip_id, n) of `clips/{delivery_id}/{clip_id}/{n}` or `snapshots/clips/{clip_id}/{n}`."""
+    parts = tail.split("/")
+    clip = kind == "clips" or (kind == "snapshots" and parts[0] == "clips")
+    if clip and len(parts) == 3 and parts[2].isdigit():
+        return parts[1], int(parts[2])
+    return None

@@ -1,6 +1,6 @@
-"""The report of a demo or a scenario: a self-contained folder with report.html (timeline and
-photos, rendered by edge/ops/report_page.py), report.json and the photos as files; a scenario's
-has its verdict too."""
+"""The report of a demo or a scenario: a self-contained folder with report.html (timeline,
+photos and clips, rendered by edge/ops/report_page.py), report.json and the photos and clips as
+files; a scenario's has its verdict too."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ def write_report(
     photo_dir.mkdir(parents=True, exist_ok=True)
     for photo_id, data in received.photos.items():
         (photo_dir / f"{photo_id}.jpg").write_bytes(data)
+    clips = _clips(received)
+    for clip_id, data in clips.items():
+        (photo_dir / f"{clip_id}.mp4").write_bytes(data)
     photo_events = {e["photo_id"]: e for e in received.events if e["type"] == "delivery.photo"}
     checks = {
         pid: hashlib.sha256(data).hexdigest() == photo_events[pid]["sha256"]
@@ -38,6 +41,7 @@ def write_report(
                 "timeline": timeline,
                 "events": received.events,
                 "photos": sorted(received.photos),
+                "clips": sorted(clips),
                 "sha256_verified": checks,
                 **({"verdict": verdict} if verdict is not None else {}),
             },
@@ -74,11 +78,38 @@ def write_report(
             )
             for name, pids in groups.items()
         ),
+        Section(
+            f"Clips ({len(clips)})",
+            figures=[
+                Figure(f"photos/{cid}.mp4", cid, caption, verified, video=True)
+                for cid, (caption, verified) in _clip_captions(received, clips).items()
+            ],
+        ),
     ]
     page = render_page(title, sections, banner=_verdict(verdict))
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
+
+
+def _clips(received: Received) -> dict[str, bytes]:
+    """The clips whose chunks all came, by clip id."""
+    told = [e["clip_id"] for e in received.events if e["type"].endswith(".clip")]
+    return {cid: data for cid in told if (data := received.clip(cid)) is not None}
+
+
+def _clip_captions(received: Received, clips: dict[str, bytes]) -> dict[str, tuple[str, bool]]:
+    captions = {}
+    for event in received.events:
+        data = clips.get(event.get("clip_id", ""))
+        if event["type"].endswith(".clip") and data is not None:
+            caption = (
+                f"{event['type']} {event['delivery_id'] or ''} at {event['started_at']}, "
+                f"{event['duration_s']:.1f} s"
+            )
+            verified = hashlib.sha256(data).hexdigest() == event["sha256"]
+            captions[event["clip_id"]] = (caption, verified)
+    return captions
 
 
 def _verdict(verdict: dict[str, Any] | None) -> str:

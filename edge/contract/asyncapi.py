@@ -26,6 +26,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
     "delivery_id": {"description": "a delivery's id: 1-64 of A-Z a-z 0-9 _ -"},
     "photo_id": {"description": "a photo's id"},
+    "clip_id": {"description": "a clip's id"},
+    "chunk": {"description": "a chunk's number, from 0"},
     "command": {
         "description": "the pass's command",
         "enum": ["arriving", "at_door", "done", "cancel"],
@@ -97,6 +99,23 @@ CHANNELS: dict[str, tuple[str, str, dict[str, Any], str, str, bool]] = {
         "A photo outside any delivery: a doorbell press, an owner snapshot.",
         {"type": "string", "format": "binary"},
         "image/jpeg",
+        "send",
+        False,
+    ),
+    "clips": (
+        "{prefix}/{device_id}/clips/{delivery_id}/{clip_id}/{chunk}",
+        "Chunk n (from 0) of a clip's MP4 bytes, announced by delivery.clip, doorbell.clip or "
+        "owner.clip; join the chunks in order and check the sha256.",
+        {"type": "string", "format": "binary"},
+        "video/mp4",
+        "send",
+        False,
+    ),
+    "snapshotClips": (
+        "{prefix}/{device_id}/snapshots/clips/{clip_id}/{chunk}",
+        "Chunk n of a clip outside any delivery (a doorbell press, the owner's unlock).",
+        {"type": "string", "format": "binary"},
+        "video/mp4",
         "send",
         False,
     ),

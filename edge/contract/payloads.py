@@ -99,11 +99,35 @@ class DeliveryPhoto(_Event):
     sensor_ns: int | None = Field(description="the sensor's timestamp of the frame")
 
 
+class Clip(_Event):
+    """A clip stored on the device: its bytes follow over MQTT in chunks of at most 256 KiB
+    (or the broker's cap) on `clips/{delivery_id}/{clip_id}/{n}` (a doorbell's without a
+    delivery: `snapshots/clips/{clip_id}/{n}`), n from 0, or by HTTP PUT like photos."""
+
+    type: Literal["delivery.clip", "doorbell.clip", "owner.clip"]
+    clip_id: PhotoId
+    sha256: Sha256 = Field(description="of the whole MP4 file")
+    bytes: int = Field(ge=1)
+    started_at: Timestamp = Field(description="the first frame's time")
+    duration_s: float = Field(ge=0)
+    frames: list[int] = Field(
+        min_length=2, max_length=2, description="the camera's frame counter: first, last"
+    )
+    max_gap_s: float = Field(ge=0, description="the longest wait for a frame while it recorded")
+    camera_fault: bool = Field(description="max_gap_s was over a second: frames stopped")
+    truncated: bool = Field(description="cut at [video] max_s")
+    purpose: Literal["delivery", "doorbell", "owner"]
+    local_only: bool = Field(description="a confidential delivery's clip: never sent")
+
+
 class DeliveryCompleted(_Event):
     type: Literal["delivery.completed"]
     outcome: Outcome
     mode: Mode
     photos: list[PhotoId]
+    clips: list[PhotoId] | SkipJsonSchema[None] = Field(
+        None, description="the clips of its unlocked window, when it was filmed"
+    )
     parcel_visible: bool | SkipJsonSchema[None] = Field(
         None, description="only with [delivery] drop_zone: the zone changed since arriving"
     )
@@ -164,6 +188,7 @@ class PhotoErased(_Event):
     type: Literal["photo.erased"]
     delivery_id: DeliveryId
     photo_ids: list[PhotoId]
+    clip_ids: list[PhotoId] | SkipJsonSchema[None] = Field(None, description="clips erased too")
 
 
 class PhotoUploadRejected(_Event):
@@ -178,6 +203,7 @@ Event = Annotated[
     | DeliveryArriving
     | DeliveryStep
     | DeliveryPhoto
+    | Clip
     | DeliveryCompleted
     | Alarm
     | DoorMoved
@@ -253,6 +279,17 @@ class ReceiptPhoto(_Strict):
     )
 
 
+class ReceiptClip(_Strict):
+    clip_id: PhotoId
+    sha256: Sha256 = Field(description="of the whole MP4 file")
+    started_at: Timestamp
+    duration_s: float = Field(ge=0)
+    frames: list[int] = Field(min_length=2, max_length=2)
+    max_gap_s: float = Field(ge=0)
+    truncated: bool
+    local_only: bool
+
+
 class Receipt(_Strict):
     """The payload of the compact JWS on `receipts/{delivery_id}`, signed by the device key."""
 
@@ -264,6 +301,9 @@ class Receipt(_Strict):
     issued_at: Timestamp
     events: list[ReceiptEvent] = Field(description="the delivery's events, in seq order")
     photos: list[ReceiptPhoto]
+    clips: list[ReceiptClip] | SkipJsonSchema[None] = Field(
+        None, description="the clips of the delivery's unlocked window"
+    )
     prev: Sha256 | None = Field(description="sha256 of the previous receipt's JWS text")
     number: int | SkipJsonSchema[None] = Field(
         None,

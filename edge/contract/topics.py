@@ -66,6 +66,12 @@ class Topics:
     def snapshot(self, photo_id: str) -> str:
         return f"{self.base}/snapshots/{photo_id}"
 
+    def clip(self, delivery_id: str | None, clip_id: str, chunk: int) -> str:
+        """A clip's chunk ``chunk`` (from 0): a doorbell's without a delivery is a snapshot's."""
+        if delivery_id is None:
+            return f"{self.base}/snapshots/clips/{clip_id}/{chunk}"
+        return f"{self.base}/clips/{delivery_id}/{clip_id}/{chunk}"
+
     def command(self, name: str) -> str:
         return f"{self.base}/cmd/{name}"
 

@@ -13,18 +13,26 @@ QUALITIES = (75, 60, 45, 30)
 Polygon = Sequence[tuple[float, float]]
 
 
+def masked(image: Any, masks: Sequence[Polygon]) -> Any:
+    """``image`` with every mask (polygons in fractions of the frame) filled solid black; the
+    picture itself is left as it was (a frozen camera hands out the same one again)."""
+    if not masks:
+        return image
+    from PIL import ImageDraw  # noqa: PLC0415 - only pictures need it
+
+    image = image.copy()
+    draw = ImageDraw.Draw(image)
+    width, height = image.size
+    for polygon in masks:
+        draw.polygon([(x * width, y * height) for x, y in polygon], fill=(0, 0, 0))
+    return image
+
+
 def masked_jpeg(
     image: Any, masks: Sequence[Polygon], quality: int, max_bytes: int | None = None
 ) -> bytes:
-    """Fill every mask (polygons in fractions of the frame) solid black, then encode."""
-    if masks:
-        from PIL import ImageDraw  # noqa: PLC0415 - only pictures need it
-
-        image = image.copy()  # a frozen camera hands out the same picture again
-        draw = ImageDraw.Draw(image)
-        width, height = image.size
-        for polygon in masks:
-            draw.polygon([(x * width, y * height) for x, y in polygon], fill=(0, 0, 0))
+    """Fill every mask solid black, then encode."""
+    image = masked(image, masks)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
     data = buffer.getvalue()

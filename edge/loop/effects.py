@@ -1,7 +1,7 @@
-"""The Effects port: the outward actions of a Transition (photos to take, a fresh frame to
-prove the camera is watching, an owner's code to check, what the LED and buzzer signal),
-carried out by the parts that can, off the core thread. The lock and the durable record are
-not here: the core drives the one and commits the other, in a fixed order."""
+"""The Effects port: the outward actions of a Transition (photos to take, clips to film, a
+fresh frame to prove the camera is watching, an owner's code to check, what the LED and buzzer
+signal), carried out by the parts that can, off the core thread. The lock and the durable
+record are not here: the core drives the one and commits the other, in a fixed order."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from edge.domain.model import (
     Capture,
     CheckCode,
     CodeChecked,
+    Film,
     Indicate,
     Input,
     Outward,
     ProveCamera,
     Sound,
+    StopFilm,
     Watch,
 )
 from edge.hardware.signals import Signals
 from edge.workers.capture import CaptureWorker
+from edge.workers.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,10 @@ class DeviceEffects:
         *,
         code_hash: str | None,
         submit: Callable[[Input], None],
+        recorder: Recorder | None = None,
     ) -> None:
         self._capture = capture
+        self._recorder = recorder  # None: `[video] clips = false`
         self._signals = signals
         self._code_hash = code_hash
         self._submit = submit
@@ -62,6 +67,9 @@ class DeviceEffects:
                 self._signals.play(tune)
             case Watch(close):
                 self._capture.watch(close)
+            case Film() | StopFilm():
+                if self._recorder is not None:
+                    self._recorder.film(action)
             case _:
                 assert_never(action)
 

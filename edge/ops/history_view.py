@@ -1,6 +1,6 @@
 """`doorstep history`: the past deliveries as a table to read, JSON for scripts, or one
-self-contained HTML page (timelines and the photos themselves) for a homeowner who wants to
-look. Times are shown in the device's time zone ([policy] timezone, else the system's)."""
+self-contained HTML page (timelines, and the photos and clips themselves) for a homeowner who
+wants to look. Times are shown in the device's time zone ([policy] timezone, else the system's)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from edge.contract.events import rfc3339
 from edge.journal.safe_text import printable
 from edge.ops.report_page import Figure, Section, data_uri, render_page
-from edge.store.history import PastDelivery, PastPhoto
+from edge.store.history import PastClip, PastDelivery, PastPhoto
 
 COLUMNS = ("completed", "delivery", "mode", "courier", "outcome", "photos", "parcel")
 
@@ -93,7 +93,7 @@ def html_page(
                 )
                 for e in d.events
             ],
-            figures=[_figure(p) for p in d.photos],
+            figures=[*(_figure(p) for p in d.photos), *(_clip_figure(c) for c in d.clips)],
         )
         for d in reversed(deliveries)
     ]
@@ -115,6 +115,27 @@ def _figure(photo: PastPhoto) -> Figure:
         photo.photo_id,
         caption,
         verified=hashlib.sha256(jpeg).hexdigest() == photo.sha256,
+    )
+
+
+def _clip_figure(clip: PastClip) -> Figure:
+    caption = (
+        f"clip at {clip.started_at}, {clip.duration_s:.1f} s"
+        + (" (local only)" if clip.local_only else "")
+        + (" - the camera stopped during it" if clip.camera_fault else "")
+    )
+    if clip.file is None:
+        return Figure(None, clip.clip_id, caption, video=True)
+    try:
+        mp4 = clip.file.read_bytes()
+    except OSError:
+        return Figure(None, clip.clip_id, caption, video=True)
+    return Figure(
+        data_uri(mp4, "video/mp4"),
+        clip.clip_id,
+        caption,
+        verified=hashlib.sha256(mp4).hexdigest() == clip.sha256,
+        video=True,
     )
 
 

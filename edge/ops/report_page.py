@@ -1,6 +1,7 @@
-"""One HTML page of timelines and photos, for people: the simulator's demo and scenario
-reports and `doorstep history --html` both render through here. The page needs nothing else:
-no script, no stylesheet or font from elsewhere (photos are relative files or data: URIs)."""
+"""One HTML page of timelines, photos and clips, for people: the simulator's demo and scenario
+reports and `doorstep history --html` both render through here. The page needs nothing else: no
+script, no stylesheet or font from elsewhere (photos and clips are relative files or data:
+URIs)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Figure:
     title: str
     caption: str
     verified: bool = False  # the sha256 of the bytes shown matches the one announced
+    video: bool = False  # an MP4 clip, played in the page, not a photo
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class Section:
     figures: Sequence[Figure] = field(default_factory=tuple)
 
 
-def data_uri(jpeg: bytes) -> str:
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+def data_uri(data: bytes, kind: str = "image/jpeg") -> str:
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 def render_page(title: str, sections: Iterable[Section], banner: str = "") -> str:
@@ -70,11 +72,16 @@ def _section(section: Section) -> str:
 
 def _figure(figure: Figure) -> str:
     title = html.escape(figure.title)
-    picture = (
-        f'<img src="{html.escape(figure.src)}" width="400" alt="{title}">'
-        if figure.src is not None
-        else '<span class="erased">erased</span>'
-    )
+    if figure.src is None:
+        picture = '<span class="erased">erased</span>'
+    elif figure.video:
+        picture = (
+            f'<video src="{html.escape(figure.src)}" width="400" controls muted '
+            f'preload="metadata" title="{title}"></video>'
+        )
+    else:
+        picture = f'<img src="{html.escape(figure.src)}" width="400" alt="{title}">'
+
     check = ' <span class="ok">&#10003; sha256</span>' if figure.verified else ""
     return (
         f"<figure>{picture}<figcaption>{title}<br>"

@@ -40,7 +40,9 @@ OUTBOX = """CREATE TABLE IF NOT EXISTS outbox (
     created REAL NOT NULL,
     channel TEXT NOT NULL DEFAULT 'mqtt',
     bytes INTEGER NOT NULL DEFAULT 0,
-    retain INTEGER NOT NULL DEFAULT 0
+    retain INTEGER NOT NULL DEFAULT 0,
+    part_offset INTEGER,  -- a clip's chunk: this slice of file (NULL: the whole file)
+    part_length INTEGER
 )"""
 OUTBOX_BY_FILE = "CREATE INDEX IF NOT EXISTS outbox_by_file ON outbox (file) WHERE file IS NOT NULL"
 
@@ -90,6 +92,7 @@ class Database:
             self.conn.close()
             raise StoreTooNew(path, version)
         self.conn.executescript(SCHEMA)
+        _with_parts(self.conn)
         if version == 1:
             with self.transaction() as conn:
                 _to_schema_2(conn)
@@ -121,6 +124,16 @@ class Database:
             self.conn.close()
 
 
+def _with_parts(conn: sqlite3.Connection) -> None:
+    """The outbox's chunk columns, added to a schema-2 file made before clips (no version
+    change: an older doorstep names its columns, and never sees a chunk row it did not make
+    unless it is started on a newer one's data, when it sends the whole clip per chunk)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    for name in ("part_offset", "part_length"):
+        if name not in columns:
+            conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} INTEGER")
+
+
 def _to_schema_2(conn: sqlite3.Connection) -> None:
     """Schema 1 to 2: the outbox loses AUTOINCREMENT (its ids carry on from the counters row)
     and the deliveries become a plain table; rows and ids are kept as they were."""
@@ -135,8 +148,8 @@ def _to_schema_2(conn: sqlite3.Connection) -> None:
     for statement in (OUTBOX, OUTBOX_BY_FILE, DELIVERIES):
         conn.execute(statement)
     conn.execute(
-        "INSERT INTO outbox SELECT id, topic, payload, file, created, channel, bytes, "
-        "retain FROM outbox_v1"
+        "INSERT INTO outbox (id, topic, payload, file, created, channel, bytes, retain) "
+        "SELECT id, topic, payload, file, created, channel, bytes, retain FROM outbox_v1"
     )
     conn.execute("INSERT INTO deliveries SELECT id, position, body FROM deliveries_v1")
     conn.execute("DROP TABLE outbox_v1")

@@ -48,6 +48,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
             "courier": Courier(**row["courier"]),
             "phase": Phase(row["phase"]),
             "photos": tuple(row["photos"]),
+            "clips": tuple(row.get("clips", ())),
             "outcome": None if outcome is None else Outcome(outcome),
         }
     )

@@ -1,8 +1,8 @@
-"""Erasing a delivery's photos for real (docs/protocol.md §9): the local files, any outbox row
-that would still send one, the retained messages that show or name them (`image/latest`, and
-`last_delivery` when it is this delivery's), and a `photo.erased` event that tells the cloud,
-all from a process of its own while the daemon runs (the database is shared; the daemon's
-photo index forgets files it no longer finds)."""
+"""Erasing a delivery's photos and clips for real (docs/protocol.md §9): the local files, any
+outbox row that would still send one, the retained messages that show or name them
+(`image/latest`, and `last_delivery` when it is this delivery's), and a `photo.erased` event
+that tells the cloud, all from a process of its own while the daemon runs (the database is
+shared; the daemon's photo index forgets files it no longer finds)."""
 
 from __future__ import annotations
 
@@ -25,20 +25,26 @@ class BadDeliveryId(ValueError):
 
 
 def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str]:
-    """Erase the photos of ``delivery_id``; returns the photo ids that were erased."""
+    """Erase the photos and clips of ``delivery_id``; returns the files' names that were
+    erased (`{photo_id}.jpg`, then `{clip_id}.mp4`)."""
     if not ID_PATTERN.fullmatch(delivery_id):
         raise BadDeliveryId(f"{delivery_id!r} is no delivery id: 1 to 64 of A-Z a-z 0-9 _ -")
     photos = data_dir / "photos"
     folders = [photos / kind / delivery_id for kind in ("deliveries", "private")]
     files = sorted(f for folder in folders if folder.is_dir() for f in folder.glob("*.jpg"))
-    photo_ids = [f.stem for f in files]
+    clips = sorted(f for folder in folders if folder.is_dir() for f in folder.glob("*.mp4"))
+    photo_ids, clip_ids = [f.stem for f in files], [f.stem for f in clips]
     db = open_store(data_dir)
     try:
         with db.transaction() as conn:
-            for file in files:  # nothing may send them once they are gone
+            for file in files + clips:  # nothing may send them once they are gone
                 conn.execute("DELETE FROM outbox WHERE file = ?", (str(file),))
-            if photo_ids:
-                emit = Emit(EventType.PHOTO_ERASED, delivery_id, {"photo_ids": photo_ids})
+            if photo_ids or clip_ids:
+                emit = Emit(
+                    EventType.PHOTO_ERASED,
+                    delivery_id,
+                    {"photo_ids": photo_ids, "clip_ids": clip_ids},
+                )
                 Outbox.queue_event(
                     conn,
                     topics.events,
@@ -53,12 +59,12 @@ def erase_delivery(data_dir: Path, topics: Topics, delivery_id: str) -> list[str
                 _last_delivery_without(conn, topics, delivery_id, set(photo_ids))
     finally:
         db.close()
-    for file in files:
+    for file in files + clips:
         file.unlink(missing_ok=True)
     for folder in folders:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
-    return photo_ids
+    return [f.name for f in files + clips]
 
 
 def _last_delivery_without(

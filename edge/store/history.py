@@ -1,6 +1,6 @@
 """The homeowner's record of past deliveries: one row per completed delivery (who came, what
-happened when, which photos were taken), written in the transaction that completes it, kept
-`photo_retention_days`, and read by `doorstep history` while the daemon runs. A photo whose
+happened when, which photos and clips were taken), written in the transaction that completes it,
+kept `photo_retention_days`, and read by `doorstep history` while the daemon runs. A photo whose
 file is gone (erased, or past its retention) is listed as erased, never silently dropped."""
 
 from __future__ import annotations
@@ -27,6 +27,17 @@ class PastPhoto:
 
 
 @dataclass(frozen=True)
+class PastClip:
+    clip_id: str
+    started_at: str
+    duration_s: float
+    sha256: str
+    local_only: bool
+    camera_fault: bool  # frames stopped for more than a second while it was recording
+    file: Path | None  # None: erased, or past its retention
+
+
+@dataclass(frozen=True)
 class PastDelivery:
     delivery_id: str
     mode: str
@@ -38,6 +49,7 @@ class PastDelivery:
     photos: tuple[PastPhoto, ...]
     parcel_visible: bool | None
     events: tuple[dict[str, Any], ...]  # {"t", "type", "reason"?}, in order
+    clips: tuple[PastClip, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +73,18 @@ class PastDelivery:
                 }
                 for p in self.photos
             ],
+            "clips": [
+                {
+                    "clip_id": c.clip_id,
+                    "started_at": c.started_at,
+                    "duration_s": c.duration_s,
+                    "sha256": c.sha256,
+                    "local_only": c.local_only,
+                    "camera_fault": c.camera_fault,
+                    "erased": c.file is None,
+                }
+                for c in self.clips
+            ],
         }
 
 
@@ -77,6 +101,7 @@ class DeliveryHistory:
             "arrived": notes.arrived,
             "parcel_visible": completed.fields.get("parcel_visible"),
             "photos": notes.photos,
+            "clips": notes.clips,
             "events": [
                 {key: e[key] for key in ("t", "type", "reason") if key in e} for e in notes.events
             ],
@@ -137,9 +162,26 @@ def _past(body: dict[str, Any], completed: float, photos: Path) -> PastDelivery:
             )
             for p in body.get("photos", ())
         ),
+        clips=tuple(_clip(c, photos, delivery_id) for c in body.get("clips", ())),
     )
 
 
-def _file(photos: Path, delivery_id: str, photo_id: str, private: bool) -> Path | None:
-    file = photos / ("private" if private else "deliveries") / delivery_id / f"{photo_id}.jpg"
+def _clip(c: dict[str, Any], photos: Path, delivery_id: str) -> PastClip:
+    local = bool(c.get("local_only"))
+    return PastClip(
+        clip_id=c["clip_id"],
+        started_at=c.get("started_at") or "",
+        duration_s=float(c.get("duration_s") or 0),
+        sha256=c.get("sha256") or "",
+        local_only=local,
+        camera_fault=float(c.get("max_gap_s") or 0) > 1.0,
+        file=_file(photos, delivery_id, c["clip_id"], local, ".mp4"),
+    )
+
+
+def _file(
+    photos: Path, delivery_id: str, photo_id: str, private: bool, suffix: str = ".jpg"
+) -> Path | None:
+    kind = "private" if private else "deliveries"
+    file = photos / kind / delivery_id / f"{photo_id}{suffix}"
     return file if file.exists() else None

@@ -1,5 +1,5 @@
 """Writes one step's Record (the pass it used, the deliveries, the homeowner's settings, the
-photos it queues, its events and retained messages, and for a delivery that completes its
+photos and clips it queues, its events and retained messages, and for a delivery that completes its
 receipt and its history entry) in ONE transaction of the one database, and says what it wrote
 in the log."""
 
@@ -14,13 +14,13 @@ from pathlib import Path
 
 from edge.contract.events import render_event, render_retained
 from edge.contract.topics import Topics
-from edge.domain.model import Emit, EventType, Now, Record, Retain, SharePhoto
+from edge.domain.model import Emit, EventType, Now, Record, Retain, ShareClip, SharePhoto
 from edge.journal.failures import DAMAGED_FIX
 from edge.store.db import Database
 from edge.store.deliveries import DeliveryJournal
 from edge.store.history import DeliveryHistory
 from edge.store.notes import DeliveryNotes
-from edge.store.outbox import Channel, Outbox
+from edge.store.outbox import Channel, Outbox, Part
 from edge.store.receipts import Receipts
 from edge.store.replay import ReplayStore
 from edge.store.settings import SettingsStore
@@ -28,6 +28,7 @@ from edge.store.settings import SettingsStore
 log = logging.getLogger(__name__)
 
 PhotoTarget = Callable[[SharePhoto], tuple[str, Path, Channel]]
+ClipTarget = Callable[[ShareClip], list[tuple[str, Path, Channel, Part | None]]]
 
 
 @dataclass
@@ -53,11 +54,13 @@ class Ledger:
         topics: Topics,
         photo_target: PhotoTarget,
         receipts: Receipts | None = None,
+        clip_target: ClipTarget | None = None,
     ) -> None:
         self._db = db
         self._outbox = outbox
         self._topics = topics
         self._photo_target = photo_target
+        self._clip_target = clip_target  # None: this device records no clips
         self._receipts = receipts  # None: no receipts (a test's ledger)
 
     def commit(self, record: Record, now: Now) -> None:
@@ -72,8 +75,7 @@ class Ledger:
                 DeliveryJournal.write(conn, record.deliveries, record.owner_hold)
             if record.settings is not None:
                 SettingsStore.write(conn, record.settings)
-            for photo in record.photos:  # before the events that announce them
-                self._queue_photo(conn, photo, queued)
+            self._queue_media(conn, record, queued)  # before the events that announce them
             for emit in record.events:
                 self._queue_event(conn, emit, now, queued)
             for retain in record.retained:
@@ -89,6 +91,14 @@ class Ledger:
         self._outbox.added(queued.rows, queued.size)
         for emit, seq in zip(record.events, queued.seqs, strict=True):
             _log_event(emit, seq)
+
+    def _queue_media(self, conn: sqlite3.Connection, record: Record, queued: _Queued) -> None:
+        for photo in record.photos:
+            self._queue_photo(conn, photo, queued)
+        for clip in record.clips:
+            assert self._clip_target is not None, "a clip on a device without video"
+            for target, path, channel, part in self._clip_target(clip):
+                queued.add(1, Outbox.queue_file(conn, target, path, channel, part))
 
     def _queue_photo(self, conn: sqlite3.Connection, photo: SharePhoto, queued: _Queued) -> None:
         target, path, channel = self._photo_target(photo)

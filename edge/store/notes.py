@@ -1,8 +1,8 @@
 """What a running delivery leaves behind for its receipt and its history entry: each of its
-events (id, sha256 of the exact bytes published, type, time), each photo, and who was granted
-the door. Noted in the same transaction as the event itself; taken (read and deleted) in the
-transaction that completes the delivery. A few rows per delivery, so no index (an index would
-be one more page written with every event)."""
+events (id, sha256 of the exact bytes published, type, time), each photo and clip, and who was
+granted the door. Noted in the same transaction as the event itself; taken (read and deleted) in
+the transaction that completes the delivery. A few rows per delivery, so no index (an index
+would be one more page written with every event)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ from typing import Any
 from edge.domain.model import Emit, EventType
 
 PHOTO_FIELDS = ("photo_id", "sha256", "captured_at", "purpose", "frame", "local_only")
+CLIP_FIELDS = (
+    "clip_id",
+    "sha256",
+    "started_at",
+    "duration_s",
+    "frames",
+    "max_gap_s",
+    "truncated",
+    "local_only",
+)
 
 
 @dataclass
@@ -23,6 +33,7 @@ class Notes:
 
     events: list[dict[str, Any]] = field(default_factory=list)  # id, sha256, type, t, reason?
     photos: list[dict[str, Any]] = field(default_factory=list)  # PHOTO_FIELDS
+    clips: list[dict[str, Any]] = field(default_factory=list)  # CLIP_FIELDS
     courier: dict[str, Any] | None = None
     confidential: bool = False
     arrived: float | None = None  # wall time of delivery.arriving
@@ -57,6 +68,8 @@ class DeliveryNotes:
             )
         if emit.type is EventType.DELIVERY_PHOTO:
             items.append(("photo", {key: emit.fields.get(key) for key in PHOTO_FIELDS}))
+        if emit.type in (EventType.DELIVERY_CLIP, EventType.DOORBELL_CLIP):
+            items.append(("clip", {key: emit.fields.get(key) for key in CLIP_FIELDS}))
         conn.executemany(
             "INSERT INTO receipt_items (delivery_id, seq, kind, body) VALUES (?, ?, ?, ?)",
             [(emit.delivery_id, seq, kind, json.dumps(body)) for kind, body in items],
@@ -79,6 +92,8 @@ class DeliveryNotes:
                     notes.arrived = body.get("t")
             elif kind == "photo":
                 notes.photos.append(body)
+            elif kind == "clip":
+                notes.clips.append(body)
             elif kind in ("grant", "courier") and notes.courier is None:  # courier: older builds
                 notes.courier = body["courier"] if kind == "grant" else body
                 notes.confidential = kind == "grant" and bool(body["confidential"])

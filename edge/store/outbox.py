@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edge.store.db import FILE_NAME, Database
 
 Channel = Literal["mqtt", "http"]
+Part = tuple[int, int]  # (offset, length): one chunk of a clip's file
 COMPACT_AFTER_BYTES = 256 * 1024  # a drained backlog bigger than this gives its disk back
 
 
@@ -34,12 +35,18 @@ class Entry:
     payload: bytes | None
     file: Path | None
     retain: bool = False
+    part: Part | None = None  # only this slice of ``file``
 
     def body(self) -> bytes:
         if self.payload is not None:
             return self.payload
         assert self.file is not None
-        return self.file.read_bytes()
+        if self.part is None:
+            return self.file.read_bytes()
+        offset, length = self.part
+        with self.file.open("rb") as f:
+            f.seek(offset)
+            return f.read(length)
 
 
 @dataclass(frozen=True)
@@ -107,14 +114,20 @@ class Outbox:
 
     @staticmethod
     def queue_file(
-        conn: sqlite3.Connection, target: str, file: Path, channel: Channel = "mqtt"
+        conn: sqlite3.Connection,
+        target: str,
+        file: Path,
+        channel: Channel = "mqtt",
+        part: Part | None = None,
     ) -> int:
-        """Queue a stored photo for ``target`` (an MQTT topic, or an upload URL): its bytes."""
-        size = _file_size(file)
+        """Queue a stored photo or clip (or ``part`` of it) for ``target`` (an MQTT topic, or
+        an upload URL): its bytes."""
+        size = _file_size(file) if part is None else part[1]
+        offset, length = part if part is not None else (None, None)
         conn.execute(
-            "INSERT INTO outbox (id, topic, file, created, channel, bytes) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (_next_id(conn), target, str(file), time.time(), channel, size),
+            "INSERT INTO outbox (id, topic, file, created, channel, bytes, part_offset, "
+            "part_length) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (_next_id(conn), target, str(file), time.time(), channel, size, offset, length),
         )
         return size
 
@@ -145,11 +158,10 @@ class Outbox:
     def pending(self, after_id: int, limit: int, channel: Channel = "mqtt") -> list[Entry]:
         with self._db.lock:
             rows = self._db.conn.execute(
-                "SELECT id, topic, payload, file, retain FROM outbox WHERE id > ? AND channel = ? "
-                "ORDER BY id LIMIT ?",
+                f"SELECT {ENTRY} FROM outbox WHERE id > ? AND channel = ? ORDER BY id LIMIT ?",
                 (after_id, channel, limit),
             ).fetchall()
-        return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
+        return [_entry(row) for row in rows]
 
     def entries(self, entry_ids: list[int]) -> list[Entry]:
         """These entries, oldest first; those already gone are left out."""
@@ -158,11 +170,9 @@ class Outbox:
         marks = ", ".join("?" * len(entry_ids))
         with self._db.lock:
             rows = self._db.conn.execute(
-                f"SELECT id, topic, payload, file, retain FROM outbox WHERE id IN ({marks}) "
-                "ORDER BY id",
-                entry_ids,
+                f"SELECT {ENTRY} FROM outbox WHERE id IN ({marks}) ORDER BY id", entry_ids
             ).fetchall()
-        return [Entry(i, t, p, Path(f) if f else None, bool(r)) for i, t, p, f, r in rows]
+        return [_entry(row) for row in rows]
 
     def is_pending(self, file: Path) -> bool:
         """Is this photo file still waiting to be delivered? (The photo store keeps it.)"""
@@ -252,6 +262,15 @@ def read_backlog(data_dir: Path, now: float) -> Backlog | None:
         return Outbox(db).backlog(now)
     finally:
         db.close()
+
+
+ENTRY = "id, topic, payload, file, retain, part_offset, part_length"
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    entry_id, topic, payload, file, retain, offset, length = row
+    part = (offset, length) if offset is not None else None
+    return Entry(entry_id, topic, payload, Path(file) if file else None, bool(retain), part)
 
 
 def _next_id(conn: sqlite3.Connection) -> int:

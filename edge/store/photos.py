@@ -1,4 +1,5 @@
-"""The homeowner's local copies of every photo, one JPEG file each, written before any upload.
+"""The homeowner's local copies of every photo (one JPEG file each) and clip (one MP4 each),
+written before any upload.
 
 Layout: `snapshots/` (doorbell presses outside deliveries), `deliveries/{id}/` (photos that go to
 the cloud) and `private/{id}/` (confidential deliveries: the only copy, never uploaded).
@@ -22,6 +23,7 @@ from edge.store.files import write_all_atomic
 
 KINDS = ("snapshots", "deliveries", "private")
 EVICTABLE = ("snapshots", "deliveries")  # in this order
+SUFFIXES = (".jpg", ".mp4")  # photos, and clips: kept, pruned and evicted alike
 
 
 class StorageFull(OSError):
@@ -32,8 +34,9 @@ class StorageFull(OSError):
 class NewPhoto:
     photo_id: str
     delivery_id: str | None
-    jpeg: bytes
+    jpeg: bytes  # or, with suffix ".mp4", a clip's video
     private: bool = False
+    suffix: str = ".jpg"
 
     @property
     def kind(self) -> str:
@@ -66,11 +69,14 @@ class PhotoStore:
         self._used = 0
         self._load()
 
-    def path(self, photo_id: str, delivery_id: str | None, private: bool = False) -> Path:
+    def path(
+        self, photo_id: str, delivery_id: str | None, private: bool = False, suffix: str = ".jpg"
+    ) -> Path:
+        """Where a photo (or, with suffix ".mp4", a clip) of ``delivery_id`` is kept."""
         if delivery_id is None:
-            return self._root / "snapshots" / f"{photo_id}.jpg"
+            return self._root / "snapshots" / f"{photo_id}{suffix}"
         kind = "private" if private else "deliveries"
-        return self._root / kind / delivery_id / f"{photo_id}.jpg"
+        return self._root / kind / delivery_id / f"{photo_id}{suffix}"
 
     @staticmethod
     def identify(path: Path) -> tuple[str, str | None]:
@@ -99,7 +105,7 @@ class PhotoStore:
         with self._lock:
             reserved = 0
             for photo in photos:
-                path = self.path(photo.photo_id, photo.delivery_id, photo.private)
+                path = self.path(photo.photo_id, photo.delivery_id, photo.private, photo.suffix)
                 try:
                     self._make_room(reserved + len(photo.jpeg))
                 except StorageFull as exc:
@@ -147,9 +153,9 @@ class PhotoStore:
         for kind in KINDS:
             folder = self._root / kind
             if folder.exists():
-                for temp in folder.rglob(".*.jpg.tmp"):  # a write a crash cut short
+                for temp in folder.rglob(".*.tmp"):  # a write a crash cut short
                     temp.unlink(missing_ok=True)
-                for file in folder.rglob("*.jpg"):
+                for file in (f for suffix in SUFFIXES for f in folder.rglob(f"*{suffix}")):
                     stat = file.stat()
                     found.append(
                         (stat.st_mtime, kind, str(file.relative_to(self._root)), stat.st_size)

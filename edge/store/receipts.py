@@ -1,6 +1,6 @@
 """Signed receipts, the proof of a delivery (docs/protocol.md §9). While a delivery runs, each of
-its events (its id and the sha256 of the exact bytes published) and each of its photos is noted
-(edge/store/notes.py) in the same transaction as the event itself; when it completes, the
+its events (its id and the sha256 of the exact bytes published) and each of its photos and clips
+is noted (edge/store/notes.py) in the same transaction as the event itself; when it completes, the
 receipt is built from those notes, signed with the device's key, chained to the previous
 receipt (`prev`: the sha256 of its JWS) and queued on `receipts/{delivery_id}` in that same
 transaction. A kill -9 anywhere leaves either the whole step (receipt and chain head) or none
@@ -66,6 +66,7 @@ class Receipts:
                 "issued_at": rfc3339(datetime.fromtimestamp(wall, UTC)),
                 "events": [{"id": e["id"], "sha256": e["sha256"]} for e in notes.events],
                 "photos": [{key: p.get(key) for key in RECEIPT_PHOTO_FIELDS} for p in notes.photos],
+                "clips": notes.clips,
                 "prev": prev[0] if prev else None,
                 "number": number,
             },

@@ -266,20 +266,24 @@ class CaptureWorker:
         if stuck is not None:
             raise CameraError(stuck)
 
+    def _watched_age(self, stamp: FrameStamp) -> float | None:
+        """How old ``stamp`` is, while someone is let in (the alarm says it); else None."""
+        return round(max(0.0, (self._now_ns() - stamp.sensor_ns) / NS), 3) if self._close else None
+
     def _probe(self) -> None:
         """Read the frame counter only: is the camera alive and advancing? Watched closely,
         the newest frame must also be younger than a second."""
-        age = None
+        stamp = None
         try:
             stamp = self._camera.stamp()
-            age = max(0.0, (self._now_ns() - stamp.sensor_ns) / NS)
+            age = self._watched_age(stamp)
             self._judged(stamp)
-            if self._close and age > MAX_FRAME_AGE_S:
+            if age is not None and age > MAX_FRAME_AGE_S:
                 raise CameraError(
                     f"the newest frame is {age:.1f} s old while the door is unlocked or open"
                 )
         except CameraError as exc:
-            self._camera_fault(exc, round(age, 3) if age is not None and self._close else None)
+            self._camera_fault(exc, self._watched_age(stamp) if stamp else None)
             return
         self._camera_works()
 
@@ -349,11 +353,12 @@ class CaptureWorker:
 
     def _shoot(self, request: CaptureRequest) -> _Shot | None:
         """Capture and encode one photo; None for a camera fault (reported) or a reference."""
+        frame = None
         try:
             frame = self._camera.capture()
             self._judged(frame.stamp)
-        except CameraError as exc:
-            self._camera_fault(exc)
+        except CameraError as exc:  # a frozen frame found by a photo says its age too
+            self._camera_fault(exc, self._watched_age(frame.stamp) if frame else None)
             self._submit(PhotoFailed(request, f"camera: {exc}"))
             return None
         self._camera_works()

@@ -137,7 +137,8 @@ class PhotoUploader(OutboxWorker):
             log.error("event=photo_upload_unreadable id=%s error=%s", entry.id, exc)
             self._outbox.remove([entry.id])
             return None
-        status, retry_after = self._put(entry.topic, body)
+        kind = "video/mp4" if entry.file and entry.file.suffix == ".mp4" else "image/jpeg"
+        status, retry_after = self._put(entry.topic, body, kind)
         if status is not None and 200 <= status < 300:
             log.info("event=photo_uploaded url=%s status=%s", entry.topic, status)
             self._outbox.remove([entry.id])
@@ -160,9 +161,9 @@ class PhotoUploader(OutboxWorker):
         self._outbox.remove([entry.id])
         return None
 
-    def _put(self, url: str, body: bytes) -> tuple[int | None, float | None]:
+    def _put(self, url: str, body: bytes, kind: str) -> tuple[int | None, float | None]:
         headers = {
-            "Content-Type": "image/jpeg",
+            "Content-Type": kind,
             "X-Doorstep-Sha256": hashlib.sha256(body).hexdigest(),
         }
         if self._token_file is not None:

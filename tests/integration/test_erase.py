@@ -35,7 +35,7 @@ def test_erase_takes_the_files_and_whatever_would_still_send_them(tmp_path: Path
     outbox.add_file(TOPICS.photo("D-2", "p3"), other)
     db.close()
 
-    assert erase_delivery(tmp_path, TOPICS, "D-1") == ["p1", "p2"]
+    assert erase_delivery(tmp_path, TOPICS, "D-1") == ["p1.jpg", "p2.jpg"]
     assert not shared.exists() and not private.exists() and other.exists()
     assert not (tmp_path / "photos" / "deliveries" / "D-1").exists()
     assert not (tmp_path / "photos" / "private" / "D-1").exists()
@@ -61,7 +61,7 @@ def test_erase_takes_the_files_and_whatever_would_still_send_them(tmp_path: Path
 def test_erasing_the_only_photos_clears_the_retained_latest_image(tmp_path: Path) -> None:
     # Before, the broker (and Home Assistant) kept showing the erased photo.
     PhotoStore(tmp_path / "photos").save("p1", "D-1", b"one")
-    assert erase_delivery(tmp_path, TOPICS, "D-1") == ["p1"]
+    assert erase_delivery(tmp_path, TOPICS, "D-1") == ["p1.jpg"]
     db = open_store(tmp_path)
     try:
         latest = [r for r in Outbox(db).pending(0, 10) if r.topic == TOPICS.image_latest]

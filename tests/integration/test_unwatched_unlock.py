@@ -24,7 +24,11 @@ def test_a_silently_frozen_camera_never_lets_the_door_open(
         daemon.send_pass("at_door", mode="in_home", jti="a-1")
         refused = cloud.wait_event("command.rejected", jti="a-1")
         assert refused["reason"] == "camera_unavailable"
-        assert "stopped advancing" in refused["detail"]
+        # The frozen frame is the one before it (stopped advancing) or, when the recorder saw
+        # it last, a frame from before the pass: either way no fresh frame, no unlock.
+        assert any(
+            why in refused["detail"] for why in ("stopped advancing", "older than the pass")
+        ), refused
         cloud.wait_event("alarm.camera_fault", delivery_id="D-1")
         assert [s.state for s in relay.states if s.state] == [], "the relay was energised"
         assert not [e for e in cloud.received.events if e["type"] == "delivery.unlocked"]

@@ -83,6 +83,7 @@ def flat(t: Transition) -> list[Any]:
         *([record.consume] if record.consume else []),
         *([t.lock] if t.lock else []),
         *record.photos,
+        *record.clips,
         *record.events,
         *record.retained,
         *t.actions,

@@ -53,7 +53,7 @@ class Trigger(StrEnum):
     LOCK_VERIFIED = "lock verified"  # the lock's sensor agrees it is locked
     DUE = "due"  # the phase's deadline passed
     EXPIRED = "expired"  # the grant's `exp` passed
-    CONFIRMED = "confirmed"  # the last confirmation photo came back
+    CONFIRMED = "confirmed"  # the last confirmation photo (and the unlocked window's clip) came
     RESTART = "restart"  # the daemon started again with this delivery on record
 
 
@@ -123,13 +123,17 @@ def relock(outcome: Outcome | None) -> Handler:
 
 
 def confirm(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
+    """Confirmation photos; after an unlocked window, its clip too (it goes on `post_s` past
+    the relock), so the receipt lists it. A restart lost the clip: only photos are waited for."""
     delivery = _courier(hold)
     count = max(1, rules.confirmation_photos)
+    clip = rules.clips and delivery.phase is Phase.RELOCKING
     confirming = replace(
         delivery,
         phase=Phase.CONFIRMING,
         pending_photos=count,
-        due=now.mono + rules.photo_timeout_s,
+        clip_pending=clip,
+        due=now.mono + rules.photo_timeout_s + (rules.clip_post_s if clip else 0.0),
         outcome=Outcome.DELIVERED,
     )
     request = photo_of(delivery, Purpose.CONFIRMATION)
@@ -157,9 +161,12 @@ def completed(state: State, hold: Hold, outcome: Outcome) -> Result:
     }
     if delivery.parcel_visible is not None:
         fields["parcel_visible"] = delivery.parcel_visible
+    retained = {"delivery_id": delivery.id, **fields}  # §8's fields, as they were
+    if delivery.clips:
+        fields["clips"] = list(delivery.clips)
     return replace(state, deliveries=remaining), [
         Emit(EventType.DELIVERY_COMPLETED, delivery.id, fields),
-        Retain("last_delivery", {"delivery_id": delivery.id, **fields}),
+        Retain("last_delivery", retained),
     ]
 
 
@@ -231,7 +238,10 @@ def lock_failed(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
 
 def no_confirmation(state: State, hold: Hold, now: Now, rules: Rules) -> Result:
     """The camera never answered. The courier is done all the same, and a camera that gives no
-    frame is a fault (the worker reports it healthy again once it recovers)."""
+    frame is a fault (the worker reports it healthy again once it recovers). Only a clip still
+    recording is no fault: the delivery completes without it, and the clip is told when done."""
+    if _courier(hold).pending_photos <= 0:
+        return completed(state, hold, Outcome.DELIVERED)
     state, alarm = on_camera(state, CameraHealth(False, "no confirmation photo came back"))
     state, done = completed(state, hold, Outcome.DELIVERED)
     return state, alarm + done

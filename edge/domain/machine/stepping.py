@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from edge.domain import rejections, signals
-from edge.domain.machine import courier, homeowner, world
+from edge.domain.machine import clips, courier, homeowner, world
 from edge.domain.machine.common import Result, hold_id, holder, holds, rejected
 from edge.domain.machine.health import on_camera, on_storage
 from edge.domain.machine.lifecycle import Trigger, fire, listed
@@ -22,6 +22,8 @@ from edge.domain.model import (
     CameraHealth,
     Capture,
     CheckCode,
+    ClipFailed,
+    ClipTaken,
     ClockChecked,
     CodeChecked,
     ConsumeJti,
@@ -30,6 +32,7 @@ from edge.domain.model import (
     DriveLock,
     Emit,
     EventType,
+    Film,
     FrameProof,
     Input,
     LockReading,
@@ -46,6 +49,7 @@ from edge.domain.model import (
     RecordFailed,
     Retain,
     Rules,
+    ShareClip,
     SharePhoto,
     Sound,
     State,
@@ -81,10 +85,10 @@ def step(state: State, event: Input, now: Now, rules: Rules) -> Transition:
     if isinstance(original, Tick):
         windows, summaries = rejections.flush(windows, now.mono)
         actions += summaries
-    return transition(before, replace(state, rejection_windows=windows), actions)
+    return transition(before, replace(state, rejection_windows=windows), actions, rules)
 
 
-def transition(before: State, after: State, actions: list[Action]) -> Transition:
+def transition(before: State, after: State, actions: list[Action], rules: Rules) -> Transition:
     """Sort what a step decided into the seam: the durable record, the lock, the rest. Every
     change of the lock's reading is told (`lock.changed`), with who moved it: before a
     `delivery.completed` it caused (a delivery's last event is its completion, and its receipt
@@ -119,12 +123,13 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
         deliveries=after.deliveries if holds(after) != holds(before) else None,
         owner_hold=after.owner_hold,
         photos=tuple(a for a in actions if isinstance(a, SharePhoto)),
+        clips=tuple(a for a in actions if isinstance(a, ShareClip)),
         events=tuple(a for a in actions if isinstance(a, Emit)),
         retained=tuple(a for a in actions if isinstance(a, Retain)),
         settings=after.settings if after.settings != before.settings else None,
     )
     outward: list[Outward] = [
-        a for a in actions if isinstance(a, (Capture, ProveCamera, CheckCode))
+        a for a in actions if isinstance(a, (Capture, ProveCamera, CheckCode, Film))
     ]
     outward += [Sound(tune) for tune in signals.tunes(record.events)]
     shown = signals.indicate(after)
@@ -133,6 +138,7 @@ def transition(before: State, after: State, actions: list[Action]) -> Transition
     held = holder(after) is not None
     if held != (holder(before) is not None):  # someone let in, or the door relocked
         outward.append(Watch(held))
+    outward += clips.filming(before, after, rules)
     return Transition(after, record, locks[0] if locks else None, tuple(outward))
 
 
@@ -196,6 +202,11 @@ def _upload_rejected(state: State, event: UploadRejected, now: Now, rules: Rules
     ]
 
 
+def _doorbell(state: State, rules: Rules) -> Result:
+    photo = world.doorbell_request(state)
+    return state, [Capture(photo), *clips.doorbell(photo, rules)]
+
+
 Route = Callable[[State, Any, Now, Rules], Result]
 ROUTES: dict[type, Route] = {  # every input, to its handler
     PassRejected: _pass_rejected,
@@ -204,7 +215,9 @@ ROUTES: dict[type, Route] = {  # every input, to its handler
     FrameProof: on_proof,
     PhotoTaken: world.on_photo,
     PhotoFailed: world.on_photo,
-    DoorbellPressed: lambda state, e, now, rules: (state, [Capture(world.doorbell_request(state))]),
+    DoorbellPressed: lambda state, e, now, rules: _doorbell(state, rules),
+    ClipTaken: clips.on_clip,
+    ClipFailed: clips.on_clip,
     DoorMoved: lambda state, e, now, rules: world.on_door(state, e.open, now, rules),
     LockSensed: lambda state, e, now, rules: world.on_lock(state, e.lock, now, rules),
     CameraHealth: lambda state, e, now, rules: on_camera(state, e),
@@ -242,7 +255,7 @@ def resume(state: State, now: Now, rules: Rules) -> Transition:
         if listed(hold, Trigger.RESTART):
             state, more = fire(state, hold, Trigger.RESTART, now, rules)
             actions += more
-    t = transition(before, state, actions)
+    t = transition(before, state, actions, rules)
     shown = signals.indicate(t.state)  # the LED and buzzer start from what is true now
     return t if shown in t.actions else replace(t, actions=(*t.actions, shown))
 

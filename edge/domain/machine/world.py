@@ -181,7 +181,7 @@ def on_photo(state: State, event: PhotoTaken | PhotoFailed, now: Now, rules: Rul
         delivery = replace(delivery, parcel_visible=event.parcel_visible)
     if request.purpose is Purpose.CONFIRMATION and delivery.phase is Phase.CONFIRMING:
         delivery = replace(delivery, pending_photos=delivery.pending_photos - 1)
-        if delivery.pending_photos <= 0:
+        if delivery.pending_photos <= 0 and not delivery.clip_pending:
             state, done = fire(put(state, delivery), delivery, Trigger.CONFIRMED, now, rules)
             return state, actions + done
     return put(state, delivery), actions

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from edge.domain.model.inputs import CaptureRequest
+from edge.domain.model.inputs import CaptureRequest, ClipRequest
 from edge.domain.model.state import Delivery, EventType, OwnerHold, Settings, State
 
 
@@ -39,6 +39,30 @@ class SharePhoto:
     photo_id: str
     delivery_id: str | None
     latest: bool = False
+
+
+@dataclass(frozen=True)
+class ShareClip:
+    """Publish a stored clip's bytes (under its delivery, or as a snapshot's)."""
+
+    clip_id: str
+    delivery_id: str | None
+
+
+@dataclass(frozen=True)
+class Film:
+    """Keep the video from `[video] pre_s` before now as one clip, until ``key``'s StopFilm
+    (a hold: unlock to relock), or, with no key, until `post_s` after now (a doorbell)."""
+
+    request: ClipRequest
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class StopFilm:
+    """The hold ``key`` relocked: its clip goes on `post_s` more, then is stored."""
+
+    key: str
 
 
 @dataclass(frozen=True)
@@ -103,7 +127,18 @@ class Sound:
     tune: Tune
 
 
-Action = ConsumeJti | DriveLock | Emit | Capture | SharePhoto | ProveCamera | Retain | CheckCode
+Action = (
+    ConsumeJti
+    | DriveLock
+    | Emit
+    | Capture
+    | SharePhoto
+    | ShareClip
+    | Film
+    | ProveCamera
+    | Retain
+    | CheckCode
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +149,9 @@ class Watch:
     close: bool
 
 
-Outward = Capture | ProveCamera | CheckCode | Indicate | Sound | Watch  # the Effects port's
+Outward = (  # the Effects port's
+    Capture | ProveCamera | CheckCode | Indicate | Sound | Watch | Film | StopFilm
+)
 
 
 @dataclass(frozen=True)
@@ -127,6 +164,7 @@ class Record:
     deliveries: tuple[Delivery, ...] | None = None  # None: unchanged (with the owner's hold)
     owner_hold: OwnerHold | None = None  # written with the deliveries, whole, when they are
     photos: tuple[SharePhoto, ...] = ()
+    clips: tuple[ShareClip, ...] = ()  # queued with the photos, before their events
     events: tuple[Emit, ...] = ()
     retained: tuple[Retain, ...] = ()
     settings: Settings | None = None  # None: unchanged
@@ -136,6 +174,7 @@ class Record:
             self.consume
             or self.deliveries is not None
             or self.photos
+            or self.clips
             or self.events
             or self.retained
             or self.settings is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from edge.domain.camera import FrameStamp
-from edge.domain.model.state import LockReading, Purpose
+from edge.domain.model.state import ClipPurpose, LockReading, Purpose
 from edge.domain.owner import OwnerInHome, OwnerLock, OwnerRejected, OwnerSnapshot, OwnerUnlock
 from edge.domain.passes import Pass, Rejection
 
@@ -51,6 +51,36 @@ class PhotoTaken:
 @dataclass(frozen=True)
 class PhotoFailed:
     request: CaptureRequest
+    error: str
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    """A clip to record, and for whom: a hold's (until its relock) or a doorbell press's."""
+
+    purpose: ClipPurpose
+    delivery_id: str | None
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class ClipTaken:
+    """A clip stored on disk: its hash and what it shows (frame numbers, sensor times)."""
+
+    request: ClipRequest
+    clip_id: str
+    sha256: str
+    size: int
+    started_at: str  # RFC 3339: the clip's first frame
+    duration_s: float
+    frames: tuple[int, int]  # the camera's counter at the first and the last frame
+    max_gap_s: float  # the longest wait between two frames (or before the end): > 1 s, a fault
+    truncated: bool = False  # cut at `[video] max_s`
+
+
+@dataclass(frozen=True)
+class ClipFailed:
+    request: ClipRequest
     error: str
 
 
@@ -134,6 +164,8 @@ Input = (
     | PassVerified
     | PhotoTaken
     | PhotoFailed
+    | ClipTaken
+    | ClipFailed
     | DoorbellPressed
     | DoorMoved
     | CameraHealth

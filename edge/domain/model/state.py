@@ -32,6 +32,9 @@ class EventType(StrEnum):
     ALARM_LOCK_FAULT = "alarm.lock_fault"
     ALARM_CAMERA_FAULT = "alarm.camera_fault"
     DOORBELL_PRESSED = "doorbell.pressed"
+    DELIVERY_CLIP = "delivery.clip"  # video (doorstep's own, with the two below)
+    DOORBELL_CLIP = "doorbell.clip"
+    OWNER_CLIP = "owner.clip"
     LOCK_CHANGED = "lock.changed"
     OWNER_UNLOCKED = "owner.unlocked"
     OWNER_RELOCKED = "owner.relocked"
@@ -65,6 +68,14 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     INTERRUPTED = "interrupted"
     ABORTED = "aborted"
+
+
+class ClipPurpose(StrEnum):
+    """Why a clip is recorded: who was let in, or who rang."""
+
+    DELIVERY = "delivery"  # a delivery's unlock until its relock
+    OWNER = "owner"  # the homeowner's unlock until its relock
+    DOORBELL = "doorbell"  # a press
 
 
 class Purpose(StrEnum):
@@ -106,6 +117,8 @@ class Delivery:
     alarm_at: float | None = None  # OPEN: when the door counts as left open
     photo_at: float | None = None  # OPEN: the next photo while the door is open
     parcel_visible: bool | None = None  # the drop zone changed since `arriving` (a heuristic)
+    clips: tuple[str, ...] = ()
+    clip_pending: bool = False  # CONFIRMING: the clip of its unlocked window is still recording
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,8 @@ class Rules:
     lock_sensed: bool = False  # a sensor reads the bolt (else "locked" is only the relay's state)
     max_active_deliveries: int = 64  # more waiting grants are refused `too_many_deliveries`
     policy: Policy = Policy()  # the homeowner's rules for in-home deliveries (`[policy]`)
+    clips: bool = False  # `[video] clips`: who is let in, and who rings, is filmed
+    clip_post_s: float = 5.0  # a clip goes on this long after its relock (`[video] post_s`)
 
 
 @dataclass(frozen=True)

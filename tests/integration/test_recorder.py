@@ -1,0 +1,93 @@
+"""The video recorder with the Pillow camera, PyAV's real encoder and muxer and real files: a
+clip is an MP4 on disk before the core hears of it, decodes, starts before its trigger, shows
+the masks burned in, and says when the camera stopped while it recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+
+from edge.domain.model import ClipFailed, ClipPurpose, ClipRequest, ClipTaken, Film, StopFilm
+from edge.hardware.sim_camera import SimCamera
+from edge.store.photos import PhotoStore
+from edge.workers.recorder import Recorder, VideoMaking
+
+MASK = [(0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25)]  # the top-left corner
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[tuple[Recorder, SimCamera, PhotoStore, queue.Queue]]:
+    camera = SimCamera(320, 240, "porch-1")
+    store = PhotoStore(tmp_path / "photos")
+    inbox: queue.Queue = queue.Queue()
+    making = VideoMaking(fps=10, width=320, height=240, pre_s=1, post_s=0.5, masks=[MASK])
+    recorder = Recorder(camera, store, inbox.put, making)
+    recorder.start()
+    yield recorder, camera, store, inbox
+    recorder.stop()
+    assert not recorder.alive()
+
+
+def decoded(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
+
+
+def test_a_held_clip_is_stored_before_it_is_told_and_plays(rig) -> None:
+    recorder, camera, store, inbox = rig
+    request = ClipRequest(ClipPurpose.DELIVERY, "D-1")
+    recorder.film(Film(request, "D-1"))
+    recorder.film(StopFilm("D-1"))  # at once: a clip of pre_s + post_s, about 1.5 s
+    taken = inbox.get(timeout=20)
+    assert isinstance(taken, ClipTaken) and taken.request == request
+    path = store.path(taken.clip_id, "D-1", suffix=".mp4")
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == taken.sha256 and len(data) == taken.size
+    frames = decoded(path)
+    assert (frames[0].width, frames[0].height) == (320, 240)
+    assert taken.frames[1] - taken.frames[0] >= len(frames) - 1 >= 5
+    assert 0.5 <= taken.duration_s <= 4 and taken.max_gap_s < 1 and not taken.truncated
+    corner = frames[0].to_image().getpixel((10, 10))
+    assert max(corner) < 24, f"the mask is not burned in: {corner}"  # H.264 is lossy
+
+
+def test_a_doorbell_clip_needs_no_stop(rig) -> None:
+    recorder, _, store, inbox = rig
+    recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))
+    taken = inbox.get(timeout=20)
+    assert isinstance(taken, ClipTaken)
+    assert store.path(taken.clip_id, None, suffix=".mp4").exists()
+
+
+def test_a_camera_that_stops_while_filming_shows_as_a_gap(tmp_path: Path) -> None:
+    camera = SimCamera(320, 240, "porch-1")
+    inbox: queue.Queue = queue.Queue()
+    making = VideoMaking(width=320, height=240, pre_s=1, post_s=1.5)
+    recorder = Recorder(camera, PhotoStore(tmp_path), inbox.put, making)
+    recorder.start()
+    try:
+        recorder.film(Film(ClipRequest(ClipPurpose.DELIVERY, "D-1"), "D-1"))
+        camera.set_mode("fail")
+        recorder.film(StopFilm("D-1"))  # its end passes with no frame: cut after the grace
+        taken = inbox.get(timeout=20)
+        assert isinstance(taken, ClipTaken) and taken.max_gap_s >= 1.5
+    finally:
+        recorder.stop()
+
+
+def test_a_camera_that_never_gave_a_frame_fails_the_clip(tmp_path: Path) -> None:
+    camera = SimCamera(320, 240, "porch-1")
+    camera.set_mode("fail")
+    inbox: queue.Queue = queue.Queue()
+    recorder = Recorder(camera, PhotoStore(tmp_path), inbox.put, VideoMaking(post_s=0.2))
+    recorder.start()
+    try:
+        recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))
+        assert isinstance(inbox.get(timeout=20), ClipFailed)
+    finally:
+        recorder.stop()
