@@ -72,6 +72,7 @@ bench: $(STAMP) system-tools
 	$(PY) -m tests.bench.bench_core
 	$(PY) -m tests.bench.bench_daemon
 	$(PY) -m tests.bench.bench_history
+	$(PY) -m tests.bench.bench_clips
 	$(PY) -m tests.bench.bench_fleet
 
 # The fleet on a two-node RabbitMQ cluster started here (rabbitmq-server installed when missing),
