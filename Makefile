@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CAMERA_STAMP := $(VENV)/.camera-test
+LIVE_STAMP := $(VENV)/.live-test
 
 # The official AsyncAPI 3.0 JSON Schema, which docs/contract/asyncapi.json is tested against:
 # fetched once with npm where npm is installed (the test says it skipped otherwise).
@@ -24,18 +25,33 @@ $(CAMERA_STAMP): $(STAMP) | system-tools
 	$(PY) -m pip install --quiet -e '.[camera-test]'
 	touch $(CAMERA_STAMP)
 
-# The test suite's system tools: mosquitto (a real broker), systemd-analyze (unit checks) and
-# libcap-dev (to build picamera2's python-prctl), and, where apt can get it, headless Chromium
-# (the history page's test skips without it).
+# PyGObject for the live view's tests, after system-tools (it builds against GObject
+# introspection and cairo; GStreamer's RTSP server is its typelib).
+$(LIVE_STAMP): $(STAMP) | system-tools
+	$(PY) -m pip install --quiet -e '.[live]'
+	touch $(LIVE_STAMP)
+
+# The test suite's system tools: mosquitto (a real broker), systemd-analyze (unit checks),
+# libcap-dev (to build picamera2's python-prctl), GStreamer's RTSP server with the headers
+# PyGObject builds against (the live view), and, where apt can get it, headless Chromium (the
+# history page's test skips without it).
+GSTREAMER := gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad libgirepository1.0-dev libcairo2-dev \
+	pkg-config
 system-tools:
 	@missing=""; optional=""; \
 	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	test -e /usr/include/sys/capability.h || missing="$$missing libcap-dev"; \
+	ls /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 \
+	  && pkg-config --exists gobject-introspection-1.0 cairo \
+	  && ls /usr/lib/*/gstreamer-1.0/libgstvideoparsersbad.so >/dev/null 2>&1 \
+	  || missing="$$missing $(GSTREAMER)"; \
 	command -v chromium >/dev/null 2>&1 || optional="chromium"; \
 	if [ -n "$$missing$$optional" ]; then apt-get update; fi; \
 	if [ -n "$$missing" ]; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing || exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	  || exit 1; fi; \
 	if [ -n "$$optional" ]; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$optional \
 	  || echo "chromium not installed: the history page's browser test will skip"; fi
@@ -43,7 +59,7 @@ system-tools:
 demo: $(STAMP)
 	$(VENV)/bin/doorstep-sim demo
 
-test: $(STAMP) system-tools $(CAMERA_STAMP) $(ASYNCAPI_SCHEMA)
+test: $(STAMP) system-tools $(CAMERA_STAMP) $(LIVE_STAMP) $(ASYNCAPI_SCHEMA)
 	$(PY) -m pytest
 
 $(ASYNCAPI_SCHEMA): | $(STAMP)

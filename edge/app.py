@@ -44,6 +44,7 @@ from edge.transport.inbound import InboundRouter
 from edge.transport.mqtt import Announcement, LinkHooks, MqttLink
 from edge.wiring import CoreHooks, PhotoLimits, open_stores
 from edge.workers.capture import CaptureWorker, PhotoMaking
+from edge.workers.live_view import LiveSettings, LiveView, live_view
 from edge.workers.pump import OutboxPump
 from edge.workers.recorder import Recorder, VideoMaking
 from edge.workers.routes import CHUNK_BYTES, PhotoRoutes
@@ -163,7 +164,7 @@ def _run_locked(
         ),
         camera_fix=hardware.camera_fix,
     )
-    recorder = _recorder(config, hardware, photos, inbox)
+    recorder, live_view = _video(config, hardware, photos, inbox)
     uploader = None
     if config.photos.transport == "http":
         from edge.workers.http_upload import PhotoUploader  # noqa: PLC0415 - only then
@@ -258,6 +259,7 @@ def _run_locked(
         lambda: link.stop(SHUTDOWN_BUDGET_S / 4),
         capture.stop,
         *([recorder.stop] if recorder else []),
+        *([live_view.stop] if live_view else []),
     ):
         parts.callback(part)
     parts.callback(_stop_core, core, core_thread, hardware)
@@ -268,6 +270,7 @@ def _run_locked(
         notifier.ready(status.line)
     workers: dict[str, _Worker | None] = {
         "camera": capture,
+        "live view": live_view,
         "video recorder": recorder,
         "outbox pump": pump,
     }
@@ -303,12 +306,18 @@ def _supervise(stop: threading.Event, threads: dict[str, Callable[[], bool]]) ->
     return 0
 
 
-def _recorder(
+def _video(
     config: Config, hardware: Hardware, photos: PhotoStore, inbox: Inbox
-) -> Recorder | None:
-    video = config.video
-    if not video.clips:
-        return None
+) -> tuple[Recorder | None, LiveView | None]:
+    """The recorder (clips, and the live view's frames) and the live view, as configured."""
+    video, live = config.video, config.live
+    view = None
+    if live.enabled:
+        assert live.username is not None and live.password_file is not None  # the config's rule
+        password = live.password_file.read_text(encoding="utf-8").strip()
+        view = live_view(LiveSettings(live.bind, live.port, live.path, live.username, password))
+    if not video.clips and view is None:
+        return None, None
     making = VideoMaking(
         video.fps,
         video.width,
@@ -317,8 +326,9 @@ def _recorder(
         video.post_s,
         video.max_s,
         config.privacy.masks,
+        clips=video.clips,
     )
-    return Recorder(hardware.camera, photos, inbox.put, making)
+    return Recorder(hardware.camera, photos, inbox.put, making, live=view), view
 
 
 def _handlers(

@@ -323,6 +323,28 @@ class VideoConfig(Section):
         return self
 
 
+class LiveConfig(Section):
+    """The live view: an RTSP stream for Home Assistant (go2rtc, or its generic camera)."""
+
+    enabled: Flag = False
+    bind: str = Field("0.0.0.0", min_length=1, description="the address it listens on")
+    port: int = Field(8554, strict=True, ge=1, le=65535)
+    path: str = Field(
+        "doorstep", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="rtsp://host:port/path"
+    )
+    username: str | None = Field(None, min_length=1, pattern=r"^[^:\s]+$")
+    password_file: ConfigPath | None = Field(None, description="the viewer's password, one line")
+
+    @model_validator(mode="after")
+    def _login(self) -> LiveConfig:
+        if self.enabled and (self.username is None or self.password_file is None):
+            raise ValueError(
+                "a live view always asks for a login: set username and password_file "
+                "(there is no default)"
+            )
+        return self
+
+
 class HomeAssistantConfig(Section):
     enabled: Flag = False
     discovery_prefix: str = Field("homeassistant", pattern=r"^[^#+/\x00][^#+\x00]*$")
@@ -405,6 +427,7 @@ class Config(Section):
     storage: StorageConfig = StorageConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     video: VideoConfig = VideoConfig()
+    live: LiveConfig = LiveConfig()
     homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     owner: OwnerConfig = OwnerConfig()
     policy: PolicyConfig = PolicyConfig()
@@ -449,6 +472,8 @@ def _check_files(config: Config, file: Path) -> None:
                 raise ConfigError(f"{file}: mqtt.tls.{name}: no such file {path}")
     if config.photos.http_token_file is not None:
         _read_secret(config.photos.http_token_file, file, "photos.http_token_file")
+    if config.live.enabled and config.live.password_file is not None:
+        _read_secret(config.live.password_file, file, "live.password_file")
     ca = config.photos.http_ca_file
     if ca is not None and not ca.is_file():
         raise ConfigError(f"{file}: photos.http_ca_file: no such file {ca}")

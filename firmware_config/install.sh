@@ -39,8 +39,11 @@ put_dir() {  # path mode [uid gid]
 
 install_packages() {
   [ -n "$root" ] || [ "${DOORSTEP_SKIP_APT:-0}" = 1 ] && return
-  local wanted="python3-venv python3-picamera2 python3-lgpio" missing=""
+  local wanted="python3-venv python3-picamera2 python3-lgpio python3-av" missing=""
   [ "${DOORSTEP_WITH_MOSQUITTO:-0}" = 1 ] && wanted="$wanted mosquitto"
+  # The live view's RTSP server (docs/protocol.md §12), only when asked for.
+  [ "${DOORSTEP_WITH_LIVE:-0}" = 1 ] && wanted="$wanted python3-gi gir1.2-gst-rtsp-server-1.0 \
+gstreamer1.0-plugins-good gstreamer1.0-plugins-bad"
   for pkg in $wanted; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
   [ -z "$missing" ] && return
   # Without recommends: on Raspberry Pi OS Lite, python3-picamera2's recommendations pull in a

@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# A simulated run's clips: a short pre-roll and tail, so a test's delivery completes quickly
-# (a config's own [video] table replaces this one; it comes last, so a test's extra keys
-# without a table still land in [storage]).
+# A simulated run's clips: a short pre-roll and tail, so a test's delivery completes quickly,
+# and small frames at a low rate, so many daemons under test share a machine (a config's own
+# [video] table replaces this one; it comes last, so a test's extra keys without a table still
+# land in [storage]).
 SIM_VIDEO = """
 [video]
 pre_s = 2
 post_s = 1
+fps = 5
+width = 320
+height = 240
 """
 
 

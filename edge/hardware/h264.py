@@ -31,12 +31,14 @@ class H264Encoder:
     """Pictures in, packets out, one packet per picture (no B-frames, no delay): a keyframe
     every ``keyframe_s`` seconds, so a clip's pre-roll starts at most that much early."""
 
+    CODEC = "libx264"
+
     def __init__(self, width: int, height: int, fps: float, keyframe_s: float = 1.0) -> None:
         import av  # noqa: PLC0415 - only a device that records video loads FFmpeg
 
         self.size = (width, height)
         self._av = av
-        context: Any = av.CodecContext.create("libx264", "w")
+        context: Any = av.CodecContext.create(self.CODEC, "w")
         context.width, context.height, context.pix_fmt = width, height, "yuv420p"
         context.time_base = MS
         context.framerate = Fraction(fps).limit_denominator(1000)

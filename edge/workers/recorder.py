@@ -1,6 +1,7 @@
 """The video recorder: a thread that takes the camera's frames at `[video] fps`, burns the privacy
 masks in, encodes them (edge/hardware/h264.py) into a ring of the last seconds, and cuts the
-clips the machine asks for (Film, StopFilm). Each clip is stored as an MP4 beside the photos
+clips the machine asks for (Film, StopFilm). The same packets feed the live view while someone
+watches it. Each clip is stored as an MP4 beside the photos
 before it is reported (ClipTaken), so the outbox and the receipts name a file that exists.
 
 A camera that gives no frame is not this thread's to diagnose (the capture worker says so,
@@ -26,9 +27,11 @@ from edge.hardware.h264 import H264Encoder, mp4
 from edge.hardware.jpeg import Polygon, masked
 from edge.store.photos import NewPhoto, PhotoStore
 from edge.workers.clip_ring import NS, ClipRing, Cut
+from edge.workers.live_view import LiveView
 
 log = logging.getLogger(__name__)
 
+ENCODER_FIX = "install python3-av (FFmpeg with libx264), or set [video] clips = false"
 QUIET_GRACE_S = 2.0  # a clip's end passed this long ago with no frame: cut without the rest
 CLIP_STORE_FIX = (
     "free space on the data dir's disk, or raise storage.photos_quota_mb (clips are kept "
@@ -47,6 +50,7 @@ class VideoMaking:
     post_s: float = 5.0
     max_s: float = 120.0
     masks: Sequence[Polygon] = ()
+    clips: bool = True  # False: frames are encoded only for a live viewer, none kept
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,10 @@ class Recorder:
         store: PhotoStore,
         submit: Callable[[Input], None],
         making: VideoMaking = VideoMaking(),
+        live: LiveView | None = None,
     ) -> None:
         self._camera = camera
+        self._live = live  # the live view, fed the same packets
         self._store = store
         self._submit = submit
         self._making = making
@@ -104,7 +110,12 @@ class Recorder:
         return self._ring.held_bytes()
 
     def _run(self) -> None:
-        encoder = H264Encoder(self._making.width, self._making.height, self._making.fps)
+        try:
+            encoder = H264Encoder(self._making.width, self._making.height, self._making.fps)
+        except (ImportError, ValueError, OSError) as exc:  # no PyAV, or no libx264 in it
+            log.error('event=recorder_unavailable error="%s" fix="%s"', exc, ENCODER_FIX)
+            self._refuse_orders()
+            return
         period_ns = round(NS / self._making.fps)
         next_ns = self._now_ns()
         while self._take_orders():
@@ -117,6 +128,18 @@ class Recorder:
             if wait_ns < 0:  # behind (a slow encode): skip, never catch up in a burst
                 next_ns, wait_ns = self._now_ns(), 0
             self._orders_wait(wait_ns / NS)
+
+    def _refuse_orders(self) -> None:
+        """Without an encoder: every clip asked for fails at once (a delivery waits for none)."""
+        while True:
+            self._woken.wait()
+            self._woken.clear()
+            while not self._orders.empty():
+                order = self._orders.get_nowait()
+                if order is None:
+                    return
+                if isinstance(order, Film):
+                    self._submit(ClipFailed(order.request, "no video encoder"))
 
     def _orders_wait(self, seconds: float) -> None:
         """Sleep until the next frame is due, waking at once for an order."""
@@ -140,6 +163,9 @@ class Recorder:
                     self._ring.close(key, now)
 
     def _frame(self, encoder: H264Encoder) -> None:
+        watched = self._live is not None and self._live.watching()
+        if not self._making.clips and not watched:
+            return  # nobody watches and no clip needs a pre-roll: no encoding at all
         try:
             frame = self._camera.capture()
         except CameraError:
@@ -151,7 +177,10 @@ class Recorder:
             picture = masked(frame.image, self._making.masks)  # before any byte is encoded
             cuts = []
             for packet in encoder.encode(picture, frame.sequence, frame.sensor_ns):
-                cuts += self._ring.add(packet)
+                if watched and self._live is not None:
+                    self._live.feed(packet)
+                if self._making.clips:
+                    cuts += self._ring.add(packet)
         for cut in cuts:
             self._store_cut(cut)
 
@@ -167,7 +196,12 @@ class Recorder:
             )
             self._submit(ClipFailed(request, "the camera gave no frame"))
             return
-        data = mp4(cut.packets)
+        try:
+            data = mp4(cut.packets)
+        except Exception as exc:  # FFmpeg refused the packets: this clip fails, told
+            log.exception("event=clip_failed clip_id=%s", clip.clip_id)
+            self._submit(ClipFailed(request, f"mp4: {exc}"))
+            return
         saved = self._store.save_all(
             [NewPhoto(clip.clip_id, request.delivery_id, data, request.confidential, ".mp4")]
         )[0]

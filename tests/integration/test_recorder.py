@@ -91,3 +91,19 @@ def test_a_camera_that_never_gave_a_frame_fails_the_clip(tmp_path: Path) -> None
         assert isinstance(inbox.get(timeout=20), ClipFailed)
     finally:
         recorder.stop()
+
+
+def test_without_an_encoder_every_clip_fails_at_once_and_the_recorder_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An FFmpeg without libx264 (a distribution's build may lack it): PyAV's own error.
+    monkeypatch.setattr("edge.hardware.h264.H264Encoder.CODEC", "no-such-encoder")
+    inbox: queue.Queue = queue.Queue()
+    recorder = Recorder(SimCamera(320, 240, "porch-1"), PhotoStore(tmp_path), inbox.put)
+    recorder.start()
+    try:
+        recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))
+        assert isinstance(inbox.get(timeout=20), ClipFailed)
+        assert recorder.alive()  # the daemon's supervisor must not restart the door for it
+    finally:
+        recorder.stop()

@@ -1,9 +1,9 @@
-"""The shipped unit's restrictions reproduced around a child process, as systemd would apply
-them on the Pi: the unit's system call filter (SystemCallFilter= lines in order, plus
-ProtectClock='s @clock filter), loaded with libseccomp; the working directory the unit gives
-(read-only when it gives none, as ProtectSystem=strict makes /); and /proc as ProcSubset=pid
-shows it, in a mount namespace. Group contents come from this machine's systemd-analyze, so the
-filter is systemd's own list, not one written here.
+"""The shipped unit's restrictions reproduced around a child process, as systemd would apply them
+on the Pi: the unit's system call filter (SystemCallFilter= lines in order, plus ProtectClock='s
+@clock filter, and MemoryDenyWriteExecute='s), loaded with libseccomp; the working directory the
+unit gives (read-only when it gives none, as ProtectSystem=strict makes /); and /proc as
+ProcSubset=pid shows it, in a mount namespace. Group contents come from this machine's
+systemd-analyze, so the filter is systemd's own list, not one written here.
 
 Needs root (mount namespaces), util-linux's unshare and libseccomp; tests skip without them.
 """
@@ -25,6 +25,19 @@ from edge.ops.unit_file import SyscallPolicy, UnitFile, syscall_policy
 ROOT = Path(__file__).parents[2]
 UNIT = ROOT / "systemd" / "doorstep.service"
 SCMP_ACT_ALLOW = 0x7FFF0000
+SCMP_CMP_MASKED_EQ = 7
+PROT_WRITE, PROT_EXEC = 0x2, 0x4
+
+
+class _ArgCmp(ctypes.Structure):
+    """libseccomp's struct scmp_arg_cmp: argument ``arg`` compared by ``op``."""
+
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
 
 
 def scmp_act_errno(number: int) -> int:
@@ -57,9 +70,41 @@ def _load_filter(default: int, rule: int, names: frozenset[str]) -> None:
         raise OSError("seccomp_load failed")
 
 
-def apply(policy: SyscallPolicy) -> None:
-    """In the child: load the unit's filters (errors are EPERM, as SystemCallErrorNumber=)."""
-    eperm = scmp_act_errno(errno.EPERM)  # one filter: a first one would forbid loading more
+def _load_deny_write_execute() -> None:
+    """MemoryDenyWriteExecute=, as systemd makes it: no memory mapped writable and executable
+    at once, and none made executable later (mmap's and mprotect's protection argument)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("seccomp"))
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_ArgCmp),
+    ]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    ctx = lib.seccomp_init(SCMP_ACT_ALLOW)
+    rules = (
+        ("mmap", PROT_WRITE | PROT_EXEC),
+        ("mprotect", PROT_EXEC),
+        ("pkey_mprotect", PROT_EXEC),
+    )
+    for name, bits in rules:
+        number = lib.seccomp_syscall_resolve_name(name.encode())
+        cmp = _ArgCmp(2, SCMP_CMP_MASKED_EQ, bits, bits)
+        if lib.seccomp_rule_add_array(ctx, scmp_act_errno(errno.EPERM), number, 1, cmp) != 0:
+            raise OSError(f"seccomp_rule_add_array failed for {name}")
+    if lib.seccomp_load(ctx) != 0:
+        raise OSError("seccomp_load failed")
+
+
+def apply(policy: SyscallPolicy, deny_write_execute: bool = False) -> None:
+    """In the child: load the unit's filters (errors are EPERM, as SystemCallErrorNumber=).
+    MemoryDenyWriteExecute='s goes first: the unit's own would forbid loading another."""
+    if deny_write_execute:
+        _load_deny_write_execute()
+    eperm = scmp_act_errno(errno.EPERM)
     if policy.allow_mode:
         _load_filter(eperm, SCMP_ACT_ALLOW, policy.names - policy.clock_denied)
     else:
@@ -102,7 +147,8 @@ def run_under_unit(
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from edge.ops.unit_file import SyscallPolicy\nfrom tests.pi.sandbox import apply\n"
         f"apply(SyscallPolicy({policy.allow_mode!r}, frozenset({sorted(policy.names)!r}), "
-        f"frozenset({sorted(policy.clock_denied)!r})))\n" + script
+        f"frozenset({sorted(policy.clock_denied)!r})), "
+        f"{unit.flag('MemoryDenyWriteExecute')!r})\n" + script
     )
     command = (
         " && ".join(mounts)
