@@ -31,6 +31,7 @@ class _Open:
     token: object
     key: str | None  # the hold it films until it is closed (None: a fixed span)
     span: ClipSpan
+    merge: object = None  # a fixed span asked for again while it runs is made longer
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,21 @@ class ClipRing:
     _packets: deque[Packet] = field(default_factory=deque)
     _open: list[_Open] = field(default_factory=list)
 
-    def open(self, token: object, now_ns: int, key: str | None = None) -> None:
+    def open(
+        self, token: object, now_ns: int, key: str | None = None, merge: object = None
+    ) -> bool:
         """A clip from `pre_s` before ``now_ns``: with a ``key``, until ``close(key)`` (then
-        `post_s` more); without, until `post_s` after ``now_ns``."""
+        `post_s` more); without, until `post_s` after ``now_ns``. A fixed span whose ``merge``
+        equals one still running makes that one longer instead (a doorbell pressed again and
+        again is one clip, up to `max_s`): False then."""
+        if key is None and merge is not None:
+            for clip in self._open:
+                if clip.merge == merge and clip.span.end_ns is not None:
+                    clip.span = ClipSpan(clip.span.start_ns, now_ns + self.post_ns)
+                    return False
         end = None if key is not None else now_ns + self.post_ns
-        self._open.append(_Open(token, key, ClipSpan(now_ns - self.pre_ns, end)))
+        self._open.append(_Open(token, key, ClipSpan(now_ns - self.pre_ns, end), merge))
+        return True
 
     def close(self, key: str, now_ns: int) -> bool:
         """The clip of ``key`` ends `post_s` after ``now_ns``; False when none is open."""

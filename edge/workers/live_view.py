@@ -133,12 +133,10 @@ class LiveView:
     def feed(self, packet: Packet) -> None:
         """One encoded frame from the recorder, to every viewer (from a keyframe on)."""
         with self._lock:
-            feeds = list(self._feeds.items())
-        for key, source in feeds:
-            if key in self._waiting_key:
-                if not packet.keyframe:
-                    continue
-                self._waiting_key.discard(key)
+            if packet.keyframe:
+                self._waiting_key.clear()
+            feeds = [src for key, src in self._feeds.items() if key not in self._waiting_key]
+        for source in feeds:
             source.emit("push-buffer", self._gst.Buffer.new_wrapped(packet.data))
 
     def _run(self) -> None:

@@ -105,10 +105,6 @@ class Recorder:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
-    def held_bytes(self) -> int:
-        """The encoded video kept in memory (the bench reports it)."""
-        return self._ring.held_bytes()
-
     def _run(self) -> None:
         try:
             encoder = H264Encoder(self._making.width, self._making.height, self._making.fps)
@@ -158,7 +154,8 @@ class Recorder:
                 case None:
                     return False
                 case Film(request, key):
-                    self._ring.open(_Clip(request, new_clip_id(datetime.now(UTC))), now, key)
+                    clip = _Clip(request, new_clip_id(datetime.now(UTC)))
+                    self._ring.open(clip, now, key, merge=request if key is None else None)
                 case StopFilm(key):
                     self._ring.close(key, now)
 

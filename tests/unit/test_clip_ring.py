@@ -54,6 +54,19 @@ def test_a_press_is_a_fixed_span_around_it() -> None:
     assert (cut.packets[0].sensor_ns, cut.packets[-1].sensor_ns) == (3 * NS, round(6.5 * NS))
 
 
+def test_a_doorbell_pressed_again_while_its_clip_runs_makes_it_longer_not_another() -> None:
+    r = ring()
+    feed(r, packets(0, 5.05))
+    assert r.open("press-1", 5 * NS, merge="doorbell")
+    feed(r, packets(5.1, 5.55))
+    assert not r.open("press-2", round(5.5 * NS), merge="doorbell")  # the same clip, longer
+    assert r.open("elsewhere", round(5.5 * NS), merge="doorbell during D-1")  # another's own
+    cuts = feed(r, packets(5.6, 8))
+    [mashed] = [c for c in cuts if c.token == "press-1"]
+    assert mashed.packets[-1].sensor_ns == round(6.5 * NS)  # post_s after the last press
+    assert {c.token for c in cuts} == {"press-1", "elsewhere"}
+
+
 def test_a_clip_is_capped_at_max_s_however_long_the_hold_lasts() -> None:
     r = ring(cap=5)
     feed(r, packets(0, 2.05))
