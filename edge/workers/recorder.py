@@ -115,15 +115,16 @@ class Recorder:
         period_ns = round(NS / self._making.fps)
         next_ns = self._now_ns()
         while self._take_orders():
-            try:
-                self._frame(encoder)
-            except Exception:  # a bug: this frame is lost, the recorder goes on
-                log.exception("event=recorder_failed")
-            next_ns += period_ns
-            wait_ns = next_ns - self._now_ns()
-            if wait_ns < 0:  # behind (a slow encode): skip, never catch up in a burst
-                next_ns, wait_ns = self._now_ns(), 0
-            self._orders_wait(wait_ns / NS)
+            now = self._now_ns()
+            if now >= next_ns:  # a frame is due (an order alone wakes the loop, takes none)
+                try:
+                    self._frame(encoder)
+                except Exception:  # a bug: this frame is lost, the recorder goes on
+                    log.exception("event=recorder_failed")
+                next_ns += period_ns
+                if next_ns <= now:  # behind (a slow encode): a period from now, no burst
+                    next_ns = now + period_ns
+            self._orders_wait(max(0, next_ns - self._now_ns()) / NS)
 
     def _refuse_orders(self) -> None:
         """Without an encoder: every clip asked for fails at once (a delivery waits for none)."""

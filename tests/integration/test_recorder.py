@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def test_a_held_clip_is_stored_before_it_is_told_and_plays(rig) -> None:
     assert 0.5 <= taken.duration_s <= 4 and taken.max_gap_s < 1 and not taken.truncated
     corner = frames[0].to_image().getpixel((10, 10))
     assert max(corner) < 24, f"the mask is not burned in: {corner}"  # H.264 is lossy
+
+
+def test_many_orders_at_once_do_not_hold_the_frames_back(rig) -> None:
+    # Every order wakes the recorder: a wake must not count as a frame taken, or a burst of
+    # presses would push the next frame seconds away (a gap in every clip, a frozen live view).
+    recorder, _, _, inbox = rig
+    for _ in range(60):  # six seconds of frames at 10 a second, were each a frame's turn
+        recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))
+        time.sleep(0.01)  # pacing the presses (each its own wake), not waiting on anything
+    pressed = inbox.get(timeout=20)
+    assert isinstance(pressed, ClipTaken) and pressed.max_gap_s < 1, pressed
+    request = ClipRequest(ClipPurpose.DELIVERY, "D-1")
+    recorder.film(Film(request, "D-1"))
+    recorder.film(StopFilm("D-1"))
+    held = inbox.get(timeout=20)
+    assert isinstance(held, ClipTaken) and held.max_gap_s < 1, held
 
 
 def test_a_doorbell_clip_needs_no_stop(rig) -> None:
