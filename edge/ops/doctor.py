@@ -9,16 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from edge.config import Config
 from edge.hardware import DEVICE_TREE
 from edge.hardware.backends import build_hardware, clock_of
 from edge.hardware.clock import TIMESYNCD_FLAG
+from edge.hardware.h264 import H264Encoder
 from edge.hardware.jpeg import masked_jpeg
 from edge.ops.unit_file import UnitFile, syscall_policy
 from edge.store.db import StoreTooNew
 from edge.store.instance import holder
 from edge.store.outbox import read_backlog
 from edge.transport.mqtt import probe_broker
+from edge.workers.live_view import GSTREAMER_FIX
+from edge.workers.recorder import ENCODER_FIX
 
 BACKLOG_WARN_COUNT = 100
 BACKLOG_WARN_AGE_S = 3600
@@ -271,6 +276,30 @@ def _outbox(config: Config) -> Check:
     )
 
 
+def _video(config: Config) -> list[Check]:
+    """The encoder clips need, and the RTSP server the live view needs, when they are on."""
+    video, live = config.video, config.live
+    checks = []
+    if video.clips:
+        try:
+            encoder = H264Encoder(video.width, video.height, video.fps)
+            encoder.encode(Image.new("RGB", (video.width, video.height)), 1, 0)
+            detail = f"H.264 encoder ready: {video.width}x{video.height} at {video.fps:g} fps"
+            checks.append(Check("clips", "ok", detail))
+        except (ImportError, ValueError, OSError) as exc:
+            checks.append(Check("clips", "FAIL", f"no video encoder: {exc}", ENCODER_FIX))
+    if live.enabled:
+        try:
+            import gi  # noqa: PLC0415 - only a device with a live view needs GStreamer
+
+            gi.require_version("GstRtspServer", "1.0")
+            url = f"rtsp://{live.bind}:{live.port}/{live.path}, login {live.username}"
+            checks.append(Check("live view", "ok", f"GStreamer's RTSP server found; {url}"))
+        except (ImportError, ValueError) as exc:
+            checks.append(Check("live view", "FAIL", str(exc), GSTREAMER_FIX))
+    return checks or [Check("video", "ok", "clips off, live view off")]
+
+
 def diagnose(config: Config, source: str) -> list[Check]:
     checks = [
         Check("config", "ok", f"{source} (device {config.device_id})"),
@@ -279,6 +308,7 @@ def diagnose(config: Config, source: str) -> list[Check]:
     ]
     steps: list[Callable[[Config], Check | list[Check]]] = [
         _hardware,
+        _video,
         _clock,
         _service,
         _broker,

@@ -38,8 +38,35 @@ def config_for(tmp_path: Path, cloud_keys, port: int, data_dir: Path | None = No
 def test_all_ok_against_a_live_broker(tmp_path: Path, cloud_keys, mosquitto) -> None:
     status, lines = doctor(config_for(tmp_path, cloud_keys, mosquitto.port))
     assert status == 0, lines
-    assert set(lines) == {"config", "keys", "data", "gpio", "camera", "clock", "broker", "outbox"}
+    assert set(lines) == {
+        "config",
+        "keys",
+        "data",
+        "gpio",
+        "camera",
+        "clips",
+        "clock",
+        "broker",
+        "outbox",
+    }
     assert all(line.startswith("ok ") for line in lines.values()), lines
+    assert "H.264 encoder ready: 320x240 at 5 fps" in lines["clips"]
+
+
+def test_the_live_view_is_checked_when_it_is_on(tmp_path: Path, cloud_keys, mosquitto) -> None:
+    secret = tmp_path / "live-password"
+    secret.write_text("s3cret\n")
+    config = write_sim_config(
+        tmp_path / "doorstep.toml",
+        device_id="porch-1",
+        port=mosquitto.port,
+        trusted_key=cloud_keys.public,
+        data_dir=tmp_path / "data",
+        extra=f'[live]\nenabled = true\nusername = "viewer"\npassword_file = "{secret}"\n',
+    )
+    status, lines = doctor(config)
+    assert status == 0, lines
+    assert lines["live"].startswith("ok") and "rtsp://0.0.0.0:8554/doorstep" in lines["live"]
 
 
 def test_an_unreachable_broker_and_an_unwritable_data_dir_fail_with_a_fix(
