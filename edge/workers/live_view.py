@@ -98,8 +98,9 @@ class LiveView:
         """Listen now. A port that is taken is said at once, and the door goes on without a
         live view (no restart would free the port)."""
         try:
-            self._server.attach(self._context)
-        except self._glib.Error as exc:  # the address is taken, or not this host's
+            if not self._server.attach(self._context):  # 0: no socket (GStreamer warns why)
+                raise OSError("the address is taken, or not this host's")
+        except (self._glib.Error, OSError) as exc:
             log.error(
                 'event=live_view_not_listening address=%s:%s error="%s" fix="%s"',
                 self.settings.bind,

@@ -5,6 +5,7 @@ stream shows the doorstep as it is now: the door opening shows within a second."
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from pathlib import Path
 
@@ -58,3 +59,18 @@ def test_the_live_view_asks_a_login_and_shows_the_doorstep_as_it_is_now(
         lag = time.monotonic() - opened
     assert lag < 1.0, f"the live view showed the door {lag:.2f} s after it opened"
     device.wait_log("event=live_view_left")
+
+
+def test_a_taken_port_is_said_and_the_door_goes_on_without_a_live_view(
+    new_device, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        device = new_device(live_config(tmp_path, port, secrets.token_urlsafe(12)))
+        line = device.wait_log("event=live_view_not_listening")
+        assert f"address=127.0.0.1:{port}" in line and 'fix="free that port' in line
+        device.sim("doorbell", "press")  # the rest of the device works on
+        assert device.cloud.wait_event("doorbell.pressed")["photo_id"]
+        assert device.daemon.running()
