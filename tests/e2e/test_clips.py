@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,8 +17,8 @@ import pytest
 
 from simulator.device import DeviceUnderTest, Setup
 from simulator.receipts import verify_receipts
+from tests.chromium import CHROMIUM, VIDEO_PROBE, played
 from tests.e2e.test_in_home import IN_HOME, unlock
-from tests.integration.test_history import CHROMIUM
 
 # Chunks of 16 KiB (the smallest broker cap allowed), so even a short clip comes in several.
 SMALL_BROKER = "max_payload_bytes = 16384\n"
@@ -131,23 +130,6 @@ class Videos(HTMLParser):
             self.sources.append(dict(attrs)["src"] or "")
 
 
-PLAYER = """<script>
-const v = document.querySelector("video");
-function shown() {
-  const c = document.createElement("canvas");
-  c.width = v.videoWidth; c.height = v.videoHeight;
-  const x = c.getContext("2d"); x.drawImage(v, 0, 0);
-  const p = x.getImageData(c.width / 2, c.height / 2, 1, 1).data;
-  document.title = "played " + v.duration.toFixed(2) + " " + v.videoWidth + "x" +
-    v.videoHeight + " rgb " + p[0] + "," + p[1] + "," + p[2];
-}
-v.addEventListener("seeked", shown);  // a frame decoded at that time, not a blank surface
-v.preload = "auto";
-v.currentTime = 0.3;
-v.addEventListener("error", () => { document.title = "error " + v.error.code; });
-</script>"""
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
 def test_the_history_page_plays_the_clip_in_a_real_browser(new_device, tmp_path: Path) -> None:
     device = new_device(FILMED)
@@ -163,27 +145,8 @@ def test_the_history_page_plays_the_clip_in_a_real_browser(new_device, tmp_path:
     [src] = videos.sources
     mp4 = base64.b64decode(src.removeprefix("data:video/mp4;base64,"))
     assert hashlib.sha256(mp4).hexdigest() == clip["sha256"]
-    page.write_text(html.replace("</body>", PLAYER + "</body>"), encoding="utf-8")
-    dom = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--autoplay-policy=no-user-gesture-required",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    title = dom.split("<title>", 1)[1].split("</title>", 1)[0]
-    assert title.startswith("played "), title
-    duration = float(title.split()[1])
-    assert abs(duration - clip["duration_s"]) < 0.5, (title, clip["duration_s"])
-    assert title.split()[2] == "640x480"
-    rgb = [int(n) for n in title.split()[-1].split(",")]
-    assert sum(rgb) > 60, f"the decoded frame is black: {title}"  # the porch's wall shows
+    page.write_text(html.replace("</body>", VIDEO_PROBE + "</body>"), encoding="utf-8")
+    duration, size, brightness = played(page)
+    assert abs(duration - clip["duration_s"]) < 0.5, (duration, clip["duration_s"])
+    assert size == "640x480"
+    assert brightness > 60, "the decoded frame is black"  # the porch's wall shows

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft202012Validator
 
-from tests.integration.test_history import CHROMIUM
+from tests.chromium import CHROMIUM, VIDEO_PROBE, played
 
 EVENT_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "contract" / "event.schema.json"
 
@@ -60,40 +59,12 @@ def test_demo_plays_both_deliveries_and_writes_a_report_with_verified_photos(
             assert abs(played - clip["duration_s"]) < 0.5, (played, clip)
 
 
-PROBE = """<!doctype html><video src="photos/{clip_id}.mp4" muted preload="auto"></video>
-<script>const v = document.querySelector("video");
-v.addEventListener("loadeddata", () => {{
-  const c = document.createElement("canvas"); c.width = v.videoWidth; c.height = v.videoHeight;
-  c.getContext("2d").drawImage(v, 0, 0);
-  const p = c.getContext("2d").getImageData(c.width / 2, c.height / 2, 1, 1).data;
-  document.title = "played " + v.duration + " " + (p[0] + p[1] + p[2]);
-}});
-v.addEventListener("error", () => {{ document.title = "error " + v.error.code; }});</script>"""
-
-
 def play_in_chromium(out: Path, clip_id: str) -> float:
     """Load the report's clip file as the report page does, in headless Chromium; its duration,
     once a frame decoded that is not black."""
     probe = out / f"play-{clip_id}.html"
-    probe.write_text(PROBE.format(clip_id=clip_id), encoding="utf-8")
-    dom = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--allow-file-access-from-files",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            probe.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    title = dom.split("<title>", 1)[1].split("</title>", 1)[0] if "<title>" in dom else dom[-300:]
-    if not title.startswith("played "):
-        pytest.fail(f"the clip {clip_id} did not play: {title}")
-    _, duration, brightness = title.split()
-    assert int(brightness) > 60, f"the decoded frame is black: {title}"
-    return float(duration)
+    page = f'<!doctype html><video src="photos/{clip_id}.mp4" muted></video>{VIDEO_PROBE}'
+    probe.write_text(page, encoding="utf-8")
+    duration, _, brightness = played(probe)
+    assert brightness > 60, f"the decoded frame of {clip_id} is black"
+    return duration

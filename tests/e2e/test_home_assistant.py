@@ -17,6 +17,8 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,33 +176,35 @@ class HomeAssistant:
         return self.call(f"/states/{entity}")["state"]
 
 
+@contextmanager
+def running_home_assistant(tmp_path: Path, broker_port: int) -> Iterator[HomeAssistant]:
+    """Home Assistant from .venv-ha on the broker at ``broker_port``, its API up; its log in
+    tmp_path/ha.log. Stopped on the way out."""
+    python = home_assistant_python()
+    http_port = free_port()
+    token = write_home_assistant_config(tmp_path / "ha", broker_port, http_port)
+    command = [str(python), "-m", "homeassistant", "-c", str(tmp_path / "ha")]
+    with open(tmp_path / "ha.log", "wb") as log:
+        hass = subprocess.Popen(
+            [*command, "--skip-pip-packages", "mqtt"], stdout=log, stderr=subprocess.STDOUT
+        )
+        ha = HomeAssistant(http_port, token)
+        try:
+            ha.until(lambda: ha.call("/") == {"message": "API running."}, "API")
+            yield ha
+        finally:
+            hass.terminate()
+            hass.wait(timeout=60)
+
+
 @pytest.mark.slow
 def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device, mosquitto) -> None:
-    python = home_assistant_python()
     device = new_device(
         '[homeassistant]\nenabled = true\nname = "Front door"\n'
         f'[owner]\nunlock_code_hash = "{hash_code(CODE)}"\n'
         "[delivery]\nin_home_enabled = true\nunlock_timeout_s = 60\n"
     )
-    http_port = free_port()
-    token = write_home_assistant_config(tmp_path / "ha", mosquitto.port, http_port)
-    log = open(tmp_path / "ha.log", "wb")  # noqa: SIM115 - Home Assistant's, for its lifetime
-    hass = subprocess.Popen(
-        [
-            str(python),
-            "-m",
-            "homeassistant",
-            "-c",
-            str(tmp_path / "ha"),
-            "--skip-pip-packages",
-            "mqtt",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    ha = HomeAssistant(http_port, token)
-    try:
-        ha.until(lambda: ha.call("/") == {"message": "API running."}, "API")
+    with running_home_assistant(tmp_path, mosquitto.port) as ha:
         entities = ha.until(
             lambda: [
                 e
@@ -283,7 +287,3 @@ def test_home_assistant_discovers_and_drives_the_doorbell(tmp_path, new_device, 
         device.cloud.wait_event("owner.relocked", timeout=30)
         ha.until(lambda: ha.state(lock) == "locked", "the lock locked again")
         assert not device.events("command.rejected")
-    finally:
-        hass.terminate()
-        hass.wait(timeout=60)
-        log.close()

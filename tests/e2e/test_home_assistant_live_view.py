@@ -20,7 +20,7 @@ from simulator.broker import free_port
 from tests.e2e.test_home_assistant import (
     HomeAssistant,
     home_assistant_python,
-    write_home_assistant_config,
+    running_home_assistant,
 )
 from tests.e2e.test_live_view import live_config
 
@@ -39,53 +39,30 @@ def test_home_assistant_shows_the_live_view(tmp_path: Path, new_device, mosquitt
     port, password = free_port(), secrets.token_urlsafe(12)
     device = new_device(live_config(tmp_path, port, password))
     device.wait_log("event=live_view_listening")
-    http_port = free_port()
-    token = write_home_assistant_config(tmp_path / "ha", mosquitto.port, http_port)
-    with open(tmp_path / "ha.log", "wb") as log:
-        hass = subprocess.Popen(
-            [
-                str(python),
-                "-m",
-                "homeassistant",
-                "-c",
-                str(tmp_path / "ha"),
-                "--skip-pip-packages",
-                "mqtt",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    with running_home_assistant(tmp_path, mosquitto.port) as ha:
+        flow = ha.call("/config/config_entries/flow", {"handler": "generic"})
+        stream = f"rtsp://owner:{password}@127.0.0.1:{port}/doorstep"
+        step = ha.call(
+            f"/config/config_entries/flow/{flow['flow_id']}",
+            {
+                "stream_source": stream,
+                "rtsp_transport": "tcp",
+                "framerate": 2,
+                "verify_ssl": False,
+            },
         )
-        ha = HomeAssistant(http_port, token)
-        try:
-            ha.until(lambda: ha.call("/") == {"message": "API running."}, "API")
-            flow = ha.call("/config/config_entries/flow", {"handler": "generic"})
-            stream = f"rtsp://owner:{password}@127.0.0.1:{port}/doorstep"
-            step = ha.call(
-                f"/config/config_entries/flow/{flow['flow_id']}",
-                {
-                    "stream_source": stream,
-                    "rtsp_transport": "tcp",
-                    "framerate": 2,
-                    "verify_ssl": False,
-                },
-            )
-            assert step.get("step_id") == "user_confirm", step  # it opened the stream
-            done = ha.call(f"/config/config_entries/flow/{flow['flow_id']}", {"confirmed_ok": True})
-            assert done.get("type") == "create_entry", done
-            camera = ha.until(
-                lambda: [
-                    s["entity_id"]
-                    for s in ha.call("/states")
-                    if s["entity_id"].startswith("camera.")
-                ],
-                "the generic camera",
-            )[0]
-            jpeg = ha.until(lambda: still(ha, camera), "a frame from the stream", timeout=60)
-            picture = Image.open(io.BytesIO(jpeg))
-            assert picture.size == (320, 240)  # the simulated device's clip size
-        finally:
-            hass.terminate()
-            hass.wait(timeout=60)
+        assert step.get("step_id") == "user_confirm", step  # it opened the stream
+        done = ha.call(f"/config/config_entries/flow/{flow['flow_id']}", {"confirmed_ok": True})
+        assert done.get("type") == "create_entry", done
+        camera = ha.until(
+            lambda: [
+                s["entity_id"] for s in ha.call("/states") if s["entity_id"].startswith("camera.")
+            ],
+            "the generic camera",
+        )[0]
+        jpeg = ha.until(lambda: still(ha, camera), "a frame from the stream", timeout=60)
+        picture = Image.open(io.BytesIO(jpeg))
+        assert picture.size == (320, 240)  # the simulated device's clip size
 
 
 def still(ha: HomeAssistant, camera: str) -> bytes | None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sqlite3
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,6 +23,7 @@ from edge.store.history import DeliveryHistory, read_history
 from edge.store.ledger import Ledger
 from edge.store.notes import DeliveryNotes
 from edge.wiring import open_stores
+from tests.chromium import CHROMIUM, dom_of
 
 COURIER = {"id": "c7", "name": "Sam"}
 T0 = 1.8e9
@@ -197,14 +196,6 @@ def test_since_is_a_date_in_the_device_time_zone() -> None:
         parse_since("last tuesday", london)
 
 
-CHROMIUM = next(
-    (
-        shutil.which(name)
-        for name in ("chromium", "chromium-browser", "google-chrome")
-        if shutil.which(name)
-    ),
-    None,
-)
 PROBE = """<script>addEventListener("load", () => { document.title = "loaded " +
   [...document.images].map(i => i.naturalWidth + "x" + i.naturalHeight).join(","); });</script>"""
 
@@ -220,20 +211,6 @@ def test_the_history_page_shows_its_photos_in_a_real_browser(store, tmp_path: Pa
     assert "http://" not in page and "https://" not in page
     probe = tmp_path / "page.html"
     probe.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    dom = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            probe.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    dom = dom_of(probe, budget_ms=5000)
     assert "<title>loaded 32x24</title>" in dom  # D-1's photo drawn; D-2's shown as erased
     assert dom.count('class="erased"') == 1
