@@ -26,6 +26,7 @@ from edge.domain.model import (
 )
 from edge.domain.passes import PassPolicy, Reason
 from edge.hardware.backends import Hardware, build_hardware
+from edge.hardware.video import VideoFormat
 from edge.journal.systemd import Notifier, StatusLine, Watchdog
 from edge.loop.core import Core
 from edge.loop.effects import DeviceEffects
@@ -318,17 +319,9 @@ def _video(
         view = live_view(LiveSettings(live.bind, live.port, live.path, live.username, password))
     if not video.clips and view is None:
         return None, None
-    making = VideoMaking(
-        video.fps,
-        video.width,
-        video.height,
-        video.pre_s,
-        video.post_s,
-        video.max_s,
-        config.privacy.masks,
-        clips=video.clips,
-    )
-    return Recorder(hardware.camera, photos, inbox.put, making, live=view), view
+    source = hardware.video(VideoFormat(video.fps, video.width, video.height, config.privacy.masks))
+    making = VideoMaking(video.pre_s, video.post_s, video.max_s, clips=video.clips)
+    return Recorder(source, photos, inbox.put, making, live=view), view
 
 
 def _handlers(

@@ -15,6 +15,7 @@ from edge.hardware import Camera, DoorSensor, Lock
 from edge.hardware.clock import ClockSync, clock_sync
 from edge.hardware.gpio import GpioParts
 from edge.hardware.signals import Signals
+from edge.hardware.video import SoftwareVideo, VideoFormat, VideoSource
 
 PI_CAMERA_FIX = (
     "check the camera's ribbon cable, the camera lines in config.txt and that the "
@@ -37,6 +38,7 @@ class Hardware:
     parts: GpioParts
     signals: Signals
     camera_fix: str  # what the homeowner can do when this camera fails, for the log
+    video: Callable[[VideoFormat], VideoSource]  # where clips and the live view come from
 
     def clock_synced(self) -> bool:
         return self.clock().synced
@@ -81,9 +83,11 @@ def build_hardware(
             parts,
             Signals(parts.indicator_led, parts.buzzer),
             SIM_CAMERA_FIX,
+            lambda video: SoftwareVideo(world.camera, video),
         )
 
     from edge.hardware.pi_camera import CameraSetup, PiCamera  # noqa: PLC0415 - pi only
+    from edge.hardware.pi_video import PiVideo  # noqa: PLC0415
 
     factory = open_gpio(config.hardware.gpio_chip, config.storage.data_dir)
     parts = GpioParts(
@@ -110,6 +114,7 @@ def build_hardware(
         parts,
         Signals(parts.indicator_led, parts.buzzer),
         PI_CAMERA_FIX,
+        lambda video: PiVideo(camera, video),  # the camera's own encoder, on its lores stream
     )
 
 

@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from edge.domain.camera import FrameStamp
 from edge.hardware import CameraError, Frame
@@ -53,6 +53,18 @@ def full_view_mode(
     return int(pick[0]), int(pick[1])
 
 
+class CameraVideo(Protocol):
+    """What records from this camera (PiVideo); called under the camera's lock."""
+
+    def stream(self, main: tuple[int, int], max_frame_us: int) -> dict[str, Any]: ...
+    def opened(self, picam2: Any, base: int) -> None: ...
+    def film(self, picam2: Any, on: bool) -> None: ...
+    def closing(self, picam2: Any) -> None: ...
+    def next_sequence(self) -> int:
+        """The least number a frame after every one it has numbered may carry."""
+        ...
+
+
 class PiCamera:
     def __init__(self, setup: CameraSetup, allocator: Callable[[], Any] | None = None) -> None:
         """``allocator`` makes picamera2's buffer allocator for each opening; None is picamera2's
@@ -63,6 +75,28 @@ class PiCamera:
         self._lock = threading.Lock()
         self._base = 0  # added to libcamera's sequence, which restarts at every camera start
         self._next = 0  # the least number the next frame may carry
+        self._video: CameraVideo | None = None
+
+    def record(self, video: CameraVideo | None) -> None:
+        """Record with ``video`` from the next opening (None: stop recording). The camera is
+        closed now: its configuration changes, and the capture worker opens it again."""
+        with self._lock:
+            self._close_locked()
+            self._video = video
+
+    def film(self, on: bool) -> None:
+        """Start or stop the video encoder, opening the camera to start it. A camera that
+        cannot be opened now is the capture worker's to report; its next probe opens it, and
+        the encoder with it."""
+        with self._lock:
+            if self._video is None:
+                return
+            if self._camera is None and on:
+                with contextlib.suppress(Exception):
+                    self._camera = self._open()  # starts the encoder
+                return
+            if self._camera is not None:
+                self._video.film(self._camera, on)
 
     def _open(self) -> Any:
         from libcamera import Transform  # noqa: PLC0415 - Pi only, see module docstring
@@ -75,16 +109,17 @@ class PiCamera:
                 camera.sensor_modes, camera.sensor_resolution, setup.size
             )
             hflip, vflip = setup.flips
+            slowest_us = int(setup.max_frame_interval_s * 1e6)
+            video = self._video.stream(setup.size, slowest_us) if self._video else {}
             camera.configure(
                 camera.create_still_configuration(
                     main={"size": setup.size},
+                    lores=video.get("lores"),
                     sensor={"output_size": sensor},
                     transform=Transform(hflip=hflip, vflip=vflip),
+                    buffer_count=video.get("buffer_count", 1),
                     controls={
-                        "FrameDurationLimits": (
-                            FASTEST_FRAME_US,
-                            int(setup.max_frame_interval_s * 1e6),
-                        )
+                        "FrameDurationLimits": video.get("frame_us", (FASTEST_FRAME_US, slowest_us))
                     },
                 )
             )
@@ -93,7 +128,11 @@ class PiCamera:
             with contextlib.suppress(Exception):  # the first error counts
                 camera.close()
             raise
+        if self._video is not None:  # its frames were numbered too
+            self._next = max(self._next, self._video.next_sequence())
         self._base = self._next  # this start's frames come after every earlier one
+        if self._video is not None:
+            self._video.opened(camera, self._base)  # a video that fails leaves photos be
         return camera
 
     def capture(self, after_ns: int | None = None) -> Frame:
@@ -140,6 +179,9 @@ class PiCamera:
         if camera is None:
             return
         with contextlib.suppress(Exception):  # closing a broken camera: the first error counts
+            if self._video is not None:
+                self._video.closing(camera)  # picamera2's close leaves encoders running
+        with contextlib.suppress(Exception):
             if cancel:  # the timed-out job is still queued: picamera2 would wait on it
                 camera.cancel_all_and_flush()
             camera.close()

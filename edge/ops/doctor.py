@@ -288,6 +288,8 @@ def _video(config: Config) -> list[Check]:
             checks.append(Check("clips", "ok", detail))
         except (ImportError, ValueError, OSError) as exc:
             checks.append(Check("clips", "FAIL", f"no video encoder: {exc}", ENCODER_FIX))
+        if config.hardware.backend == "pi":
+            checks.append(_pi_encoder())
     if live.enabled:
         try:
             import gi  # noqa: PLC0415 - only a device with a live view needs GStreamer
@@ -298,6 +300,16 @@ def _video(config: Config) -> list[Check]:
         except (ImportError, ValueError) as exc:
             checks.append(Check("live view", "FAIL", str(exc), GSTREAMER_FIX))
     return checks or [Check("video", "ok", "clips off, live view off")]
+
+
+def _pi_encoder() -> Check:
+    from edge.hardware.pi_video import CODEC_DEVICE, hardware_encoder  # noqa: PLC0415
+
+    why_not = hardware_encoder()
+    if why_not is None:
+        return Check("H.264 hardware", "ok", f"the Pi's encoder ({CODEC_DEVICE}) makes the clips")
+    status = "warn" if CODEC_DEVICE.exists() else "ok"
+    return Check("H.264 hardware", status, why_not, "add the doorstep user to group video")
 
 
 def diagnose(config: Config, source: str) -> list[Check]:

@@ -1,12 +1,14 @@
-"""The video recorder: a thread that takes the camera's frames at `[video] fps`, burns the privacy
-masks in, encodes them (edge/hardware/h264.py) into a ring of the last seconds, and cuts the
-clips the machine asks for (Film, StopFilm). The same packets feed the live view while someone
-watches it. Each clip is stored as an MP4 beside the photos
-before it is reported (ClipTaken), so the outbox and the receipts name a file that exists.
+"""The video recorder: a thread that keeps the last seconds of H.264 from a video source
+(edge/hardware/video.py: the camera's pictures encoded by PyAV, or a Pi camera's own encoder),
+masks already burned in, in a ring, and cuts the clips the machine asks for (Film, StopFilm).
+The same packets feed the live view while someone watches it. Each clip is stored as an MP4
+beside the photos before it is reported (ClipTaken), so the outbox and the receipts name a file
+that exists.
 
-A camera that gives no frame is not this thread's to diagnose (the capture worker says so,
-and the machine refuses unlocks): the clip shows the gap, in `max_gap_s`, and is cut with what
-there is once its end has passed."""
+Orders and packets reach the thread through one queue, in the order they happened: an order
+never costs a frame. A camera that gives no frame is not this thread's to diagnose (the capture
+worker says so, and the machine refuses unlocks): the clip shows the gap, in `max_gap_s`, and
+is cut with what there is once its end has passed."""
 
 from __future__ import annotations
 
@@ -16,15 +18,14 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from edge.contract.events import rfc3339
 from edge.domain.model import ClipFailed, ClipRequest, ClipTaken, Film, Input, StopFilm
-from edge.hardware import Camera, CameraError
-from edge.hardware.h264 import H264Encoder, mp4
-from edge.hardware.jpeg import Polygon, masked
+from edge.hardware.h264 import Packet, mp4
+from edge.hardware.video import EncoderUnavailable, VideoSource
 from edge.store.photos import NewPhoto, PhotoStore
 from edge.workers.clip_ring import NS, ClipRing, Cut
 from edge.workers.live_view import LiveView
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 ENCODER_FIX = "install python3-av (FFmpeg with libx264), or set [video] clips = false"
 QUIET_GRACE_S = 2.0  # a clip's end passed this long ago with no frame: cut without the rest
+TICK_S = 0.5  # with nothing queued, this often: overdue clips, and whether anyone watches
 CLIP_STORE_FIX = (
     "free space on the data dir's disk, or raise storage.photos_quota_mb (clips are kept "
     "with the photos)"
@@ -41,16 +43,12 @@ CLIP_STORE_FIX = (
 
 @dataclass(frozen=True)
 class VideoMaking:
-    """`[video]`: the clip's rate, size, pre-roll, tail and cap; the masks of `[privacy]`."""
+    """`[video]`: the clip's pre-roll, tail and cap, and whether clips are kept at all."""
 
-    fps: float = 10.0
-    width: int = 640
-    height: int = 480
     pre_s: float = 5.0
     post_s: float = 5.0
     max_s: float = 120.0
-    masks: Sequence[Polygon] = ()
-    clips: bool = True  # False: frames are encoded only for a live viewer, none kept
+    clips: bool = True  # False: packets are made only for a live viewer, none kept
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,11 @@ class _Clip:
     clip_id: str
 
 
-Order = Film | StopFilm | None  # None: stop
+class _Tick:
+    """Nothing came within TICK_S."""
+
+
+Item = Film | StopFilm | Packet | None  # None: stop
 
 
 def new_clip_id(moment: datetime) -> str:
@@ -69,13 +71,13 @@ def new_clip_id(moment: datetime) -> str:
 class Recorder:
     def __init__(
         self,
-        camera: Camera,
+        source: VideoSource,
         store: PhotoStore,
         submit: Callable[[Input], None],
         making: VideoMaking = VideoMaking(),
         live: LiveView | None = None,
     ) -> None:
-        self._camera = camera
+        self._source = source
         self._live = live  # the live view, fed the same packets
         self._store = store
         self._submit = submit
@@ -83,10 +85,8 @@ class Recorder:
         self._ring = ClipRing(
             round(making.pre_s * NS), round(making.post_s * NS), round(making.max_s * NS)
         )
-        self._orders: queue.SimpleQueue[Order] = queue.SimpleQueue()
-        self._woken = threading.Event()
+        self._items: queue.SimpleQueue[Item] = queue.SimpleQueue()  # orders and packets, in turn
         self._now_ns = time.monotonic_ns  # the sensor's clock (CLOCK_MONOTONIC on a Pi)
-        self._last_sequence: int | None = None
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
 
     def start(self) -> None:
@@ -96,91 +96,64 @@ class Recorder:
         return self._thread.is_alive()
 
     def film(self, order: Film | StopFilm) -> None:
-        self._orders.put(order)
-        self._woken.set()
+        self._items.put(order)
 
     def stop(self) -> None:
-        self._orders.put(None)
-        self._woken.set()
+        self._items.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
         try:
-            encoder = H264Encoder(self._making.width, self._making.height, self._making.fps)
-        except (ImportError, ValueError, OSError) as exc:  # no PyAV, or no libx264 in it
+            self._source.start(self._items.put)
+        except EncoderUnavailable as exc:
             log.error('event=recorder_unavailable error="%s" fix="%s"', exc, ENCODER_FIX)
             self._refuse_orders()
             return
-        period_ns = round(NS / self._making.fps)
-        next_ns = self._now_ns()
-        while self._take_orders():
-            now = self._now_ns()
-            if now >= next_ns:  # a frame is due (an order alone wakes the loop, takes none)
-                try:
-                    self._frame(encoder)
-                except Exception:  # a bug: this frame is lost, the recorder goes on
-                    log.exception("event=recorder_failed")
-                next_ns += period_ns
-                if next_ns <= now:  # behind (a slow encode): a period from now, no burst
-                    next_ns = now + period_ns
-            self._orders_wait(max(0, next_ns - self._now_ns()) / NS)
+        try:
+            while self._step():
+                pass
+        finally:
+            self._source.stop()
+
+    def _step(self) -> bool:
+        """One order or packet (or a tick without either); False once told to stop."""
+        watched = self._live is not None and self._live.watching()
+        self._source.want(self._making.clips or watched)  # nobody watches, no clip: no encoding
+        item: Item | _Tick
+        try:
+            item = self._items.get(timeout=TICK_S)
+        except queue.Empty:
+            item = _Tick()
+        match item:
+            case None:
+                return False
+            case Packet():
+                if watched and self._live is not None:
+                    self._live.feed(item)
+                cuts = self._ring.add(item) if self._making.clips else []
+            case Film(request, key):
+                clip = _Clip(request, new_clip_id(datetime.now(UTC)))
+                self._ring.open(clip, self._now_ns(), key, merge=request if key is None else None)
+                cuts = []
+            case StopFilm(key):
+                self._ring.close(key, self._now_ns())
+                cuts = []
+            case _:
+                cuts = []
+        cuts += self._ring.overdue(self._now_ns(), round(QUIET_GRACE_S * NS))
+        for cut in cuts:
+            try:
+                self._store_cut(cut)
+            except Exception:  # a bug: this clip is lost, said, and the recorder goes on
+                log.exception("event=recorder_failed")
+        return True
 
     def _refuse_orders(self) -> None:
         """Without an encoder: every clip asked for fails at once (a delivery waits for none)."""
-        while True:
-            self._woken.wait()
-            self._woken.clear()
-            while not self._orders.empty():
-                order = self._orders.get_nowait()
-                if order is None:
-                    return
-                if isinstance(order, Film):
-                    self._submit(ClipFailed(order.request, "no video encoder"))
-
-    def _orders_wait(self, seconds: float) -> None:
-        """Sleep until the next frame is due, waking at once for an order."""
-        if self._woken.wait(seconds):
-            self._woken.clear()  # the orders are taken, in the order given, by _take_orders
-
-    def _take_orders(self) -> bool:
-        """Open and close what the machine asked; False once told to stop."""
-        while True:
-            try:
-                order = self._orders.get_nowait()
-            except queue.Empty:
-                return True
-            now = self._now_ns()
-            match order:
-                case None:
-                    return False
-                case Film(request, key):
-                    clip = _Clip(request, new_clip_id(datetime.now(UTC)))
-                    self._ring.open(clip, now, key, merge=request if key is None else None)
-                case StopFilm(key):
-                    self._ring.close(key, now)
-
-    def _frame(self, encoder: H264Encoder) -> None:
-        watched = self._live is not None and self._live.watching()
-        if not self._making.clips and not watched:
-            return  # nobody watches and no clip needs a pre-roll: no encoding at all
-        try:
-            frame = self._camera.capture()
-        except CameraError:
-            frame = None
-        if frame is None or frame.sequence == self._last_sequence:  # none, or frozen
-            cuts = self._ring.overdue(self._now_ns(), round(QUIET_GRACE_S * NS))
-        else:
-            self._last_sequence = frame.sequence
-            picture = masked(frame.image, self._making.masks)  # before any byte is encoded
-            cuts = []
-            for packet in encoder.encode(picture, frame.sequence, frame.sensor_ns):
-                if watched and self._live is not None:
-                    self._live.feed(packet)
-                if self._making.clips:
-                    cuts += self._ring.add(packet)
-        for cut in cuts:
-            self._store_cut(cut)
+        while (order := self._items.get()) is not None:
+            if isinstance(order, Film):
+                self._submit(ClipFailed(order.request, "no video encoder"))
 
     def _store_cut(self, cut: Cut) -> None:
         clip = cut.token
@@ -220,7 +193,7 @@ class Recorder:
                 hashlib.sha256(data).hexdigest(),
                 len(data),
                 rfc3339(self._wall(first.sensor_ns)),
-                round((last.sensor_ns - first.sensor_ns) / NS + 1 / self._making.fps, 3),
+                round((last.sensor_ns - first.sensor_ns) / NS + 1 / self._source.fps, 3),
                 (first.sequence, last.sequence),
                 round(cut.max_gap_s(), 3),
                 cut.truncated,

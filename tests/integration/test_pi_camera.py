@@ -6,72 +6,22 @@ cable: requests stay queued) and a start that can fail."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from typing import TypeVar, cast
-
 import pytest
 
 from edge.hardware import CameraError
-from edge.hardware.pi_camera import CameraSetup, PiCamera, full_view_mode
-from tests.pi.picamera2_stack import MODES, SENSOR, MemfdAllocator
+from edge.hardware.pi_camera import full_view_mode
+from tests.pi.camera_rig import (  # noqa: F401 - fixtures
+    PICAMERA2_WARNINGS,
+    SMALL,
+    cameras_fixture,
+    pi_camera,
+    sensor_fixture,
+    within,
+)
+from tests.pi.picamera2_stack import MODES, SENSOR
 
-T = TypeVar("T")
-
-pytestmark = [  # picamera2's own, on a machine without dma-heaps or with Python 3.12's threading
-    pytest.mark.filterwarnings(
-        "ignore:Exception ignored in. <function DmaAllocator.__del__"
-        ":pytest.PytestUnraisableExceptionWarning"
-    ),
-    pytest.mark.filterwarnings("ignore:setDaemon:DeprecationWarning"),
-]
+pytestmark = PICAMERA2_WARNINGS
 IMX708_MODES = [{"size": size, "crop_limits": crop} for size, crop, _ in MODES]
-SMALL = (320, 240)
-
-
-@pytest.fixture(autouse=True)
-def sensor() -> Iterator[None]:
-    SENSOR.reset()
-    yield
-    SENSOR.reset()
-    assert not SENSOR.acquired(), "a camera was left acquired: the next start would find it busy"
-
-
-@pytest.fixture
-def cameras() -> Iterator[list[PiCamera]]:
-    made: list[PiCamera] = []
-    yield made
-    for camera in made:
-        within(10, camera.close)  # a close that waits on a hung job is the defect, not a hang
-
-
-def pi_camera(cameras: list[PiCamera], **setup: object) -> PiCamera:
-    camera = PiCamera(
-        CameraSetup(**{"size": SMALL, **setup}),  # type: ignore[arg-type]
-        allocator=MemfdAllocator,
-    )
-    cameras.append(camera)
-    return camera
-
-
-def within(seconds: float, work: Callable[[], T]) -> T:
-    """``work()``'s result, or a failure if it has not returned within ``seconds`` (a capture
-    without a deadline would otherwise hang the suite, which is the defect)."""
-    result: list[object] = []
-    worker = threading.Thread(target=lambda: result.append(_outcome(work)), daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"still waiting after {seconds} s"
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return cast(T, result[0])
-
-
-def _outcome(work) -> object:
-    try:
-        return work()
-    except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
-        return exc
 
 
 def test_a_photo_and_a_proof_are_numbered_and_timed_by_the_sensor(cameras) -> None:

@@ -131,6 +131,7 @@ from edge.hardware.h264 import H264Encoder, mp4
 from edge.hardware.sim_camera import SimCamera
 from edge.store.photos import PhotoStore
 from edge.workers.live_view import LiveSettings, LiveView
+from edge.hardware.video import SoftwareVideo, VideoFormat
 from edge.workers.recorder import Recorder, VideoMaking
 
 camera = SimCamera(640, 480, "unit")
@@ -145,8 +146,8 @@ with socket.socket() as s:
     port = s.getsockname()[1]
 live = LiveView(LiveSettings("127.0.0.1", port, "doorstep", "owner", "pw"))
 live.start()
-recorder = Recorder(camera, PhotoStore(Path(".")), lambda _: None, VideoMaking(clips=False),
-                    live=live)
+recorder = Recorder(SoftwareVideo(camera, VideoFormat()), PhotoStore(Path(".")), lambda _: None,
+                    VideoMaking(clips=False), live=live)
 recorder.start()
 url = f"rtsp://owner:pw@127.0.0.1:{port}/doorstep"
 with av.open(url, "r", options={"rtsp_transport": "tcp"}, timeout=10) as stream:
@@ -177,3 +178,35 @@ def test_clips_and_the_live_view_run_under_the_units_syscall_filter(state_dir: P
     # MemoryDenyWriteExecute= (a JIT, like GStreamer's orc, would need writable code).
     pytest.importorskip("gi", reason="the live view needs PyGObject (make test installs it)")
     assert json.loads(under_unit(VIDEO_UNDER_UNIT, state_dir)) == ["ftyp", 640, 480]
+
+
+PI_VIDEO_UNDER_UNIT = """
+import io, json, queue
+import av
+from tests.pi.picamera2_stack import MemfdAllocator
+from edge.hardware.h264 import mp4
+from edge.hardware.pi_camera import CameraSetup, PiCamera
+from edge.hardware.pi_video import PiVideo
+from edge.hardware.video import VideoFormat
+
+camera = PiCamera(CameraSetup((640, 480)), allocator=MemfdAllocator)
+video = PiVideo(camera, VideoFormat(10, 320, 240, [[(0, 0), (0.25, 0), (0.25, 0.25), (0, 0.25)]]))
+sink = queue.Queue()
+video.start(sink.put)
+video.want(True)
+packets = [sink.get(timeout=10) for _ in range(12)]
+video.stop()
+camera.close()
+first = next(n for n, packet in enumerate(packets) if packet.keyframe)
+with av.open(io.BytesIO(mp4(packets[first:]))) as clip:
+    frame = next(clip.decode(video=0))
+print(json.dumps([frame.width, frame.height]))
+"""
+
+
+def test_the_pi_cameras_own_encoder_path_runs_under_the_units_syscall_filter(
+    state_dir: Path,
+) -> None:
+    # picamera2's encoder thread, its Output, the masks burned in with numpy and the MP4,
+    # under the unit's filter and MemoryDenyWriteExecute=.
+    assert json.loads(under_unit(PI_VIDEO_UNDER_UNIT, state_dir)) == [320, 240]

@@ -14,11 +14,15 @@ import av
 import pytest
 
 from edge.domain.model import ClipFailed, ClipPurpose, ClipRequest, ClipTaken, Film, StopFilm
+from edge.hardware.h264 import Packet
 from edge.hardware.sim_camera import SimCamera
+from edge.hardware.video import Sink, SoftwareVideo, VideoFormat
 from edge.store.photos import PhotoStore
 from edge.workers.recorder import Recorder, VideoMaking
+from tests.waiting import wait_until
 
 MASK = [(0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25)]  # the top-left corner
+QVGA = VideoFormat(width=320, height=240)
 
 
 @pytest.fixture
@@ -26,12 +30,25 @@ def rig(tmp_path: Path) -> Iterator[tuple[Recorder, SimCamera, PhotoStore, queue
     camera = SimCamera(320, 240, "porch-1")
     store = PhotoStore(tmp_path / "photos")
     inbox: queue.Queue = queue.Queue()
-    making = VideoMaking(fps=10, width=320, height=240, pre_s=1, post_s=0.5, masks=[MASK])
-    recorder = Recorder(camera, store, inbox.put, making)
+    video = SoftwareVideo(camera, VideoFormat(fps=10, width=320, height=240, masks=[MASK]))
+    recorder = Recorder(video, store, inbox.put, VideoMaking(pre_s=1, post_s=1))
     recorder.start()
     yield recorder, camera, store, inbox
     recorder.stop()
     assert not recorder.alive()
+
+
+class CountedVideo(SoftwareVideo):
+    """The software source, counting the packets it has handed the recorder."""
+
+    made = 0
+
+    def start(self, sink: Sink) -> None:
+        def counted(packet: Packet) -> None:
+            self.made += 1
+            sink(packet)
+
+        super().start(counted)
 
 
 def decoded(path: Path) -> list[av.VideoFrame]:
@@ -43,7 +60,7 @@ def test_a_held_clip_is_stored_before_it_is_told_and_plays(rig) -> None:
     recorder, camera, store, inbox = rig
     request = ClipRequest(ClipPurpose.DELIVERY, "D-1")
     recorder.film(Film(request, "D-1"))
-    recorder.film(StopFilm("D-1"))  # at once: a clip of pre_s + post_s, about 1.5 s
+    recorder.film(StopFilm("D-1"))  # at once: a clip of post_s (the pre-roll is not made yet)
     taken = inbox.get(timeout=20)
     assert isinstance(taken, ClipTaken) and taken.request == request
     path = store.path(taken.clip_id, "D-1", suffix=".mp4")
@@ -84,11 +101,12 @@ def test_a_doorbell_clip_needs_no_stop(rig) -> None:
 def test_a_camera_that_stops_while_filming_shows_as_a_gap(tmp_path: Path) -> None:
     camera = SimCamera(320, 240, "porch-1")
     inbox: queue.Queue = queue.Queue()
-    making = VideoMaking(width=320, height=240, pre_s=1, post_s=1.5)
-    recorder = Recorder(camera, PhotoStore(tmp_path), inbox.put, making)
+    video = CountedVideo(camera, QVGA)
+    recorder = Recorder(video, PhotoStore(tmp_path), inbox.put, VideoMaking(pre_s=1, post_s=1.5))
     recorder.start()
     try:
         recorder.film(Film(ClipRequest(ClipPurpose.DELIVERY, "D-1"), "D-1"))
+        wait_until(lambda: video.made >= 3, "the first frames")
         camera.set_mode("fail")
         recorder.film(StopFilm("D-1"))  # its end passes with no frame: cut after the grace
         taken = inbox.get(timeout=20)
@@ -101,7 +119,8 @@ def test_a_camera_that_never_gave_a_frame_fails_the_clip(tmp_path: Path) -> None
     camera = SimCamera(320, 240, "porch-1")
     camera.set_mode("fail")
     inbox: queue.Queue = queue.Queue()
-    recorder = Recorder(camera, PhotoStore(tmp_path), inbox.put, VideoMaking(post_s=0.2))
+    video = SoftwareVideo(camera, QVGA)
+    recorder = Recorder(video, PhotoStore(tmp_path), inbox.put, VideoMaking(post_s=0.2))
     recorder.start()
     try:
         recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))
@@ -116,7 +135,8 @@ def test_without_an_encoder_every_clip_fails_at_once_and_the_recorder_stays(
     # An FFmpeg without libx264 (a distribution's build may lack it): PyAV's own error.
     monkeypatch.setattr("edge.hardware.h264.H264Encoder.CODEC", "no-such-encoder")
     inbox: queue.Queue = queue.Queue()
-    recorder = Recorder(SimCamera(320, 240, "porch-1"), PhotoStore(tmp_path), inbox.put)
+    video = SoftwareVideo(SimCamera(320, 240, "porch-1"), QVGA)
+    recorder = Recorder(video, PhotoStore(tmp_path), inbox.put)
     recorder.start()
     try:
         recorder.film(Film(ClipRequest(ClipPurpose.DOORBELL, None)))

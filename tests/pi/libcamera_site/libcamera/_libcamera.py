@@ -17,6 +17,7 @@ compares by value (picamera2's orientation tables depend on it).
 from __future__ import annotations
 
 import enum
+import functools
 import mmap
 import os
 import threading
@@ -463,6 +464,11 @@ class CameraConfiguration:
         return status
 
 
+@functools.cache
+def _grey(length: int) -> bytes:
+    return b"\x80" * length
+
+
 class FrameMetadata:
     class Status(enum.Enum):
         Success = 0
@@ -684,6 +690,7 @@ class Camera:
         for stream, buffer in request.buffers.items():
             plane = buffer.planes[0]
             with mmap.mmap(plane.fd, plane.length) as memory:
+                memory[:] = _grey(plane.length)  # the scene: mid-grey in every format
                 memory[: stream.configuration.stride] = bytes([sequence % 256]) * (
                     stream.configuration.stride
                 )  # the first row says which frame this is
