@@ -84,11 +84,12 @@ lint: $(STAMP)
 	$(PY) -m mypy edge simulator tests
 	$(VENV)/bin/lint-imports
 
-bench: $(STAMP) system-tools
+bench: $(STAMP) system-tools $(CAMERA_STAMP)
 	$(PY) -m tests.bench.bench_core
 	$(PY) -m tests.bench.bench_daemon
 	$(PY) -m tests.bench.bench_history
 	$(PY) -m tests.bench.bench_clips
+	$(PY) -m tests.bench.bench_pi_video
 	$(PY) -m tests.bench.bench_fleet
 
 # The fleet on a two-node RabbitMQ cluster started here (rabbitmq-server installed when missing),
