@@ -22,12 +22,11 @@ from typing import Any
 
 from edge.hardware.h264 import Packet
 from edge.hardware.jpeg import Polygon
-from edge.hardware.pi_camera import PiCamera
+from edge.hardware.pi_camera import FASTEST_FRAME_US, PiCamera
 from edge.hardware.video import EncoderUnavailable, Sink, VideoFormat
 
 log = logging.getLogger(__name__)
 
-FASTEST_FRAME_US = 33_333
 CODEC_DEVICE = Path("/dev/video11")  # bcm2835-codec's encoder, where picamera2 opens it
 RECORDING_BUFFERS = 4  # an encoder holds a request or two: one buffer would stall the sensor
 REMEMBERED_FRAMES = 64  # frame numbers kept for packets still in a hardware encoder
@@ -204,26 +203,25 @@ class PiVideo:
 
     def _start_encoder(self, picam2: Any) -> None:
         if self._encoder is None:
-            self._encoder = self._hardware_encoder()
+            self._encoder = self._new_encoder()
         try:
             picam2.start_encoder(self._encoder, _Packets(self, self._encoder).output, name="lores")
             return
         except OSError as exc:  # no /dev/video11 (a Pi 5, a Pi without the codec driver)
-            if not self._software:
-                log.warning('event=video_in_software error="%s" fix="%s"', exc, HARDWARE_FIX)
+            if self._software:
+                raise
+            log.warning('event=video_in_software error="%s" fix="%s"', exc, HARDWARE_FIX)
             self._software = True
-        from picamera2.encoders import LibavH264Encoder  # noqa: PLC0415
-
-        self._encoder = LibavH264Encoder(iperiod=self._iperiod(), framerate=self.fps)
+        self._encoder = self._new_encoder()
         picam2.start_encoder(self._encoder, _Packets(self, self._encoder).output, name="lores")
 
-    def _hardware_encoder(self) -> Any:
+    def _new_encoder(self) -> Any:
+        """The Pi 4's hardware encoder; libx264 on a Pi 5 (no H.264 block) or once the
+        hardware one could not be opened."""
         from picamera2.encoders import H264Encoder, LibavH264Encoder  # noqa: PLC0415
         from picamera2.platform import Platform, get_platform  # noqa: PLC0415
 
-        if self._software or get_platform() != Platform.VC4:  # a Pi 5 encodes in software
-            return LibavH264Encoder(iperiod=self._iperiod(), framerate=self.fps)
-        return H264Encoder(iperiod=self._iperiod(), repeat=True, framerate=self.fps)
-
-    def _iperiod(self) -> int:
-        return max(1, round(self.fps))  # a keyframe a second: a clip starts at most 1 s early
+        keyframes = max(1, round(self.fps))  # one a second: a clip starts at most 1 s early
+        if self._software or get_platform() != Platform.VC4:
+            return LibavH264Encoder(iperiod=keyframes, framerate=self.fps)
+        return H264Encoder(iperiod=keyframes, repeat=True, framerate=self.fps)
