@@ -74,12 +74,15 @@ def storage(key: str, data: dict[str, Any], minor: int = 1) -> str:
     return json.dumps({"version": 1, "minor_version": minor, "key": key, "data": data})
 
 
-def write_home_assistant_config(folder: Path, broker_port: int, http_port: int) -> str:
-    """Configuration and storage for a first start; returns a bearer token for the API."""
+def write_home_assistant_config(
+    folder: Path, broker_port: int, http_port: int, extra: str = ""
+) -> str:
+    """Configuration and storage for a first start (``extra``: more of configuration.yaml);
+    returns a bearer token for the API."""
     (folder / ".storage").mkdir(parents=True)
     (folder / "configuration.yaml").write_text(
         f"http:\n  server_port: {http_port}\n  server_host: 127.0.0.1\napi:\n"
-        "logger:\n  default: warning\n"
+        "logger:\n  default: warning\n" + extra
     )
     now = datetime.now(UTC).isoformat()
     entry: dict[str, Any] = {
@@ -177,12 +180,15 @@ class HomeAssistant:
 
 
 @contextmanager
-def running_home_assistant(tmp_path: Path, broker_port: int) -> Iterator[HomeAssistant]:
-    """Home Assistant from .venv-ha on the broker at ``broker_port``, its API up; its log in
-    tmp_path/ha.log. Stopped on the way out."""
+def running_home_assistant(
+    tmp_path: Path, broker_port: int, extra: str = ""
+) -> Iterator[HomeAssistant]:
+    """Home Assistant from .venv-ha on the broker at ``broker_port``, its API up; its config in
+    tmp_path/ha (``extra``: more of configuration.yaml), its log in tmp_path/ha.log. Stopped on
+    the way out."""
     python = home_assistant_python()
     http_port = free_port()
-    token = write_home_assistant_config(tmp_path / "ha", broker_port, http_port)
+    token = write_home_assistant_config(tmp_path / "ha", broker_port, http_port, extra)
     command = [str(python), "-m", "homeassistant", "-c", str(tmp_path / "ha")]
     with open(tmp_path / "ha.log", "wb") as log:
         hass = subprocess.Popen(

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 STREAM_REQUIREMENTS = ["av==13.1.0", "PyTurboJPEG==1.7.5", "numpy==2.2.2"]  # HA 2025.4's
 
 
-def test_home_assistant_shows_the_live_view(tmp_path: Path, new_device, mosquitto) -> None:
+def stream_ready() -> None:
+    """Home Assistant's stream (PyAV and friends in its venv), and a live view to serve."""
     pytest.importorskip("gi", reason="the live view needs PyGObject (make test installs it)")
     if ctypes.util.find_library("turbojpeg") is None:
         pytest.skip("Home Assistant's stream stills need libturbojpeg0 (apt)")
@@ -36,30 +37,34 @@ def test_home_assistant_shows_the_live_view(tmp_path: Path, new_device, mosquitt
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", *STREAM_REQUIREMENTS], check=True
     )
+
+
+def add_live_camera(ha: HomeAssistant, stream: str) -> str:
+    """The stream added as a Generic Camera through Home Assistant's config flow (which opens
+    the stream to check it, and says so with its confirm step); its entity id."""
+    flow = ha.call("/config/config_entries/flow", {"handler": "generic"})
+    step = ha.call(
+        f"/config/config_entries/flow/{flow['flow_id']}",
+        {"stream_source": stream, "rtsp_transport": "tcp", "framerate": 2, "verify_ssl": False},
+    )
+    assert step.get("step_id") == "user_confirm", step  # it opened the stream
+    done = ha.call(f"/config/config_entries/flow/{flow['flow_id']}", {"confirmed_ok": True})
+    assert done.get("type") == "create_entry", done
+    return ha.until(
+        lambda: [
+            s["entity_id"] for s in ha.call("/states") if s["entity_id"].startswith("camera.")
+        ],
+        "the generic camera",
+    )[0]
+
+
+def test_home_assistant_shows_the_live_view(tmp_path: Path, new_device, mosquitto) -> None:
+    stream_ready()
     port, password = free_port(), secrets.token_urlsafe(12)
     device = new_device(live_config(tmp_path, port, password))
     device.wait_log("event=live_view_listening")
     with running_home_assistant(tmp_path, mosquitto.port) as ha:
-        flow = ha.call("/config/config_entries/flow", {"handler": "generic"})
-        stream = f"rtsp://owner:{password}@127.0.0.1:{port}/doorstep"
-        step = ha.call(
-            f"/config/config_entries/flow/{flow['flow_id']}",
-            {
-                "stream_source": stream,
-                "rtsp_transport": "tcp",
-                "framerate": 2,
-                "verify_ssl": False,
-            },
-        )
-        assert step.get("step_id") == "user_confirm", step  # it opened the stream
-        done = ha.call(f"/config/config_entries/flow/{flow['flow_id']}", {"confirmed_ok": True})
-        assert done.get("type") == "create_entry", done
-        camera = ha.until(
-            lambda: [
-                s["entity_id"] for s in ha.call("/states") if s["entity_id"].startswith("camera.")
-            ],
-            "the generic camera",
-        )[0]
+        camera = add_live_camera(ha, f"rtsp://owner:{password}@127.0.0.1:{port}/doorstep")
         jpeg = ha.until(lambda: still(ha, camera), "a frame from the stream", timeout=60)
         picture = Image.open(io.BytesIO(jpeg))
         assert picture.size == (320, 240)  # the simulated device's clip size
