@@ -1,11 +1,11 @@
 """The doorbell blueprint (firmware_config/homeassistant/) run by a real Home Assistant
 (`pytest -m slow`): doorstep found by MQTT discovery, its live view added as a Generic Camera,
 a phone registered through mobile_app's own registration API, and the automation made from the
-blueprint. A press on the simulated doorbell brings the notification with the snapshot, then
-the notification again with a clip that Home Assistant recorded from the live view and serves
-under /media/local, and that clip plays. The phone's push relay (Apple's or Google's, which a
-real phone's notifications go through) is a local HTTP receiver here: it is the end of the line,
-not a part under test."""
+blueprint. A press on the simulated doorbell brings the notification with the snapshot (whose
+Lock action locks the door), then the notification again with a clip that Home Assistant
+recorded from the live view and serves under /media/local, and that clip plays. The phone's
+push relay (Apple's or Google's, which a real phone's notifications go through) is a local HTTP
+receiver here: it is the end of the line, not a part under test."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from typing import Any
 import av
 import pytest
 
+from edge.crypto.owner_code import hash_code
 from simulator.broker import free_port
-from tests.e2e.test_home_assistant import HomeAssistant, running_home_assistant
+from tests.e2e.test_home_assistant import CODE, HomeAssistant, running_home_assistant
 from tests.e2e.test_home_assistant_live_view import add_live_camera, stream_ready
 from tests.e2e.test_live_view import live_config
 
@@ -108,7 +109,7 @@ def test_a_ring_notifies_with_the_snapshot_then_with_a_clip(
     port, password = free_port(), secrets.token_urlsafe(12)
     device = new_device(
         '[homeassistant]\nenabled = true\nname = "Front door"\n'
-        + live_config(tmp_path, port, password)
+        f'[owner]\nunlock_code_hash = "{hash_code(CODE)}"\n' + live_config(tmp_path, port, password)
     )
     device.wait_log("event=live_view_listening")
     folder, media = tmp_path / "ha", tmp_path / "media"
@@ -150,6 +151,9 @@ def test_a_ring_notifies_with_the_snapshot_then_with_a_clip(
         (folder / "automations.yaml").write_text(json.dumps([automation]), encoding="utf-8")
         ha.call("/services/automation/reload", {})
         ha.until(lambda: ha.state("automation.doorstep_doorbell") == "on", "the automation")
+        ha.until(lambda: ha.state(door_lock) == "locked", "the lock's state")
+        ha.call("/services/lock/unlock", {"entity_id": door_lock, "code": CODE})  # left open
+        device.cloud.wait_event("owner.unlocked", timeout=30)
         device.sim("doorbell", "press")
 
         first = pushed.get(timeout=60)
@@ -158,6 +162,8 @@ def test_a_ring_notifies_with_the_snapshot_then_with_a_clip(
         view, lock, silence = first["data"]["actions"]
         assert lock["title"] == "Lock the door" and lock["action"].startswith("DOORSTEP_LOCK_")
         assert view["uri"] == f"entityId:{camera}" and silence["action"].startswith("DOORSTEP_")
+        ha.call("/events/mobile_app_notification_action", {"action": lock["action"]})  # tapped
+        device.cloud.wait_event("owner.relocked", timeout=30)
 
         second = pushed.get(timeout=CLIP_SECONDS + 60)
         video = second["data"]["video"]
