@@ -4,6 +4,7 @@ frames; `freeze` makes it repeat its last frame, counter and sensor time and all
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import UTC, datetime
@@ -77,6 +78,27 @@ class SimCamera:
         pass
 
     def _render(self, frame: int, door_open: bool, parcel: bool) -> Image.Image:
+        """The porch as it is (drawn once for each state of the door and the parcel), with
+        this frame's caption."""
+        w, h = self._size
+        image = self._scene(door_open, parcel).copy()
+        draw = ImageDraw.Draw(image)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        draw.rectangle((0, 0, w, int(h * 0.10)), fill=(0, 0, 0))
+        draw.text(
+            (10, 6),
+            f"doorstep sim  {self._label}  {stamp}  frame #{frame}",
+            fill=(255, 255, 255),
+            font=self._font(),
+        )
+        return image
+
+    @functools.cache  # noqa: B019 - one camera a process, a handful of states
+    def _font(self) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+        return ImageFont.load_default(size=max(12, self._size[1] // 24))
+
+    @functools.cache  # noqa: B019 - four pictures a camera
+    def _scene(self, door_open: bool, parcel: bool) -> Image.Image:
         w, h = self._size
         image = Image.new("RGB", (w, h), (135, 185, 230))
         draw = ImageDraw.Draw(image)
@@ -134,13 +156,4 @@ class SimCamera:
                 outline=(90, 60, 20),
                 width=max(2, w // 320),
             )
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        font = ImageFont.load_default(size=max(12, h // 24))
-        draw.rectangle((0, 0, w, int(h * 0.10)), fill=(0, 0, 0))
-        draw.text(
-            (10, 6),
-            f"doorstep sim  {self._label}  {stamp}  frame #{frame}",
-            fill=(255, 255, 255),
-            font=font,
-        )
         return image
