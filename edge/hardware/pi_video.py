@@ -28,7 +28,7 @@ from edge.hardware.video import EncoderUnavailable, Sink, VideoFormat
 log = logging.getLogger(__name__)
 
 CODEC_DEVICE = Path("/dev/video11")  # bcm2835-codec's encoder, where picamera2 opens it
-RECORDING_BUFFERS = 4  # an encoder holds a request or two: one buffer would stall the sensor
+RECORDING_BUFFERS = 6  # picamera2's own video configuration's: an encoder holds requests
 REMEMBERED_FRAMES = 64  # frame numbers kept for packets still in a hardware encoder
 ENCODER_FIX = "run doorstep doctor; photos and unlocks go on without clips"
 HARDWARE_FIX = (
