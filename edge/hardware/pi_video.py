@@ -17,6 +17,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,7 @@ class PiVideo:
         from picamera2.platform import Platform, get_platform  # noqa: PLC0415
 
         keyframes = max(1, round(self.fps))  # one a second: a clip starts at most 1 s early
+        rate = Fraction(self.fps).limit_denominator(1000)  # PyAV takes no float rate
         if self._software or get_platform() != Platform.VC4:
-            return LibavH264Encoder(iperiod=keyframes, framerate=self.fps)
-        return H264Encoder(iperiod=keyframes, repeat=True, framerate=self.fps)
+            return LibavH264Encoder(iperiod=keyframes, framerate=rate)
+        return H264Encoder(iperiod=keyframes, repeat=True, framerate=rate)

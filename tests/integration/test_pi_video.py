@@ -37,7 +37,7 @@ from tests.waiting import wait_until
 
 pytestmark = PICAMERA2_WARNINGS
 CORNER = [(0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25)]  # the top-left corner
-VIDEO = VideoFormat(fps=10, width=320, height=240, masks=[CORNER])
+VIDEO = VideoFormat(fps=10.0, width=320, height=240, masks=[CORNER])  # the config's float
 
 
 def packets_of(sink: queue.Queue, count: int) -> list[Packet]:
