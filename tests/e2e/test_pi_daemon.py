@@ -3,36 +3,85 @@ simulated: lgpio's C extension (one gpiochip: tests/pi/lgpio_chip.py), libcamera
 the kernel's dma-heap (tests/pi/picamera2_stack.py, memfd_heap.py), put in place by a
 sitecustomize before the daemon starts. Above them run the real lgpio, gpiozero and picamera2,
 and the daemon's own Pi wiring: an owner unlock is proved by a fresh picamera2 frame, and its
-clip, made by picamera2's encoder from the camera's small stream, reaches the cloud and plays."""
+clip, made by picamera2's encoder from the camera's small stream, reaches the cloud and plays.
+The same again under the shipped unit's restrictions (tests/pi/sandbox.py: its syscall filter,
+MemoryDenyWriteExecute=, a read-only working directory, /proc as ProcSubset=pid, the device
+tree where a Pi has it)."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 from pathlib import Path
 
 import av
+import pytest
 
 from edge.crypto.owner_code import hash_code
 from simulator.daemon import DaemonProcess
 from simulator.device import DeviceUnderTest, Setup
+from tests.pi import sandbox
 from tests.pi.lgpio_chip import device_tree
 
 ROOT = Path(__file__).parents[2]
 CODE = "246810"
-SITE = """
+SIMULATED_KERNEL = """
 from pathlib import Path
+from edge.hardware.backends import prepare_lgpio
+prepare_lgpio(Path({data!r}))  # as the daemon does before it imports lgpio
 from tests.pi.lgpio_chip import install
 install()
-import edge.hardware
-edge.hardware.DEVICE_TREE = Path({tree!r})
 import tests.pi.picamera2_stack  # libcamera's binding, simulated, first on the path
 import picamera2.picamera2
 from tests.pi.memfd_heap import MemfdAllocator
 picamera2.picamera2.DmaAllocator = MemfdAllocator  # memfd for the kernel's dma-heap
 """
+SITE = SIMULATED_KERNEL + "import edge.hardware\nedge.hardware.DEVICE_TREE = Path({tree!r})\n"
+UNDER_UNIT = SIMULATED_KERNEL + (
+    "import sys\nfrom edge.cli import main\nsys.exit(main(['run', '--config', {config!r}]))\n"
+)
 
 
-def pi_device(folder: Path, cloud_keys, mosquitto) -> DeviceUnderTest:
+class UnitDaemon:
+    """`doorstep run` under the unit's restrictions, in the background (killed at the end)."""
+
+    def __init__(self, command: list[str], log_path: Path) -> None:
+        self.command, self.log_path = command, log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> UnitDaemon:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self, timeout: float = 10) -> int:
+        assert self.process is not None
+        self.process.kill()  # unshare waits out a SIGTERM; --kill-child ends the daemon with it
+        return self.process.wait(timeout=timeout)
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def pi_device(folder: Path, cloud_keys, mosquitto, under_unit: bool) -> DeviceUnderTest:
     extra = (
         f'[owner]\nunlock_code_hash = "{hash_code(CODE)}"\n'
         "[delivery]\nunlock_timeout_s = 3\n[video]\npre_s = 1\npost_s = 1\nfps = 10\n"
@@ -41,10 +90,18 @@ def pi_device(folder: Path, cloud_keys, mosquitto) -> DeviceUnderTest:
     device = DeviceUnderTest(folder, cloud_keys, mosquitto, Setup(extra_config=extra))
     config = device.config.read_text(encoding="utf-8")
     device.config.write_text(config.replace('backend = "sim"', 'backend = "pi"\ngpio_chip = 0'))
+    tree = device_tree(folder / "tree")
+    data = str(folder / "data")
+    if under_unit:
+        state = folder / "state"
+        state.mkdir()
+        script = UNDER_UNIT.format(data=data, config=str(device.config))
+        command = sandbox.under_unit_command(script, state, device_tree=tree)
+        device.daemon = UnitDaemon(command, device.log_path)
+        return device
     site = folder / "site"
     site.mkdir()
-    tree = device_tree(folder / "tree")
-    (site / "sitecustomize.py").write_text(SITE.format(tree=str(tree)), encoding="utf-8")
+    (site / "sitecustomize.py").write_text(SITE.format(data=data, tree=str(tree)), "utf-8")
     (folder / "lgpio").mkdir()
     device.daemon = DaemonProcess(
         device.config,
@@ -54,10 +111,13 @@ def pi_device(folder: Path, cloud_keys, mosquitto) -> DeviceUnderTest:
     return device
 
 
+@pytest.mark.parametrize("under_unit", [False, True], ids=["as-is", "under-the-unit"])
 def test_an_owner_unlock_on_the_pi_path_is_filmed_by_picamera2s_encoder(
-    tmp_path: Path, cloud_keys, mosquitto
+    tmp_path: Path, cloud_keys, mosquitto, under_unit: bool
 ) -> None:
-    device = pi_device(tmp_path / "pi", cloud_keys, mosquitto)
+    if under_unit and sandbox.available() is not None:
+        pytest.skip(f"unit sandbox: {sandbox.available()}")
+    device = pi_device(tmp_path / "pi", cloud_keys, mosquitto, under_unit)
     try:
         device.start(timeout=60)
         device.cloud.publish("owner/lock", f'{{"action": "UNLOCK", "code": "{CODE}"}}')

@@ -123,6 +123,24 @@ def run_under_unit(
     """Run ``script`` in a child Python under ``unit_path``'s restrictions. ``state_dir``
     stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is shown at
     /sys/firmware/devicetree/base, as on a Pi."""
+    return subprocess.run(
+        under_unit_command(script, state_dir, unit_path, device_tree, extra_mounts),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def under_unit_command(
+    script: str,
+    state_dir: Path,
+    unit_path: Path = UNIT,
+    device_tree: Path | None = None,
+    extra_mounts: str = "",
+) -> list[str]:
+    """The command that runs ``script`` as run_under_unit does, for a caller that starts it
+    itself (a daemon that keeps running); it dies with its caller (unshare --kill-child)."""
     unit = UnitFile.read(unit_path)
     policy = syscall_policy(unit)
     assert policy is not None, "systemd-analyze lists no syscall groups"
@@ -155,10 +173,15 @@ def run_under_unit(
         + f" && cd {shlex.quote(str(cwd))} && exec "
         + shlex.join([sys.executable, "-c", child])
     )
-    return subprocess.run(
-        ["unshare", "-m", "-p", "-f", "--propagation", "private", "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return [
+        "unshare",
+        "-m",
+        "-p",
+        "-f",
+        "--kill-child",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        command,
+    ]
