@@ -71,10 +71,19 @@ data_dir = "{data_dir}"
 
 
 class DaemonProcess:
-    def __init__(self, config: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        """``command``: what starts it, when not `doorstep run` as users start it (a test's
+        wrapper around it)."""
         self.config = config
         self.log_path = log_path
         self.env = env or {}
+        self.command = command or [sys.executable, "-m", "edge", "run", "--config", str(config)]
         self.process: subprocess.Popen[Any] | None = None
 
     def start(self) -> DaemonProcess:
@@ -82,7 +91,7 @@ class DaemonProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "edge", "run", "--config", str(self.config)],
+                self.command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -11,8 +11,6 @@ tree where a Pi has it)."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 from pathlib import Path
 
 import av
@@ -43,42 +41,13 @@ UNDER_UNIT = SIMULATED_KERNEL + (
 )
 
 
-class UnitDaemon:
-    """`doorstep run` under the unit's restrictions, in the background (killed at the end)."""
-
-    def __init__(self, command: list[str], log_path: Path) -> None:
-        self.command, self.log_path = command, log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> UnitDaemon:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        return self
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+class UnitDaemon(DaemonProcess):
+    """`doorstep run` under the unit's restrictions (tests/pi/sandbox.py's command)."""
 
     def terminate(self, timeout: float = 10) -> int:
         assert self.process is not None
         self.process.kill()  # unshare waits out a SIGTERM; --kill-child ends the daemon with it
         return self.process.wait(timeout=timeout)
-
-    def wait_exit(self, timeout: float) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 def pi_device(folder: Path, cloud_keys, mosquitto, under_unit: bool) -> DeviceUnderTest:
@@ -97,7 +66,7 @@ def pi_device(folder: Path, cloud_keys, mosquitto, under_unit: bool) -> DeviceUn
         state.mkdir()
         script = UNDER_UNIT.format(data=data, config=str(device.config))
         command = sandbox.under_unit_command(script, state, device_tree=tree)
-        device.daemon = UnitDaemon(command, device.log_path)
+        device.daemon = UnitDaemon(device.config, device.log_path, command=command)
         return device
     site = folder / "site"
     site.mkdir()

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from edge.ops.unit_file import SyscallPolicy, UnitFile, syscall_policy
 
@@ -112,19 +113,12 @@ def apply(policy: SyscallPolicy, deny_write_execute: bool = False) -> None:
 
 
 def run_under_unit(
-    script: str,
-    state_dir: Path,
-    *,
-    unit_path: Path = UNIT,
-    device_tree: Path | None = None,
-    extra_mounts: str = "",
-    env: dict[str, str] | None = None,
+    script: str, state_dir: Path, *, env: dict[str, str] | None = None, **where: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` in a child Python under ``unit_path``'s restrictions. ``state_dir``
-    stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is shown at
-    /sys/firmware/devicetree/base, as on a Pi."""
+    """Run ``script`` in a child Python under the unit's restrictions, to its end (``where``:
+    under_unit_command's)."""
     return subprocess.run(
-        under_unit_command(script, state_dir, unit_path, device_tree, extra_mounts),
+        under_unit_command(script, state_dir, **where),
         capture_output=True,
         text=True,
         timeout=120,
@@ -139,8 +133,10 @@ def under_unit_command(
     device_tree: Path | None = None,
     extra_mounts: str = "",
 ) -> list[str]:
-    """The command that runs ``script`` as run_under_unit does, for a caller that starts it
-    itself (a daemon that keeps running); it dies with its caller (unshare --kill-child)."""
+    """The command that runs ``script`` in a child Python under ``unit_path``'s restrictions.
+    ``state_dir`` stands for the unit's StateDirectory (/var/lib/doorstep); ``device_tree`` is
+    shown at /sys/firmware/devicetree/base, as on a Pi. The child dies with the command
+    (unshare --kill-child)."""
     unit = UnitFile.read(unit_path)
     policy = syscall_policy(unit)
     assert policy is not None, "systemd-analyze lists no syscall groups"
