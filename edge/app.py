@@ -269,10 +269,10 @@ def _run_locked(
     core_thread.start()
     if core.alive.wait(timeout=10):  # the lock is driven locked and the loop runs
         notifier.ready(status.line)
-    workers: dict[str, _Worker | None] = {
-        "camera": capture,
+    workers: dict[str, _Worker | None] = {  # video first: the camera opens once, with it
         "live view": live_view,
         "video recorder": recorder,
+        "camera": capture,
         "outbox pump": pump,
     }
     workers["photo uploader"] = uploader

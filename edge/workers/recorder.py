@@ -90,6 +90,14 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
 
     def start(self) -> None:
+        """Start the source here, before the camera's first use (a Pi camera is then opened
+        once, with its video stream), then the thread."""
+        try:
+            self._source.start(self._items.put)
+        except EncoderUnavailable as exc:
+            log.error('event=recorder_unavailable error="%s" fix="%s"', exc, ENCODER_FIX)
+            self._thread = threading.Thread(target=self._refuse_orders, name="recorder")
+            self._thread.daemon = True
         self._thread.start()
 
     def alive(self) -> bool:
@@ -104,12 +112,6 @@ class Recorder:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        try:
-            self._source.start(self._items.put)
-        except EncoderUnavailable as exc:
-            log.error('event=recorder_unavailable error="%s" fix="%s"', exc, ENCODER_FIX)
-            self._refuse_orders()
-            return
         try:
             while self._step():
                 pass
