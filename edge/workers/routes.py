@@ -37,15 +37,15 @@ class PhotoRoutes:
         return self._topics.photo(share.delivery_id, share.photo_id), path, "mqtt"
 
     def clip(self, share: ShareClip) -> list[tuple[str, Path, Channel, Part | None]]:
-        """The outbox rows of a stored clip: one upload, or its chunks in order."""
+        """The outbox rows of a stored clip: one upload, or its chunks in order. Nothing is
+        read here: this runs inside the step's transaction."""
         path = self._photos.path(share.clip_id, share.delivery_id, suffix=".mp4")
         if self._upload_url is not None and share.delivery_id is not None:
             return [(self._url(share.delivery_id, share.clip_id), path, "http", None)]
-        size = path.stat().st_size
         step = self.chunk_bytes
         return [
             (self._topics.clip(share.delivery_id, share.clip_id, n), path, "mqtt", (at, step))
-            for n, at in enumerate(range(0, max(size, 1), step))
+            for n, at in enumerate(range(0, max(share.size, 1), step))
         ]
 
     def _url(self, delivery_id: str, media_id: str) -> str:

@@ -80,8 +80,8 @@ def test_the_delivery_completes_only_once_its_clip_and_photos_are_in() -> None:
     state, actions = run(state, clip(), rules=RULES, now=at(8.5))
     types = [e.type for e in emitted(actions)]
     assert types == ["delivery.clip", "delivery.completed"]
-    assert ShareClip("c1", "D-1") in actions
-    assert actions.index(ShareClip("c1", "D-1")) < actions.index(emitted(actions)[0])
+    assert ShareClip("c1", "D-1", 50_000) in actions
+    assert actions.index(ShareClip("c1", "D-1", 50_000)) < actions.index(emitted(actions)[0])
     completed = emitted(actions, "delivery.completed")[0]
     assert completed.fields["clips"] == ["c1"] and state.deliveries == ()
     [retained] = [a for a in actions if type(a).__name__ == "Retain"]
@@ -144,7 +144,7 @@ def test_a_doorbell_press_is_filmed_around_it() -> None:
     request = ClipRequest(ClipPurpose.DOORBELL, None)
     _, actions = run(State(), clip(request), rules=RULES)
     assert [(e.type, e.delivery_id) for e in emitted(actions)] == [("doorbell.clip", None)]
-    assert ShareClip("c1", None) in actions
+    assert ShareClip("c1", None, 50_000) in actions
 
 
 def test_the_owners_unlock_is_filmed_and_its_clip_is_the_owners() -> None:

@@ -76,7 +76,7 @@ def on_clip(state: State, event: ClipTaken | ClipFailed, now: Now, rules: Rules)
     actions: list[Action] = []
     if isinstance(event, ClipTaken):
         if not request.confidential:  # a confidential delivery's clip stays on the device
-            actions.append(ShareClip(event.clip_id, request.delivery_id))
+            actions.append(ShareClip(event.clip_id, request.delivery_id, event.size))
         actions.append(Emit(EVENTS[request.purpose], request.delivery_id, _told(event)))
     delivery = find(state, request.delivery_id)
     if delivery is None or request.purpose is not ClipPurpose.DELIVERY:

@@ -43,10 +43,12 @@ class SharePhoto:
 
 @dataclass(frozen=True)
 class ShareClip:
-    """Publish a stored clip's bytes (under its delivery, or as a snapshot's)."""
+    """Publish a stored clip's bytes (under its delivery, or as a snapshot's): ``size`` of
+    them, which says how many chunks without looking at the file."""
 
     clip_id: str
     delivery_id: str | None
+    size: int
 
 
 @dataclass(frozen=True)
