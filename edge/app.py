@@ -274,8 +274,8 @@ def _run_locked(
         "video recorder": recorder,
         "camera": capture,
         "outbox pump": pump,
+        "photo uploader": uploader,
     }
-    workers["photo uploader"] = uploader
     running = {name: worker for name, worker in workers.items() if worker is not None}
     for worker in running.values():
         worker.start()

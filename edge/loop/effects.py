@@ -46,7 +46,7 @@ class DeviceEffects:
         recorder: Recorder | None = None,
     ) -> None:
         self._capture = capture
-        self._recorder = recorder  # None: `[video] clips = false`
+        self._recorder = recorder  # None: no clips and no live view
         self._signals = signals
         self._code_hash = code_hash
         self._submit = submit

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.domain.model import Emit
+from edge.domain.model import MAX_FRAME_GAP_S, Emit
 from edge.store.db import FILE_NAME, SCHEMA_VERSION, StoreTooNew
 from edge.store.notes import Notes
 
@@ -174,7 +174,7 @@ def _clip(c: dict[str, Any], photos: Path, delivery_id: str) -> PastClip:
         duration_s=float(c.get("duration_s") or 0),
         sha256=c.get("sha256") or "",
         local_only=local,
-        camera_fault=float(c.get("max_gap_s") or 0) > 1.0,
+        camera_fault=float(c.get("max_gap_s") or 0) > MAX_FRAME_GAP_S,  # as its event said
         file=_file(photos, delivery_id, c["clip_id"], local, ".mp4"),
     )
 

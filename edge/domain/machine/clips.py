@@ -11,6 +11,7 @@ from typing import Any
 from edge.domain.machine.common import Result, find, hold_id, holder, put
 from edge.domain.machine.lifecycle import Trigger, fire
 from edge.domain.model import (
+    MAX_FRAME_GAP_S,
     Action,
     CaptureRequest,
     ClipFailed,
@@ -31,7 +32,6 @@ from edge.domain.model import (
 )
 
 OWNER_KEY = "owner"  # the homeowner's hold has no delivery id
-MAX_FRAME_GAP_S = 1.0  # a longer wait for a frame while someone was let in: a camera fault
 EVENTS = {
     ClipPurpose.DELIVERY: EventType.DELIVERY_CLIP,
     ClipPurpose.OWNER: EventType.OWNER_CLIP,

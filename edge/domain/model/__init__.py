@@ -24,6 +24,7 @@ from edge.domain.model.actions import (
     Watch,
 )
 from edge.domain.model.inputs import (
+    MAX_FRAME_GAP_S,
     CameraHealth,
     CaptureRequest,
     ClipFailed,
@@ -86,6 +87,7 @@ __all__ = [
     "Film",
     "FrameProof",
     "HOLDING_PHASES",
+    "MAX_FRAME_GAP_S",
     "Hold",
     "Indicate",
     "Input",

@@ -63,6 +63,9 @@ class ClipRequest:
     confidential: bool = False
 
 
+MAX_FRAME_GAP_S = 1.0  # a longer wait for a frame while a clip recorded: a camera fault
+
+
 @dataclass(frozen=True)
 class ClipTaken:
     """A clip stored on disk: its hash and what it shows (frame numbers, sensor times)."""
